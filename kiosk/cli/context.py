@@ -1,0 +1,28 @@
+"""Shared start-up for subcommands: load the config, set the language, open the store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from kiosk.config import Config, load_config
+from kiosk.i18n import set_language
+from kiosk.store import RecordStore
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    cfg = load_config(getattr(args, "config", None))
+    if not getattr(args, "lang", None):
+        set_language(cfg.station.language)
+    return cfg
+
+
+def store_from(cfg: Config) -> RecordStore:
+    return RecordStore(cfg.station.data_dir, policy=cfg.policy)
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")

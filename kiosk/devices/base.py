@@ -1,0 +1,145 @@
+"""The shared base of every driver: open/close, info, status, self-test, protocol log.
+
+A driver declares its kind by inheriting one protocol of :mod:`kiosk.devices.protocols`.
+Calls made while the device is not open raise :class:`DeviceNotOpen`.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+from kiosk.devices.errors import DeviceNotOpen
+
+
+class DeviceState(enum.StrEnum):
+    READY = "ready"
+    BUSY = "busy"
+    ABSENT = "absent"
+    ERROR = "error"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    vendor: str
+    model: str
+    serial: str = ""
+    firmware: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    state: DeviceState
+    #: catalog code explaining a non-ready state (e.g. ``device.absent``), else None
+    reason: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SelfTestResult:
+    passed: bool
+    #: (check code, passed, detail) for each check the driver ran
+    checks: tuple[tuple[str, bool, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One chunk of bytes that crossed the wire, for the technician's protocol log."""
+
+    timestamp: float
+    direction: str  # "tx" or "rx"
+    data: bytes
+
+    def hexdump(self) -> str:
+        return f"{self.timestamp:.3f} {self.direction} {self.data.hex(' ')}"
+
+
+class ProtocolLog:
+    """A bounded, thread-safe ring of recent wire traffic."""
+
+    def __init__(self, maxlen: int = 64, max_bytes: int = 256) -> None:
+        self._ring: deque[Exchange] = deque(maxlen=maxlen)
+        self._max_bytes = max_bytes
+        self._lock = threading.Lock()
+
+    def record(self, direction: str, data: bytes) -> None:
+        with self._lock:
+            self._ring.append(Exchange(time.time(), direction, bytes(data[: self._max_bytes])))
+
+    def entries(self) -> list[Exchange]:
+        with self._lock:
+            return list(self._ring)
+
+    def hexdump(self) -> str:
+        return "\n".join(e.hexdump() for e in self.entries())
+
+
+class Device(ABC):
+    """Base of every driver. Subclasses set ``kind`` via their protocol and ``Params``."""
+
+    kind: ClassVar[str] = "device"
+    #: frozen dataclass of the driver's config.toml parameters (checked at load)
+    Params: ClassVar[type]
+
+    def __init__(self, name: str, params: Any) -> None:
+        self.name = name
+        self.params = params
+        self.log = ProtocolLog()
+        self._open = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def open(self) -> None:
+        self._do_open()
+        self._open = True
+
+    def close(self) -> None:
+        try:
+            self._do_close()
+        finally:
+            self._open = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def require_open(self) -> None:
+        if not self._open:
+            raise DeviceNotOpen(device=self.name)
+
+    # -- what every device tells ---------------------------------------------------------------
+    @abstractmethod
+    def _do_open(self) -> None: ...
+
+    @abstractmethod
+    def _do_close(self) -> None: ...
+
+    @abstractmethod
+    def info(self) -> DeviceInfo: ...
+
+    @abstractmethod
+    def status(self) -> DeviceStatus: ...
+
+    @abstractmethod
+    def self_test(self) -> SelfTestResult: ...
+
+    def last_exchange(self) -> str:
+        """Hex dump of the latest wire traffic (technician diagnostics)."""
+        return self.log.hexdump()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} {'open' if self._open else 'closed'}>"
+

@@ -1,0 +1,82 @@
+"""Message catalog: every operator-facing sentence lives in ``<lang>/<area>.toml``.
+
+Each area of the product (core, devices, capture, sync, printer, tui ...) has its own file
+per language; a test checks that both languages have exactly the same keys.
+
+Layers below the UI raise :class:`kiosk.errors.KioskError` or return codes with parameters;
+only the UI and the CLI call :func:`translate`. Bahasa Indonesia is the default language.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from kiosk.errors import KioskError
+
+LANGUAGES = ("id", "en")
+DEFAULT_LANGUAGE = "id"
+log = logging.getLogger(__name__)
+_current = DEFAULT_LANGUAGE
+
+
+def _flatten(prefix: str, table: dict[str, Any], out: dict[str, str]) -> None:
+    for key, value in table.items():
+        full = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            _flatten(full, value, out)
+        else:
+            out[full] = str(value)
+
+
+@cache
+def catalog(language: str) -> dict[str, str]:
+    """All messages of one language, keyed by dotted code."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}")
+    out: dict[str, str] = {}
+    folder = resources.files(__package__).joinpath(language)
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            _flatten("", tomllib.loads(entry.read_text("utf-8")), out)
+    return out
+
+
+def set_language(language: str) -> None:
+    global _current
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}")
+    _current = language
+
+
+def current_language() -> str:
+    return _current
+
+
+class _Lenient(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def translate(code: str, language: str | None = None, /, **params: Any) -> str:
+    """The sentence for ``code``; a missing key falls back to English, then to the code itself."""
+    lang = language or _current
+    text = catalog(lang).get(code) or catalog("en").get(code)
+    if text is None:
+        log.warning("message code %s missing from catalog", code)
+        text = code
+    return string.Formatter().vformat(text, (), _Lenient(params))
+
+
+def describe(err: BaseException, language: str | None = None) -> str:
+    """Operator words for any error: catalog text for ours, a generic line for the unexpected."""
+    if isinstance(err, KioskError):
+        return translate(err.code, language, **err.params)
+    return translate("error.unexpected", language, kind=type(err).__name__)
+
+
+_ = translate

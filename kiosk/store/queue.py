@@ -1,0 +1,476 @@
+"""RecordStore: the durable local queue of enrollment records.
+
+- SQLite in WAL mode with ``synchronous=FULL`` and foreign keys on; one connection per thread.
+- Every state change is one ``BEGIN IMMEDIATE`` transaction that also writes an audit row
+  (hash-chained to the previous one); callers can add their own statements to that same
+  transaction (``extra=``), e.g. the sync worker storing the central's receipt.
+- Identity and samples are sealed with the station data key (:mod:`kiosk.store.vault`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+import threading
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import sqlite_utils
+
+from kiosk.config import PolicyConfig
+from kiosk.errors import InputError, KioskError
+from kiosk.identity import Identity
+from kiosk.store.schema import migrate
+from kiosk.store.states import EDITABLE, HOLDS_NIK, TRANSITIONS, RecordState
+from kiosk.store.vault import Vault
+
+GENESIS = "0" * 64
+
+RECORDS_MIGRATIONS: list[Any] = [
+    # v1: records, samples, exceptions, audit
+    """
+    CREATE TABLE records (
+        id TEXT PRIMARY KEY,
+        nik_hash TEXT NOT NULL,
+        state TEXT NOT NULL,
+        identity BLOB NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        created_by TEXT NOT NULL
+    );
+    CREATE TABLE samples (
+        id INTEGER PRIMARY KEY,
+        record_id TEXT NOT NULL REFERENCES records(id),
+        kind TEXT NOT NULL,
+        position INTEGER NOT NULL DEFAULT 0,
+        format TEXT NOT NULL,
+        quality REAL,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        data BLOB,
+        captured_at TEXT NOT NULL,
+        UNIQUE (record_id, kind, position)
+    );
+    CREATE TABLE finger_exceptions (
+        record_id TEXT NOT NULL REFERENCES records(id),
+        position INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        approved_by TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (record_id, position)
+    );
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        ts TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        record_id TEXT,
+        from_state TEXT,
+        to_state TEXT,
+        reason TEXT NOT NULL DEFAULT '',
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX records_state ON records(state)
+    """,
+    # v2: wizard step for resuming drafts; structured audit parameters; NIK lookup index
+    """
+    ALTER TABLE records ADD COLUMN step TEXT NOT NULL DEFAULT 'identity';
+    ALTER TABLE audit ADD COLUMN params TEXT NOT NULL DEFAULT '{}';
+    CREATE INDEX records_nik ON records(nik_hash);
+    CREATE INDEX audit_record ON audit(record_id)
+    """,
+]
+SCHEMA_VERSION = len(RECORDS_MIGRATIONS)
+
+
+class StoreError(KioskError):
+    code = "store.error"
+
+
+class IllegalTransition(StoreError):
+    code = "store.illegal_transition"
+
+
+class DuplicateNik(InputError):
+    """The station already holds this NIK (in any state but cancelled)."""
+
+    code = "store.duplicate_nik"
+
+
+class IncompleteRecord(StoreError):
+    """The record lacks samples the capture policy requires; ``params['missing']`` lists them."""
+
+    code = "store.incomplete"
+
+
+class UnknownRecord(InputError):
+    code = "store.unknown_record"
+
+
+@dataclass(frozen=True)
+class Record:
+    id: str
+    state: RecordState
+    nik_hash: str
+    created_at: str
+    updated_at: str
+    created_by: str
+    step: str
+
+
+@dataclass(frozen=True)
+class SampleMeta:
+    id: int
+    record_id: str
+    kind: str  # face | finger | finger_template | signature | signature_points
+    position: int  # ISO finger position for fingers, 0 otherwise
+    format: str  # MIME type or standard name (image/jpeg, image/png, wsq, iso19794-2)
+    quality: float | None
+    metadata: dict[str, Any]
+    captured_at: str
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class FingerException:
+    position: int
+    reason: str
+    approved_by: str | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    ts: str
+    actor: str
+    action: str
+    record_id: str | None
+    from_state: str | None
+    to_state: str | None
+    reason: str
+    params: dict[str, Any] = field(default_factory=dict)
+    prev_hash: str = ""
+    hash: str = ""
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def audit_hash(prev_hash: str, ts: str, actor: str, action: str, record_id: str | None,
+               from_state: str | None, to_state: str | None, reason: str, params: str) -> str:
+    body = json.dumps([prev_hash, ts, actor, action, record_id, from_state, to_state, reason, params],
+                      separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+class RecordStore:
+    """The station's record queue. Safe to share between threads (one connection each)."""
+
+    def __init__(self, data_dir: Path, *, policy: PolicyConfig | None = None, vault: Vault | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = self.data_dir / "station.db"
+        self.policy = policy or PolicyConfig()
+        self.vault = vault or Vault.open(self.data_dir)
+        self._local = threading.local()
+        migrate(self.conn, "records", RECORDS_MIGRATIONS)
+
+    # -- connections and transactions --------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.path)
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils view of this thread's connection (introspection, ad-hoc queries)."""
+        return sqlite_utils.Database(self.conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: all of it lands, or none of it."""
+        conn = self.conn
+        if conn.in_transaction:  # nested use joins the outer transaction
+            yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- audit ----------------------------------------------------------------------------------
+    def write_audit(self, conn: sqlite3.Connection, actor: str, action: str, *, record_id: str | None = None,
+                    from_state: str | None = None, to_state: str | None = None, reason: str = "",
+                    params: dict[str, Any] | None = None) -> None:
+        """Append one hash-chained audit entry inside the caller's transaction."""
+        row = conn.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        prev = row[0] if row else GENESIS
+        ts = now_iso()
+        p = json.dumps(params or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        h = audit_hash(prev, ts, actor, action, record_id, from_state, to_state, reason, p)
+        conn.execute(
+            "INSERT INTO audit(ts, actor, action, record_id, from_state, to_state, reason, params, prev_hash, hash)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (ts, actor, action, record_id, from_state, to_state, reason, p, prev, h),
+        )
+
+    def audit(self, record_id: str | None = None, *, limit: int | None = None) -> list[AuditEntry]:
+        sql = "SELECT * FROM audit" + (" WHERE record_id = ?" if record_id else "") + " ORDER BY seq"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        rows = self.conn.execute(sql, (record_id,) if record_id else ()).fetchall()
+        return [AuditEntry(r["seq"], r["ts"], r["actor"], r["action"], r["record_id"], r["from_state"],
+                           r["to_state"], r["reason"], json.loads(r["params"]), r["prev_hash"], r["hash"]) for r in rows]
+
+    def verify_audit(self) -> int | None:
+        """Seq of the first audit entry whose chain breaks (altered, removed, reordered), else None."""
+        prev = GENESIS
+        for r in self.conn.execute("SELECT * FROM audit ORDER BY seq"):
+            expect = audit_hash(prev, r["ts"], r["actor"], r["action"], r["record_id"], r["from_state"],
+                                r["to_state"], r["reason"], r["params"])
+            if r["prev_hash"] != prev or r["hash"] != expect:
+                return int(r["seq"])
+            prev = r["hash"]
+        return None
+
+    # -- records ------------------------------------------------------------------------------
+    @staticmethod
+    def _record(row: sqlite3.Row) -> Record:
+        return Record(row["id"], RecordState(row["state"]), row["nik_hash"], row["created_at"],
+                      row["updated_at"], row["created_by"], row["step"])
+
+    def _seal_identity(self, record_id: str, identity: Identity) -> bytes:
+        return self.vault.seal(json.dumps(identity.to_dict(), ensure_ascii=False).encode(), f"identity:{record_id}".encode())
+
+    def holder_of(self, nik: str, conn: sqlite3.Connection | None = None) -> Record | None:
+        """The record at this station that holds ``nik`` (any state but cancelled), if any."""
+        c = conn or self.conn
+        placeholders = ",".join("?" * len(HOLDS_NIK))
+        row = c.execute(
+            f"SELECT * FROM records WHERE nik_hash = ? AND state IN ({placeholders}) LIMIT 1",
+            (self.vault.nik_hash(nik), *sorted(HOLDS_NIK)),
+        ).fetchone()
+        return self._record(row) if row else None
+
+    def create_draft(self, identity: Identity, *, actor: str, record_id: str | None = None) -> Record:
+        """Start a record. Refused when this station already holds the NIK."""
+        rid = record_id or str(uuid.uuid4())
+        ts = now_iso()
+        with self.transaction() as conn:
+            holder = self.holder_of(identity.nik, conn)
+            if holder is not None:
+                raise DuplicateNik(record_id=holder.id, state=str(holder.state))
+            conn.execute(
+                "INSERT INTO records(id, nik_hash, state, identity, created_at, updated_at, created_by)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (rid, self.vault.nik_hash(identity.nik), RecordState.DRAFT, self._seal_identity(rid, identity), ts, ts, actor),
+            )
+            self.write_audit(conn, actor, "create", record_id=rid, to_state=RecordState.DRAFT)
+        return self.get(rid)
+
+    def get(self, record_id: str) -> Record:
+        row = self.conn.execute("SELECT * FROM records WHERE id = ?", (record_id,)).fetchone()
+        if row is None:
+            raise UnknownRecord(record_id=record_id)
+        return self._record(row)
+
+    def find(self, prefix: str) -> Record:
+        """A record by id or unique id prefix (CLI convenience)."""
+        rows = self.conn.execute("SELECT * FROM records WHERE id LIKE ? LIMIT 2", (prefix + "%",)).fetchall()
+        if len(rows) != 1:
+            raise UnknownRecord(record_id=prefix)
+        return self._record(rows[0])
+
+    def identity(self, record_id: str) -> Identity:
+        row = self.conn.execute("SELECT identity FROM records WHERE id = ?", (record_id,)).fetchone()
+        if row is None:
+            raise UnknownRecord(record_id=record_id)
+        return Identity.from_dict(json.loads(self.vault.open_sealed(row[0], f"identity:{record_id}".encode())))
+
+    def list(self, state: RecordState | str | None = None, *, limit: int | None = None) -> list[Record]:
+        sql = "SELECT * FROM records" + (" WHERE state = ?" if state else "") + " ORDER BY created_at, id"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [self._record(r) for r in self.conn.execute(sql, (str(state),) if state else ())]
+
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in RecordState}
+        for state, n in self.conn.execute("SELECT state, COUNT(*) FROM records GROUP BY state"):
+            out[state] = n
+        return out
+
+    def update_identity(self, record_id: str, identity: Identity, *, actor: str) -> None:
+        with self.transaction() as conn:
+            rec = self._locked(conn, record_id)
+            if rec.state not in EDITABLE:
+                raise IllegalTransition(record_id=record_id, from_state=str(rec.state), to_state="edit")
+            holder = self.holder_of(identity.nik, conn)
+            if holder is not None and holder.id != record_id:
+                raise DuplicateNik(record_id=holder.id, state=str(holder.state))
+            conn.execute("UPDATE records SET identity = ?, nik_hash = ?, updated_at = ? WHERE id = ?",
+                         (self._seal_identity(record_id, identity), self.vault.nik_hash(identity.nik), now_iso(), record_id))
+            self.write_audit(conn, actor, "edit_identity", record_id=record_id)
+
+    def set_step(self, record_id: str, step: str) -> None:
+        """Remember where the enrollment wizard is, so a crashed draft resumes there."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE records SET step = ?, updated_at = ? WHERE id = ?", (step, now_iso(), record_id))
+
+    def _locked(self, conn: sqlite3.Connection, record_id: str) -> Record:
+        row = conn.execute("SELECT * FROM records WHERE id = ?", (record_id,)).fetchone()
+        if row is None:
+            raise UnknownRecord(record_id=record_id)
+        return self._record(row)
+
+    # -- samples ------------------------------------------------------------------------------
+    def put_sample(self, record_id: str, *, kind: str, data: bytes, format: str, position: int = 0,
+                   quality: float | None = None, metadata: dict[str, Any] | None = None, actor: str) -> int:
+        """Store (or replace: the best attempt is kept by the caller) one biometric sample."""
+        with self.transaction() as conn:
+            rec = self._locked(conn, record_id)
+            if rec.state not in EDITABLE:
+                raise IllegalTransition(record_id=record_id, from_state=str(rec.state), to_state="edit")
+            sealed = self.vault.seal(data, f"sample:{record_id}:{kind}:{position}".encode())
+            conn.execute(
+                "INSERT INTO samples(record_id, kind, position, format, quality, metadata, data, captured_at)"
+                " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(record_id, kind, position) DO UPDATE SET"
+                " format=excluded.format, quality=excluded.quality, metadata=excluded.metadata,"
+                " data=excluded.data, captured_at=excluded.captured_at",
+                (record_id, kind, position, format, quality, json.dumps(metadata or {}), sealed, now_iso()),
+            )
+            if kind == "finger":
+                conn.execute("DELETE FROM finger_exceptions WHERE record_id = ? AND position = ?", (record_id, position))
+            self.write_audit(conn, actor, "sample", record_id=record_id,
+                             params={"kind": kind, "position": position, "quality": quality})
+            row = conn.execute("SELECT id FROM samples WHERE record_id=? AND kind=? AND position=?",
+                               (record_id, kind, position)).fetchone()
+            return int(row[0])
+
+    def samples(self, record_id: str) -> list[SampleMeta]:
+        rows = self.conn.execute(
+            "SELECT id, record_id, kind, position, format, quality, metadata, captured_at, length(data) AS size"
+            " FROM samples WHERE record_id = ? ORDER BY kind, position", (record_id,)).fetchall()
+        return [SampleMeta(r["id"], r["record_id"], r["kind"], r["position"], r["format"], r["quality"],
+                           json.loads(r["metadata"]), r["captured_at"], r["size"] or 0) for r in rows]
+
+    def sample_data(self, record_id: str, kind: str, position: int = 0) -> bytes:
+        row = self.conn.execute("SELECT data FROM samples WHERE record_id=? AND kind=? AND position=?",
+                                (record_id, kind, position)).fetchone()
+        if row is None or row[0] is None:
+            raise UnknownRecord(record_id=record_id, kind=kind, position=position)
+        return self.vault.open_sealed(row[0], f"sample:{record_id}:{kind}:{position}".encode())
+
+    def add_exception(self, record_id: str, position: int, reason: str, *, actor: str,
+                      approved_by: str | None = None) -> None:
+        """Record that a finger cannot be captured (amputated, bandaged, ...) instead of a sample."""
+        with self.transaction() as conn:
+            rec = self._locked(conn, record_id)
+            if rec.state not in EDITABLE:
+                raise IllegalTransition(record_id=record_id, from_state=str(rec.state), to_state="edit")
+            conn.execute("DELETE FROM samples WHERE record_id=? AND kind IN ('finger','finger_template') AND position=?",
+                         (record_id, position))
+            conn.execute(
+                "INSERT OR REPLACE INTO finger_exceptions(record_id, position, reason, approved_by, created_at)"
+                " VALUES (?,?,?,?,?)", (record_id, position, reason, approved_by, now_iso()))
+            self.write_audit(conn, actor, "finger_exception", record_id=record_id, reason=reason,
+                             params={"position": position, "approved_by": approved_by})
+
+    def exceptions(self, record_id: str) -> list[FingerException]:
+        rows = self.conn.execute("SELECT position, reason, approved_by FROM finger_exceptions WHERE record_id=?"
+                                 " ORDER BY position", (record_id,)).fetchall()
+        return [FingerException(r[0], r[1], r[2]) for r in rows]
+
+    def missing(self, record_id: str, conn: sqlite3.Connection | None = None) -> list[str]:
+        """What the capture policy still requires of this record (codes like ``finger:3``)."""
+        c = conn or self.conn
+        have = {(k, p) for k, p in c.execute("SELECT kind, position FROM samples WHERE record_id=?", (record_id,))}
+        exc = {p: (r, a) for p, r, a in c.execute(
+            "SELECT position, reason, approved_by FROM finger_exceptions WHERE record_id=?", (record_id,))}
+        out = []
+        if self.policy.require_face and ("face", 0) not in have:
+            out.append("face")
+        for pos in self.policy.required_fingers:
+            if ("finger", pos) in have:
+                continue
+            if pos in exc:
+                reason, approved = exc[pos]
+                if reason in self.policy.supervisor_exceptions and not approved:
+                    out.append(f"supervisor:{pos}")
+                continue
+            out.append(f"finger:{pos}")
+        if self.policy.require_signature and ("signature", 0) not in have:
+            out.append("signature")
+        return out
+
+    # -- state machine ------------------------------------------------------------------------
+    def transition(self, record_id: str, to: RecordState | str, *, actor: str, reason: str = "",
+                   params: dict[str, Any] | None = None, expect: RecordState | None = None,
+                   extra: Callable[[sqlite3.Connection], None] | None = None) -> Record:
+        """Move a record to ``to`` in one transaction with its audit row (and ``extra`` work).
+
+        Illegal moves raise :class:`IllegalTransition` and change nothing. ``expect`` guards
+        against a race: the move happens only if the record is still in that state.
+        """
+        to = RecordState(to)
+        with self.transaction() as conn:
+            rec = self._locked(conn, record_id)
+            if expect is not None and rec.state is not expect:
+                raise IllegalTransition(record_id=record_id, from_state=str(rec.state), to_state=str(to),
+                                        expected=str(expect))
+            if to not in TRANSITIONS[rec.state]:
+                raise IllegalTransition(record_id=record_id, from_state=str(rec.state), to_state=str(to))
+            if to in (RecordState.CAPTURED, RecordState.QUEUED) and rec.state in EDITABLE:
+                missing = self.missing(record_id, conn)
+                if missing:
+                    raise IncompleteRecord(record_id=record_id, missing=", ".join(missing))
+            conn.execute("UPDATE records SET state = ?, updated_at = ? WHERE id = ?", (to, now_iso(), record_id))
+            self.write_audit(conn, actor, "transition", record_id=record_id, from_state=rec.state,
+                             to_state=to, reason=reason, params=params)
+            if extra is not None:
+                extra(conn)
+        return self.get(record_id)
+
+    def log_action(self, actor: str, action: str, *, record_id: str | None = None, reason: str = "",
+                   params: dict[str, Any] | None = None) -> None:
+        """Audit an operator action that changes no state (login, export, print refusal ...)."""
+        with self.transaction() as conn:
+            self.write_audit(conn, actor, action, record_id=record_id, reason=reason, params=params)
+
+    def oldest(self, state: RecordState) -> Record | None:
+        row = self.conn.execute("SELECT * FROM records WHERE state = ? ORDER BY updated_at LIMIT 1", (state,)).fetchone()
+        return self._record(row) if row else None
+
+    def enrolled_per_day(self, days: int = 30) -> list[tuple[str, int]]:
+        """(date, records queued that day) for the progress chart."""
+        since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)).isoformat()
+        rows = self.conn.execute(
+            "SELECT substr(ts, 1, 10) AS day, COUNT(DISTINCT record_id) FROM audit WHERE action='transition'"
+            " AND to_state='queued' AND ts >= ? GROUP BY day ORDER BY day", (since,)).fetchall()
+        return [(r[0], r[1]) for r in rows]

@@ -1,0 +1,1 @@
+"""Operator and technician terminal UI (Textual). The only package that imports Textual."""
