@@ -1,0 +1,1 @@
+"""Device mocks that emulate hardware at the wire (pty, pyusb backend, video, HTTP)."""
