@@ -265,7 +265,8 @@ class ZfmEmulator:
                 return [self._ack(0x13)]
             self._verified = True
             return [self._ack(0x00)]
-        if not self._verified:
+        if not self._verified and self.password != 0:
+            # a module with the factory password 0 needs no handshake; any other one does
             return [self._ack(0x21)]
         if code == 0x0F:  # ReadSysPara
             return [self._ack(0x00, self.sys_params())]
@@ -509,7 +510,7 @@ class ZfmMock:
             self.control_path.unlink(missing_ok=True)
             self._control = _ControlServer(str(self.control_path), _ControlHandler)
             self._control.mock = self
-            threading.Thread(target=self._control.serve_forever, name="zfm-mock-control", daemon=True).start()
+            threading.Thread(target=self._control.serve_forever, args=(0.05,), name="zfm-mock-control", daemon=True).start()
 
     @property
     def overrides(self) -> dict[str, Any]:
