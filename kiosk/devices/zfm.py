@@ -48,6 +48,14 @@ from kiosk.devices.errors import (
 )
 from kiosk.devices.protocols import FingerImage, FingerprintScanner
 
+try:
+    import termios
+
+    #: what pyserial lets through when the port vanished: its own error, OS errors, termios errors
+    PORT_GONE: tuple[type[BaseException], ...] = (serial.SerialException, OSError, termios.error)
+except ImportError:  # not POSIX
+    PORT_GONE = (serial.SerialException, OSError)
+
 HEADER = b"\xef\x01"
 IMAGE_WIDTH = 256
 IMAGE_HEIGHT = 288
@@ -291,7 +299,7 @@ class ZfmFingerprintDriver(FingerprintScanner):
         try:
             self._port = serial.serial_for_url(self.params.port, baudrate=self.params.baudrate,
                                                timeout=min(self.params.timeout_s, 0.25), write_timeout=self.params.timeout_s)
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except (*PORT_GONE, ValueError) as exc:
             raise DeviceAbsent(device=self.name, port=self.params.port, reason=str(exc)[:80]) from None
         self._lost = False
         try:
@@ -307,7 +315,7 @@ class ZfmFingerprintDriver(FingerprintScanner):
         if port is not None:
             try:
                 port.close()
-            except (serial.SerialException, OSError):
+            except PORT_GONE:
                 pass
 
     def _live_port(self) -> serial.SerialBase:
@@ -322,7 +330,7 @@ class ZfmFingerprintDriver(FingerprintScanner):
             raise DeviceAbsent(device=self.name, port=self.params.port, reason="unplugged")
         try:
             port.reset_input_buffer()
-        except (serial.SerialException, OSError) as exc:
+        except PORT_GONE as exc:
             raise self._absent(exc) from None
 
     def _read(self, n: int) -> bytes:
@@ -331,7 +339,7 @@ class ZfmFingerprintDriver(FingerprintScanner):
             raise DeviceAbsent(device=self.name, port=self.params.port, reason="unplugged")
         try:
             return bytes(port.read(n))
-        except (serial.SerialException, OSError) as exc:
+        except PORT_GONE as exc:
             raise self._absent(exc) from None
 
     def _send(self, pid: int, payload: bytes) -> None:
@@ -345,7 +353,7 @@ class ZfmFingerprintDriver(FingerprintScanner):
             port.flush()
         except serial.SerialTimeoutException:
             raise DeviceTimeout(device=self.name, waited_s=self.params.timeout_s, received=0) from None
-        except (serial.SerialException, OSError) as exc:
+        except PORT_GONE as exc:
             raise self._absent(exc) from None
 
     def _receive(self) -> Packet:
