@@ -12,7 +12,7 @@ Run alone::
 
 The first line printed is the port the driver opens (a stable symlink ``DIR/zfm.tty`` to the
 current ``/dev/pts/N``, so the same path works again after an unplug/replug), the second is
-``control: DIR/zfm.ctl``. Then it serves until SIGINT/SIGTERM.
+``control: DIR/zfm.ctl`` (a short temporary folder instead when DIR is too long for a socket). Then it serves until SIGINT/SIGTERM.
 
 Fault control
 -------------
@@ -48,6 +48,7 @@ import signal
 import socket
 import socketserver
 import sys
+import tempfile
 import threading
 import time
 import tty
@@ -507,6 +508,9 @@ class ZfmMock:
         self._control: _ControlServer | None = None
         if control and workdir is not None:
             self.control_path = workdir / "zfm.ctl"
+            if len(str(self.control_path)) > 100:
+                # UNIX socket paths are limited to ~108 bytes: fall back to a short temp folder
+                self.control_path = Path(tempfile.mkdtemp(prefix="zfm-")) / "zfm.ctl"
             self.control_path.unlink(missing_ok=True)
             self._control = _ControlServer(str(self.control_path), _ControlHandler)
             self._control.mock = self

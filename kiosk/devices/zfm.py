@@ -356,8 +356,9 @@ class ZfmFingerprintDriver(FingerprintScanner):
         except PORT_GONE as exc:
             raise self._absent(exc) from None
 
-    def _receive(self) -> Packet:
-        reader = PacketReader(self._read, device=self.name, timeout_s=self.params.timeout_s, log=self.log)
+    def _receive(self, *, log: bool = True) -> Packet:
+        reader = PacketReader(self._read, device=self.name, timeout_s=self.params.timeout_s,
+                              log=self.log if log else None)
         try:
             packet = reader.read_packet()
         except DeviceProtocolError:
@@ -388,8 +389,14 @@ class ZfmFingerprintDriver(FingerprintScanner):
     def _receive_data(self, limit: int) -> bytes:
         """Data packets after an acknowledge, until the end packet."""
         data = bytearray()
+        count = 0
         while True:
-            packet = self._receive()
+            # log the first data packet and the end one: 288 image packets would flush the
+            # command/acknowledge exchange a technician wants to read out of the ring
+            count += 1
+            packet = self._receive(log=count == 1)
+            if packet.pid == Pid.END and count > 1:
+                self.log.record("rx", encode_packet(packet.address, packet.pid, packet.payload))
             if packet.pid not in (Pid.DATA, Pid.END):
                 raise DeviceProtocolError("zfm.expected_data", device=self.name, pid=f"0x{packet.pid:02x}")
             data += packet.payload
