@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -481,7 +480,7 @@ class ZfmFingerprintDriver(FingerprintScanner):
     def set_led(self, on: bool) -> None:
         """Finger light on/off, in the way the configured module supports."""
         if self.params.led == "aura":
-            # control 3 = always on, 4 = always off; speed 0; colour 1 = red... 2 = blue; count 0
+            # control 3 = always on, 4 = always off; speed 0; colour 2 = blue; count 0 = endless
             self.command(Instr.AURA_LED_CONFIG, bytes([3 if on else 4, 0, 2, 0]))
         elif self.params.led == "onoff":
             self.command(Instr.OPEN_LED if on else Instr.CLOSE_LED)
@@ -588,7 +587,3 @@ class ZfmFingerprintDriver(FingerprintScanner):
         except (DeviceFault, DeviceProtocolError):
             pass
 
-
-def port_exists(port: str) -> bool:
-    """Whether a plain device path exists (URLs like loop:// are taken to exist)."""
-    return "://" in port or os.path.exists(port)

@@ -10,6 +10,8 @@ from typing import Iterator
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from device_mocks.zfm import ZfmEmulator, ZfmMock, send_control, start_for_station
 from tests.devices.zfm_reference_client import ADDR, CMD, RefClient, RefError, frame
@@ -179,3 +181,21 @@ def test_runs_alone_and_prints_the_port_first(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.binary(max_size=80), max_size=12), st.sampled_from([b"\x1d", b"\x0f", b"\x13\0\0\0\0"]))
+def test_emulator_survives_any_byte_stream_and_answers_only_well_formed_packets(chunks: list[bytes],
+                                                                               command: bytes) -> None:
+    emu = ZfmEmulator()
+    replies = [r for chunk in chunks for r in emu.feed(chunk)]
+    # whatever came before, a clean command still gets its acknowledge once the noise is flushed
+    # (a partial packet in the noise may swallow the start of it, as on the real module)
+    replies += emu.feed(frame(CMD, command))
+    replies += emu.feed(b"\0" * 300 + frame(CMD, command))
+    for r in replies:
+        assert r[:2] == b"\xef\x01" and r[2:6] == b"\xff\xff\xff\xff"
+        size = int.from_bytes(r[7:9], "big")
+        assert len(r) == 9 + size
+        assert int.from_bytes(r[-2:], "big") == (r[6] + r[7] + r[8] + sum(r[9:-2])) & 0xFFFF
+    assert replies and replies[-1][6] == 0x07
