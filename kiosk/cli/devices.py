@@ -144,7 +144,7 @@ def _diag_one(devices: DeviceSet, name: str, capture_timeout: float, hexdump: bo
     def open_() -> str:
         assert drv is not None
         drv.open()
-        return str(drv.status().state)
+        return translate(f"diag.state.{drv.status().state}")
 
     def info() -> str:
         assert drv is not None

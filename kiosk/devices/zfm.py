@@ -20,7 +20,12 @@ wire log, so the protocol is implemented here (it is small) on top of pyserial.
 
 The port is a pyserial URL (``serial.serial_for_url``): a device path such as ``/dev/ttyUSB0``,
 ``spy:///dev/ttyUSB0`` to hex-dump the traffic on stderr, or ``loop://`` in tests. Every packet
-also goes into :attr:`Device.log` for ``kiosk diag --hexdump``.
+also goes into :attr:`Device.log` for ``kiosk diag --hexdump`` (image and template transfers
+log their first and last data packet only, so the command exchange stays readable).
+
+Unplug: any serial/OS error on the port means the device vanished; the port is dropped and every
+call raises DeviceAbsent naming the device until ``open()`` succeeds again once it is back.
+Only one call runs at a time; a second one meanwhile gets DeviceBusy.
 """
 
 from __future__ import annotations
