@@ -1,0 +1,46 @@
+"""USB vendor/product ids a technician meets at an enrollment station, named.
+
+``None`` as product id names the whole vendor (every Wacom pad, every Evolis printer).
+The serial adapters are the USB-UART bridges ZFM/R30x fingerprint modules ship on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KnownUsb:
+    name: str
+    #: the device kind it usually is at a station ("fingerprint", "signature", "printer",
+    #: "camera", or "serial" for a USB-serial bridge that may carry a fingerprint module)
+    kind: str
+
+
+KNOWN_USB: dict[tuple[int, int | None], KnownUsb] = {
+    # USB-serial bridges (ZFM / R30x / AS60x modules sit behind one of these)
+    (0x10C4, 0xEA60): KnownUsb("Silicon Labs CP210x USB-UART (ZFM/R30x adapter)", "serial"),
+    (0x1A86, 0x7523): KnownUsb("QinHeng CH340 USB-serial (ZFM/R30x adapter)", "serial"),
+    (0x1A86, 0x55D4): KnownUsb("QinHeng CH9102 USB-serial (ZFM/R30x adapter)", "serial"),
+    (0x0403, 0x6001): KnownUsb("FTDI FT232R USB-UART (ZFM/R30x adapter)", "serial"),
+    (0x0403, 0x6015): KnownUsb("FTDI FT231X USB-UART (ZFM/R30x adapter)", "serial"),
+    (0x067B, 0x2303): KnownUsb("Prolific PL2303 USB-serial (ZFM/R30x adapter)", "serial"),
+    # signature pads
+    (0x056A, None): KnownUsb("Wacom (signature pad / tablet)", "signature"),
+    # card printers
+    (0x0F49, None): KnownUsb("Evolis card printer", "printer"),
+    # fingerprint scanners (USB, usually driven through their MOSIP SBI service)
+    (0x1162, None): KnownUsb("SecuGen fingerprint scanner", "fingerprint"),
+    (0x05BA, None): KnownUsb("DigitalPersona / HID fingerprint reader", "fingerprint"),
+    (0x1491, None): KnownUsb("Futronic fingerprint scanner", "fingerprint"),
+    (0x16D1, None): KnownUsb("Suprema fingerprint scanner", "fingerprint"),
+    # cameras
+    (0x046D, None): KnownUsb("Logitech (webcam)", "camera"),
+}
+
+
+def lookup(vendor_id: int | None, product_id: int | None) -> KnownUsb | None:
+    """The known device for a vendor/product id pair: exact match first, then the vendor."""
+    if vendor_id is None:
+        return None
+    return KNOWN_USB.get((vendor_id, product_id)) or KNOWN_USB.get((vendor_id, None))
