@@ -240,6 +240,7 @@ class HidDigitizerSignatureDriver(UsbPenPad):
         self._layout: PenLayout | None = None
         self._descriptor = b""
         self._descriptor_length = 4096
+        self._probe_error: DeviceError | None = None
 
     # -- finding the pad -----------------------------------------------------------------------
     def _wanted_id(self) -> str:
@@ -259,6 +260,8 @@ class HidDigitizerSignatureDriver(UsbPenPad):
                 serial = ""
             if serial != p.serial:
                 return False
+        if p.vendor_id and p.product_id:
+            return True  # named exactly: open it, and say precisely what is wrong if it has no pen
         try:
             return self._probe(dev) is not None
         finally:
@@ -277,7 +280,8 @@ class HidDigitizerSignatureDriver(UsbPenPad):
                                               report_descriptor_length(intf), timeout=self.params.control_timeout_ms))
                 pen_layout(raw, device=self.name, width_mm=self.params.width_mm, height_mm=self.params.height_mm)
                 return int(number)
-            except DeviceError:
+            except DeviceError as err:
+                self._probe_error = err
                 continue  # not a pen (or a descriptor we cannot use): look further
             except usb.core.USBError as exc:
                 if is_gone(exc):
@@ -293,9 +297,10 @@ class HidDigitizerSignatureDriver(UsbPenPad):
         return None
 
     def _choose_interface(self, dev: usb.core.Device) -> tuple[int, int, int]:
+        self._probe_error = None
         number = self._usb("probe", lambda: self._probe(dev))
         if number is None:
-            raise DeviceProtocolError("signature.no_pen", device=self.name, usb=self.usb_id)
+            raise self._probe_error or DeviceProtocolError("signature.no_pen", device=self.name, usb=self.usb_id)
         intf = next(i for i in _hid_interfaces(dev) if i.bInterfaceNumber == number)
         ep = next(e for e in intf if usb.util.endpoint_direction(e.bEndpointAddress) == usb.util.ENDPOINT_IN
                   and usb.util.endpoint_type(e.bmAttributes) == usb.util.ENDPOINT_TYPE_INTR)
