@@ -81,7 +81,8 @@ def malformed(kind: str) -> bytes:
 
 class FakeHidDigitizer(FakeUsbDevice):
     def __init__(self, *, vendor_id: int = VENDOR_ID, product_id: int = PRODUCT_ID, serial: str = "HDP0001",
-                 seed: int = 1, rate_hz: float = 200.0, pause_s: float = 1.5, malformed_every: int = 0) -> None:
+                 seed: int = 1, rate_hz: float = 200.0, pause_s: float = 1.5, malformed_every: int = 0,
+                 speed_mm_s: float = 90.0) -> None:
         super().__init__(
             vendor_id=vendor_id, product_id=product_id, bcd_device=0x0102, manufacturer="Mock Pen Works",
             product="HID Signature Pad 152", serial=serial,
@@ -92,7 +93,7 @@ class FakeHidDigitizer(FakeUsbDevice):
                               extra_descriptors=hid_class_descriptor(len(KEYBOARD_DESCRIPTOR))),
             ])
         self.stream = PenReportStream(encode_pen, width_mm=WIDTH_MM, height_mm=HEIGHT_MM, seed=seed,
-                                      rate_hz=rate_hz, pause_s=pause_s)
+                                      rate_hz=rate_hz, pause_s=pause_s, speed_mm_s=speed_mm_s)
         self.malformed_every = malformed_every
         self.idle_rate: int | None = None
         self._sent = 0

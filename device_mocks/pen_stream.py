@@ -136,8 +136,9 @@ class PenReportStream:
     """Signatures (one after another, ``pause_s`` apart) as encoded input reports, in real time."""
 
     def __init__(self, encode: Callable[[PenSample], bytes], *, width_mm: float, height_mm: float, seed: int = 1,
-                 rate_hz: float = 200.0, pause_s: float = 1.5) -> None:
+                 rate_hz: float = 200.0, pause_s: float = 1.5, speed_mm_s: float = 90.0) -> None:
         self.encode = encode
+        self.speed_mm_s = speed_mm_s
         self.width_mm = width_mm
         self.height_mm = height_mm
         self.seed = seed
@@ -175,7 +176,8 @@ class PenReportStream:
             else:
                 if self._index >= len(self._samples):
                     seed = self.seed + self.signatures_started
-                    self._samples = signature_samples(seed, self.width_mm, self.height_mm, rate_hz=self.rate_hz)
+                    self._samples = signature_samples(seed, self.width_mm, self.height_mm, rate_hz=self.rate_hz,
+                                                      speed_mm_s=self.speed_mm_s)
                     self._index = 0
                     if self.signatures_started:
                         self._next_due = max(self._next_due, now) + self.pause_s

@@ -67,7 +67,8 @@ REPORT_DESCRIPTOR = bytes.fromhex(
 
 class FakeWacomStu(FakeUsbDevice):
     def __init__(self, model: str = "STU-530", *, serial: str = "5JZQS00032", seed: int = 1, rate_hz: float = 200.0,
-                 pause_s: float = 1.5, malformed_every: int = 0) -> None:
+                 pause_s: float = 1.5, malformed_every: int = 0,
+                 speed_mm_s: float = 90.0) -> None:
         self.model = MODELS[model]
         super().__init__(vendor_id=VENDOR_ID, product_id=self.model.product_id, bcd_device=0x0100 | self.model.firmware[1],
                          manufacturer="Wacom Co.,Ltd.", product=self.model.name, serial=serial,
@@ -76,7 +77,7 @@ class FakeWacomStu(FakeUsbDevice):
         self.width_mm = self.model.max_x * 25.4 / RESOLUTION
         self.height_mm = self.model.max_y * 25.4 / RESOLUTION
         self.stream = PenReportStream(self.encode, width_mm=self.width_mm, height_mm=self.height_mm, seed=seed,
-                                      rate_hz=rate_hz, pause_s=pause_s)
+                                      rate_hz=rate_hz, pause_s=pause_s, speed_mm_s=speed_mm_s)
         self.malformed_every = malformed_every
         self._reset_state()
 

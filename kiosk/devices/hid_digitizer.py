@@ -21,6 +21,7 @@ screens (0x0D:0x04) and finger collections are never taken for a pen.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,7 @@ from kiosk.devices.errors import DeviceError, DeviceProtocolError
 from kiosk.devices.hid_descriptor import (PAGE_DIGITIZER, PAGE_GENERIC_DESKTOP, Field, ReportDescriptor,
                                           ReportDescriptorError, ReportKind, parse)
 from kiosk.devices.protocols import PenPoint
-from kiosk.devices.usb_link import is_gone
+from kiosk.devices.usb_link import LIBUSB_ERROR_ACCESS, is_gone
 from kiosk.devices.usb_pen import USB_CLASS_HID, UsbPenPad
 
 GET_DESCRIPTOR = 0x06
@@ -196,22 +197,13 @@ def report_descriptor_length(intf: usb.core.Interface) -> int:
 
 
 def _hid_interfaces(dev: usb.core.Device) -> list[usb.core.Interface]:
-    cfg = dev.get_active_configuration() if _configured(dev) else dev[0]
+    # the first configuration, read from cached descriptors: no need to open every device
+    cfg = dev[0]
     return [i for i in cfg if i.bInterfaceClass == USB_CLASS_HID and i.bAlternateSetting == 0
             # boot keyboards and mice are never probed: detaching them would steal the operator's keyboard
             and i.bInterfaceProtocol == 0
             and any(usb.util.endpoint_direction(e.bEndpointAddress) == usb.util.ENDPOINT_IN
                     and usb.util.endpoint_type(e.bmAttributes) == usb.util.ENDPOINT_TYPE_INTR for e in i)]
-
-
-def _configured(dev: usb.core.Device) -> bool:
-    try:
-        dev.get_active_configuration()
-        return True
-    except usb.core.USBError as exc:
-        if is_gone(exc):
-            raise
-        return False
 
 
 class HidDigitizerSignatureDriver(UsbPenPad):
@@ -284,8 +276,8 @@ class HidDigitizerSignatureDriver(UsbPenPad):
                 self._probe_error = err
                 continue  # not a pen (or a descriptor we cannot use): look further
             except usb.core.USBError as exc:
-                if is_gone(exc):
-                    raise
+                if is_gone(exc) or exc.errno == errno.EACCES or exc.backend_error_code == LIBUSB_ERROR_ACCESS:
+                    raise  # unplugged, or not ours to open: the caller decides
                 continue  # this interface refused the request
             finally:
                 try:

@@ -117,17 +117,20 @@ class UsbPenPad(SignaturePad):
     # -- lifecycle -----------------------------------------------------------------------------
     def _find(self) -> usb.core.Device | None:
         backend = resolve_backend(self.params.usb_backend, device=self.name)
+        refused: usb.core.USBError | None = None
         try:
             for dev in usb.core.find(find_all=True, backend=backend):
                 try:
                     if self._match(dev):
                         return dev  # type: ignore[no-any-return]
                 except usb.core.USBError as exc:
-                    if is_gone(exc):
-                        continue  # unplugged while we looked at it
-                    raise
+                    if not is_gone(exc):  # gone = unplugged while we looked at it
+                        refused = exc  # e.g. no permission on another device: keep looking
         except usb.core.USBError as exc:
             raise usb_error(exc, device=self.name, usb_id=self._usb_id, action="enumerate") from exc
+        if refused is not None:
+            # nothing matched, and a device refused us: that is more useful to say than "absent"
+            raise usb_error(refused, device=self.name, usb_id=self._wanted_id(), action="probe")
         return None
 
     def _do_open(self) -> None:

@@ -4,10 +4,12 @@ DeviceProtocolError."""
 
 from __future__ import annotations
 
+import errno
 import struct
 from typing import Any, Iterator
 
 import pytest
+import usb.core
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +32,7 @@ def make_rig(device: FakeHidDigitizer, **params: Any) -> tuple[HidDigitizerSigna
 class TestHidDigitizerContract(SignaturePadContract):
     @pytest.fixture
     def rig(self) -> Iterator[Rig]:
-        drv, handle = make_rig(FakeHidDigitizer(seed=7, rate_hz=1000, pause_s=0.2))
+        drv, handle = make_rig(FakeHidDigitizer(seed=7, rate_hz=1000, pause_s=0.2, speed_mm_s=400))
 
         def make(**params: Any) -> HidDigitizerSignatureDriver:
             return HidDigitizerSignatureDriver("signature-2", HidDigitizerSignatureDriver.Params(
@@ -181,3 +183,39 @@ def test_a_pad_serving_a_random_descriptor_fails_to_open_with_a_typed_error(desc
             assert not drv.is_open
         else:
             drv.close()
+
+
+class Forbidden(FakeHidDigitizer):
+    """Another HID device this station may not open (no udev rule for it)."""
+
+    def __init__(self) -> None:
+        super().__init__(vendor_id=0x1234, product_id=0x0001, serial="OTHER")
+
+
+def forbid_open(backend: Any, device: FakeHidDigitizer) -> None:
+    original = backend.open_device
+
+    def open_device(dev: Any) -> Any:
+        if dev is device:
+            raise usb.core.USBError("Access denied (insufficient permissions)", -3, errno.EACCES)
+        return original(dev)
+
+    backend.open_device = open_device
+
+
+def test_a_forbidden_device_is_skipped_when_the_pad_is_there() -> None:
+    forbidden = Forbidden()
+    drv, handle = make_rig(FakeHidDigitizer(rate_hz=1000))
+    handle.backend.devices.insert(0, forbidden)
+    forbid_open(handle.backend, forbidden)
+    with handle, drv:
+        assert drv.info().serial == "HDP0001"
+
+
+def test_only_a_forbidden_device_gives_access_denied_not_absent() -> None:
+    forbidden = Forbidden()
+    drv, handle = make_rig(forbidden)
+    forbid_open(handle.backend, forbidden)
+    with handle, pytest.raises(DeviceAbsent) as caught:
+        drv.open()
+    assert caught.value.code == "usb.access_denied" and caught.value.device == "signature"

@@ -27,7 +27,7 @@ def make_rig(device: FakeWacomStu, **params: Any) -> tuple[WacomStuSignatureDriv
 class TestWacomStuContract(SignaturePadContract):
     @pytest.fixture(params=sorted(MODELS))
     def rig(self, request: pytest.FixtureRequest) -> Iterator[Rig]:
-        drv, handle = make_rig(FakeWacomStu(request.param, seed=11, rate_hz=1000, pause_s=0.2))
+        drv, handle = make_rig(FakeWacomStu(request.param, seed=11, rate_hz=1000, pause_s=0.2, speed_mm_s=400))
 
         def make(**params: Any) -> WacomStuSignatureDriver:
             return WacomStuSignatureDriver("signature-2", WacomStuSignatureDriver.Params(
