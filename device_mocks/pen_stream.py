@@ -161,6 +161,16 @@ class PenReportStream:
         with self._lock:
             self._samples, self._index, self._next_due = [], 0, time.monotonic()
 
+    def pause(self) -> None:
+        """Pen away: no report is handed out after this returns (one already counted may be in flight)."""
+        with self._lock:
+            self.paused = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self.paused = False
+            self._next_due = max(self._next_due, time.monotonic())
+
     def inject(self, report: bytes) -> None:
         self.injected.append(report)
 
@@ -189,7 +199,7 @@ class PenReportStream:
         if due > now:
             time.sleep(due - now)
         with self._lock:
-            if self._index >= len(self._samples):  # restarted meanwhile
+            if self.paused or self._index >= len(self._samples):  # paused or restarted meanwhile
                 raise timeout()
             sample = self._samples[self._index]
             self._index += 1

@@ -256,7 +256,10 @@ def parse(data: bytes) -> ReportDescriptor:
                     pmax = value
                 glob = replace(glob, physical_max=pmax)
             elif tag == 0x5:
-                glob = replace(glob, unit_exponent=_unit_exponent(value, size))
+                exponent = _unit_exponent(value, size)
+                if not -20 <= exponent <= 20:  # 10^20 of anything is no pen tablet
+                    raise bad("unit exponent absurd")
+                glob = replace(glob, unit_exponent=exponent)
             elif tag == 0x6:
                 glob = replace(glob, unit=value)
             elif tag == 0x7:

@@ -205,7 +205,12 @@ class UsbPenPad(SignaturePad):
 
     def _take_report(self, report: bytes, now: float) -> None:
         self.log.record("rx", report)
-        self._reports += 1
+        try:
+            self._queue_points(report, now)
+        finally:
+            self._reports += 1  # counted once fully handled: a caller seeing N knows N are queued
+
+    def _queue_points(self, report: bytes, now: float) -> None:
         try:
             points = self._decode(report, now)
         except DeviceProtocolError as err:

@@ -90,7 +90,7 @@ def test_absurdly_long_descriptor_is_refused() -> None:
 
 
 @given(st.binary(max_size=512))
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 def test_any_bytes_parse_or_raise_report_descriptor_error(data: bytes) -> None:
     try:
         desc = parse(data)

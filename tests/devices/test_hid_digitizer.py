@@ -117,7 +117,7 @@ reports = st.binary(max_size=24)
 
 
 @given(reports)
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 def test_random_input_reports_give_a_point_none_or_protocol_error(report: bytes) -> None:
     try:
         point = LAYOUT.decode(report, 0.0, device="pad")
@@ -132,7 +132,7 @@ samples = st.builds(PenSample, st.floats(0, 152), st.floats(0, 95), st.floats(0,
 
 
 @given(samples, st.integers(0, 7), st.integers(0, 255), st.integers(1, 8))
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_corrupted_pen_reports_give_a_point_or_protocol_error(sample: PenSample, at: int, value: int,
                                                               cut: int) -> None:
     report = bytearray(encode_pen(sample))
@@ -145,7 +145,7 @@ def test_corrupted_pen_reports_give_a_point_or_protocol_error(sample: PenSample,
 
 
 @given(st.binary(max_size=300))
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 def test_random_descriptors_give_a_layout_or_protocol_error(descriptor: bytes) -> None:
     try:
         pen_layout(descriptor, device="pad")
@@ -154,7 +154,7 @@ def test_random_descriptors_give_a_layout_or_protocol_error(descriptor: bytes) -
 
 
 @given(st.integers(0, len(REPORT_DESCRIPTOR) - 1), st.integers(0, 255), st.integers(0, len(REPORT_DESCRIPTOR)))
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 def test_corrupted_real_descriptor_gives_a_layout_or_protocol_error(at: int, value: int, cut: int) -> None:
     corrupted = bytearray(REPORT_DESCRIPTOR)
     corrupted[at] = value

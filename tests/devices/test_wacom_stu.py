@@ -107,7 +107,7 @@ def test_capability_round_trips() -> None:
 
 
 @given(st.binary(max_size=20))
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 def test_random_input_reports_give_a_point_none_or_protocol_error(report: bytes) -> None:
     try:
         point = decode_pen_report(report, CAP, 0.0, device="pad")
@@ -122,7 +122,7 @@ samples = st.builds(PenSample, st.floats(0, 108), st.floats(0, 64.8), st.floats(
 
 
 @given(samples, st.integers(0, 6), st.integers(0, 255), st.integers(0, 7))
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_corrupted_pen_reports_give_a_point_or_protocol_error(sample: PenSample, at: int, value: int, cut: int) -> None:
     report = bytearray(FakeWacomStu("STU-530").encode(sample))
     report[at] = value
@@ -134,7 +134,7 @@ def test_corrupted_pen_reports_give_a_point_or_protocol_error(sample: PenSample,
 
 
 @given(st.binary(max_size=20))
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_random_capability_reports_give_a_capability_or_protocol_error(report: bytes) -> None:
     try:
         cap = Capability.decode(report, device="pad")
