@@ -13,8 +13,8 @@ It behaves like the libusb1 backend where drivers notice:
 - :meth:`FakeUsbDevice.unplug`: the device leaves ``enumerate_devices`` and every call on a
   handle opened before raises LIBUSB_ERROR_NO_DEVICE / ENODEV; :meth:`FakeUsbDevice.plug`
   brings it back with a new bus address, so only a fresh ``find`` + open reaches it;
-- a kernel driver is bound to each interface until detached, and claiming such an interface
-  fails with LIBUSB_ERROR_BUSY / EBUSY; a request the device does not support stalls
+- a kernel driver is bound to each interface until detached, and claiming such an interface,
+  or one another handle holds, fails with LIBUSB_ERROR_BUSY / EBUSY; a request the device does not support stalls
   (LIBUSB_ERROR_PIPE / EPIPE).
 
 Device-specific mocks subclass :class:`FakeUsbDevice` (the HID digitizer, the Wacom STU; a
@@ -146,7 +146,8 @@ class FakeUsbDevice:
         self.present = True
         self.address = next(_addresses)
         self.kernel_driver: dict[int, bool] = {}
-        self.claimed: set[int] = set()
+        #: claimed interface -> the handle holding it (one holder at a time, as with libusb)
+        self.claimed: dict[int, int] = {}
         self.lock = threading.RLock()
         self._reset_binding()
 
@@ -154,7 +155,7 @@ class FakeUsbDevice:
     def _reset_binding(self) -> None:
         # a freshly enumerated HID device is bound to the OS's usbhid driver
         self.kernel_driver = {i.bInterfaceNumber: True for i in self.interfaces}
-        self.claimed = set()
+        self.claimed = {}
 
     def unplug(self) -> None:
         with self.lock:
@@ -206,10 +207,14 @@ class FakeUsbDevice:
         raise stall()
 
 
+_handle_ids = itertools.count(1)
+
+
 @dataclass
 class _Handle:
     device: FakeUsbDevice
     address: int
+    id: int = field(default_factory=lambda: next(_handle_ids))
 
 
 class FakeUsbBackend(usb.backend.IBackend):  # type: ignore[misc]
@@ -277,14 +282,17 @@ class FakeUsbBackend(usb.backend.IBackend):  # type: ignore[misc]
     def claim_interface(self, dev_handle: _Handle, intf: int) -> None:
         dev = self._live(dev_handle)
         with dev.lock:
-            if dev.kernel_driver.get(intf, False):
+            holder = dev.claimed.get(intf)
+            if dev.kernel_driver.get(intf, False) or holder not in (None, dev_handle.id):
                 raise busy()
-            dev.claimed.add(intf)
+            dev.claimed[intf] = dev_handle.id
 
     def release_interface(self, dev_handle: _Handle, intf: int) -> None:
         dev = self._live(dev_handle)
         with dev.lock:
-            dev.claimed.discard(intf)
+            if dev.claimed.get(intf) != dev_handle.id:
+                raise usb.core.USBError("Entity not found", -5, errno.ENOENT)
+            del dev.claimed[intf]
 
     def is_kernel_driver_active(self, dev_handle: _Handle, intf: int) -> bool:
         return self._live(dev_handle).kernel_driver.get(intf, False)
@@ -301,8 +309,8 @@ class FakeUsbBackend(usb.backend.IBackend):  # type: ignore[misc]
                 raise busy()
             dev.kernel_driver[intf] = True
 
-    def _require_claimed(self, dev: FakeUsbDevice, intf: int) -> None:
-        if intf not in dev.claimed:
+    def _require_claimed(self, dev: FakeUsbDevice, intf: int, handle: _Handle) -> None:
+        if dev.claimed.get(intf) != handle.id:
             # libusb on Linux would auto-claim or refuse; pyusb always claims first
             raise usb.core.USBError("Interface not claimed", LIBUSB_ERROR_INVALID_PARAM, errno.EINVAL)
 
@@ -325,7 +333,7 @@ class FakeUsbBackend(usb.backend.IBackend):  # type: ignore[misc]
 
     def _read(self, dev_handle: _Handle, ep: int, intf: int, buff: Any, timeout_ms: int) -> int:
         dev = self._live(dev_handle)
-        self._require_claimed(dev, intf)
+        self._require_claimed(dev, intf, dev_handle)
         answer = dev.read_endpoint(ep, len(buff), timeout_ms)
         self._live(dev_handle)
         answer = answer[:len(buff)]
@@ -335,7 +343,7 @@ class FakeUsbBackend(usb.backend.IBackend):  # type: ignore[misc]
 
     def _write(self, dev_handle: _Handle, ep: int, intf: int, data: Any, timeout_ms: int) -> int:
         dev = self._live(dev_handle)
-        self._require_claimed(dev, intf)
+        self._require_claimed(dev, intf, dev_handle)
         return dev.write_endpoint(ep, bytes(data), timeout_ms)
 
     def intr_read(self, dev_handle: _Handle, ep: int, intf: int, buff: Any, timeout: int) -> int:

@@ -308,10 +308,17 @@ class UsbPenPad(SignaturePad):
         return checks
 
     def _present(self) -> tuple[str, bool, str]:
+        """Is the open device still on the bus (same ids, same address)? Enumerates only: probing
+        it again would fight our own claim on its interface."""
+        dev = self._dev
+        if dev is None:
+            return ("signature.check.present", False, self._usb_id)
         try:
-            found = self._find() is not None
-        except DeviceError as err:
-            return ("signature.check.present", False, err.code)
+            backend = resolve_backend(self.params.usb_backend, device=self.name)
+            found = usb.core.find(backend=backend, idVendor=dev.idVendor, idProduct=dev.idProduct,
+                                  custom_match=lambda d: (d.bus, d.address) == (dev.bus, dev.address)) is not None
+        except (DeviceError, usb.core.USBError) as exc:
+            return ("signature.check.present", False, getattr(exc, "code", str(exc)[:80]))
         return ("signature.check.present", found, self._usb_id)
 
     def _self_test_result(self, checks: list[tuple[str, bool, str]]) -> SelfTestResult:

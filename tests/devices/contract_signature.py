@@ -112,6 +112,13 @@ class SignaturePadContract:
         assert result.passed, result.checks
         assert len(result.checks) >= 3
 
+    def test_self_test_fails_when_the_pad_is_unplugged(self, rig: Rig) -> None:
+        with rig.driver:
+            rig.device.unplug()
+            result = rig.driver.self_test()
+        assert not result.passed
+        assert ("signature.check.present", False) in [(code, ok) for code, ok, _ in result.checks]
+
     # -- the stream ----------------------------------------------------------------------------
     def test_points_rebuild_the_signature_strokes_inside_the_writing_area(self, rig: Rig) -> None:
         with rig.driver:

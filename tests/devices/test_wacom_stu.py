@@ -85,7 +85,7 @@ def test_a_refused_command_is_a_protocol_error() -> None:
     with handle, pytest.raises(DeviceProtocolError) as caught:
         drv.open()
     assert caught.value.code == "signature.stu_refused" and caught.value.params["result"] == 2
-    assert not drv.is_open and handle.device.claimed == set()
+    assert not drv.is_open and not handle.device.claimed
 
 
 def test_a_product_id_that_is_not_present_is_absent() -> None:
