@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -35,6 +36,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from kiosk.store import RecordStore
 from kiosk.store.queue import GENESIS, audit_hash, now_iso
+
+log = logging.getLogger("kiosk.ops.audit")
 
 FindingKind = Literal["altered", "removed", "reordered", "signature"]
 
@@ -110,6 +113,7 @@ def checkpoint(store: RecordStore, key: Ed25519PrivateKey) -> Checkpoint | None:
         signed = Checkpoint(seq, h, entries, unsigned.signed_at, base64.b64encode(key.sign(unsigned.body())).decode())
         conn.execute("INSERT INTO audit_checkpoints(seq, hash, entries, signed_at, signature) VALUES (?,?,?,?,?)",
                      (signed.seq, signed.hash, signed.entries, signed.signed_at, signed.signature))
+        log.info("audit checkpoint signed", extra={"seq": seq, "entries": entries})
         return signed
 
 
@@ -138,8 +142,9 @@ def _checkpoint(r: sqlite3.Row) -> Checkpoint:
 # -- verification --------------------------------------------------------------------------------
 
 
-def check_chain(rows: list[sqlite3.Row]) -> Finding | None:
-    """The first break in the hash chain of ``rows`` (audit rows in seq order), else None."""
+def check_chain(rows: list[Any]) -> Finding | None:
+    """The first break in the hash chain of ``rows`` (audit rows in seq order, anything indexable
+    by column name), else None."""
     by_hash = {r["hash"]: int(r["seq"]) for r in rows}
     expected, prev_seq = GENESIS, 0
     for r in rows:
@@ -168,9 +173,10 @@ def check_chain(rows: list[sqlite3.Row]) -> Finding | None:
     return None
 
 
-def check_checkpoints(rows: list[sqlite3.Row], cps: list[Checkpoint], public_key: Ed25519PublicKey) -> list[Finding]:
+def check_checkpoints(rows: list[Any], cps: list[Checkpoint], public_key: Ed25519PublicKey) -> list[Finding]:
     """Checkpoint signatures and the entries they vouch for."""
     by_seq = {int(r["seq"]): r for r in rows}
+    by_hash = {r["hash"]: int(r["seq"]) for r in rows}
     seqs = sorted(by_seq)
     last_seq = seqs[-1] if seqs else 0
     out: list[Finding] = []
@@ -181,12 +187,19 @@ def check_checkpoints(rows: list[sqlite3.Row], cps: list[Checkpoint], public_key
         except (InvalidSignature, ValueError):
             out.append(Finding("signature", cp.seq, "ops.audit_signature", {"seq": cp.seq}))
             continue
+        now_at = by_hash.get(cp.hash)
+        if now_at is not None and now_at < cp.seq:
+            # the signed entry is still there, under a lower number: entries before it were
+            # deleted and the rest renumbered to hide the gap
+            out.append(Finding("removed", good_before + 1, "ops.audit_renumbered",
+                               {"seq": cp.seq, "now": now_at, "count": cp.seq - now_at}))
+            continue
         row = by_seq.get(cp.seq)
-        if row is None:
+        if row is None and now_at is None:
             first = last_seq + 1 if cp.seq > last_seq else cp.seq
             out.append(Finding("removed", first, "ops.audit_truncated", {"seq": cp.seq, "first": first}))
             continue
-        if row["hash"] != cp.hash:
+        if row is None or row["hash"] != cp.hash:
             out.append(Finding("altered", cp.seq, "ops.audit_checkpoint_hash",
                                {"seq": cp.seq, "since": good_before + 1}))
             continue
@@ -206,8 +219,19 @@ def verify_audit_log(store: RecordStore, public_key: Ed25519PublicKey) -> AuditR
     cps = checkpoints(conn)
     findings: list[Finding] = []
     chain = check_chain(rows)
+    signed = check_checkpoints(rows, cps, public_key)
     if chain is not None:
+        if chain.reason == "ops.audit_rehashed" and any(f.reason == "ops.audit_renumbered" for f in signed):
+            # seen from the chain alone, "predecessor rewritten" and "entries deleted, the rest
+            # renumbered" look the same; a checkpoint whose entry moved down settles it
+            chain = Finding("removed", chain.seq + 1, "ops.audit_renumbered_at",
+                            {"first": chain.seq + 1, "next": chain.params["next"]})
         findings.append(chain)
-    findings.extend(check_checkpoints(rows, cps, public_key))
+    findings.extend(signed)
+    if findings:
+        log.warning("audit log broken", extra={"kind": findings[0].kind, "seq": findings[0].seq,
+                                                "reason": findings[0].reason})
+    else:
+        log.info("audit log verified", extra={"entries": len(rows), "checkpoints": len(cps)})
     return AuditReport(entries=len(rows), last_seq=int(rows[-1]["seq"]) if rows else None, checkpoints=len(cps),
                        findings=tuple(findings))

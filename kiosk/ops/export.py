@@ -32,6 +32,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -47,6 +48,8 @@ from kiosk.errors import InputError, KioskError
 from kiosk.ops.tables import ensure_ops_tables
 from kiosk.store import RecordState, RecordStore
 from kiosk.store.queue import now_iso
+
+log = logging.getLogger("kiosk.ops.export")
 
 MANIFEST = "manifest.json"
 PACKETS = "packets"
@@ -149,6 +152,7 @@ def export_queued(store: RecordStore, dest: Path, *, seal_packet: SealPacket, ke
                          (e["record_id"], batch, e["sha256"], ts))
             store.write_audit(conn, actor, "export", record_id=e["record_id"], params={"batch": batch})
         store.write_audit(conn, actor, "export_batch", params={"batch": batch, "records": len(entries), "bytes": total})
+    log.info("export written", extra={"batch": batch, "records": len(entries), "bytes": total})
     return ExportResult(batch, final, tuple(ids), total)
 
 
@@ -248,4 +252,6 @@ def import_batch(folder: Path, *, station_key: StationKeyLookup, ingest: Ingest)
             refused.append((rid, exc.code))
             continue
         accepted.append(rid)
+    log.info("batch imported", extra={"batch": manifest["batch"], "accepted": len(accepted),
+                                        "refused": len(refused)})
     return ImportResult(str(manifest["batch"]), str(manifest["station_id"]), tuple(accepted), tuple(refused))

@@ -17,11 +17,14 @@ entries. Samples, finger exceptions and the sealed identity are deleted with SQL
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from kiosk.store import RecordState, RecordStore
 from kiosk.store.queue import now_iso
 from kiosk.ops.tables import ensure_ops_tables
+
+log = logging.getLogger("kiosk.ops.retention")
 
 #: states after which the station has no further use for a record's biometrics
 FINISHED: frozenset[RecordState] = frozenset({RecordState.PRINTED, RecordState.REJECTED, RecordState.CANCELLED})
@@ -78,6 +81,8 @@ def purge_expired(store: RecordStore, days: int, *, actor: str = "system", dry_r
             store.write_audit(conn, actor, "purge", record_id=cand.record_id,
                               params={"samples": cand.samples, "retention_days": days, "state": cand.state})
         done.append(cand)
+        log.info("record purged", extra={"record_id": cand.record_id, "samples": cand.samples,
+                                          "retention_days": days})
     return PurgeResult(tuple(done), False)
 
 
