@@ -32,8 +32,9 @@ MAX_BYTES = 5 * 1024 * 1024
 BACKUPS = 5
 REDACTED = "[redacted]"
 
-#: a NIK, or any 16-digit number (card numbers and KK numbers have the same length)
-SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
+#: a NIK, or any run of 16 digits or more (KK and card numbers have the same length; a NIK glued
+#: to other digits must not slip through)
+SIXTEEN_DIGITS = re.compile(r"\d{16,}")
 #: extra= fields that would carry identity data or secrets; replaced whole
 PII_FIELDS = frozenset({
     "nik", "full_name", "name", "birth_place", "birth_date", "address", "rt", "rw", "village", "religion",

@@ -64,6 +64,7 @@ def purge_expired(store: RecordStore, days: int, *, actor: str = "system", dry_r
                   now: dt.datetime | None = None) -> PurgeResult:
     """Purge every record due (see module doc). The sync service calls this once a day."""
     due = due_for_purge(store, days, now=now)
+    log.info("retention pass", extra={"due": len(due), "retention_days": days, "dry_run": dry_run})
     if dry_run:
         return PurgeResult(tuple(due), True)
     done: list[PurgeCandidate] = []
