@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import importlib
 import os
 import sys
@@ -65,6 +66,15 @@ def add_import_command(central_sub: argparse._SubParsersAction) -> None:  # type
     p.set_defaults(func=cmd_central_import)
 
 
+def language_from_config(args: argparse.Namespace) -> None:
+    """Use the config's language when there is a readable config; these commands must not need one."""
+    if getattr(args, "lang", None) is None:
+        try:
+            config_from(args, attach_log=False)
+        except KioskError:
+            pass
+
+
 # -- init ---------------------------------------------------------------------------------------
 
 
@@ -87,13 +97,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     if args.data is not None:
         data_dir = args.data.absolute()
         accounts = args.accounts or data_dir / "accounts.toml"
-        if args.lang is None:
-            from kiosk.i18n import set_language
-
-            try:  # the config's language if there is a readable config; init must not need one
-                set_language(config_from(args, attach_log=False).station.language)
-            except KioskError:
-                pass
+        language_from_config(args)
     else:
         cfg = config_from(args, attach_log=False)
         data_dir, accounts = cfg.station.data_dir, args.accounts or cfg.accounts.file
@@ -107,8 +111,6 @@ def cmd_init(args: argparse.Namespace) -> int:
     password = read_new_password()
     done = provision_station(data_dir, user=args.user, password=password, accounts=accounts)
     attach_station_log(done.data_dir)
-    import logging
-
     logging.getLogger("kiosk.ops").info("station provisioned", extra={"data_dir": str(done.data_dir),
                                                                       "station_key": done.fingerprint})
     info = {"data_dir": str(done.data_dir), "database": str(done.database), "data_key": str(done.data_key),
@@ -204,8 +206,10 @@ def station_keys(central_dir: Path, trusted: Path | None) -> Any:
 def cmd_central_import(args: argparse.Namespace) -> int:
     if args.data is not None:
         central_dir = args.data.absolute()
+        language_from_config(args)
     else:
-        central_dir = config_from(args).central.local.data_dir
+        central_dir = config_from(args, attach_log=False).central.local.data_dir
+    attach_station_log(central_dir)
     lookup = station_keys(central_dir, args.station_key)
     ingest = spool_ingest(central_dir)
     results: list[ImportResult] = [import_batch(b, station_key=lookup, ingest=ingest) for b in find_batches(args.folder)]
