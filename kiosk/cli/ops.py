@@ -20,6 +20,7 @@ from kiosk.cli.context import config_from, print_json, store_from
 from kiosk.errors import InputError, KioskError
 from kiosk.i18n import translate
 from kiosk.ops import stationkey
+from kiosk.ops.audit import checkpoint_if_due
 from kiosk.ops.export import ImportResult, Ingest, SealPacket, export_queued, find_batches, import_batch
 from kiosk.ops.logs import attach_station_log
 from kiosk.ops.provision import provision_station
@@ -130,6 +131,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
     cfg = config_from(args)
     store = store_from(cfg)
     result = purge_expired(store, cfg.retention.days, actor=os.environ.get("USER", "cli"), dry_run=args.dry_run)
+    if result.purged and not result.dry_run:
+        checkpoint_if_due(store, stationkey.load_or_create(cfg.station.data_dir), cfg.audit.checkpoint_every)
     if args.json:
         print_json({"dry_run": result.dry_run, "days": cfg.retention.days,
                     "records": [c.__dict__ for c in result.purged]})
@@ -160,6 +163,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     key = stationkey.load(cfg.station.data_dir)
     result = export_queued(store, args.to, seal_packet=seal, key=key, station_id=cfg.station.id,
                            actor=os.environ.get("USER", "cli"), again=args.again)
+    checkpoint_if_due(store, key, cfg.audit.checkpoint_every)
     if args.json:
         print_json({"batch": result.batch, "folder": str(result.folder), "records": list(result.records),
                     "bytes": result.bytes})

@@ -137,13 +137,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Exit status tells what broke: see kiosk.ops.audit.EXIT_CODES."""
     from kiosk.ops.audit import verify_audit_log
-    from kiosk.ops.stationkey import key_paths, load_public
+    from kiosk.ops.stationkey import station_public_key
     from kiosk.ops.tables import ensure_ops_tables
 
     cfg = config_from(args)
     store = store_from(cfg)
     ensure_ops_tables(store)
-    report = verify_audit_log(store, load_public(key_paths(cfg.station.data_dir)[1]))
+    report = verify_audit_log(store, station_public_key(cfg.station.data_dir))
     if args.json:
         print_json(report.to_dict())
         return report.exit_code

@@ -13,7 +13,10 @@ into ``audit_checkpoints``; rewriting anything up to a checkpoint now needs the 
   link is broken without a seq gap and points at no existing entry) an entry rewritten with
   a recomputed hash; also a checkpoint whose hash differs from the entry it signed.
 - **removed**  a gap in ``seq`` (SQLite never reuses a seq in the middle), the first entry not
-  being seq 1, or fewer entries up to a checkpoint than it signed (tail cut, renumbering).
+  being seq 1, a signed entry gone (tail cut), or a signed entry found under a lower number
+  (entries deleted and the rest renumbered to hide the gap). Without a later checkpoint, a
+  deletion hidden by renumbering reads as "altered" (the link breaks the same way): still
+  caught, just named less precisely; hence checkpoints every N entries and daily.
 - **reordered** an entry whose ``prev_hash`` is the hash of a *different* existing entry:
   the entries are all there and intact, but not in the order they were written.
 - **signature** a checkpoint whose signature does not verify with the station public key.
@@ -173,8 +176,8 @@ def check_chain(rows: list[Any]) -> Finding | None:
     return None
 
 
-def check_checkpoints(rows: list[Any], cps: list[Checkpoint], public_key: Ed25519PublicKey) -> list[Finding]:
-    """Checkpoint signatures and the entries they vouch for."""
+def check_checkpoints(rows: list[Any], cps: list[Checkpoint], public_key: Ed25519PublicKey | None) -> list[Finding]:
+    """Checkpoint signatures and the entries they vouch for (no key: no checkpoint can be trusted)."""
     by_seq = {int(r["seq"]): r for r in rows}
     by_hash = {r["hash"]: int(r["seq"]) for r in rows}
     seqs = sorted(by_seq)
@@ -183,6 +186,8 @@ def check_checkpoints(rows: list[Any], cps: list[Checkpoint], public_key: Ed2551
     good_before = 0  # seq of the last checkpoint that verified fully
     for cp in cps:
         try:
+            if public_key is None:
+                raise InvalidSignature
             public_key.verify(base64.b64decode(cp.signature, validate=True), cp.body())
         except (InvalidSignature, ValueError):
             out.append(Finding("signature", cp.seq, "ops.audit_signature", {"seq": cp.seq}))
@@ -212,8 +217,9 @@ def check_checkpoints(rows: list[Any], cps: list[Checkpoint], public_key: Ed2551
     return out
 
 
-def verify_audit_log(store: RecordStore, public_key: Ed25519PublicKey) -> AuditReport:
-    """Check the whole chain and every checkpoint. Read-only."""
+def verify_audit_log(store: RecordStore, public_key: Ed25519PublicKey | None) -> AuditReport:
+    """Check the whole chain and every checkpoint. Read-only. ``public_key`` None: the station
+    has no key (never provisioned); any checkpoint then counts as a bad signature."""
     conn = store.conn
     rows = conn.execute("SELECT * FROM audit ORDER BY seq").fetchall()
     cps = checkpoints(conn)

@@ -108,3 +108,14 @@ def load_public(path: Path) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise StationKeyError("ops.key_invalid", path=str(path))
     return key
+
+
+def station_public_key(data_dir: Path) -> Ed25519PublicKey | None:
+    """The key that verifies this station's signatures: station.pub, else derived from
+    station.key; None when the station has no key at all (never provisioned)."""
+    priv_path, pub_path = key_paths(data_dir)
+    if pub_path.exists():
+        return load_public(pub_path)
+    if priv_path.exists():
+        return load(data_dir).public_key()
+    return None

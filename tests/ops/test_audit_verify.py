@@ -193,3 +193,18 @@ def test_chain_walk_classifies_every_single_tampering(n: int, data: st.DataObjec
         want = (kind, i + 1)
     found = check_chain(rows)
     assert found is not None and (found.kind, found.seq) == want
+
+
+def test_unprovisioned_station_verifies_its_chain_without_a_key(tmp_path: Path, config_file: Path) -> None:
+    store = RecordStore(tmp_path / "data")
+    store.log_action("op", "login")
+    store.close()
+    code, report = verify_cli(config_file)
+    assert code == 0 and report["entries"] == 1 and report["checkpoints"] == 0
+
+
+def test_deleted_station_key_makes_checkpoints_untrustworthy(history: RecordStore, station: Path) -> None:
+    for name in ("station.key", "station.pub"):
+        (station / "keys" / name).unlink()
+    report = verify_audit_log(history, stationkey.station_public_key(station))
+    assert report.exit_code == 6 and len(report.findings) == 3
