@@ -68,7 +68,16 @@ def purge_expired(store: RecordStore, days: int, *, actor: str = "system", dry_r
     if dry_run:
         return PurgeResult(tuple(due), True)
     done: list[PurgeCandidate] = []
-    store.conn.execute("PRAGMA secure_delete=ON")
+    previous = store.conn.execute("PRAGMA secure_delete").fetchone()[0]
+    store.conn.execute("PRAGMA secure_delete=ON")  # zero the freed pages, for this connection only
+    try:
+        _purge(store, due, days, actor, done)
+    finally:
+        store.conn.execute(f"PRAGMA secure_delete={int(previous)}")
+    return PurgeResult(tuple(done), False)
+
+
+def _purge(store: RecordStore, due: list[PurgeCandidate], days: int, actor: str, done: list[PurgeCandidate]) -> None:
     for cand in due:  # one transaction per record: a crash leaves each record purged or not
         with store.transaction() as conn:
             row = conn.execute("SELECT state FROM records WHERE id = ?", (cand.record_id,)).fetchone()
@@ -84,7 +93,6 @@ def purge_expired(store: RecordStore, days: int, *, actor: str = "system", dry_r
         done.append(cand)
         log.info("record purged", extra={"record_id": cand.record_id, "samples": cand.samples,
                                           "retention_days": days})
-    return PurgeResult(tuple(done), False)
 
 
 def is_purged(store: RecordStore, record_id: str) -> bool:

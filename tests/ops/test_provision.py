@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 import tomllib
 from pathlib import Path
@@ -111,3 +112,10 @@ def test_password_hash_format_and_salt() -> None:
     assert a != b and a.split("$")[:4] == ["scrypt", "1024", "8", "1"]
     assert verify_password("same-password", a) and not verify_password("same-passwore", a)
     assert not verify_password("same-password", "bcrypt$x") and not verify_password("x", "scrypt$1$2$3$!!$!!")
+
+
+def test_init_without_data_uses_the_config(tmp_path: Path, config_file: Path) -> None:
+    out = run_kiosk("--config", str(config_file), "init", "--user", "kepala", "--json", input=f"{PW}\n{PW}\n")
+    assert out.returncode == 0, out.stderr
+    assert Path(json.loads(out.stdout)["data_dir"]) == tmp_path / "data"
+    assert (tmp_path / "data" / "accounts.toml").is_file()  # the config's [accounts] file

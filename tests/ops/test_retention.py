@@ -115,3 +115,16 @@ def test_retention_days_is_typed_config(config_file: Path) -> None:
     config_file.write_text(config_file.read_text() + '\n[retention]\ndays = "thirty"\n')
     with pytest.raises(ConfigError):
         load_config(config_file)
+
+
+def test_purged_ciphertext_does_not_linger_in_the_database_file(station: Path, station_store: RecordStore,
+                                                                finished: dict[str, str]) -> None:
+    rid = finished["printed"]
+    sealed = [r[0] for r in station_store.conn.execute("SELECT data FROM samples WHERE record_id = ?", (rid,))]
+    sealed.append(station_store.conn.execute("SELECT identity FROM records WHERE id = ?", (rid,)).fetchone()[0])
+    setting = station_store.conn.execute("PRAGMA secure_delete").fetchone()[0]
+    purge_expired(station_store, 30, now=LATER)
+    station_store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = (station / "station.db").read_bytes()
+    assert all(blob[:32] not in raw for blob in sealed)  # freed pages were zeroed (secure_delete)
+    assert station_store.conn.execute("PRAGMA secure_delete").fetchone()[0] == setting  # restored
