@@ -16,7 +16,7 @@ from kiosk.store import RecordStore
 from kiosk.store.queue import UnknownRecord
 from kiosk.store.vault import VaultError
 from tests.conftest import resident, run_kiosk
-from tests.ops.conftest import advance, queue_record
+from tests.ops.conftest import advance
 
 LATER = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=31)
 
