@@ -21,6 +21,12 @@ into ``audit_checkpoints``; rewriting anything up to a checkpoint now needs the 
   the entries are all there and intact, but not in the order they were written.
 - **signature** a checkpoint whose signature does not verify with the station public key.
 
+Checkpoints are chained too (each signs the seq of the previous one), so deleting one in the
+middle shows. What no station-local check can show is a forger with database access deleting
+the *newest* checkpoints and everything after the one left: anchor the newest checkpoint
+outside the station (NOTE for the lead: the sync worker should send it to the central with
+each pass; the body is :meth:`Checkpoint.body`, verifiable with the registered station.pub).
+
 The first finding in the chain walk wins (then checkpoints in seq order); its kind selects
 the exit code of ``kiosk audit verify`` (:data:`EXIT_CODES`).
 """
@@ -57,13 +63,15 @@ class Checkpoint:
     seq: int
     hash: str
     entries: int
+    #: seq of the previous checkpoint (0 for the first): deleting a checkpoint breaks the next one
+    prev: int
     signed_at: str
     signature: str = ""
 
     def body(self) -> bytes:
         """What the station signs: canonical JSON, versioned."""
         return json.dumps({"v": 1, "kind": "audit-checkpoint", "seq": self.seq, "hash": self.hash,
-                           "entries": self.entries, "signed_at": self.signed_at},
+                           "entries": self.entries, "prev": self.prev, "signed_at": self.signed_at},
                           sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -112,10 +120,13 @@ def checkpoint(store: RecordStore, key: Ed25519PrivateKey) -> Checkpoint | None:
         if existing is not None:
             return _checkpoint(existing)
         entries = int(conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
-        unsigned = Checkpoint(seq, h, entries, now_iso())
-        signed = Checkpoint(seq, h, entries, unsigned.signed_at, base64.b64encode(key.sign(unsigned.body())).decode())
-        conn.execute("INSERT INTO audit_checkpoints(seq, hash, entries, signed_at, signature) VALUES (?,?,?,?,?)",
-                     (signed.seq, signed.hash, signed.entries, signed.signed_at, signed.signature))
+        prev = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints").fetchone()[0])
+        unsigned = Checkpoint(seq, h, entries, prev, now_iso())
+        signed = Checkpoint(seq, h, entries, prev, unsigned.signed_at,
+                            base64.b64encode(key.sign(unsigned.body())).decode())
+        conn.execute("INSERT INTO audit_checkpoints(seq, hash, entries, prev, signed_at, signature)"
+                     " VALUES (?,?,?,?,?,?)",
+                     (signed.seq, signed.hash, signed.entries, signed.prev, signed.signed_at, signed.signature))
         log.info("audit checkpoint signed", extra={"seq": seq, "entries": entries})
         return signed
 
@@ -139,7 +150,7 @@ def checkpoints(conn: sqlite3.Connection) -> list[Checkpoint]:
 
 
 def _checkpoint(r: sqlite3.Row) -> Checkpoint:
-    return Checkpoint(int(r["seq"]), r["hash"], int(r["entries"]), r["signed_at"], r["signature"])
+    return Checkpoint(int(r["seq"]), r["hash"], int(r["entries"]), int(r["prev"]), r["signed_at"], r["signature"])
 
 
 # -- verification --------------------------------------------------------------------------------
@@ -184,6 +195,7 @@ def check_checkpoints(rows: list[Any], cps: list[Checkpoint], public_key: Ed2551
     last_seq = seqs[-1] if seqs else 0
     out: list[Finding] = []
     good_before = 0  # seq of the last checkpoint that verified fully
+    previous = 0  # seq of the checkpoint row before this one
     for cp in cps:
         try:
             if public_key is None:
@@ -191,7 +203,11 @@ def check_checkpoints(rows: list[Any], cps: list[Checkpoint], public_key: Ed2551
             public_key.verify(base64.b64decode(cp.signature, validate=True), cp.body())
         except (InvalidSignature, ValueError):
             out.append(Finding("signature", cp.seq, "ops.audit_signature", {"seq": cp.seq}))
+            previous = cp.seq
             continue
+        if cp.prev != previous:  # a signed checkpoint between these two was deleted
+            out.append(Finding("removed", cp.prev, "ops.audit_checkpoint_removed", {"seq": cp.prev, "next": cp.seq}))
+        previous = cp.seq
         now_at = by_hash.get(cp.hash)
         if now_at is not None and now_at < cp.seq:
             # the signed entry is still there, under a lower number: entries before it were

@@ -14,6 +14,7 @@ OPS_MIGRATIONS: list[Any] = [
         seq INTEGER PRIMARY KEY,
         hash TEXT NOT NULL,
         entries INTEGER NOT NULL,
+        prev INTEGER NOT NULL,
         signed_at TEXT NOT NULL,
         signature TEXT NOT NULL
     );

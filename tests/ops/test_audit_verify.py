@@ -207,3 +207,11 @@ def test_deleted_station_key_makes_checkpoints_untrustworthy(history: RecordStor
         (station / "keys" / name).unlink()
     report = verify_audit_log(history, stationkey.station_public_key(station))
     assert report.exit_code == 6 and len(report.findings) == 3
+
+
+def test_deleted_checkpoint_is_named(history: RecordStore, station: Path, config_file: Path) -> None:
+    raw(station).execute("DELETE FROM audit_checkpoints WHERE seq = 7")
+    code, report = verify_cli(config_file)
+    assert code == 4
+    assert report["findings"][0] == {"kind": "removed", "seq": 7, "reason": "ops.audit_checkpoint_removed",
+                                     "params": {"seq": 7, "next": 16}}
