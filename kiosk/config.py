@@ -86,6 +86,18 @@ class StockConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    #: days after a record is printed, rejected or cancelled before its biometrics are purged
+    days: int = 30
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    #: sign an audit checkpoint with the station key every this many entries
+    checkpoint_every: int = 100
+
+
+@dataclass(frozen=True)
 class DeviceConfig:
     """One ``[devices.NAME]`` table: which driver and its raw parameters.
 
@@ -108,6 +120,8 @@ class Config:
     accounts: AccountsConfig
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     stock: StockConfig = field(default_factory=StockConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
     quality: types.MappingProxyType[str, Any] = field(default_factory=lambda: types.MappingProxyType({}))
     devices: tuple[DeviceConfig, ...] = ()
 

@@ -15,9 +15,10 @@ from typing import Sequence
 from kiosk import __version__
 from kiosk.errors import KioskError
 from kiosk.i18n import describe, set_language
+from kiosk.ops.logs import configure_console
 
 #: modules under kiosk.cli that add subcommands, in the order --help lists them
-COMMAND_MODULES = ["records", "devices", "reserved"]
+COMMAND_MODULES = ["records", "devices", "ops", "reserved"]
 
 log = logging.getLogger("kiosk")
 
@@ -37,8 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # JSON lines on stderr with --verbose; the station's log file is attached by each command
+    # once its config (and so the data folder) is known: kiosk.cli.context.config_from
+    configure_console(args.verbose)
     if args.lang:
         set_language(args.lang)
     try:

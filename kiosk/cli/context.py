@@ -12,10 +12,15 @@ from kiosk.i18n import set_language
 from kiosk.store import RecordStore
 
 
-def config_from(args: argparse.Namespace) -> Config:
+def config_from(args: argparse.Namespace, *, attach_log: bool = True) -> Config:
+    """The station config; also starts the station's log file once the data folder is known."""
     cfg = load_config(getattr(args, "config", None))
     if not getattr(args, "lang", None):
         set_language(cfg.station.language)
+    if attach_log:
+        from kiosk.ops.logs import attach_station_log
+
+        attach_station_log(cfg.station.data_dir)
     return cfg
 
 

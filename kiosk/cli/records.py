@@ -28,10 +28,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("audit", help="show the audit trail")
+    p = sub.add_parser("audit", help="show the audit trail; `audit verify` checks it")
     p.add_argument("--record", help="only entries of this record")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_audit)
+    asub = p.add_subparsers(dest="audit_command", metavar="ACTION")
+    vp = asub.add_parser("verify", help="check the hash chain and the signed checkpoints",
+                         description="Exit status: 0 intact, 3 an entry was altered, 4 removed, 5 reordered,"
+                                     " 6 a checkpoint signature is bad (1 could not check, 2 bad input).")
+    vp.add_argument("--json", action="store_true")
+    vp.set_defaults(func=cmd_audit_verify)
+    cp = asub.add_parser("checkpoint", help="sign a checkpoint of the audit chain now")
+    cp.add_argument("--json", action="store_true")
+    cp.set_defaults(func=cmd_audit_checkpoint)
 
 
 def cmd_nik(args: argparse.Namespace) -> int:
@@ -51,6 +60,11 @@ def cmd_nik(args: argparse.Namespace) -> int:
 
 
 def _summary(store: RecordStore, rec: Record) -> dict[str, Any]:
+    from kiosk.ops.retention import is_purged
+
+    if is_purged(store, rec.id):  # retention left only a stub: no identity to show
+        return {"id": rec.id, "nik": "", "name": "", "state": str(rec.state), "created_at": rec.created_at,
+                "updated_at": rec.updated_at, "created_by": rec.created_by, "purged": True}
     ident = store.identity(rec.id)
     return {"id": rec.id, "nik": ident.nik, "name": ident.full_name, "state": str(rec.state),
             "created_at": rec.created_at, "updated_at": rec.updated_at, "created_by": rec.created_by}
@@ -85,7 +99,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     store = store_from(cfg)
     rec = store.find(args.id)
     data = _summary(store, rec)
-    data["identity"] = store.identity(rec.id).to_dict()
+    data["identity"] = {} if data.get("purged") else store.identity(rec.id).to_dict()
     data["samples"] = [{"kind": s.kind, "position": s.position, "format": s.format, "quality": s.quality,
                         "bytes": s.size, "captured_at": s.captured_at} for s in store.samples(rec.id)]
     data["exceptions"] = [{"position": e.position, "reason": e.reason, "approved_by": e.approved_by}
@@ -117,4 +131,44 @@ def cmd_audit(args: argparse.Namespace) -> int:
     for e in entries:
         move = f"{e.from_state or '-'} -> {e.to_state}" if e.to_state else ""
         print(f"#{e.seq:<5} {e.ts[:19]} {e.actor:10} {e.action:16} {e.record_id or '':36} {move} {e.reason}")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Exit status tells what broke: see kiosk.ops.audit.EXIT_CODES."""
+    from kiosk.ops.audit import verify_audit_log
+    from kiosk.ops.stationkey import station_public_key
+    from kiosk.ops.tables import ensure_ops_tables
+
+    cfg = config_from(args)
+    store = store_from(cfg)
+    ensure_ops_tables(store)
+    report = verify_audit_log(store, station_public_key(cfg.station.data_dir))
+    if args.json:
+        print_json(report.to_dict())
+        return report.exit_code
+    if report.ok:
+        print(translate("ops.audit_ok", entries=report.entries, checkpoints=report.checkpoints))
+        return 0
+    for f in report.findings:
+        print(translate("ops.audit_finding", kind=translate("ops.finding_" + f.kind), seq=f.seq,
+                        detail=translate(f.reason, **f.params)))
+    return report.exit_code
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    from kiosk.ops.audit import checkpoint
+    from kiosk.ops.stationkey import load
+    from kiosk.ops.tables import ensure_ops_tables
+
+    cfg = config_from(args)
+    store = store_from(cfg)
+    ensure_ops_tables(store)
+    cp = checkpoint(store, load(cfg.station.data_dir))
+    if args.json:
+        print_json(None if cp is None else cp.__dict__)
+    elif cp is None:
+        print(translate("ops.audit_empty"))
+    else:
+        print(translate("ops.audit_signed", seq=cp.seq, entries=cp.entries))
     return 0

@@ -25,7 +25,10 @@ KNOWN_USB: dict[tuple[int, int | None], KnownUsb] = {
     (0x0403, 0x6001): KnownUsb("FTDI FT232R USB-UART (ZFM/R30x adapter)", "serial"),
     (0x0403, 0x6015): KnownUsb("FTDI FT231X USB-UART (ZFM/R30x adapter)", "serial"),
     (0x067B, 0x2303): KnownUsb("Prolific PL2303 USB-serial (ZFM/R30x adapter)", "serial"),
-    # signature pads
+    # signature pads (product ids as in the public STU SDK; see kiosk/devices/wacom_stu.py)
+    (0x056A, 0x00A4): KnownUsb("Wacom STU-430 signature pad", "signature"),
+    (0x056A, 0x00A5): KnownUsb("Wacom STU-530 signature pad", "signature"),
+    (0x056A, 0x00A8): KnownUsb("Wacom STU-540 signature pad", "signature"),
     (0x056A, None): KnownUsb("Wacom (signature pad / tablet)", "signature"),
     # card printers
     (0x0F49, None): KnownUsb("Evolis card printer", "printer"),
@@ -34,9 +37,12 @@ KNOWN_USB: dict[tuple[int, int | None], KnownUsb] = {
     (0x05BA, None): KnownUsb("DigitalPersona / HID fingerprint reader", "fingerprint"),
     (0x1491, None): KnownUsb("Futronic fingerprint scanner", "fingerprint"),
     (0x16D1, None): KnownUsb("Suprema fingerprint scanner", "fingerprint"),
-    # cameras
-    (0x046D, None): KnownUsb("Logitech (webcam)", "camera"),
 }
+# Cameras are not listed: they are found as /dev/video* (V4L2), and naming a whole webcam
+# vendor here would hand the kiosk group that vendor's keyboards and mice through udev too.
+
+#: the same table as plain names (udev rules are checked against it)
+KNOWN_USB_IDS: dict[tuple[int, int | None], str] = {ids: known.name for ids, known in KNOWN_USB.items()}
 
 
 def lookup(vendor_id: int | None, product_id: int | None) -> KnownUsb | None:
@@ -44,3 +50,8 @@ def lookup(vendor_id: int | None, product_id: int | None) -> KnownUsb | None:
     if vendor_id is None:
         return None
     return KNOWN_USB.get((vendor_id, product_id)) or KNOWN_USB.get((vendor_id, None))
+
+
+def describe(vendor_id: int, product_id: int | None) -> str | None:
+    known = lookup(vendor_id, product_id)
+    return known.name if known else None

@@ -3,6 +3,7 @@ mock and pointing the driver at its pyusb backend, the mocks runnable alone, cat
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -48,7 +49,8 @@ def test_repository_config_signature_table_is_valid(tmp_path: Path) -> None:
 def test_commented_wacom_example_is_a_valid_table(tmp_path: Path) -> None:
     text = (ROOT / "config.toml").read_text()
     block = text[text.index("# [devices.signature]"):]
-    lines = [line[2:] for line in block.splitlines() if line.startswith("# ") and not line.startswith("# # ")]
+    commented = list(itertools.takewhile(lambda line: line.startswith("#"), block.splitlines()))
+    lines = [line[2:] for line in commented if line.startswith("# ") and not line.startswith("# # ")]
     cfg_path = tmp_path / "config.toml"
     cfg_path.write_text(BASE_CONFIG + "\n" + "\n".join(lines) + "\n")
     cfg = load_config(cfg_path)

@@ -1,0 +1,36 @@
+"""What the sync service runs for station operations (once a day, and on each pass)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kiosk.config import Config
+from kiosk.ops import stationkey
+from kiosk.ops.audit import Checkpoint, checkpoint_if_due
+from kiosk.ops.export import confirm_exports
+from kiosk.ops.retention import PurgeResult, purge_expired
+from kiosk.ops.tables import ensure_ops_tables
+from kiosk.store import RecordStore
+
+
+@dataclass(frozen=True)
+class MaintenanceResult:
+    purge: PurgeResult
+    exports_confirmed: int
+    checkpoint: Checkpoint | None
+
+
+def on_sync_pass(cfg: Config, store: RecordStore) -> Checkpoint | None:
+    """Cheap, after each sync pass: confirm exports the central now holds, sign if due."""
+    ensure_ops_tables(store)
+    confirm_exports(store)
+    return checkpoint_if_due(store, stationkey.load_or_create(cfg.station.data_dir), cfg.audit.checkpoint_every)
+
+
+def run_daily(cfg: Config, store: RecordStore, *, actor: str = "sync") -> MaintenanceResult:
+    """Once a day from the sync service: retention purge, export confirmation, a signed checkpoint."""
+    ensure_ops_tables(store)
+    purged = purge_expired(store, cfg.retention.days, actor=actor)
+    confirmed = confirm_exports(store)
+    cp = checkpoint_if_due(store, stationkey.load_or_create(cfg.station.data_dir), 1)
+    return MaintenanceResult(purged, confirmed, cp)
