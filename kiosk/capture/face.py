@@ -206,8 +206,9 @@ class FaceAnalyzer:
         else:
             out.append(Check("head_size", True, head))
         off = mx / wid - 0.5
-        side = "left" if off < 0 else "right"  # side of the image the face sits on
-        out.append(Check("centering", abs(off) <= th.centre_tolerance, off, "face.centre", {"side": side}))
+        # the side of the picture the face sits on (the operator sees the same preview)
+        code = "face.off_centre_left" if off < 0 else "face.off_centre_right"
+        out.append(Check("centering", abs(off) <= th.centre_tolerance, off, code, {"offset": round(abs(off), 2)}))
         roll = geo.roll_deg
         out.append(Check("roll", abs(roll) <= th.max_roll_deg, roll, "face.straighten",
                          {"degrees": round(abs(roll))}))
@@ -288,8 +289,8 @@ class FaceAnalyzer:
         right_mean = float(band[:, fw // 2: fw * 7 // 8].mean())
         ratio = min(left_mean, right_mean) / max(1.0, left_mean, right_mean)
         darker = "left" if left_mean < right_mean else "right"
-        out.append(Check("illumination", ratio >= th.min_illumination_ratio, ratio, "face.uneven_light",
-                         {"darker_side": darker}))
+        out.append(Check("illumination", ratio >= th.min_illumination_ratio, ratio,
+                         f"face.shadow_{darker}", {"ratio": round(ratio, 2)}))
         return out
 
     def _background_check(self, small: np.ndarray, box: Box, scale: float) -> Check:
