@@ -119,22 +119,37 @@ def _gabor_bank(period: float) -> tuple[np.ndarray, ...]:
     return tuple(kernels)
 
 
+def orientation_half(theta: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Downscale an orientation field (average the doubled-angle vectors, not the angles)."""
+    c = cv2.resize(np.cos(2 * theta), size, interpolation=cv2.INTER_AREA)
+    s = cv2.resize(np.sin(2 * theta), size, interpolation=cv2.INTER_AREA)
+    return np.mod(0.5 * np.arctan2(s, c), np.pi).astype(np.float32)
+
+
 def grow_ridges(theta: np.ndarray, period: float, rng: np.random.Generator,
-                iterations: int = GROWTH_ITERATIONS) -> np.ndarray:
+                iterations: int = GROWTH_ITERATIONS, start: np.ndarray | None = None) -> np.ndarray:
     """Gabor growth from noise: each pass filters every pixel along its own orientation."""
     bank = _gabor_bank(period)
     pos = theta / np.pi * ORIENTATION_BINS
     lo = np.floor(pos).astype(np.int32) % ORIENTATION_BINS
     frac = (pos - np.floor(pos)).astype(np.float32)
     hi = (lo + 1) % ORIENTATION_BINS
-    img = rng.standard_normal(theta.shape).astype(np.float32) * 0.5
+    # per-bin blending weights are fixed for the whole growth: compute them once, and only
+    # filter the rows a bin touches
+    weights = []
+    for k in range(ORIENTATION_BINS):
+        wk = (np.where(lo == k, 1.0 - frac, 0.0) + np.where(hi == k, frac, 0.0)).astype(np.float32)
+        rows = np.flatnonzero(wk.any(axis=1))
+        if rows.size:
+            weights.append((k, int(rows[0]), int(rows[-1]) + 1, wk))
+    img = start if start is not None else rng.standard_normal(theta.shape).astype(np.float32) * 0.5
+    pad = bank[0].shape[0] // 2
     for _ in range(iterations):
         out = np.zeros_like(img)
-        for k, kern in enumerate(bank):
-            weight = np.where(lo == k, 1.0 - frac, 0.0) + np.where(hi == k, frac, 0.0)
-            if not weight.any():
-                continue
-            out += weight.astype(np.float32) * cv2.filter2D(img, cv2.CV_32F, kern, borderType=cv2.BORDER_REFLECT)
+        for k, r0, r1, wk in weights:
+            a0, a1 = max(0, r0 - pad), min(img.shape[0], r1 + pad)
+            resp = cv2.filter2D(img[a0:a1], cv2.CV_32F, bank[k], borderType=cv2.BORDER_REFLECT)
+            out[r0:r1] += wk[r0:r1] * resp[r0 - a0:r1 - a0]
         # normalise and saturate: the non-linearity makes ridges binary-ish and fixes minutiae
         img = np.clip(out / (out.std() + 1e-6) * 1.5, -1.0, 1.0)
     return img
@@ -165,7 +180,13 @@ class FingerprintGenerator:
         # a slight random twist of the whole field, as fingers are not all held alike
         theta = np.mod(theta + rng.uniform(-0.12, 0.12), np.pi).astype(np.float32)
         period = float(rng.uniform(8.5, 10.5))  # ~0.45-0.5 mm ridge period at 500 ppi
-        ridges = grow_ridges(theta, period, rng)
+        # grow at half resolution (4x fewer pixels, 2x smaller kernels), then one pass at full
+        # resolution to redraw the upscaled ridges cleanly: ~4x faster than growing at full size
+        half = (MASTER_SHAPE[1] // 2, MASTER_SHAPE[0] // 2)
+        theta_half = orientation_half(theta, half)
+        coarse = grow_ridges(theta_half, period / 2, rng)
+        seed_img = cv2.resize(coarse, (MASTER_SHAPE[1], MASTER_SHAPE[0]), interpolation=cv2.INTER_CUBIC)
+        ridges = grow_ridges(theta, period, rng, iterations=1, start=seed_img)
         return MasterPrint(ridges=ridges, silhouette=_silhouette(MASTER_SHAPE, rng),
                            pattern=pattern, ridge_period_px=period)
 
@@ -197,7 +218,7 @@ class FingerprintGenerator:
         sil = cv2.remap(m.silhouette, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
         # Partial contact: the finger presses harder on one side; a soft gradient cuts contact.
         contact_dir = rng.uniform(0, 2 * np.pi)
-        reach = rng.uniform(0.9, 1.5) * quality + 0.2
+        reach = rng.uniform(0.55, 1.5) * quality + 0.2
         proj = ((xx - w / 2) * np.cos(contact_dir) + (yy - h / 2) * np.sin(contact_dir)) / (0.5 * max(h, w))
         contact = np.clip((reach - proj) * 3.0, 0.0, 1.0) * sil
         # Pressure changes ridge width: shift the threshold of the ridge profile.

@@ -270,8 +270,9 @@ class FingerprintEngine:
 
     @staticmethod
     def compare(a: Any, b: Any) -> int:
-        """bozorth3 similarity of two minutiae sets (symmetric use: max of both directions)."""
-        return max(int(a.compare(b)), int(b.compare(a)))
+        """bozorth3 similarity of two minutiae sets (probe a against gallery b; bozorth3 is
+        near-symmetric, one direction is enough for the wrong-finger check)."""
+        return int(a.compare(b))
 
 
 @dataclass
