@@ -19,7 +19,6 @@ records the failed checks. :func:`token_image` cuts the ISO/IEC 19794-5 token po
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 
@@ -153,7 +152,7 @@ class FaceAnalyzer:
                     right = (cx, cy, ew)
             elif left is None or ew > left[2]:
                 left = (cx, cy, ew)
-        to_frame = lambda p: (max(0, x) + p[0] / f, max(0, y0) + p[1] / f)  # noqa: E731
+        to_frame = lambda p: (float(max(0, x) + p[0] / f), float(max(0, y0) + p[1] / f))  # noqa: E731
         return (to_frame(right) if right else None, to_frame(left) if left else None)
 
     # -- analysis ----------------------------------------------------------------------------
@@ -161,7 +160,6 @@ class FaceAnalyzer:
     def analyze(self, image: np.ndarray, previous: FaceGeometry | None = None) -> FaceAnalysis:
         """All checks on one BGR (or grey) frame. ``previous``: the face in the frame before
         (for the stillness check); defaults to what this analyzer saw last."""
-        th = self.th
         prev = previous if previous is not None else self._last
         grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         hgt, wid = grey.shape
@@ -279,7 +277,7 @@ class FaceAnalyzer:
         else:
             out.append(Check("exposure", True, max(under, over)))
         lo, hi = np.percentile(face, (1, 99))
-        span = float(hi - lo)
+        span = float(hi) - float(lo)
         out.append(Check("dynamic_range", span >= th.min_dynamic_range, span, "face.low_contrast",
                          {"levels": round(span)}))
         # left/right halves of the central face (skip the outer cheeks, which turn away)
@@ -450,6 +448,3 @@ def analyze_face(image: np.ndarray, thresholds: FaceThresholds | None = None) ->
     """One frame on its own (no tracking, no stillness reference)."""
     return FaceAnalyzer(thresholds, track=False).analyze(image)
 
-
-def failed_names(analyses: Sequence[FaceAnalysis]) -> list[tuple[str, ...]]:
-    return [a.report.failed_names for a in analyses]
