@@ -33,6 +33,7 @@ import numpy as np
 from kiosk.capture.report import CaptureError, Check, QualityReport
 from kiosk.capture.thresholds import FingerThresholds
 from kiosk.config import PolicyConfig
+from kiosk.devices.protocols import FingerImage
 
 
 class FingerPosition(enum.IntEnum):
@@ -233,6 +234,18 @@ class FingerAssessment:
                                   quality=self.nfiq2, ppi=self.ppi)
 
 
+def to_resolution(image: np.ndarray, ppi: int, target_ppi: int = 500) -> np.ndarray:
+    """Resample a finger image to ``target_ppi`` (a 508 ppi sensor is within 2 %: untouched)."""
+    if ppi <= 0:
+        raise CaptureError("finger.bad_image", shape=str(image.shape), dtype=f"ppi={ppi}")
+    f = target_ppi / ppi
+    if abs(f - 1.0) <= 0.02:
+        return image
+    h, w = image.shape[:2]
+    size = (max(1, int(round(w * f))), max(1, int(round(h * f))))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
+
+
 def minutia_points(minutiae: Any) -> list[MinutiaPoint]:
     import nbis
 
@@ -267,6 +280,12 @@ class FingerprintEngine:
                         {"score": score, "minimum": self.th.min_nfiq2}),) + live_checks(live_stats(image), self.th)
         return FingerAssessment(int(pos), image, score, minutiae,
                                 QualityReport("finger", checks, score=float(score)), self.th.ppi)
+
+    def assess_capture(self, capture: FingerImage, position: int | None = None) -> FingerAssessment:
+        """Assess what a scanner driver returned, brought to the standard resolution first
+        (NFIQ 2 and mindtct are defined for 500 ppi images)."""
+        pos = position if position is not None else capture.position
+        return self.assess(to_resolution(capture.pixels, capture.ppi, self.th.ppi), pos)
 
     @staticmethod
     def compare(a: Any, b: Any) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -239,3 +240,14 @@ def test_finger_sample_bundles_image_template_and_score(gen: FingerprintGenerato
     sample = finger_sample(best, FingerThresholds(image_format="png"))
     assert sample.image_format == "png" and sample.nfiq2 == best.nfiq2
     assert decode_iso_19794_2(sample.template).position == 1
+
+
+def test_scanner_capture_is_brought_to_500_ppi(gen: FingerprintGenerator, engine: FingerprintEngine) -> None:
+    from kiosk.devices.protocols import FingerImage
+
+    img = gen.impression(7, 0)
+    at_1000 = cv2.resize(img, (512, 576), interpolation=cv2.INTER_CUBIC)
+    a = engine.assess_capture(FingerImage(pixels=at_1000, ppi=1000, position=4))
+    assert a.image.shape == (288, 256) and a.position == 4
+    native = engine.assess_capture(FingerImage(pixels=img, ppi=508, position=4))
+    assert native.image is img

@@ -53,3 +53,15 @@ def test_shipped_config_quality_tables_load_and_match_defaults() -> None:
     assert set(cfg.quality["face"]) == set(QualityThresholds().face.__dataclass_fields__)
     assert set(cfg.quality["finger"]) == set(QualityThresholds().finger.__dataclass_fields__)
     assert set(cfg.quality["signature"]) == set(QualityThresholds().signature.__dataclass_fields__)
+
+
+def test_load_config_refuses_unknown_quality_key(config_file: Path) -> None:
+    config_file.write_text(config_file.read_text() + "\n[quality.finger]\nmin_nfiq = 40\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(config_file)
+    assert err.value.params["key"] == "quality.finger.min_nfiq"
+
+
+def test_load_config_accepts_quality_overrides(config_file: Path) -> None:
+    config_file.write_text(config_file.read_text() + "\n[quality.finger]\nmin_nfiq2 = 40\n")
+    assert quality_thresholds(load_config(config_file)).finger.min_nfiq2 == 40
