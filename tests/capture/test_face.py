@@ -159,3 +159,17 @@ def test_face_sample_is_encoded_token_with_report(good: np.ndarray, fmt: str, ma
 def test_unknown_token_format_is_refused(good: np.ndarray) -> None:
     with pytest.raises(CaptureError):
         encode_token(good, "gif")
+
+
+def test_token_without_detected_eyes_uses_face_box_estimate(good: np.ndarray) -> None:
+    from kiosk.capture.face import FaceGeometry
+
+    face = analyze_face(good).face
+    assert face is not None
+    estimated = FaceGeometry(face.box, None, None)
+    token = token_image(good, estimated, width=240)
+    assert token.shape == (320, 240, 3)
+    # the estimate lands near the real eyes: the token still shows a face with eyes near the mark
+    again = analyze_face(cv2.resize(token, (480, 640))).face
+    assert again is not None
+    assert abs(again.eye_mid[1] / 2 - 0.6 * 240) < 25
