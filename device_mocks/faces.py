@@ -146,6 +146,24 @@ def shifted(img: np.ndarray, dx: float, dy: float = 0.0) -> np.ndarray:
     return cv2.warpAffine(img, m, (img.shape[1], img.shape[0]), borderMode=cv2.BORDER_REPLICATE)
 
 
+def approach(frames: int = 45, *, settle: float = 0.6, seed: int = 0) -> list[np.ndarray]:
+    """A resident sitting down: starts small and off to the side, moves into place over the
+    first ``settle`` share of the frames, then holds still with sub-pixel sway (camera-mock
+    and auto-capture material)."""
+    rng = np.random.default_rng(seed)
+    h, w = FRAME
+    out = []
+    moving = max(1, int(frames * settle))
+    for i in range(frames):
+        t = min(1.0, i / moving)
+        ease = t * t * (3 - 2 * t)
+        scale = 1.0 + (1.85 - 1.0) * ease
+        ex = w / 2 + 170 * (1 - ease) + (rng.uniform(-0.4, 0.4) if t >= 1 else 0.0)
+        ey = 0.40 * h + 40 * (1 - ease) + (rng.uniform(-0.4, 0.4) if t >= 1 else 0.0)
+        out.append(portrait(scale=scale, eyes_at=(ex, ey)))
+    return out
+
+
 def empty_frame(shape: tuple[int, int] = FRAME) -> np.ndarray:
     return np.full((*shape, 3), BACKDROP, np.uint8)
 

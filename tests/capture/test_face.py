@@ -173,3 +173,14 @@ def test_token_without_detected_eyes_uses_face_box_estimate(good: np.ndarray) ->
     again = analyze_face(cv2.resize(token, (480, 640))).face
     assert again is not None
     assert abs(again.eye_mid[1] / 2 - 0.6 * 240) < 25
+
+
+def test_auto_capture_on_a_resident_sitting_down_fires_once_settled() -> None:
+    frames = faces.approach(40, settle=0.5)
+    auto = AutoCapture(FaceThresholds(auto_capture_frames=5))
+    fired = [i for i, f in enumerate(frames) if auto.feed(f)[1] is not None]
+    assert len(fired) == 1
+    # for the first 14 frames the face is still small or off to the side (~70 px or more out
+    # of place): the capture may come at the earliest 5 frames after that
+    assert fired[0] >= 14 + 5
+    assert auto.captured is not None and auto.captured.report.passed
