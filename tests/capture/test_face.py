@@ -180,7 +180,7 @@ def test_auto_capture_on_a_resident_sitting_down_fires_once_settled() -> None:
     auto = AutoCapture(FaceThresholds(auto_capture_frames=5))
     fired = [i for i, f in enumerate(frames) if auto.feed(f)[1] is not None]
     assert len(fired) == 1
-    # for the first 14 frames the face is still small or off to the side (~70 px or more out
-    # of place): the capture may come at the earliest 5 frames after that
+    # for the first 15 frames (0..14) the face is still too small or more than 5 % of the width
+    # off-centre: the capture may come at the earliest 5 passing frames after that
     assert fired[0] >= 14 + 5
     assert auto.captured is not None and auto.captured.report.passed
