@@ -30,8 +30,9 @@ from kiosk.capture.thresholds import FaceThresholds
 
 #: detection works on frames scaled to this width (a 640 px frame is halved)
 DETECT_WIDTH = 320
-#: chin-to-crown length / height of the Haar face box (the box spans brows to chin; measured
-#: on portraits: the crown sits ~0.6 box heights above the box top including hair volume)
+#: chin-to-crown length / height of the Haar face box. The box spans about brows to chin; on
+#: the test portrait the hair top sits 0.54 box heights above it and the chin 0.25 below
+#: (1.8 with hair); ICAO's crown is the skull top under the hair, hence 1.6
 HEAD_PER_BOX = 1.6
 #: photometric measures run on the face resized to this width (scale-independent values)
 NORM_WIDTH = 128
