@@ -218,7 +218,7 @@ class FingerprintGenerator:
         sil = cv2.remap(m.silhouette, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
         # Partial contact: the finger presses harder on one side; a soft gradient cuts contact.
         contact_dir = rng.uniform(0, 2 * np.pi)
-        reach = rng.uniform(0.55, 1.5) * quality + 0.2
+        reach = rng.uniform(0.3, 1.5) * quality + 0.2
         proj = ((xx - w / 2) * np.cos(contact_dir) + (yy - h / 2) * np.sin(contact_dir)) / (0.5 * max(h, w))
         contact = np.clip((reach - proj) * 3.0, 0.0, 1.0) * sil
         # Pressure changes ridge width: shift the threshold of the ridge profile.

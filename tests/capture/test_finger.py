@@ -148,7 +148,7 @@ def test_unknown_exception_reason_is_refused() -> None:
 
 # -- genuine vs impostor and the wrong-finger check --------------------------------------------
 
-# measured with seed 11 (10 fingers, 2 impressions): genuine 173..260, impostor 8..36
+# measured with seed 11 (10 fingers, 2 impressions): genuine 168..230, impostor 8..36
 GENUINE_FLOOR = 60
 IMPOSTOR_CEILING = 40
 
