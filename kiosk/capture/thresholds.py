@@ -20,11 +20,11 @@ from kiosk.errors import ConfigError
 @dataclass(frozen=True)
 class FaceThresholds:
     # Eye line (midpoint of the eyes) height as a share of the frame height, from the top.
-    # ISO/IEC 19794-5:2005 8.3 (full frontal): eye line 50-70 % of the height from the bottom.
+    # ISO/IEC 19794-5:2005, full frontal geometry: eye line 50-70 % of the height from the bottom.
     eye_line_min: float = 0.30
     eye_line_max: float = 0.50
     # Horizontal centring: eye midpoint within 50 % +/- this share of the width.
-    # ISO/IEC 19794-5:2005 8.3 (full frontal): midpoint between 45 % and 55 % of the width.
+    # ISO/IEC 19794-5:2005, full frontal geometry: midpoint between 45 % and 55 % of the width.
     centre_tolerance: float = 0.05
     # Head length (chin to crown) as a share of the frame height.
     # ICAO 9303 part 3 (portrait): chin-to-crown 70-80 % of the photo; 0.80 is its upper bound
@@ -33,29 +33,30 @@ class FaceThresholds:
     head_share_min: float = 0.45
     head_share_max: float = 0.80
     # Minimum distance between the eye centres in pixels.
-    # ISO/IEC 19794-5:2005 9.2 (token image): width >= 240 px with eyes 1/4 width apart = 60 px.
+    # ISO/IEC 19794-5:2005, token image: width >= 240 px with eyes 1/4 width apart = 60 px.
     min_eye_distance_px: float = 60.0
     # Head pose tolerances in degrees.
-    # ISO/IEC 19794-5:2005 7.2.2 / ICAO 9303 part 3: roll +/-8 deg, yaw and pitch +/-5 deg.
+    # ISO/IEC 19794-5:2005 pose (frontal) / ICAO 9303 part 3: roll +/-8 deg, yaw and pitch +/-5 deg.
     # Yaw is estimated from eye position between the cheek edges (skin colour) and carries
     # about +/-5 deg of error (a frontal studio portrait reads -5), so the standard's 5 deg
     # is widened to 10 to avoid refusing frontal faces; the operator still sees the value.
     max_roll_deg: float = 8.0
     max_yaw_deg: float = 10.0
-    # Sharpness: variance of the Laplacian of the face normalised to 128 px width.
-    # ISO/IEC 29794-5 (face quality) lists sharpness as a component but sets no pass mark;
-    # this default was calibrated on a 3 px Gaussian-blurred portrait (fails) vs. a sharp one.
+    # Sharpness: variance of the Laplacian / 100 of the face resized to 128 px wide and
+    # contrast-stretched. ISO/IEC 29794-5 (face quality) lists sharpness as a component but sets
+    # no pass mark; calibrated: the test portrait reads ~1.4, blurred with sigma 3 px ~0.1.
     min_sharpness: float = 0.5
     # Exposure of the face region (ISO/IEC 29794-5 under-/over-exposure prevention):
     # share of face pixels below 40 (under) or above 245 (clipped) grey levels.
     max_under_exposed_share: float = 0.25
     max_over_exposed_share: float = 0.10
-    # ISO/IEC 19794-5:2005 7.4 (digital image attributes): "at least 7 bits of intensity variation
+    # ISO/IEC 19794-5:2005 digital image attributes: "at least 7 bits of intensity variation
     # in the facial region" = a span of 128 grey levels (measured from 1st to 99th percentile).
     min_dynamic_range: float = 128.0
     # Illumination uniformity: darker / brighter mean of the left and right halves of the face.
-    # ICAO 9303 part 3 asks for even lighting without shadows; ISO/IEC 29794-5 defines the
-    # left/right uniformity measure. 0.70 tolerates normal studio key/fill differences.
+    # ICAO 9303 part 3 asks for even lighting without shadows; ISO/IEC 29794-5 lists
+    # illumination uniformity as a quality component (no pass mark); 0.70 tolerates normal
+    # key/fill light differences (the test portrait reads 0.89, a half-shadowed face 0.63).
     min_illumination_ratio: float = 0.70
     # Background outside the head: standard deviation of grey levels and edge density.
     # ICAO 9303 part 3: plain, uniform, light background with no pattern or objects.
@@ -68,7 +69,7 @@ class FaceThresholds:
     # Auto-capture fires after this many consecutive frames pass every check (~1/6 s at 30 fps).
     auto_capture_frames: int = 5
     # Output token image width in pixels; eyes 1/4 of the width apart, eye line at 0.6 width
-    # from the top, height = width / 0.75 (ISO/IEC 19794-5:2005 9.2 token geometry).
+    # from the top, height = width / 0.75 (ISO/IEC 19794-5:2005 token image geometry).
     token_width: int = 480
     # "jpeg" or "jp2" (both allowed by ISO/IEC 19794-5 / ICAO 9303 part 10); JPEG quality.
     token_format: str = "jpeg"
