@@ -97,33 +97,51 @@ class FaceAnalysis:
 class FaceAnalyzer:
     """Per-frame face checks. Keeps the last face position to search near it next frame."""
 
-    def __init__(self, thresholds: FaceThresholds | None = None, *, track: bool = True) -> None:
+    def __init__(self, thresholds: FaceThresholds | None = None, *, track: bool = True,
+                 full_search_every: int = 15) -> None:
         self.th = thresholds or FaceThresholds()
         self.track = track
+        #: while tracking, search the whole frame every this many frames anyway, so a second
+        #: person stepping in is noticed within half a second at 30 fps
+        self.full_search_every = max(1, full_search_every)
         self._faces = _cascade("haarcascade_frontalface_default.xml")
         self._eyes = _cascade("haarcascade_eye.xml")
         self._last: FaceGeometry | None = None
+        self._frames = 0
 
     def reset(self) -> None:
         self._last = None
+        self._frames = 0
 
     # -- detection ---------------------------------------------------------------------------
 
     def _detect_faces(self, small: np.ndarray, scale: float) -> list[Box]:
         sh, sw = small.shape
+        self._frames += 1
+        if self.track and self._last is not None and not self._frames % self.full_search_every:
+            # periodic look at the whole frame for someone else stepping in: anyone at least
+            # half the resident's face size, on a frame shrunk so that size is the 24 px window
+            w_last = self._last.box[2] / scale
+            shrink = min(1.0, 48.0 / max(1.0, w_last))
+            view = cv2.resize(small, (max(1, int(sw * shrink)), max(1, int(sh * shrink))),
+                              interpolation=cv2.INTER_AREA) if shrink < 1.0 else small
+            found = self._faces.detectMultiScale(view, 1.15, 4, minSize=(24, 24))
+            k = scale / shrink
+            return [(int(fx * k), int(fy * k), int(fw * k), int(fh * k)) for fx, fy, fw, fh in found]
         if self.track and self._last is not None:
-            # search only around the last face (a window twice its size), shrunk so the face
-            # is ~48 px: the Haar window is 24 px, so this is ample and 3-4x cheaper
+            # search only around the last face (its box grown by a third on each side), shrunk
+            # so the face is ~40 px (the Haar window is 24 px), for sizes 0.75-1.33x the last:
+            # a face moves and grows little in 33 ms
             x, y, w, h = (int(v / scale) for v in self._last.box)
-            x0, y0 = max(0, x - w // 2), max(0, y - h // 2)
-            x1, y1 = min(sw, x + w + w // 2), min(sh, y + h + h // 2)
-            shrink = min(1.0, 48.0 / max(1, w))
+            x0, y0 = max(0, x - w // 3), max(0, y - h // 3)
+            x1, y1 = min(sw, x + w + w // 3), min(sh, y + h + h // 3)
+            shrink = min(1.0, 40.0 / max(1, w))
             roi = small[y0:y1, x0:x1]
             if shrink < 1.0:
                 roi = cv2.resize(roi, (max(1, int(roi.shape[1] * shrink)), max(1, int(roi.shape[0] * shrink))),
                                  interpolation=cv2.INTER_AREA)
-            found = self._faces.detectMultiScale(roi, 1.12, 3, minSize=(max(24, int(w * shrink * 0.6)),) * 2,
-                                                 maxSize=(int(w * shrink * 1.6) + 1,) * 2)
+            found = self._faces.detectMultiScale(roi, 1.1, 3, minSize=(max(24, int(w * shrink * 0.75)),) * 2,
+                                                 maxSize=(int(w * shrink * 1.33) + 1,) * 2)
             if len(found) == 1:
                 k = scale / shrink
                 return [(int(fx * k + x0 * scale), int(fy * k + y0 * scale), int(fw * k), int(fh * k))
@@ -143,7 +161,7 @@ class FaceAnalyzer:
         # the face band scaled to 96 px: eyes ~18-24 px, just above the 20 px cascade window
         f = EYE_BAND_WIDTH / max(1, roi.shape[1])
         roi_s = cv2.resize(roi, (EYE_BAND_WIDTH, max(1, int(roi.shape[0] * f))), interpolation=cv2.INTER_AREA)
-        eyes = self._eyes.detectMultiScale(roi_s, 1.15, 3, minSize=(14, 14), maxSize=(40, 40))
+        eyes = self._eyes.detectMultiScale(roi_s, 1.15, 3, minSize=(16, 16), maxSize=(34, 34))
         right: tuple[float, float, float] | None = None  # (x, y, size) in the left image half
         left: tuple[float, float, float] | None = None
         for ex, ey, ew, eh in eyes:
@@ -345,6 +363,8 @@ class AutoCapture:
 
     thresholds: FaceThresholds = field(default_factory=FaceThresholds)
     analyzer: FaceAnalyzer | None = None
+    #: whole-frame analyzer that confirms the chosen frame (tracking only looks near the face)
+    confirmer: FaceAnalyzer | None = None
     _run: list[tuple[np.ndarray, FaceAnalysis]] = field(default_factory=list)
     _latest: tuple[np.ndarray, FaceAnalysis] | None = None
     captured: FaceCapture | None = None
@@ -352,6 +372,8 @@ class AutoCapture:
     def __post_init__(self) -> None:
         if self.analyzer is None:
             self.analyzer = FaceAnalyzer(self.thresholds)
+        if self.confirmer is None:
+            self.confirmer = FaceAnalyzer(self.thresholds, track=False)
 
     @property
     def streak(self) -> int:
@@ -370,6 +392,13 @@ class AutoCapture:
             self._run.clear()
         if len(self._run) >= self.thresholds.auto_capture_frames:
             image_best, best = max(self._run, key=lambda r: r[1].sharpness)
+            # tracking looked near the face only: confirm the chosen frame with a whole-frame
+            # search (one face, all checks) before keeping it
+            assert self.confirmer is not None
+            confirm = self.confirmer.analyze(image_best, previous=best.face)
+            if not confirm.report.passed:
+                self._run.clear()
+                return confirm, None
             self.captured = FaceCapture(image_best.copy(), best)
             return analysis, self.captured
         return analysis, None

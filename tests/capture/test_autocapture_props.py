@@ -15,7 +15,7 @@ from kiosk.capture.thresholds import FaceThresholds
 class ScriptedAnalyzer:
     """Reads the verdict out of the frame itself: pixel [0] = passed, pixel [1] = sharpness."""
 
-    def analyze(self, image: np.ndarray) -> FaceAnalysis:
+    def analyze(self, image: np.ndarray, previous: object = None) -> FaceAnalysis:
         passed, sharp = bool(image[0]), float(image[1])
         report = QualityReport("face", (Check("sharpness", passed, sharp, "face.blurred"),))
         return FaceAnalysis(report, None, 1, sharp)
@@ -27,7 +27,8 @@ class ScriptedAnalyzer:
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 6), st.lists(st.tuples(st.booleans(), st.integers(0, 1000)), max_size=40))
 def test_fires_on_first_run_of_n_passing_frames(n: int, script: list[tuple[bool, int]]) -> None:
-    auto = AutoCapture(FaceThresholds(auto_capture_frames=n), analyzer=ScriptedAnalyzer())  # type: ignore[arg-type]
+    auto = AutoCapture(FaceThresholds(auto_capture_frames=n), analyzer=ScriptedAnalyzer(),  # type: ignore[arg-type]
+                       confirmer=ScriptedAnalyzer())  # type: ignore[arg-type]
     fired_at = None
     for i, (ok, sharp) in enumerate(script):
         _, cap = auto.feed(np.array([int(ok), sharp], dtype=np.int64))

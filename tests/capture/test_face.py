@@ -184,3 +184,27 @@ def test_auto_capture_on_a_resident_sitting_down_fires_once_settled() -> None:
     # off-centre: the capture may come at the earliest 5 passing frames after that
     assert fired[0] >= 14 + 5
     assert auto.captured is not None and auto.captured.report.passed
+
+
+def test_second_person_stepping_in_is_noticed_while_tracking(good: np.ndarray) -> None:
+    analyzer = FaceAnalyzer(full_search_every=10)
+    assert analyzer.analyze(good).faces_found == 1
+    # the tracked face stays where it was; a second face appears on the right
+    crowd = faces.two_faces()
+    crowd[:, :320] = faces.portrait(scale=1.4, eyes_at=(640 * 0.28, 480 * 0.40))[:, :320]
+    counts = [analyzer.analyze(crowd).faces_found for _ in range(10)]
+    assert 2 in counts
+
+
+def test_auto_capture_confirms_with_a_whole_frame_search(good: np.ndarray) -> None:
+    class NearSighted(FaceAnalyzer):
+        """Pretends every frame passes (as a tracker looking only near the face might)."""
+
+        def analyze(self, image: np.ndarray, previous: object = None):  # type: ignore[override]
+            return super().analyze(good)
+
+    auto = AutoCapture(FaceThresholds(auto_capture_frames=2), analyzer=NearSighted())
+    crowd = faces.two_faces()
+    assert auto.feed(crowd)[1] is None
+    confirm, cap = auto.feed(crowd)
+    assert cap is None and confirm.faces_found == 2 and auto.streak == 0
