@@ -26,6 +26,8 @@ BACKDROP = (206, 201, 196)
 #: eye midpoint of the astronaut in the source picture and her eye distance (px)
 _SRC_EYES = (225.0, 104.0)
 _SRC_EYE_DISTANCE = 46.0
+#: the two eye centres in the source picture (image left first)
+_SRC_EYE_CENTRES = ((201.0, 100.0), (247.0, 102.0))
 _SRC_BOX = (100, 0, 370, 330)  # x0, y0, x1, y1 of the head-and-shoulders cut-out
 
 
@@ -75,7 +77,7 @@ def patterned_background(shape: tuple[int, int] = FRAME, seed: int = 0) -> np.nd
 
 def portrait(*, shape: tuple[int, int] = FRAME, scale: float = 1.85, eyes_at: tuple[float, float] | None = None,
              offset_x: float = 0.0, roll_deg: float = 0.0, background: np.ndarray | None = None,
-             shade_left: float = 1.0) -> np.ndarray:
+             shade_left: float = 1.0, glare: float = 0.0) -> np.ndarray:
     """A camera frame (BGR) with the subject's eye midpoint at ``eyes_at`` (default: centred
     horizontally, 40 % from the top), eye distance 46 px x ``scale``, rolled by ``roll_deg``."""
     h, w = shape
@@ -91,6 +93,14 @@ def portrait(*, shape: tuple[int, int] = FRAME, scale: float = 1.85, eyes_at: tu
         # light from the subject's left only: the image-left half of the face falls into shadow
         ramp = shade_left + (1.0 - shade_left) / (1.0 + np.exp(-(np.arange(w, dtype=np.float32) - ex) / 12.0))
         pixels = np.clip(pixels.astype(np.float32) * ramp[None, :, None], 0, 255)
+    if glare > 0.0:
+        # reflections of a lamp in spectacle lenses: white ovals over both eyes
+        spots = pixels.astype(np.float32).copy()
+        for sx, sy in _SRC_EYE_CENTRES:
+            fx, fy = m @ np.array([sx - _SRC_BOX[0], sy - _SRC_BOX[1], 1.0])
+            axes = (int(0.12 * _SRC_EYE_DISTANCE * scale), int(0.07 * _SRC_EYE_DISTANCE * scale))
+            cv2.ellipse(spots, (int(fx), int(fy)), axes, 0, 0, 360, (255, 255, 255), -1)
+        pixels = pixels.astype(np.float32) * (1.0 - glare) + spots * glare
     bg = background if background is not None else np.full((h, w, 3), BACKDROP, np.uint8)
     out = pixels.astype(np.float32) * mask + bg.astype(np.float32) * (1.0 - mask)
     return np.clip(out, 0, 255).astype(np.uint8)
@@ -174,7 +184,7 @@ def main(argv: list[str]) -> int:
     good = portrait()
     samples = {"good": good, "blurred": blurred(good), "dark": dark(good), "off_centre": portrait(offset_x=150),
                "small": portrait(scale=1.0), "two_faces": two_faces(), "rolled": portrait(roll_deg=14),
-               "turned": turned(good), "side_lit": side_lit(),
+               "turned": turned(good), "side_lit": side_lit(), "glare": portrait(glare=1.0),
                "background": portrait(background=patterned_background())}
     for name, img in samples.items():
         cv2.imwrite(str(out / f"{name}.png"), img)

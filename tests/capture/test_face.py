@@ -32,6 +32,7 @@ def test_good_portrait_passes_every_check(good: np.ndarray) -> None:
 DEGRADED: dict[str, tuple[Callable[[np.ndarray], np.ndarray], str, str]] = {
     "no_face": (lambda g: faces.empty_frame(), "face_count", "face.not_found"),
     "two_faces": (lambda g: faces.two_faces(), "face_count", "face.one_person"),
+    "glasses_glare": (lambda g: faces.portrait(glare=1.0), "eyes", "face.eyes_not_visible"),
     "eyes_high": (lambda g: faces.portrait(eyes_at=(320, 110)), "eye_line", "face.eyes_too_high"),
     "eyes_low": (lambda g: faces.portrait(eyes_at=(320, 290)), "eye_line", "face.eyes_too_low"),
     "small": (lambda g: faces.portrait(scale=1.0), "head_size", "face.move_closer"),
@@ -208,3 +209,12 @@ def test_auto_capture_confirms_with_a_whole_frame_search(good: np.ndarray) -> No
     assert auto.feed(crowd)[1] is None
     confirm, cap = auto.feed(crowd)
     assert cap is None and confirm.faces_found == 2 and auto.streak == 0
+
+
+def test_manual_capture_with_hidden_eyes_still_gives_a_token() -> None:
+    auto = AutoCapture()
+    auto.feed(faces.portrait(glare=1.0))
+    cap = auto.manual()
+    assert cap.report.failed_names == ("eyes",) and cap.report.manual
+    sample = face_sample(cap, FaceThresholds(token_width=240))
+    assert sample.data[:3] == b"\xff\xd8\xff" and not sample.report.passed
