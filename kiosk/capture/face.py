@@ -7,11 +7,12 @@ yaw, sharpness, exposure, dynamic range, illumination, background, stillness). A
 check carries the operator's guidance code (``face.move_closer``, ``face.too_dark`` ...).
 
 Speed (30 fps camera, 2 cores): detection runs on a half-size grey image, and once a face
-was seen only around its last position; eyes are searched inside the face only; photometric
-measures use small fixed-size crops. See ``benchmarks/bench_capture.py``.
+was seen only around its last position (plus a cheap whole-frame look every 15th frame for
+a second person); eyes are searched in the eye band of the face only; photometric measures
+use small fixed-size crops. See ``benchmarks/bench_capture.py``.
 
 :class:`AutoCapture` is fed frames and fires when every check passed on N consecutive frames,
-keeping the sharpest of them; :meth:`AutoCapture.manual` takes the current frame anyway and
+keeping the sharpest of them after a whole-frame re-check; :meth:`AutoCapture.manual` takes the current frame anyway and
 records the failed checks. :func:`token_image` cuts the ISO/IEC 19794-5 token portrait
 (fixed eye position and distance) and :func:`encode_token` stores it as JPEG or JPEG 2000.
 """
