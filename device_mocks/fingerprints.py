@@ -13,8 +13,8 @@ Everything is seeded: the same (seed, finger_id, impression) always gives the sa
     gen = FingerprintGenerator(seed=7)
     img = gen.impression(finger_id=3, impression=0)   # uint8 288 x 256, 500 ppi, ridges dark
 
-``finger_id`` is any integer (e.g. ``person * 10 + position``); different ids are different
-fingers. Run ``python -m device_mocks.fingerprints OUT_DIR`` to write sample PNGs.
+``finger_id`` is any integer (:func:`finger_id` maps person and ISO position to one);
+different ids are different fingers. Run ``python -m device_mocks.fingerprints OUT_DIR`` to write sample PNGs.
 """
 
 from __future__ import annotations
@@ -34,6 +34,14 @@ MASTER_SHAPE = (416, 368)
 #: orientation bins of the Gabor bank; the field is interpolated between the two nearest bins
 ORIENTATION_BINS = 12
 GROWTH_ITERATIONS = 6
+
+
+def finger_id(person: int, position: int) -> int:
+    """A stable finger id for ISO position 1..10 of a synthetic person (mocks agree on it, so
+    the same resident gives the same prints at every mock and at the central)."""
+    if not 1 <= position <= 10:
+        raise ValueError(f"finger position must be 1..10, not {position}")
+    return person * 10 + position
 
 
 def _rng(*parts: int) -> np.random.Generator:

@@ -57,3 +57,10 @@ def test_masters_are_cached_per_generator() -> None:
     gen = FingerprintGenerator(9)
     assert gen.master(1) is gen.master(1)
     assert gen.master(1) is not gen.master(2)
+
+
+def test_finger_ids_of_people_do_not_collide() -> None:
+    from device_mocks.fingerprints import finger_id
+
+    ids = {finger_id(person, pos) for person in range(50) for pos in range(1, 11)}
+    assert len(ids) == 500
