@@ -256,6 +256,11 @@ def load_config(path: str | os.PathLike[str] | None = None, *, check_devices: bo
         Config, raw, key="", file=file, base=base,
         extra={"path": file, "devices": tuple(devices), "quality": types.MappingProxyType(quality_raw)},
     )
+    # the [quality] tables are typed in kiosk.capture.thresholds (imported here, not at the
+    # top: it builds on this module); checking them now refuses a wrong key at start
+    from kiosk.capture.thresholds import thresholds_from_mapping
+
+    thresholds_from_mapping(cfg.quality, file=file)
     if check_devices:
         from kiosk.devices.registry import check_device_config
 
