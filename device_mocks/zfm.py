@@ -30,9 +30,8 @@ Faults: ``no_finger`` (GenImg answers 0x02), ``image_messy`` (Img2Tz answers 0x0
 ``wrong_password`` (VfyPwd answers 0x13), ``bad_checksum`` (the next reply's checksum is wrong),
 ``garbage`` (the next reply is replaced by random bytes), ``silence`` (no replies at all).
 
-Images come from :func:`placeholder_ridge_image`, a deterministic stand-in (sine-wave ridges
-around a core point, seeded per finger) until the realistic synthetic generator of
-``device_mocks.fingerprints`` replaces it.
+Images come from the synthetic fingerprint generator (:mod:`device_mocks.fingerprints`): the
+finger on the glass is ``finger`` (a stable finger id), each GenImg a new impression of it.
 """
 
 from __future__ import annotations
@@ -58,6 +57,8 @@ from typing import Any
 
 import numpy as np
 
+from device_mocks.fingerprints import FingerprintGenerator
+
 # Wire constants are spelled out here rather than imported from the driver: the emulator stands
 # for the module's firmware, and must not silently follow a bug in the driver.
 START = b"\xef\x01"
@@ -66,30 +67,6 @@ WIDTH, HEIGHT = 256, 288
 CHAR_BYTES = 512
 SIZE_CODES = {32: 0, 64: 1, 128: 2, 256: 3}
 FAULTS = ("no_finger", "image_messy", "wrong_password", "bad_checksum", "garbage", "silence")
-
-
-def placeholder_ridge_image(finger: int, capture: int = 0) -> np.ndarray:
-    """A deterministic finger-like image (uint8, 288x256, dark ridges on white).
-
-    PLACEHOLDER until device_mocks.fingerprints brings realistic synthetic fingers: ridges are
-    a sine of the distance to a core point, bent by the angle around it (a loop-like whorl);
-    ``finger`` picks core, ridge period and curvature, ``capture`` shifts the finger slightly
-    as a second placement would.
-    """
-    rng = np.random.default_rng(finger)
-    cy, cx = HEIGHT * rng.uniform(0.4, 0.55), WIDTH * rng.uniform(0.4, 0.6)
-    period = rng.uniform(7.5, 10.0)
-    bend = rng.uniform(0.5, 2.5)
-    shift = np.random.default_rng((finger, capture)).uniform(-4, 4, 2) if capture else np.zeros(2)
-    y, x = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float64)
-    dy, dx = y - cy - shift[0], x - cx - shift[1]
-    r = np.hypot(dx, dy * 0.85)
-    phase = 2 * np.pi * r / period + bend * np.arctan2(dy, dx)
-    ridges = 0.5 + 0.5 * np.sin(phase)
-    mask = (dx / (WIDTH * 0.42)) ** 2 + (dy / (HEIGHT * 0.46)) ** 2 <= 1.0
-    img = np.where(mask, 40 + 200 * ridges, 255.0)
-    noise = np.random.default_rng((finger, capture, 7)).normal(0, 6, img.shape)
-    return np.clip(img + noise, 0, 255).astype(np.uint8)
 
 
 def pack_4bpp(pixels: np.ndarray) -> bytes:
@@ -133,6 +110,7 @@ class ZfmEmulator:
         self._download: tuple[str, int] | None = None
         self._download_data = bytearray()
         self._rng = random.Random(self.seed)
+        self._generator = FingerprintGenerator(self.seed)
         self.commands_seen: list[int] = []
 
     # -- faults -----------------------------------------------------------------------------
@@ -275,7 +253,8 @@ class ZfmEmulator:
             if self._fault("no_finger"):
                 return [self._ack(0x02)]
             self._captures += 1
-            self._image = pack_4bpp(placeholder_ridge_image(self.finger * 1000 + self.seed, self._captures))
+            grey = self._generator.impression(self.finger, self._captures, size=(HEIGHT, WIDTH))
+            self._image = pack_4bpp(grey)
             self._image_finger = self.finger
             return [self._ack(0x00)]
         if code == 0x0A:  # UpImage

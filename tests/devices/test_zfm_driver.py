@@ -11,7 +11,8 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from device_mocks.zfm import ZfmEmulator, ZfmMock, pack_4bpp, placeholder_ridge_image
+from device_mocks.fingerprints import FingerprintGenerator
+from device_mocks.zfm import ZfmEmulator, ZfmMock, pack_4bpp
 from kiosk.devices.errors import DeviceAbsent, DeviceBusy, DeviceFault, DeviceProtocolError
 from kiosk.devices.zfm import (
     CONFIRMATION_REASONS,
@@ -54,7 +55,7 @@ def test_confirmation_codes_map_to_typed_errors() -> None:
 
 
 def test_unpack_image_reverses_the_4bpp_packing() -> None:
-    img = placeholder_ridge_image(4)
+    img = FingerprintGenerator(4).impression(4, 0)
     back = unpack_image(pack_4bpp(img))
     assert back.shape == (288, 256)
     assert np.array_equal(back, (img >> 4) * 17)
