@@ -56,6 +56,10 @@ class CentralConfig:
     timeout_s: float = 10.0
     poll_interval_s: float = 2.0
     chunk_size: int = 262144
+    #: longest wait between retries (exponential backoff with jitter grows up to this)
+    backoff_cap_s: float = 60.0
+    #: records uploaded at the same time
+    parallel_uploads: int = 2
     local: LocalCentralConfig = field(default_factory=LocalCentralConfig)
 
 
