@@ -544,6 +544,8 @@ class SyncWorker:
             report["resubmitted"] += self.process_deletions()
         except CentralUnavailable:
             pass
+        except CentralRefused as exc:  # e.g. auth.unknown_station: uploads will say the same
+            self.monitor.last_error = exc.code
         pending = self.pending_records()
         with self._lock:
             self._done, self._total = 0, len(pending)
@@ -573,6 +575,8 @@ class SyncWorker:
             report["decisions"] += self.pull_decisions()
         except CentralUnavailable:
             pass
+        except CentralRefused as exc:
+            self.monitor.last_error = exc.code
         self._save_network()
         self._report("idle")
         return report
