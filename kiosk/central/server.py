@@ -276,7 +276,8 @@ class CentralServer(ThreadingHTTPServer):
 
     def start(self) -> "CentralServer":
         """Serve and decide in background threads."""
-        threading.Thread(target=self.serve_forever, name="central-http", daemon=True).start()
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1}, name="central-http",
+                         daemon=True).start()
         self._decider = threading.Thread(target=self._decide_loop, name="central-decider", daemon=True)
         self._decider.start()
         return self
