@@ -289,25 +289,33 @@ class SyncWorker:
 
     def ensure_packet(self, record_id: str) -> sqlite3.Row | None:
         """The stored sealed packet of a queued record, built (once) if need be."""
+        return self._ensure_packet(record_id)[0]
+
+    def _ensure_packet(self, record_id: str) -> tuple[sqlite3.Row | None, bool]:
+        """(packet row, built by this call). A packet built earlier may be partly uploaded."""
         row = self._packet_row(record_id)
         if row is not None and row["packet"] is not None:
-            return row
+            return row, False
         if self.store.get(record_id).state is not S.QUEUED:
-            return row
+            return row, False
         submission = row["submission"] if row is not None else 1
         blob = seal(build_content(self.store, record_id, self.station_id), record_id=record_id,
                     station_id=self.station_id, submission=submission, station_key=self.station_key,
                     central_key=self.sealing_key)
         sha = hashlib.sha256(blob).hexdigest()
+        fresh = True
         with self.store.transaction() as conn:
             current = conn.execute("SELECT packet FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
             if current is None:
-                conn.execute("INSERT INTO sync_packets(record_id, submission, packet, sha256, length, created_at)"
-                             " VALUES (?,?,?,?,?,?)", (record_id, submission, blob, sha, len(blob), now_iso()))
-            elif current[0] is None:  # another worker may have built it meanwhile: keep theirs
+                conn.execute("INSERT INTO sync_packets(record_id, submission, packet, sha256, length, attempts,"
+                             " created_at) VALUES (?,?,?,?,?,1,?)",
+                             (record_id, submission, blob, sha, len(blob), now_iso()))
+            elif current[0] is None:
                 conn.execute("UPDATE sync_packets SET packet=?, sha256=?, length=?, offset=0, status='pending',"
-                             " error=NULL WHERE record_id=?", (blob, sha, len(blob), record_id))
-        return self._packet_row(record_id)
+                             " error=NULL, attempts=1 WHERE record_id=?", (blob, sha, len(blob), record_id))
+            else:  # another worker built it meanwhile: keep theirs (it may be on its way already)
+                fresh = False
+        return self._packet_row(record_id), fresh
 
     def _confirm(self, record_id: str, submission: int) -> None:
         """The central holds the whole packet: queued -> submitted, packet confirmed, one transaction."""
@@ -329,7 +337,7 @@ class SyncWorker:
                                    params={k: str(v) for k, v in exc.params.items()})
 
     def _upload_once(self, record_id: str) -> str:
-        row = self.ensure_packet(record_id)
+        row, fresh = self._ensure_packet(record_id)
         if row is None or self.store.get(record_id).state is not S.QUEUED:
             return "skipped"
         if row["status"] == "refused":
@@ -340,10 +348,8 @@ class SyncWorker:
         submission, length = row["submission"], row["length"]
         url = f"/v1/uploads/{record_id}/{submission}"
         answer = None
-        if row["attempts"] > 0:  # we may have sent part of it before: ask how much arrived
+        if not fresh:  # built before this try, so maybe partly sent: ask how much arrived
             answer = self._call(self.client.upload_offset, url)
-        with self.store.transaction() as conn:
-            conn.execute("UPDATE sync_packets SET attempts=attempts+1 WHERE record_id=?", (record_id,))
         if answer is None:
             answer = self._call(self.client.create_upload, record_id, submission, length, row["sha256"])
         offset = answer.offset
@@ -554,10 +560,7 @@ class SyncWorker:
         def one(record_id: str) -> str:
             if self._abort_pass.is_set() or self.stop_event.is_set():
                 return "deferred"
-            try:
-                outcome = self.upload_record(record_id, max_attempts=self.settings.attempts_per_pass)
-            finally:
-                self.store.close()  # this thread's connection: pool threads come and go
+            outcome = self.upload_record(record_id, max_attempts=self.settings.attempts_per_pass)
             with self._lock:
                 self._done += 1
             self._report("upload", record_id)
