@@ -133,3 +133,16 @@ def test_conformance_check_catches_an_answer_that_breaks_the_spec(spec, make_sta
     row = st.worker.ensure_packet(rid)
     with pytest.raises(ValidationError):
         st.client.create_upload(rid, 1, row["length"], row["sha256"])
+
+
+def test_admin_fault_endpoint_conforms_and_takes_effect(spec, central) -> None:  # type: ignore[no-untyped-def]
+    conf = Conformance(spec)
+    with httpx.Client(base_url=central.url, event_hooks={"response": [lambda r: (r.read(), conf.check(r.request, r))]}) as c:
+        r = c.put("/admin/faults", json={"rate": 1.0, "kinds": ["5xx"], "latency_s": 0.0})
+        assert r.status_code == 200 and r.json()["rate"] == 1.0
+        assert c.get("/v1/decisions?station=x").status_code == 503  # every request fails now
+        assert c.get("/admin/faults").json()["injected"]["5xx"] == 1
+        assert httpx.put(f"{central.url}/admin/faults", json={"kinds": ["meteor"]}).status_code == 400
+        c.put("/admin/faults", json={"rate": 0.0, "outage_s": 30})
+    with pytest.raises(httpx.TransportError):  # total outage: connections are reset
+        httpx.get(f"{central.url}/v1/health", timeout=2)
