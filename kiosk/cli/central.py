@@ -54,9 +54,14 @@ def cmd_central(args: argparse.Namespace) -> int:
 
     reg = _registry(args)
     faults = FaultInjector()
-    faults.set(rate=args.fault_rate, kinds=tuple(k for k in args.fault_kinds.split(",") if k), hang_s=args.hang,
-               latency_s=args.latency_ms / 1000, bandwidth_bps=int(args.bandwidth_kbps * 1000 / 8),
-               outage_s=args.outage, seed=args.seed)
+    settings = dict(rate=args.fault_rate, kinds=tuple(k for k in args.fault_kinds.split(",") if k), hang_s=args.hang,
+                    latency_s=args.latency_ms / 1000, bandwidth_bps=int(args.bandwidth_kbps * 1000 / 8), seed=args.seed)
+    if args.outage > 0:
+        settings["outage_s"] = args.outage
+    try:
+        faults.set(**settings)
+    except ValueError as exc:
+        raise InputError("request.bad_fields", reason=str(exc)) from None
     server = CentralServer(reg, host=args.host, port=args.port, faults=faults).start()
     print(translate("central.serving", url=server.url, data=str(args.data)), flush=True)
     done = threading.Event()

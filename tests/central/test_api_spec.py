@@ -143,6 +143,8 @@ def test_admin_fault_endpoint_conforms_and_takes_effect(spec, central) -> None: 
         assert c.get("/v1/decisions?station=x").status_code == 503  # every request fails now
         assert c.get("/admin/faults").json()["injected"]["5xx"] == 1
         assert httpx.put(f"{central.url}/admin/faults", json={"kinds": ["meteor"]}).status_code == 400
+        assert "BEGIN PUBLIC KEY" in c.get("/admin/keys").json()["signing_key"]
+        assert c.get("/admin/counts").json()["records"] == 0
         c.put("/admin/faults", json={"rate": 0.0, "outage_s": 30})
     with pytest.raises(httpx.TransportError):  # total outage: connections are reset
         httpx.get(f"{central.url}/v1/health", timeout=2)
