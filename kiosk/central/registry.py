@@ -268,16 +268,17 @@ class CentralRegistry:
                 raise CentralError("upload.empty_chunk", status=400, record=record_id)
             if offset + len(data) > row["length"]:
                 raise CentralError("upload.too_long", status=400, record=record_id, length=row["length"])
-            c.execute("INSERT INTO upload_chunks(record_id, submission, offset, data) VALUES (?,?,?,?)",
-                      (record_id, submission, offset, data))
             new_offset = offset + len(data)
             if new_offset < row["length"]:
+                c.execute("INSERT INTO upload_chunks(record_id, submission, offset, data) VALUES (?,?,?,?)",
+                          (record_id, submission, offset, data))
                 c.execute("UPDATE uploads SET offset=? WHERE record_id=? AND submission=?",
                           (new_offset, record_id, submission))
                 return UploadState(record_id, submission, row["length"], new_offset, False)
-            blob = b"".join(r[0] for r in c.execute(
+            # the final chunk is joined in memory: it never needs a row of its own
+            blob = b"".join([*(r[0] for r in c.execute(
                 "SELECT data FROM upload_chunks WHERE record_id=? AND submission=? ORDER BY offset",
-                (record_id, submission)))
+                (record_id, submission))), data])
             c.execute("DELETE FROM upload_chunks WHERE record_id=? AND submission=?", (record_id, submission))
             if hashlib.sha256(blob).hexdigest() != row["sha256"]:
                 # corrupted in transit: start this upload again from zero
