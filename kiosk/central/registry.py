@@ -169,8 +169,8 @@ class CentralRegistry:
         with self.lock:
             self.conn.close()
 
-    def _tx(self) -> "_Tx":
-        return _Tx(self)
+    def _tx(self, *, durable: bool = True) -> "_Tx":
+        return _Tx(self, durable)
 
     # -- stations -----------------------------------------------------------------------------
     def register_station(self, station_id: str, public_key: Ed25519PublicKey, region: str = "") -> None:
@@ -216,17 +216,24 @@ class CentralRegistry:
             raise CentralError("upload.bad_record_id", status=400, record=record_id) from None
         if not (0 < length <= MAX_PACKET) or submission < 1 or len(sha256) != 64:
             raise CentralError("upload.bad_request", status=400, record=record_id)
-        with self._tx() as c:
+        # a lost upload creation costs the station one more POST: no fsync needed for it
+        with self._tx(durable=False) as c:
             row = self._upload(c, record_id, submission)
             if row is not None:
                 if row["station_id"] != station_id:
                     raise CentralError("upload.forbidden", status=403, record=record_id)
-                if row["length"] != length or row["sha256"] != sha256:
-                    raise CentralError("upload.conflict", status=409, record=record_id)
                 if row["complete"]:
+                    # the same submission again, even re-sealed (other bytes, same record): it is
+                    # here already, and nothing is stored twice
                     raise CentralError("upload.already_complete", status=409, record=record_id,
                                        submission=submission, offset=row["length"])
-                return self._state(row), False
+                if row["length"] == length and row["sha256"] == sha256:
+                    return self._state(row), False
+                # the station re-sealed the packet (it lost the first one): start over with these bytes
+                c.execute("DELETE FROM upload_chunks WHERE record_id=? AND submission=?", (record_id, submission))
+                c.execute("UPDATE uploads SET length=?, sha256=?, offset=0 WHERE record_id=? AND submission=?",
+                          (length, sha256, record_id, submission))
+                return UploadState(record_id, submission, length, 0, False), True
             other = c.execute("SELECT station_id, MAX(submission) AS sub FROM uploads WHERE record_id=?",
                               (record_id,)).fetchone()
             if other["station_id"] is not None and other["station_id"] != station_id:
@@ -252,8 +259,16 @@ class CentralRegistry:
         return self._state(row)
 
     def append_chunk(self, station_id: str, record_id: str, submission: int, offset: int, data: bytes) -> UploadState:
-        """Store one chunk at ``offset``; the chunk that completes the upload ingests the packet."""
-        with self._tx() as c:
+        """Store one chunk at ``offset``; the chunk that completes the upload ingests the packet.
+
+        Intermediate chunks are committed without waiting for fsync (WAL, synchronous=NORMAL):
+        losing them in a power cut only moves the offset back, and the station asks (HEAD)
+        before resuming. The completing chunk is committed with fsync before "complete" is
+        answered, which also makes every earlier WAL entry durable."""
+        with self.lock:
+            peek = self._upload(self.conn, record_id, submission)
+        final = peek is None or offset + len(data) >= peek["length"]
+        with self._tx(durable=final) as c:
             row = self._upload(c, record_id, submission)
             if row is None:
                 raise CentralError("upload.unknown", status=404, record=record_id)
@@ -483,11 +498,13 @@ class CentralRegistry:
 class _Tx:
     """``with registry._tx() as conn``: the registry lock plus one IMMEDIATE transaction."""
 
-    def __init__(self, reg: CentralRegistry) -> None:
+    def __init__(self, reg: CentralRegistry, durable: bool = True) -> None:
         self.reg = reg
+        self.durable = durable
 
     def __enter__(self) -> sqlite3.Connection:
         self.reg.lock.acquire()
+        self.reg.conn.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'NORMAL'}")
         self.reg.conn.execute("BEGIN IMMEDIATE")
         return self.reg.conn
 

@@ -105,9 +105,10 @@ def test_client_and_local_central_conform_to_the_spec(spec, make_station, centra
         a.client.send_chunk(up.url, 0, row["packet"][:100])
     assert err.value.code == "upload.offset_mismatch" and err.value.params["offset"] == 100
     a.worker.run_once()
+    assert a.client.create_upload(first, 1, 10, "0" * 64).complete  # re-sealed replay: already complete
     with pytest.raises(CentralRefused) as err:
-        a.client.create_upload(first, 1, 10, "0" * 64)  # different bytes for a stored record
-    assert err.value.code == "upload.conflict"
+        b.client.create_upload(first, 1, 10, "0" * 64)  # another station's record id
+    assert (err.value.code, err.value.status) == ("upload.forbidden", 403)
     central.faults.set(rate=1.0, kinds=["5xx"])
     with pytest.raises(CentralUnavailable):
         a.client.decisions(0)

@@ -218,3 +218,16 @@ def test_request_with_bad_signature_is_refused(make_station, central) -> None:  
     r = httpx.get(f"{central.url}/v1/decisions?station=ST-01&cursor=0",
                   headers={"X-Kiosk-Station": "ST-01", "X-Kiosk-Time": "1", "X-Kiosk-Signature": "AAAA"})
     assert r.status_code == 401 and r.json()["code"] == "auth.signature"
+
+
+def test_packet_resealed_after_partial_upload_replaces_the_partial_one(make_station, central) -> None:  # type: ignore[no-untyped-def]
+    st = make_station()
+    rid = enroll(st.store, resident(17))
+    row = st.worker.ensure_packet(rid)
+    up = st.client.create_upload(rid, 1, row["length"], row["sha256"])
+    st.client.send_chunk(up.url, 0, row["packet"][:4096])
+    # the station lost its stored packet (say, restored from an older backup): it seals again
+    st.store.conn.execute("DELETE FROM sync_packets WHERE record_id=?", (rid,))
+    assert st.worker.upload_record(rid) == "confirmed"
+    assert central.registry.counts()["records"] == 1
+    assert st.worker.ensure_packet(rid)["sha256"] != row["sha256"]
