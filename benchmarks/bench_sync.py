@@ -36,7 +36,9 @@ def _station(tmp: Path, name: str, count: int, settings: SyncSettings, delay: fl
     store = RecordStore(tmp / name)
     keys = StationKeys.init(tmp / name)
     reg.register_station(name, keys.public, "320101")
+    store.conn.execute("PRAGMA synchronous=OFF")  # setup, not measured
     ids = enroll_synthetic(store, count, district="320101", seed=1)
+    store.conn.execute("PRAGMA synchronous=FULL")
     client = CentralClient(server.url, name, keys.signing, timeout_s=settings.timeout_s)
     worker = SyncWorker(store, client, station_id=name, station_key=keys.signing,
                         sealing_key=reg.keys.sealing_public, permit_key=reg.keys.signing_public, settings=settings)

@@ -20,7 +20,9 @@ def test_500_records_through_30_percent_faults_arrive_exactly_once(make_station,
     settings = SyncSettings(timeout_s=0.6, poll_interval_s=0.05, chunk_size=8192, backoff_base_s=0.01,
                             backoff_cap_s=0.1, parallel=8, attempts_per_pass=20, offline_after=8)
     st = make_station(settings=settings)
+    st.store.conn.execute("PRAGMA synchronous=OFF")  # setup only: what is under test is the sync
     ids = enroll_synthetic(st.store, COUNT, district="320101", seed=11)
+    st.store.conn.execute("PRAGMA synchronous=FULL")
     central.faults.set(rate=0.3, hang_s=0.7, latency_s=0.002, bandwidth_bps=50_000_000, seed=5)
 
     deadline = time.monotonic() + 120

@@ -62,7 +62,9 @@ def test_sigkill_during_sync_loses_and_duplicates_nothing(tmp_path: Path, centra
     # a slow link keeps uploads in flight long enough for kills to land mid-packet
     central.faults.set(bandwidth_bps=150_000, latency_s=0.005)
     store = RecordStore(cfg.station.data_dir, policy=cfg.policy)
+    store.conn.execute("PRAGMA synchronous=OFF")  # setup only: what is under test is the sync
     ids = enroll_synthetic(store, COUNT, district="320101", seed=21)
+    store.conn.execute("PRAGMA synchronous=FULL")
 
     rng = random.Random(1234)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
