@@ -27,6 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     dp.add_argument("--reason", default="resident confirmed identity; earlier record is wrong")
     dp.add_argument("--actor", default="operator")
     dp.set_defaults(func=cmd_delete_request)
+    rp = qsub.add_parser("retry", help="send a record the central refused once more (sealed anew)")
+    rp.add_argument("record", help="record id (or a unique prefix)")
+    rp.add_argument("--actor", default="operator")
+    rp.set_defaults(func=cmd_retry)
 
     p = sub.add_parser("simulate", help="create synthetic records for demos and load tests")
     ssub = p.add_subparsers(dest="simulate_command", required=True, metavar="ACTION")
@@ -117,6 +121,17 @@ def cmd_delete_request(args: argparse.Namespace) -> int:
     rec = store.find(args.record)
     request_deletion(store, rec.id, reason=args.reason, actor=args.actor)
     print(translate("sync.deletion_requested", record_id=rec.id))
+    return 0
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    cfg = config_from(args)
+    from kiosk.sync.worker import retry_refused
+
+    store = store_from(cfg)
+    rec = store.find(args.record)
+    retry_refused(store, rec.id, actor=args.actor)
+    print(translate("sync.retry_recorded", record_id=rec.id))
     return 0
 
 

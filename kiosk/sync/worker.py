@@ -632,6 +632,19 @@ def request_deletion(store: RecordStore, record_id: str, *, reason: str, actor: 
         store.write_audit(conn, actor, "deletion_request", record_id=record_id, reason=reason)
 
 
+def retry_refused(store: RecordStore, record_id: str, *, actor: str) -> None:
+    """Send a record the central refused once more, sealed anew (e.g. after the central was
+    re-keyed or the station registered); the refusal stays in the audit trail."""
+    ensure_schema(store)
+    with store.transaction() as conn:
+        row = conn.execute("SELECT status, error FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
+        if row is None or row[0] != "refused":
+            raise InputError("sync.not_refused", record_id=record_id)
+        conn.execute("UPDATE sync_packets SET packet=NULL, sha256=NULL, length=0, offset=0, status='pending',"
+                     " error=NULL, attempts=0 WHERE record_id=?", (record_id,))
+        store.write_audit(conn, actor, "sync_retry", record_id=record_id, params={"refused": row[1] or ""})
+
+
 def deletion_status(store: RecordStore, record_id: str) -> dict[str, Any] | None:
     ensure_schema(store)
     row = store.conn.execute("SELECT * FROM sync_deletions WHERE record_id=?", (record_id,)).fetchone()

@@ -14,7 +14,7 @@ from kiosk.central.carddata import card_data_from_store
 from kiosk.central.permit import PermitError, PrintPermit, card_data_hash
 from kiosk.store import RecordState
 from kiosk.sync.client import CentralRefused
-from kiosk.sync.worker import permits, queue_status, request_deletion, store_permit
+from kiosk.sync.worker import permits, queue_status, request_deletion, retry_refused, store_permit
 from kiosk.sync.synthetic import enroll_synthetic
 from tests.central.conftest import enroll
 from tests.conftest import resident
@@ -151,6 +151,9 @@ def test_tampered_stored_packet_is_refused_with_its_code(make_station, central) 
     assert err["code"] == "packet.signature"
     assert queue_status(st.store)["refused"] == 1
     assert central.registry.counts()["records"] == 0 and central.registry.counts()["refusals"] == 1
+    retry_refused(st.store, rid, actor="tech")  # sealed anew from the store: now it goes through
+    st.worker.run_once()
+    assert st.store.get(rid).state is S.APPROVED
 
 
 def _approved_decision(st, rid: str, key: Ed25519PrivateKey, **override: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
