@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from kiosk.central.carddata import card_data_from_store
 from kiosk.central.packet import build_content, seal
 from kiosk.central.permit import PermitError, PrintPermit, card_data_hash
-from kiosk.errors import ConfigError, InputError, KioskError
+from kiosk.errors import ConfigError, InputError
 from kiosk.store import IllegalTransition, RecordState, RecordStore
 from kiosk.store.queue import UnknownRecord, now_iso
 from kiosk.store.schema import migrate
@@ -206,6 +206,7 @@ class SyncWorker:
         self._total = 0
         self._decisions = 0
         self._closers = closers
+        self._network_saved = 0.0
         self._thread: threading.Thread | None = None
         ensure_schema(store)
 
@@ -271,12 +272,26 @@ class SyncWorker:
             self.monitor.fail(exc.code)
             if self.monitor.consecutive >= self.settings.offline_after:
                 self._abort_pass.set()
+            self._save_network_soon()
             raise
         except CentralRefused:
             self.monitor.ok()  # the central answered: the network works
             raise
         self.monitor.ok()
+        self._save_network_soon()
         return result
+
+    def _save_network_soon(self) -> None:
+        """Publish the network state for other processes (``kiosk queue``) at most once a second."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._network_saved < 1.0:
+                return
+            self._network_saved = now
+        try:
+            self._save_network()
+        except sqlite3.OperationalError:  # busy: the next one will do
+            pass
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)]."""
@@ -590,7 +605,7 @@ class SyncWorker:
         while not self.stop_event.is_set():
             try:
                 report = self.run_once()
-            except KioskError:
+            except Exception:  # keep the worker alive (e.g. database busy); the next pass retries
                 log.exception("sync pass failed")
                 report = {"deferred": 1}
             if report.get("deferred") or self._abort_pass.is_set():
