@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+from typing import Callable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -47,8 +48,7 @@ def sign_headers(key: Ed25519PrivateKey, station_id: str, method: str, target: s
 
 
 def verify_headers(headers: dict[str, str], method: str, target: str, body: bytes,
-                   lookup: "callable[[str], Ed25519PublicKey | None]",  # type: ignore[valid-type]
-                   now: float | None = None) -> str:
+                   lookup: Callable[[str], Ed25519PublicKey | None], now: float | None = None) -> str:
     """The authenticated station id, or :class:`AuthError` (auth.missing, auth.unknown_station,
     auth.signature, auth.clock)."""
     station, ts, sig = headers.get(H_STATION), headers.get(H_TIME), headers.get(H_SIGNATURE)

@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from kiosk.store import RecordState
 from kiosk.sync.synthetic import enroll_synthetic
 from kiosk.sync.worker import SyncSettings, permits
 
