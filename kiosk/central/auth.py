@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -47,10 +47,10 @@ def sign_headers(key: Ed25519PrivateKey, station_id: str, method: str, target: s
     return {H_STATION: station_id, H_TIME: ts, H_SIGNATURE: sig}
 
 
-def verify_headers(headers: dict[str, str], method: str, target: str, body: bytes,
+def verify_headers(headers: Any, method: str, target: str, body: bytes,
                    lookup: Callable[[str], Ed25519PublicKey | None], now: float | None = None) -> str:
     """The authenticated station id, or :class:`AuthError` (auth.missing, auth.unknown_station,
-    auth.signature, auth.clock)."""
+    auth.signature, auth.clock). ``headers``: anything with ``.get(name)``."""
     station, ts, sig = headers.get(H_STATION), headers.get(H_TIME), headers.get(H_SIGNATURE)
     if not station or not ts or not sig:
         raise AuthError("auth.missing")

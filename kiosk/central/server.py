@@ -104,7 +104,8 @@ class CentralHandler(BaseHTTPRequestHandler):
             body = self._body(fault)
             station = None
             if path != "/v1/health":
-                station = verify_headers(dict(self.headers.items()), self.command, self.path, body,
+                # self.headers looks names up case-insensitively (proxies may lower-case them)
+                station = verify_headers(self.headers, self.command, self.path, body,
                                          self.server.registry.station_key)
             status, payload, headers = self._route(path, station, body)
             if fault == "lost_response":

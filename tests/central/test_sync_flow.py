@@ -234,3 +234,13 @@ def test_packet_resealed_after_partial_upload_replaces_the_partial_one(make_stat
     assert st.worker.upload_record(rid) == "confirmed"
     assert central.registry.counts()["records"] == 1
     assert st.worker.ensure_packet(rid)["sha256"] != row["sha256"]
+
+
+def test_signed_request_with_lowercased_header_names_is_accepted(make_station, central) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.central.auth import sign_headers
+
+    st = make_station()
+    target = "/v1/decisions?station=ST-01&cursor=0"
+    headers = {k.lower(): v for k, v in sign_headers(st.keys.signing, "ST-01", "GET", target, b"").items()}
+    r = httpx.get(central.url + target, headers=headers)
+    assert r.status_code == 200 and r.json()["decisions"] == []
