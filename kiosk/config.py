@@ -43,6 +43,11 @@ class LocalCentralConfig:
     data_dir: Path = Path("central")
     #: seconds the local central waits before deciding on a packet
     decision_delay_s: float = 2.0
+    #: a bad day on the network, to show the operator: share of requests that fail (0..1),
+    #: added latency and a bandwidth cap (0 = none)
+    fault_rate: float = 0.0
+    latency_ms: float = 0.0
+    bandwidth_kbps: float = 0.0
 
 
 @dataclass(frozen=True)

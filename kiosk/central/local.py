@@ -70,8 +70,12 @@ def start_local_central(cfg: Config, *, reuse: bool = True) -> LocalCentral:
         if url and _alive(url):
             registry.close()
             return LocalCentral(url, keys.signing_public, keys.sealing_public)
+    faults = FaultInjector()
+    # hangs a little past the station's timeout, so a "timeout" fault is one for the station
+    faults.set(rate=local.fault_rate, latency_s=local.latency_ms / 1000, hang_s=cfg.central.timeout_s + 1,
+               bandwidth_bps=int(local.bandwidth_kbps * 1000 / 8))
     try:
-        server = CentralServer(registry, port=local.port).start()
+        server = CentralServer(registry, port=local.port, faults=faults).start()
     except OSError as exc:
         registry.close()
         raise KioskError("central.port_in_use", port=local.port, reason=str(exc)) from None

@@ -96,3 +96,20 @@ def test_central_import_ingests_sealed_packets_and_reports_refusals(tmp_path: Pa
                   f"IMP-01={pem}:320101", "import", str(out))
     assert r.returncode == 1
     assert "2 packets imported, 1 refused" in r.stdout
+
+
+def test_local_central_takes_its_bad_day_from_config(tmp_path: Path) -> None:
+    from kiosk.central.local import start_local_central
+    from kiosk.config import load_config
+
+    cfg_path = tmp_path / "config.toml"
+    cfg_path.write_text(CONFIG.replace("decision_delay_s = 0.0", "decision_delay_s = 0.0\nfault_rate = 0.25\n"
+                                       "latency_ms = 20.0\nbandwidth_kbps = 800.0"))
+    handle = start_local_central(load_config(cfg_path))
+    try:
+        assert handle.faults is not None
+        cfg = handle.faults.config
+        assert (cfg.rate, cfg.latency_s, cfg.bandwidth_bps) == (0.25, 0.02, 100_000)
+        assert cfg.hang_s > 10.0  # past the station's default 10 s timeout
+    finally:
+        handle.close()
