@@ -506,6 +506,17 @@ class SyncWorker:
                               reason=(reason or {}).get("code", ""), params=params, extra=write)
         return "applied"
 
+    def request_reprint(self, record_id: str, reason: str, permit_id: str | None = None) -> PrintPermit:
+        """Ask the central for a new permit (spoiled card); it is verified like any permit
+        and stored with the record. Raises CentralUnavailable / CentralRefused / PermitError."""
+        permit = self._call(self.client.request_reprint, record_id, reason, permit_id)
+        self._verify_permit(record_id, permit)
+        store_permit(self.store, permit, source="reprint")
+        with self.store.transaction() as conn:
+            self.store.write_audit(conn, ACTOR, "reprint_permit", record_id=record_id, reason=reason,
+                                   params={"permit_id": permit.permit_id, "replaces": permit_id or ""})
+        return permit
+
     # -- deletion requests --------------------------------------------------------------------
     def process_deletions(self) -> int:
         moved = 0
@@ -669,7 +680,7 @@ def deletion_status(store: RecordStore, record_id: str) -> dict[str, Any] | None
 def permits(store: RecordStore, record_id: str) -> list[PrintPermit]:
     """Permits received for a record, newest last (the print gate decides which to use)."""
     ensure_schema(store)
-    rows = store.conn.execute("SELECT permit FROM sync_permits WHERE record_id=? ORDER BY received_at",
+    rows = store.conn.execute("SELECT permit FROM sync_permits WHERE record_id=? ORDER BY received_at, rowid",
                               (record_id,)).fetchall()
     return [PrintPermit.from_dict(json.loads(r[0])) for r in rows]
 

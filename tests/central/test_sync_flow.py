@@ -14,7 +14,7 @@ from kiosk.central.carddata import card_data_from_store
 from kiosk.central.permit import PermitError, PrintPermit, card_data_hash
 from kiosk.store import RecordState
 from kiosk.sync.client import CentralRefused
-from kiosk.sync.worker import permits, queue_status, request_deletion, retry_refused, store_permit
+from kiosk.sync.worker import permits, queue_status, request_deletion, retry_refused
 from kiosk.sync.synthetic import enroll_synthetic
 from tests.central.conftest import enroll
 from tests.conftest import resident
@@ -205,12 +205,12 @@ def test_reprint_request_returns_a_new_valid_permit(make_station) -> None:  # ty
     rid = enroll(st.store, resident(16))
     st.worker.run_once()
     [old] = permits(st.store, rid)
-    new = st.client.request_reprint(rid, "card jammed in printer", old.permit_id)
+    new = st.worker.request_reprint(rid, "card jammed in printer", old.permit_id)
     assert new.permit_id != old.permit_id
     card = card_data_from_store(st.store, rid, issue_date=new.issued_at[:10])
     new.verify(st.worker.permit_key, station_id="ST-01", record_id=rid, card_hash=card_data_hash(card))
-    store_permit(st.store, new, source="reprint")
     assert [p.permit_id for p in permits(st.store, rid)] == [old.permit_id, new.permit_id]
+    assert any(e.action == "reprint_permit" for e in st.store.audit(rid))
     with pytest.raises(CentralRefused) as err:
         st.client.request_reprint(rid, " ")
     assert err.value.code == "reprint.reason_required"
