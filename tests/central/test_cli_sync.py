@@ -113,3 +113,33 @@ def test_local_central_takes_its_bad_day_from_config(tmp_path: Path) -> None:
         assert cfg.hang_s > 10.0  # past the station's default 10 s timeout
     finally:
         handle.close()
+
+
+def test_sync_loop_decides_within_seconds_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(CONFIG.replace("decision_delay_s = 0.0", "decision_delay_s = 1.0"))
+    run_kiosk("--config", str(cfg), "simulate", "enroll", "--count", "3")
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(cfg), "sync"],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        approved = 0
+        while time.monotonic() < deadline and approved < 3:
+            time.sleep(0.5)
+            approved = json.loads(run_kiosk("--config", str(cfg), "queue", "--json").stdout)["counts"]["approved"]
+        assert approved == 3
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0, err
+        assert "stopped" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()

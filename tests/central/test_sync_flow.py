@@ -244,3 +244,17 @@ def test_signed_request_with_lowercased_header_names_is_accepted(make_station, c
     headers = {k.lower(): v for k, v in sign_headers(st.keys.signing, "ST-01", "GET", target, b"").items()}
     r = httpx.get(central.url + target, headers=headers)
     assert r.status_code == 200 and r.json()["decisions"] == []
+
+
+def test_a_decision_delivered_twice_is_applied_once(make_station, central) -> None:  # type: ignore[no-untyped-def]
+    st = make_station()
+    rid = enroll(st.store, resident(18))
+    central.registry.decision_delay_s = 3600
+    st.worker.run_once()
+    central.registry.decide_due(now=float("inf"))
+    [decision], _, _ = st.client.decisions(0)
+    assert st.worker.apply_decision(decision) == "applied"
+    assert st.worker.apply_decision(decision) == "stale"  # e.g. the cursor write was lost
+    moves = [e.to_state for e in st.store.audit(rid) if e.action == "transition"]
+    assert moves.count("approved") == 1 and len(permits(st.store, rid)) == 1
+    assert st.worker.cursor() == decision["seq"]
