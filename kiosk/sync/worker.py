@@ -318,6 +318,18 @@ class SyncWorker:
                     station_id=self.station_id, submission=submission, station_key=self.station_key,
                     central_key=self.sealing_key)
         sha = hashlib.sha256(blob).hexdigest()
+        # No fsync for this commit (WAL, synchronous=NORMAL: it still survives kill -9). Lost in a
+        # power cut, the packet is sealed again, and the central takes a re-sealed packet of the
+        # same submission as the same upload (restarted if incomplete, "complete" if stored).
+        conn = self.store.conn
+        conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            fresh = self._store_packet(record_id, submission, blob, sha)
+        finally:
+            conn.execute("PRAGMA synchronous=FULL")
+        return self._packet_row(record_id), fresh
+
+    def _store_packet(self, record_id: str, submission: int, blob: bytes, sha: str) -> bool:
         fresh = True
         with self.store.transaction() as conn:
             current = conn.execute("SELECT packet FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
@@ -330,7 +342,7 @@ class SyncWorker:
                              " error=NULL, attempts=1 WHERE record_id=?", (blob, sha, len(blob), record_id))
             else:  # another worker built it meanwhile: keep theirs (it may be on its way already)
                 fresh = False
-        return self._packet_row(record_id), fresh
+        return fresh
 
     def _confirm(self, record_id: str, submission: int) -> None:
         """The central holds the whole packet: queued -> submitted, packet confirmed, one transaction."""
