@@ -43,6 +43,11 @@ class LocalCentralConfig:
     data_dir: Path = Path("central")
     #: seconds the local central waits before deciding on a packet
     decision_delay_s: float = 2.0
+    #: a bad day on the network, to show the operator: share of requests that fail (0..1),
+    #: added latency and a bandwidth cap (0 = none)
+    fault_rate: float = 0.0
+    latency_ms: float = 0.0
+    bandwidth_kbps: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,10 @@ class CentralConfig:
     timeout_s: float = 10.0
     poll_interval_s: float = 2.0
     chunk_size: int = 262144
+    #: longest wait between retries (exponential backoff with jitter grows up to this)
+    backoff_cap_s: float = 60.0
+    #: records uploaded at the same time
+    parallel_uploads: int = 2
     local: LocalCentralConfig = field(default_factory=LocalCentralConfig)
 
 

@@ -1,0 +1,85 @@
+"""The simulated station's own central: started on demand, in-process, with no manual step.
+
+``[central] url = "local"`` makes the sync worker (``kiosk sync`` or the TUI's thread) call
+:func:`start_local_central`: it creates the central's keys and the station's keys at first
+start, registers the station, and serves on ``[central.local] port`` (0 = any free port).
+A central another process already started for the same data folder is reused (its address
+is in ``<data>/local.json`` and it must answer /v1/health).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+from kiosk.central.faults import FaultInjector
+from kiosk.central.keys import CentralKeys, StationKeys
+from kiosk.central.registry import CentralRegistry
+from kiosk.central.server import CentralServer
+from kiosk.config import Config
+from kiosk.errors import KioskError
+
+
+@dataclass
+class LocalCentral:
+    url: str
+    signing_public: Ed25519PublicKey  # pin this: it signs print permits
+    sealing_public: X25519PublicKey  # seal packets to this
+    server: CentralServer | None = None  # None when another process serves it
+    registry: CentralRegistry | None = None
+
+    @property
+    def faults(self) -> FaultInjector | None:
+        return self.server.faults if self.server else None
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        if self.registry is not None:
+            self.registry.close()
+            self.registry = None
+
+
+def _alive(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/v1/health", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start_local_central(cfg: Config, *, reuse: bool = True) -> LocalCentral:
+    local = cfg.central.local
+    data = Path(local.data_dir)
+    keys = CentralKeys.init(data)
+    station = StationKeys.init(cfg.station.data_dir)
+    registry = CentralRegistry(data, decision_delay_s=local.decision_delay_s, keys=keys)
+    registry.register_station(cfg.station.id, station.public, cfg.station.region)
+    state = data / "local.json"
+    if reuse and state.exists():
+        try:
+            url = json.loads(state.read_text())["url"]
+        except (ValueError, KeyError, OSError):
+            url = None
+        if url and _alive(url):
+            registry.close()
+            return LocalCentral(url, keys.signing_public, keys.sealing_public)
+    faults = FaultInjector()
+    # hangs a little past the station's timeout, so a "timeout" fault is one for the station
+    faults.set(rate=local.fault_rate, latency_s=local.latency_ms / 1000, hang_s=cfg.central.timeout_s + 1,
+               bandwidth_bps=int(local.bandwidth_kbps * 1000 / 8))
+    try:
+        server = CentralServer(registry, port=local.port, faults=faults).start()
+    except OSError as exc:
+        registry.close()
+        raise KioskError("central.port_in_use", port=local.port, reason=str(exc)) from None
+    tmp = state.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps({"url": server.url, "pid": os.getpid()}))
+    os.replace(tmp, state)
+    return LocalCentral(server.url, keys.signing_public, keys.sealing_public, server, registry)

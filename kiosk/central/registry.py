@@ -1,0 +1,520 @@
+"""The central registry's logic, without HTTP: stations, uploads, packets, decisions, permits.
+
+One SQLite database (``<data>/central.db``) guarded by one lock, so every operation is one
+transaction and concurrent requests never interleave half-way. ``ingest_packet`` is the
+entry point for a whole sealed packet (used by the upload path and by offline import).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from kiosk.central.carddata import card_data
+from kiosk.central.keys import CentralKeys, ed25519_public_from_pem, public_pem
+from kiosk.central.packet import OpenedPacket, PacketError, open_packet, sample_bytes
+from kiosk.central.permit import PrintPermit, card_data_hash
+from kiosk.errors import KioskError
+from kiosk.identity import Identity
+from kiosk.store.schema import migrate
+
+MAX_PACKET = 64 * 1024 * 1024
+
+CENTRAL_MIGRATIONS: list[Any] = [
+    """
+    CREATE TABLE stations (
+        station_id TEXT PRIMARY KEY,
+        public_key TEXT NOT NULL,
+        region TEXT NOT NULL DEFAULT '',
+        registered_at TEXT NOT NULL
+    );
+    CREATE TABLE uploads (
+        record_id TEXT NOT NULL,
+        submission INTEGER NOT NULL,
+        station_id TEXT NOT NULL,
+        length INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        offset INTEGER NOT NULL DEFAULT 0,
+        complete INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        completed_at TEXT,
+        PRIMARY KEY (record_id, submission)
+    );
+    CREATE TABLE upload_chunks (
+        record_id TEXT NOT NULL,
+        submission INTEGER NOT NULL,
+        offset INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (record_id, submission, offset)
+    );
+    CREATE TABLE records (
+        record_id TEXT PRIMARY KEY,
+        station_id TEXT NOT NULL,
+        submission INTEGER NOT NULL,
+        nik TEXT NOT NULL,
+        region TEXT NOT NULL,
+        identity TEXT NOT NULL,
+        photo_sha256 TEXT NOT NULL,
+        signature_sha256 TEXT,
+        packet BLOB NOT NULL,
+        status TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        decide_after REAL NOT NULL
+    );
+    CREATE INDEX records_status ON records(status, decide_after);
+    CREATE TABLE persons (
+        nik TEXT PRIMARY KEY,
+        record_id TEXT NOT NULL,
+        station_id TEXT NOT NULL,
+        region TEXT NOT NULL
+    );
+    CREATE TABLE decisions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        station_id TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        submission INTEGER NOT NULL,
+        decision TEXT NOT NULL,
+        body TEXT NOT NULL,
+        decided_at TEXT NOT NULL
+    );
+    CREATE INDEX decisions_station ON decisions(station_id, seq);
+    CREATE TABLE permits (
+        permit_id TEXT PRIMARY KEY,
+        record_id TEXT NOT NULL,
+        station_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT 'approval',
+        issued_at TEXT NOT NULL
+    );
+    CREATE TABLE deletions (
+        request_id TEXT PRIMARY KEY,
+        station_id TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        submission INTEGER NOT NULL,
+        target_record TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        answer_after REAL NOT NULL,
+        answered_at TEXT,
+        UNIQUE (record_id, submission)
+    );
+    CREATE TABLE refusals (
+        id INTEGER PRIMARY KEY,
+        station_id TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        code TEXT NOT NULL,
+        at TEXT NOT NULL
+    )
+    """,
+]
+
+
+class CentralError(KioskError):
+    """A request the central refuses; ``status`` is the HTTP status it answers with."""
+
+    code = "central.error"
+    status = 400
+
+    def __init__(self, code: str | None = None, /, *, status: int | None = None, **params: Any) -> None:
+        super().__init__(code, **params)
+        if status is not None:
+            self.status = status
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class UploadState:
+    record_id: str
+    submission: int
+    length: int
+    offset: int
+    complete: bool
+
+    @property
+    def url(self) -> str:
+        return f"/v1/uploads/{self.record_id}/{self.submission}"
+
+
+class CentralRegistry:
+    def __init__(self, data_dir: Path, *, decision_delay_s: float = 2.0, keys: CentralKeys | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.keys = keys or CentralKeys.init(self.data_dir)
+        self.decision_delay_s = decision_delay_s
+        self.lock = threading.RLock()
+        self.conn = sqlite3.connect(self.data_dir / "central.db", isolation_level=None, timeout=30.0,
+                                    check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA busy_timeout=30000")
+        migrate(self.conn, "central", CENTRAL_MIGRATIONS)
+        self._station_cache: dict[str, Ed25519PublicKey] = {}
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    def _tx(self, *, durable: bool = True) -> "_Tx":
+        return _Tx(self, durable)
+
+    # -- stations -----------------------------------------------------------------------------
+    def register_station(self, station_id: str, public_key: Ed25519PublicKey, region: str = "") -> None:
+        pem = public_pem(public_key).decode()
+        with self._tx() as c:
+            c.execute("INSERT INTO stations(station_id, public_key, region, registered_at) VALUES (?,?,?,?)"
+                      " ON CONFLICT(station_id) DO UPDATE SET public_key=excluded.public_key, region=excluded.region",
+                      (station_id, pem, region, now_iso()))
+        self._station_cache.pop(station_id, None)
+
+    def station_key(self, station_id: str) -> Ed25519PublicKey | None:
+        key = self._station_cache.get(station_id)
+        if key is None:
+            with self.lock:
+                row = self.conn.execute("SELECT public_key FROM stations WHERE station_id=?", (station_id,)).fetchone()
+            if row is None:
+                return None
+            key = self._station_cache[station_id] = ed25519_public_from_pem(row[0].encode())
+        return key
+
+    def station_region(self, station_id: str) -> str:
+        with self.lock:
+            row = self.conn.execute("SELECT region FROM stations WHERE station_id=?", (station_id,)).fetchone()
+        return row[0] if row else ""
+
+    # -- uploads ------------------------------------------------------------------------------
+    def _upload(self, c: sqlite3.Connection, record_id: str, submission: int) -> sqlite3.Row | None:
+        return c.execute("SELECT * FROM uploads WHERE record_id=? AND submission=?", (record_id, submission)).fetchone()
+
+    @staticmethod
+    def _state(row: sqlite3.Row) -> UploadState:
+        return UploadState(row["record_id"], row["submission"], row["length"], row["offset"], bool(row["complete"]))
+
+    def create_upload(self, station_id: str, record_id: str, submission: int, length: int,
+                      sha256: str) -> tuple[UploadState, bool]:
+        """Create (or find again) the upload of one record submission. Returns (state, created).
+
+        Raises upload.already_complete (409) when that submission has arrived whole: the
+        caller may take it as confirmation, nothing is stored twice."""
+        try:
+            uuid.UUID(record_id)
+        except ValueError:
+            raise CentralError("upload.bad_record_id", status=400, record=record_id) from None
+        if not (0 < length <= MAX_PACKET) or submission < 1 or len(sha256) != 64:
+            raise CentralError("upload.bad_request", status=400, record=record_id)
+        # a lost upload creation costs the station one more POST: no fsync needed for it
+        with self._tx(durable=False) as c:
+            row = self._upload(c, record_id, submission)
+            if row is not None:
+                if row["station_id"] != station_id:
+                    raise CentralError("upload.forbidden", status=403, record=record_id)
+                if row["complete"]:
+                    # the same submission again, even re-sealed (other bytes, same record): it is
+                    # here already, and nothing is stored twice
+                    raise CentralError("upload.already_complete", status=409, record=record_id,
+                                       submission=submission, offset=row["length"])
+                if row["length"] == length and row["sha256"] == sha256:
+                    return self._state(row), False
+                # the station re-sealed the packet (it lost the first one): start over with these bytes
+                c.execute("DELETE FROM upload_chunks WHERE record_id=? AND submission=?", (record_id, submission))
+                c.execute("UPDATE uploads SET length=?, sha256=?, offset=0 WHERE record_id=? AND submission=?",
+                          (length, sha256, record_id, submission))
+                return UploadState(record_id, submission, length, 0, False), True
+            other = c.execute("SELECT station_id, MAX(submission) AS sub FROM uploads WHERE record_id=?",
+                              (record_id,)).fetchone()
+            if other["station_id"] is not None and other["station_id"] != station_id:
+                raise CentralError("upload.conflict", status=409, record=record_id)
+            if other["sub"] is not None and submission < other["sub"]:
+                raise CentralError("upload.stale_submission", status=409, record=record_id, latest=other["sub"])
+            if submission > 1:
+                last = c.execute("SELECT decision FROM decisions WHERE record_id=? AND submission=?",
+                                 (record_id, submission - 1)).fetchone()
+                if last is None or last[0] != "duplicate":
+                    raise CentralError("upload.already_decided", status=409, record=record_id)
+            c.execute("INSERT INTO uploads(record_id, submission, station_id, length, sha256, created_at)"
+                      " VALUES (?,?,?,?,?,?)", (record_id, submission, station_id, length, sha256, now_iso()))
+            return UploadState(record_id, submission, length, 0, False), True
+
+    def upload_state(self, station_id: str, record_id: str, submission: int) -> UploadState:
+        with self.lock:
+            row = self._upload(self.conn, record_id, submission)
+        if row is None:
+            raise CentralError("upload.unknown", status=404, record=record_id)
+        if row["station_id"] != station_id:
+            raise CentralError("upload.forbidden", status=403, record=record_id)
+        return self._state(row)
+
+    def append_chunk(self, station_id: str, record_id: str, submission: int, offset: int, data: bytes) -> UploadState:
+        """Store one chunk at ``offset``; the chunk that completes the upload ingests the packet.
+
+        Intermediate chunks are committed without waiting for fsync (WAL, synchronous=NORMAL):
+        losing them in a power cut only moves the offset back, and the station asks (HEAD)
+        before resuming. The completing chunk is committed with fsync before "complete" is
+        answered, which also makes every earlier WAL entry durable."""
+        with self.lock:
+            peek = self._upload(self.conn, record_id, submission)
+        final = peek is None or offset + len(data) >= peek["length"]
+        with self._tx(durable=final) as c:
+            row = self._upload(c, record_id, submission)
+            if row is None:
+                raise CentralError("upload.unknown", status=404, record=record_id)
+            if row["station_id"] != station_id:
+                raise CentralError("upload.forbidden", status=403, record=record_id)
+            if row["complete"]:
+                raise CentralError("upload.already_complete", status=409, record=record_id,
+                                   submission=submission, offset=row["length"])
+            if offset != row["offset"]:
+                raise CentralError("upload.offset_mismatch", status=409, record=record_id, offset=row["offset"])
+            if not data:
+                raise CentralError("upload.empty_chunk", status=400, record=record_id)
+            if offset + len(data) > row["length"]:
+                raise CentralError("upload.too_long", status=400, record=record_id, length=row["length"])
+            new_offset = offset + len(data)
+            if new_offset < row["length"]:
+                c.execute("INSERT INTO upload_chunks(record_id, submission, offset, data) VALUES (?,?,?,?)",
+                          (record_id, submission, offset, data))
+                c.execute("UPDATE uploads SET offset=? WHERE record_id=? AND submission=?",
+                          (new_offset, record_id, submission))
+                return UploadState(record_id, submission, row["length"], new_offset, False)
+            # the final chunk is joined in memory: it never needs a row of its own
+            blob = b"".join([*(r[0] for r in c.execute(
+                "SELECT data FROM upload_chunks WHERE record_id=? AND submission=? ORDER BY offset",
+                (record_id, submission))), data])
+            c.execute("DELETE FROM upload_chunks WHERE record_id=? AND submission=?", (record_id, submission))
+            if hashlib.sha256(blob).hexdigest() != row["sha256"]:
+                # corrupted in transit: start this upload again from zero
+                c.execute("UPDATE uploads SET offset=0 WHERE record_id=? AND submission=?", (record_id, submission))
+                raise CentralError("upload.checksum", status=422, record=record_id)
+            try:
+                self._ingest(c, blob, station_id=station_id, record_id=record_id, submission=submission)
+            except PacketError as exc:
+                # refused for good: forget the bytes, log why (the station sees the code)
+                c.execute("DELETE FROM uploads WHERE record_id=? AND submission=?", (record_id, submission))
+                c.execute("INSERT INTO refusals(station_id, record_id, code, at) VALUES (?,?,?,?)",
+                          (station_id, record_id, exc.code, now_iso()))
+                raise CentralError(exc.code, status=422, **exc.params) from None
+            c.execute("UPDATE uploads SET offset=length, complete=1, completed_at=? WHERE record_id=? AND submission=?",
+                      (now_iso(), record_id, submission))
+            return UploadState(record_id, submission, row["length"], row["length"], True)
+
+    # -- packets ------------------------------------------------------------------------------
+    def open(self, blob: bytes) -> OpenedPacket:
+        return open_packet(blob, station_key=self.station_key, central_key=self.keys.sealing)
+
+    def ingest_packet(self, blob: bytes) -> str:
+        """Take a whole sealed packet (offline import): verify, decrypt, queue for decision.
+
+        Idempotent: the same record submission arriving again changes nothing. Returns the
+        record id; raises :class:`PacketError` when the packet is refused."""
+        opened = self.open(blob)
+        h = opened.header
+        with self._tx() as c:
+            row = self._upload(c, h.record_id, h.submission)
+            if row is not None and row["complete"]:
+                return h.record_id
+            self._ingest(c, blob, station_id=h.station_id, record_id=h.record_id, submission=h.submission,
+                         opened=opened)
+            c.execute("INSERT INTO uploads(record_id, submission, station_id, length, sha256, offset, complete,"
+                      " created_at, completed_at) VALUES (?,?,?,?,?,?,1,?,?) ON CONFLICT(record_id, submission)"
+                      " DO UPDATE SET offset=excluded.offset, complete=1, completed_at=excluded.completed_at",
+                      (h.record_id, h.submission, h.station_id, len(blob), hashlib.sha256(blob).hexdigest(),
+                       len(blob), now_iso(), now_iso()))
+        return h.record_id
+
+    def _ingest(self, c: sqlite3.Connection, blob: bytes, *, station_id: str, record_id: str, submission: int,
+                opened: OpenedPacket | None = None) -> None:
+        opened = opened or self.open(blob)
+        h = opened.header
+        if (h.station_id, h.record_id, h.submission) != (station_id, record_id, submission):
+            raise PacketError("packet.mismatch", record=record_id)
+        content = opened.content
+        samples = {(s["kind"], s["position"]): s for s in content.get("samples", [])}
+        face, sig = samples.get(("face", 0)), samples.get(("signature", 0))
+        ident = content["identity"]
+        c.execute(
+            "INSERT INTO records(record_id, station_id, submission, nik, region, identity, photo_sha256,"
+            " signature_sha256, packet, status, received_at, decide_after) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT(record_id) DO UPDATE SET submission=excluded.submission, packet=excluded.packet,"
+            " identity=excluded.identity, nik=excluded.nik, photo_sha256=excluded.photo_sha256,"
+            " signature_sha256=excluded.signature_sha256, status='pending', received_at=excluded.received_at,"
+            " decide_after=excluded.decide_after",
+            (record_id, station_id, submission, ident["nik"], self.station_region(station_id),
+             json.dumps(ident), hashlib.sha256(sample_bytes(face)).hexdigest() if face else "",
+             hashlib.sha256(sample_bytes(sig)).hexdigest() if sig else None, blob, "pending", now_iso(),
+             time.time() + self.decision_delay_s))
+
+    # -- decisions ----------------------------------------------------------------------------
+    def _permit(self, c: sqlite3.Connection, rec: sqlite3.Row, reason: str) -> PrintPermit:
+        now = dt.datetime.now(dt.timezone.utc)
+        identity = Identity.from_dict(json.loads(rec["identity"]))
+        card = card_data(identity, rec["record_id"], photo_sha256=rec["photo_sha256"],
+                         signature_sha256=rec["signature_sha256"], issue_place=identity.regency,
+                         issue_date=now.date().isoformat())
+        permit = PrintPermit.issue(self.keys.signing, permit_id=str(uuid.uuid4()), record_id=rec["record_id"],
+                                   station_id=rec["station_id"], card_hash=card_data_hash(card), now=now)
+        c.execute("INSERT INTO permits(permit_id, record_id, station_id, body, reason, issued_at) VALUES (?,?,?,?,?,?)",
+                  (permit.permit_id, permit.record_id, permit.station_id, json.dumps(permit.to_dict()), reason,
+                   permit.issued_at))
+        return permit
+
+    def _decide(self, c: sqlite3.Connection, rec: sqlite3.Row) -> None:
+        body: dict[str, Any] = {"permit": None, "reason": None, "duplicate_of": None}
+        identity = Identity.from_dict(json.loads(rec["identity"]))
+        problems = identity.problems()
+        holder = c.execute("SELECT * FROM persons WHERE nik=?", (rec["nik"],)).fetchone()
+        if problems:
+            field, code, params = problems[0]
+            decision = "rejected"
+            body["reason"] = {"code": "central.reject.identity", "params": {"field": field, "problem": code}}
+        elif not rec["photo_sha256"]:
+            decision = "rejected"
+            body["reason"] = {"code": "central.reject.no_face", "params": {}}
+        elif holder is not None and holder["record_id"] != rec["record_id"]:
+            decision = "duplicate"
+            body["duplicate_of"] = {"station_id": holder["station_id"], "region": holder["region"],
+                                    "record_id": holder["record_id"]}
+        else:
+            decision = "approved"
+            c.execute("INSERT OR REPLACE INTO persons(nik, record_id, station_id, region) VALUES (?,?,?,?)",
+                      (rec["nik"], rec["record_id"], rec["station_id"], rec["region"]))
+            body["permit"] = self._permit(c, rec, "approval").to_dict()
+        c.execute("UPDATE records SET status='decided' WHERE record_id=?", (rec["record_id"],))
+        c.execute("INSERT INTO decisions(station_id, record_id, submission, decision, body, decided_at)"
+                  " VALUES (?,?,?,?,?,?)", (rec["station_id"], rec["record_id"], rec["submission"], decision,
+                                            json.dumps(body), now_iso()))
+
+    def decide_due(self, now: float | None = None) -> int:
+        """Decide every packet whose delay has passed, and answer due deletion requests."""
+        now = time.time() if now is None else now
+        n = 0
+        with self._tx() as c:
+            for rec in c.execute("SELECT * FROM records WHERE status='pending' AND decide_after <= ?"
+                                 " ORDER BY decide_after", (now,)).fetchall():
+                self._decide(c, rec)
+                n += 1
+            for req in c.execute("SELECT * FROM deletions WHERE status='pending' AND answer_after <= ?",
+                                 (now,)).fetchall():
+                # "one NIK, one person": the earlier record is deleted, the NIK is free again
+                c.execute("DELETE FROM persons WHERE record_id=?", (req["target_record"],))
+                c.execute("UPDATE records SET status='deleted' WHERE record_id=?", (req["target_record"],))
+                c.execute("UPDATE deletions SET status='done', answered_at=? WHERE request_id=?",
+                          (now_iso(), req["request_id"]))
+                n += 1
+        return n
+
+    def decisions(self, station_id: str, cursor: int, limit: int = 200) -> tuple[list[dict[str, Any]], int, bool]:
+        self.decide_due()
+        with self.lock:
+            rows = self.conn.execute("SELECT * FROM decisions WHERE station_id=? AND seq>? ORDER BY seq LIMIT ?",
+                                     (station_id, cursor, limit + 1)).fetchall()
+        more = len(rows) > limit
+        out = [{"seq": r["seq"], "record_id": r["record_id"], "submission": r["submission"],
+                "decision": r["decision"], "decided_at": r["decided_at"], **json.loads(r["body"])}
+               for r in rows[:limit]]
+        return out, (out[-1]["seq"] if out else cursor), more
+
+    # -- deletion and reprint requests -------------------------------------------------------
+    def _deletion(self, row: sqlite3.Row) -> dict[str, Any]:
+        return {"request_id": row["request_id"], "record_id": row["record_id"], "submission": row["submission"],
+                "target_record": row["target_record"], "status": row["status"], "reason": row["reason"],
+                "created_at": row["created_at"], "answered_at": row["answered_at"]}
+
+    def request_deletion(self, station_id: str, record_id: str, reason: str) -> tuple[dict[str, Any], bool]:
+        """Ask to delete the earlier record that made ``record_id`` a duplicate. Idempotent."""
+        with self._tx() as c:
+            d = c.execute("SELECT * FROM decisions WHERE record_id=? ORDER BY seq DESC LIMIT 1", (record_id,)).fetchone()
+            if d is None:
+                raise CentralError("deletion.unknown_record", status=404, record=record_id)
+            if d["station_id"] != station_id:
+                raise CentralError("deletion.forbidden", status=403, record=record_id)
+            existing = c.execute("SELECT * FROM deletions WHERE record_id=? AND submission=?",
+                                 (record_id, d["submission"])).fetchone()
+            if existing is not None:
+                return self._deletion(existing), False
+            if d["decision"] != "duplicate":
+                raise CentralError("deletion.not_duplicate", status=409, record=record_id, decision=d["decision"])
+            target = json.loads(d["body"])["duplicate_of"]["record_id"]
+            rid = str(uuid.uuid4())
+            c.execute("INSERT INTO deletions(request_id, station_id, record_id, submission, target_record, reason,"
+                      " status, created_at, answer_after) VALUES (?,?,?,?,?,?,?,?,?)",
+                      (rid, station_id, record_id, d["submission"], target, reason, "pending", now_iso(),
+                       time.time() + self.decision_delay_s))
+            return self._deletion(c.execute("SELECT * FROM deletions WHERE request_id=?", (rid,)).fetchone()), True
+
+    def deletion(self, station_id: str, request_id: str) -> dict[str, Any]:
+        self.decide_due()
+        with self.lock:
+            row = self.conn.execute("SELECT * FROM deletions WHERE request_id=?", (request_id,)).fetchone()
+        if row is None:
+            raise CentralError("deletion.unknown", status=404, request=request_id)
+        if row["station_id"] != station_id:
+            raise CentralError("deletion.forbidden", status=403, request=request_id)
+        return self._deletion(row)
+
+    def reprint(self, station_id: str, record_id: str, reason: str, permit_id: str | None = None) -> PrintPermit:
+        """A new permit for an approved record whose card was spoiled."""
+        if not reason.strip():
+            raise CentralError("reprint.reason_required", status=400, record=record_id)
+        with self._tx() as c:
+            rec = c.execute("SELECT * FROM records WHERE record_id=?", (record_id,)).fetchone()
+            if rec is None:
+                raise CentralError("reprint.unknown_record", status=404, record=record_id)
+            if rec["station_id"] != station_id:
+                raise CentralError("reprint.forbidden", status=403, record=record_id)
+            holder = c.execute("SELECT record_id FROM persons WHERE nik=?", (rec["nik"],)).fetchone()
+            if holder is None or holder[0] != record_id:
+                raise CentralError("reprint.not_approved", status=409, record=record_id)
+            if permit_id is not None and c.execute("SELECT 1 FROM permits WHERE permit_id=? AND record_id=?",
+                                                   (permit_id, record_id)).fetchone() is None:
+                raise CentralError("reprint.unknown_permit", status=404, permit=permit_id)
+            return self._permit(c, rec, f"reprint: {reason}")
+
+    # -- inspection (tests, admin) ------------------------------------------------------------
+    def counts(self) -> dict[str, Any]:
+        with self.lock:
+            c = self.conn
+            return {
+                "records": c.execute("SELECT COUNT(*) FROM records").fetchone()[0],
+                "uploads_complete": c.execute("SELECT COUNT(*) FROM uploads WHERE complete=1").fetchone()[0],
+                "decisions": dict(c.execute("SELECT decision, COUNT(*) FROM decisions GROUP BY decision").fetchall()),
+                "refusals": c.execute("SELECT COUNT(*) FROM refusals").fetchone()[0],
+            }
+
+
+class _Tx:
+    """``with registry._tx() as conn``: the registry lock plus one IMMEDIATE transaction."""
+
+    def __init__(self, reg: CentralRegistry, durable: bool = True) -> None:
+        self.reg = reg
+        self.durable = durable
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.reg.lock.acquire()
+        self.reg.conn.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'NORMAL'}")
+        self.reg.conn.execute("BEGIN IMMEDIATE")
+        return self.reg.conn
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            # a CentralError raised after some writes still commits what a refusal must keep
+            # (the refusal log, the dropped upload); any other exception rolls back
+            if exc_type is None or (isinstance(exc, CentralError) and exc.status == 422):
+                self.reg.conn.execute("COMMIT")
+            else:
+                self.reg.conn.execute("ROLLBACK")
+        finally:
+            self.reg.lock.release()

@@ -1,0 +1,168 @@
+"""``kiosk sync``, ``kiosk queue``, ``kiosk simulate``, ``kiosk keys``."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import signal
+import sys
+from typing import Any
+
+from kiosk.cli.context import config_from, print_json, store_from
+from kiosk.i18n import translate
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("sync", help="send queued records to the central and fetch decisions")
+    p.add_argument("--once", action="store_true", help="one pass, then exit (exit 1 if records were postponed)")
+    p.add_argument("--json", action="store_true", help="print each pass's report as JSON")
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("queue", help="show the queue and network state")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_queue)
+    qsub = p.add_subparsers(dest="queue_command", metavar="ACTION")
+    dp = qsub.add_parser("delete-request", help="ask the central to delete the earlier record of a duplicate")
+    dp.add_argument("record", help="record id (or a unique prefix)")
+    dp.add_argument("--reason", default="resident confirmed identity; earlier record is wrong")
+    dp.add_argument("--actor", default="operator")
+    dp.set_defaults(func=cmd_delete_request)
+    rp = qsub.add_parser("retry", help="send a record the central refused once more (sealed anew)")
+    rp.add_argument("record", help="record id (or a unique prefix)")
+    rp.add_argument("--actor", default="operator")
+    rp.set_defaults(func=cmd_retry)
+
+    p = sub.add_parser("simulate", help="create synthetic records for demos and load tests")
+    ssub = p.add_subparsers(dest="simulate_command", required=True, metavar="ACTION")
+    ep = ssub.add_parser("enroll", help="create N complete synthetic records and queue them")
+    ep.add_argument("--count", type=int, required=True)
+    ep.add_argument("--seed", type=int, default=0)
+    ep.add_argument("--district", help="six-digit district code (default: the station's region)")
+    ep.add_argument("--json", action="store_true")
+    ep.set_defaults(func=cmd_simulate_enroll)
+
+    p = sub.add_parser("keys", help="station keys")
+    ksub = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    ip = ksub.add_parser("init", help="create the station key pair (and the local central's keys)")
+    ip.add_argument("--json", action="store_true")
+    ip.set_defaults(func=cmd_keys_init)
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, drawn only on a terminal."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, p: Any) -> None:
+        if not self.tty or p.total == 0:
+            return
+        width = 30
+        filled = int(width * p.done / p.total)
+        net = translate(f"network.{p.network.state}")
+        text = translate("sync.progress", done=p.done, total=p.total)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}  {p.bytes_sent / 1e6:.1f} MB  {net}   ")
+        sys.stderr.flush()
+        if p.phase == "idle":
+            sys.stderr.write("\n")
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    cfg = config_from(args)
+    from kiosk.sync.worker import SyncWorker
+
+    worker = SyncWorker.from_config(cfg, store_from(cfg), on_progress=ProgressBar())
+    # SIGTERM stops cleanly between requests; SIGKILL is survived by design (state in SQLite)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
+    try:
+        if args.once:
+            report = worker.run_once()
+            if args.json:
+                print_json({"report": report, "network": worker.network().to_dict()})
+            else:
+                print(translate("sync.pass_done", **report))
+            return 1 if report["deferred"] else 0
+        worker.run_forever()
+        print(translate("sync.stopped"))
+        return 0
+    finally:
+        worker.close()
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    cfg = config_from(args)
+    from kiosk.sync.worker import queue_status
+
+    status = queue_status(store_from(cfg))
+    if args.json:
+        print_json(status)
+        return 0
+    print(translate("queue.title"))
+    for state, n in status["counts"].items():
+        if n:
+            print(f"  {translate('state.' + state):14} {n}")
+    net = status["network"]
+    print(f"{translate('queue.oldest')}: {status['oldest_waiting'] or '-'}")
+    print(f"{translate('queue.pending_bytes')}: {status['pending_bytes'] / 1e6:.2f} MB")
+    print(f"{translate('queue.network')}: {translate('network.' + net['state'])}")
+    print(f"{translate('queue.last_success')}: {net['last_success'] or translate('queue.never')}")
+    if status["refused"]:
+        print(f"{translate('queue.refused')}: {status['refused']}")
+    if status["deletions_pending"]:
+        print(f"{translate('queue.deletions')}: {status['deletions_pending']}")
+    return 0
+
+
+def cmd_delete_request(args: argparse.Namespace) -> int:
+    cfg = config_from(args)
+    from kiosk.sync.worker import request_deletion
+
+    store = store_from(cfg)
+    rec = store.find(args.record)
+    request_deletion(store, rec.id, reason=args.reason, actor=args.actor)
+    print(translate("sync.deletion_requested", record_id=rec.id))
+    return 0
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    cfg = config_from(args)
+    from kiosk.sync.worker import retry_refused
+
+    store = store_from(cfg)
+    rec = store.find(args.record)
+    retry_refused(store, rec.id, actor=args.actor)
+    print(translate("sync.retry_recorded", record_id=rec.id))
+    return 0
+
+
+def cmd_simulate_enroll(args: argparse.Namespace) -> int:
+    cfg = config_from(args)
+    from kiosk.sync.synthetic import enroll_synthetic
+
+    ids = enroll_synthetic(store_from(cfg), args.count, district=args.district or cfg.station.region, seed=args.seed)
+    if args.json:
+        print_json({"created": ids})
+    else:
+        print(translate("simulate.done", count=len(ids)))
+    return 0
+
+
+def cmd_keys_init(args: argparse.Namespace) -> int:
+    cfg = config_from(args)
+    from kiosk.central.keys import CentralKeys, StationKeys, public_pem
+
+    station = StationKeys.init(cfg.station.data_dir)
+    fingerprint = hashlib.sha256(public_pem(station.public)).hexdigest()[:32]
+    out: dict[str, Any] = {"station_public_key": str(station.public_path), "fingerprint": fingerprint,
+                           "created": station.created}
+    if cfg.central.url == "local":
+        central = CentralKeys.init(cfg.central.local.data_dir)
+        out["central_keys"] = str(central.folder)
+    if args.json:
+        print_json(out)
+        return 0
+    print(translate("keysinit.station", path=out["station_public_key"]))
+    print(translate("keysinit.fingerprint", fingerprint=fingerprint))
+    if "central_keys" in out:
+        print(translate("keysinit.central", path=out["central_keys"]))
+    return 0

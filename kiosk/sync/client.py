@@ -1,0 +1,168 @@
+"""HTTP client of the central API (docs/central-api.yaml), on httpx with per-request timeouts.
+
+Every request is signed (:mod:`kiosk.central.auth`). Failures come back typed:
+:class:`CentralUnavailable` for anything worth retrying (timeouts, resets, 5xx) and
+:class:`CentralRefused` for a definite no (4xx with the central's code).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from kiosk.central.auth import sign_headers
+from kiosk.central.permit import PrintPermit
+from kiosk.errors import KioskError
+
+CHUNK_TYPE = "application/offset+octet-stream"
+
+
+class CentralUnavailable(KioskError):
+    """Could not get an answer (offline, timeout, reset, 5xx): try again later."""
+
+    code = "sync.unavailable"
+
+
+class CentralRefused(KioskError):
+    """The central answered no; ``code`` is its reason (upload.conflict, packet.signature ...)."""
+
+    code = "sync.refused"
+
+    def __init__(self, code: str | None = None, /, *, status: int = 400, **params: Any) -> None:
+        super().__init__(code, status=status, **params)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class UploadAnswer:
+    url: str
+    offset: int
+    complete: bool
+
+
+class CentralClient:
+    def __init__(self, base_url: str, station_id: str, key: Ed25519PrivateKey, *, timeout_s: float = 10.0,
+                 transport: httpx.BaseTransport | None = None,
+                 on_exchange: Callable[[httpx.Request, httpx.Response], None] | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.station_id = station_id
+        self.key = key
+        hooks = {"response": [self._hook]} if on_exchange else {}
+        self._on_exchange = on_exchange
+        if transport is None:
+            # small requests go out at once (no Nagle wait for the previous segment's ACK)
+            transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        self.http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout_s),
+                                 transport=transport, event_hooks=hooks,
+                                 limits=httpx.Limits(max_connections=16, max_keepalive_connections=8))
+
+    def _hook(self, response: httpx.Response) -> None:
+        response.read()
+        assert self._on_exchange is not None
+        self._on_exchange(response.request, response)
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- one signed request -------------------------------------------------------------------
+    def request(self, method: str, path: str, *, query: dict[str, Any] | None = None, body: bytes = b"",
+                json_body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+        target = path + ("?" + urlencode(query) if query else "")
+        hdrs = dict(headers or {})
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            hdrs["Content-Type"] = "application/json"
+        hdrs.update(sign_headers(self.key, self.station_id, method, target, body))
+        try:
+            response = self.http.request(method, target, content=body or None, headers=hdrs)
+        except httpx.TimeoutException as exc:
+            raise CentralUnavailable("sync.timeout", kind=type(exc).__name__) from None
+        except httpx.HTTPError as exc:  # connect errors, resets, protocol errors mid-body
+            raise CentralUnavailable("sync.network", kind=type(exc).__name__) from None
+        if response.status_code >= 500:
+            raise CentralUnavailable("sync.server", status=response.status_code)
+        return response
+
+    @staticmethod
+    def refused(response: httpx.Response) -> CentralRefused:
+        try:
+            data = response.json()
+            code, params = str(data["code"]), dict(data.get("params") or {})
+        except (ValueError, KeyError, TypeError):
+            code, params = "sync.refused", {}
+        params.pop("status", None)
+        return CentralRefused(code, status=response.status_code, **params)
+
+    # -- API ----------------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        r = self.request("GET", "/v1/health")
+        if r.status_code != 200:
+            raise self.refused(r)
+        return r.json()  # type: ignore[no-any-return]
+
+    def create_upload(self, record_id: str, submission: int, length: int, sha256: str) -> UploadAnswer:
+        """Create or find the upload; an upload that already arrived whole comes back complete."""
+        r = self.request("POST", "/v1/uploads", json_body={"record_id": record_id, "submission": submission,
+                                                           "station_id": self.station_id, "length": length,
+                                                           "sha256": sha256})
+        if r.status_code in (200, 201):
+            d = r.json()
+            return UploadAnswer(d["upload_url"], int(d["offset"]), bool(d["complete"]))
+        err = self.refused(r)
+        if err.code == "upload.already_complete":
+            return UploadAnswer(f"/v1/uploads/{record_id}/{submission}", length, True)
+        raise err
+
+    def upload_offset(self, url: str) -> UploadAnswer | None:
+        """How much of an upload arrived (HEAD); None when the central does not know it."""
+        r = self.request("HEAD", url)
+        if r.status_code == 404:
+            return None
+        if r.status_code != 200:
+            raise CentralRefused("sync.refused", status=r.status_code)
+        return UploadAnswer(url, int(r.headers["Upload-Offset"]), r.headers.get("Upload-Complete") == "1")
+
+    def send_chunk(self, url: str, offset: int, chunk: bytes) -> UploadAnswer:
+        r = self.request("PATCH", url, body=chunk, headers={"Content-Type": CHUNK_TYPE, "Upload-Offset": str(offset)})
+        if r.status_code == 200:
+            d = r.json()
+            return UploadAnswer(url, int(d["offset"]), bool(d["complete"]))
+        err = self.refused(r)
+        if err.code == "upload.already_complete":
+            return UploadAnswer(url, int(err.params.get("offset", offset + len(chunk))), True)
+        raise err
+
+    def decisions(self, cursor: int, limit: int = 200) -> tuple[list[dict[str, Any]], int, bool]:
+        r = self.request("GET", "/v1/decisions", query={"station": self.station_id, "cursor": cursor, "limit": limit})
+        if r.status_code != 200:
+            raise self.refused(r)
+        d = r.json()
+        return list(d["decisions"]), int(d["cursor"]), bool(d["more"])
+
+    def request_deletion(self, record_id: str, reason: str) -> dict[str, Any]:
+        r = self.request("POST", "/v1/deletion-requests", json_body={"record_id": record_id, "reason": reason})
+        if r.status_code not in (200, 201):
+            raise self.refused(r)
+        return r.json()  # type: ignore[no-any-return]
+
+    def deletion_status(self, request_id: str) -> dict[str, Any]:
+        r = self.request("GET", f"/v1/deletion-requests/{request_id}")
+        if r.status_code != 200:
+            raise self.refused(r)
+        return r.json()  # type: ignore[no-any-return]
+
+    def request_reprint(self, record_id: str, reason: str, permit_id: str | None = None) -> PrintPermit:
+        """A new permit for a spoiled card (the caller verifies it like any permit)."""
+        body: dict[str, Any] = {"record_id": record_id, "reason": reason}
+        if permit_id:
+            body["permit_id"] = permit_id
+        r = self.request("POST", "/v1/reprint-requests", json_body=body)
+        if r.status_code != 201:
+            raise self.refused(r)
+        return PrintPermit.from_dict(r.json()["permit"])

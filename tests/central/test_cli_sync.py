@@ -1,0 +1,145 @@
+"""The command line on a simulated station: keys, simulate, sync against the local central
+started on demand, queue --json, delete-request; the central command's import."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+from tests.conftest import run_kiosk
+
+CONFIG = """
+[station]
+id = "CLI-01"
+name = "CLI station"
+region = "320101"
+data_dir = "data"
+language = "en"
+simulated = true
+
+[central]
+url = "local"
+poll_interval_s = 0.2
+
+[central.local]
+data_dir = "central"
+decision_delay_s = 0.0
+
+[accounts]
+file = "data/accounts.toml"
+
+[policy]
+required_fingers = [1, 6]
+"""
+
+
+def test_simulated_station_syncs_to_local_central_with_no_manual_step(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(CONFIG)
+    r = run_kiosk("--config", str(cfg), "simulate", "enroll", "--count", "4", "--json")
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)["created"]) == 4
+
+    r = run_kiosk("--config", str(cfg), "queue", "--json")
+    before = json.loads(r.stdout)
+    assert before["counts"]["queued"] == 4 and before["pending_bytes"] > 0
+    assert before["network"]["state"] == "unknown" and before["oldest_waiting"]
+
+    r = run_kiosk("--config", str(cfg), "sync", "--once", "--json")
+    assert r.returncode == 0, r.stderr
+    # keys for the station and its local central were created at first start, owner-only
+    for key in (tmp_path / "data/keys/station_ed25519.pem", tmp_path / "central/keys/central_ed25519.pem",
+                tmp_path / "central/keys/central_x25519.pem"):
+        assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+
+    r = run_kiosk("--config", str(cfg), "queue", "--json")
+    after = json.loads(r.stdout)
+    assert after["counts"]["approved"] == 4 and after["counts"]["queued"] == 0
+    assert after["pending_bytes"] == 0 and after["network"]["state"] == "online"
+    assert set(after) >= {"counts", "oldest_waiting", "pending_bytes", "network"}
+
+    r = run_kiosk("--config", str(cfg), "queue")
+    assert "approved" in r.stdout and "online" in r.stdout
+
+
+def test_delete_request_on_a_non_duplicate_is_refused_in_one_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(CONFIG)
+    created = json.loads(run_kiosk("--config", str(cfg), "simulate", "enroll", "--count", "1", "--json").stdout)
+    r = run_kiosk("--config", str(cfg), "queue", "delete-request", created["created"][0][:8])
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "not a duplicate" in r.stderr
+
+
+def test_central_import_ingests_sealed_packets_and_reports_refusals(tmp_path: Path) -> None:
+    from kiosk.central.keys import CentralKeys, StationKeys, public_pem
+    from kiosk.central.packet import build_content, seal
+    from kiosk.config import PolicyConfig
+    from kiosk.store import RecordStore
+    from kiosk.sync.synthetic import enroll_synthetic
+
+    central = CentralKeys.init(tmp_path / "central")
+    station = StationKeys.init(tmp_path / "station")
+    pem = tmp_path / "station.pub.pem"
+    pem.write_bytes(public_pem(station.public))
+    store = RecordStore(tmp_path / "station", policy=PolicyConfig(required_fingers=(1,)))
+    out = tmp_path / "export"
+    out.mkdir()
+    for rid in enroll_synthetic(store, 2, district="320101", seed=2):
+        blob = seal(build_content(store, rid, "IMP-01"), record_id=rid, station_id="IMP-01", submission=1,
+                    station_key=station.signing, central_key=central.sealing_public)
+        (out / f"{rid}.kpkt").write_bytes(blob)
+    (out / "zz-broken.kpkt").write_bytes(b"KPKT" + b"\x00" * 100)
+    r = run_kiosk("--lang", "en", "central", "--data", str(tmp_path / "central"), "--station",
+                  f"IMP-01={pem}:320101", "import", str(out))
+    assert r.returncode == 1
+    assert "2 packets imported, 1 refused" in r.stdout
+
+
+def test_local_central_takes_its_bad_day_from_config(tmp_path: Path) -> None:
+    from kiosk.central.local import start_local_central
+    from kiosk.config import load_config
+
+    cfg_path = tmp_path / "config.toml"
+    cfg_path.write_text(CONFIG.replace("decision_delay_s = 0.0", "decision_delay_s = 0.0\nfault_rate = 0.25\n"
+                                       "latency_ms = 20.0\nbandwidth_kbps = 800.0"))
+    handle = start_local_central(load_config(cfg_path))
+    try:
+        assert handle.faults is not None
+        cfg = handle.faults.config
+        assert (cfg.rate, cfg.latency_s, cfg.bandwidth_bps) == (0.25, 0.02, 100_000)
+        assert cfg.hang_s > 10.0  # past the station's default 10 s timeout
+    finally:
+        handle.close()
+
+
+def test_sync_loop_decides_within_seconds_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(CONFIG.replace("decision_delay_s = 0.0", "decision_delay_s = 1.0"))
+    run_kiosk("--config", str(cfg), "simulate", "enroll", "--count", "3")
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(cfg), "sync"],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        approved = 0
+        while time.monotonic() < deadline and approved < 3:
+            time.sleep(0.5)
+            approved = json.loads(run_kiosk("--config", str(cfg), "queue", "--json").stdout)["counts"]["approved"]
+        assert approved == 3
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0, err
+        assert "stopped" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
