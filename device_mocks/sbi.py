@@ -30,6 +30,7 @@ import struct
 import sys
 import threading
 import time
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -65,11 +66,20 @@ def b64url(data: bytes) -> str:
 # Test certificate and JWS signing
 
 
+@cache
+def _rsa_key(slot: int) -> rsa.RSAPrivateKey:
+    # RSA-2048 generation costs ~0.3 s; emulators of one process share a key per slot (each
+    # still gets its own certificate, which is what the driver pins and checks).
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 class TestSigner:
     """An RSA key with a self-signed certificate, signing compact JWS with x5c headers."""
 
-    def __init__(self, common_name: str) -> None:
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, common_name: str, *, key_slot: int = 0) -> None:
+        self.key = _rsa_key(key_slot)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
                           x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Kiosk simulated SBI device")])
         now = dt.datetime.now(dt.UTC)
@@ -253,7 +263,7 @@ class SbiDeviceService:
     def _signer(self) -> TestSigner:
         if self.fault == "untrusted":
             if self._stranger is None:
-                self._stranger = TestSigner("someone else's device")
+                self._stranger = TestSigner("someone else's device", key_slot=1)
             return self._stranger
         return self.signer
 
