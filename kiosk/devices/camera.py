@@ -151,8 +151,12 @@ class OpenCvCameraDriver(Camera):
                 next_at = max(next_at + interval, time.monotonic())
             ok, image = cap.read()
             if not ok and not self.is_live and self.params.loop:
-                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                ok, image = cap.read()
+                # Replay by reopening rather than seeking: works for every container and stream,
+                # and a file that is gone or emptied then fails to open, as a pulled camera would.
+                cap.release()
+                ok = cap.open(str(self.params.source))
+                if ok:
+                    ok, image = cap.read()
             if not ok or image is None:
                 failures += 1
                 if failures >= self.params.read_failures or (not self.is_live and not self.params.loop):
