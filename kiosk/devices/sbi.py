@@ -392,8 +392,10 @@ class SbiFingerprintDriver(FingerprintScanner):
                 excluded = [e for e in exceptions if self._sub_id(e) == sub_id]
                 got, previous = self._rcapture(sub_id, group, excluded, requested_score, previous, timeout_s, cancel)
                 images.extend(got)
+            # A position 0 (UNKNOWN) request gets whichever finger the device reports.
             by_position = {img.position: img for img in images}
-            return [by_position[p] for p in positions]
+            unasked = [img for img in images if img.position not in positions]
+            return [by_position[p] if p in by_position and p != 0 else unasked.pop(0) for p in positions]
         finally:
             self._capture_lock.release()
 
@@ -463,7 +465,8 @@ class SbiFingerprintDriver(FingerprintScanner):
                 raise DeviceProtocolError("sbi.wrong_transaction", device=self.name, expected=txn,
                                           got=str(data.get("transactionId")))
             subtype = data.get("bioSubType")
-            if data.get("bioType") != "Finger" or subtype not in wanted:
+            if data.get("bioType") != "Finger" or subtype not in (
+                    SUBTYPE_POSITIONS if "UNKNOWN" in wanted else wanted):
                 raise DeviceProtocolError("sbi.unexpected_biometric", device=self.name,
                                           bio_type=str(data.get("bioType")), bio_sub_type=str(subtype))
             try:
@@ -492,8 +495,8 @@ class SbiFingerprintDriver(FingerprintScanner):
                           "timestamp": data.get("timestamp"), "compression": rep.compression_name,
                           "iso_19794_4": bio_value},
             ))
-        missing = wanted - {img.metadata["bio_sub_type"] for img in images}
-        if missing:
+        missing = wanted - {img.metadata["bio_sub_type"] for img in images} - {"UNKNOWN"}
+        if missing or len(images) < len(positions):
             raise DeviceProtocolError("sbi.missing_biometric", device=self.name, missing=", ".join(sorted(missing)))
         return images, previous
 

@@ -67,15 +67,14 @@ def test_a_file_that_ends_without_loop_counts_as_gone(tmp_path: Path) -> None:
         assert cam.stats().frames == 6  # 0.2 s at 30 fps, then nothing
 
 
-def test_file_playback_is_paced_so_frames_arrive_one_by_one(rig: CameraRig) -> None:
-    # Without pacing the reader would race through the whole file in a few ms and drop nearly
-    # everything; paced, consecutive hand-outs are (almost always) consecutive frames.
+def test_file_playback_is_paced_at_the_configured_rate(rig: CameraRig) -> None:
+    # Unpaced, the reader would decode this small video at hundreds of frames per second; paced,
+    # it can only be at most as fast as the configured rate (a loaded machine makes it slower).
     with rig.make() as cam:
-        frames = [cam.latest()]
-        for _ in range(8):
-            frames.append(cam.latest(newer_than=frames[-1].seq))
-        gaps = [b.seq - a.seq for a, b in zip(frames, frames[1:])]
-        assert sorted(gaps)[len(gaps) // 2] == 1
+        first = cam.latest()
+        cam.latest(newer_than=first.seq + 10)
+        stats = cam.stats()
+        assert stats.frames >= 12 and 0 < stats.fps <= FPS * 1.3
 
 
 def test_station_config_points_the_driver_at_the_mock_video(tmp_path: Path) -> None:

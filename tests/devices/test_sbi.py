@@ -424,3 +424,10 @@ def test_station_config_starts_the_emulator_for_the_driver(tmp_path: Path) -> No
         assert isinstance(drv, SbiFingerprintDriver)
         with drv:
             assert drv.capture(1).position == 1
+
+
+def test_capture_of_an_unknown_position_takes_the_finger_the_device_reports(driver: SbiFingerprintDriver,
+                                                                           service: SbiDeviceService) -> None:
+    img = driver.capture(0)
+    assert 1 <= img.position <= 10 and img.metadata["bio_sub_type"] != "UNKNOWN"
+    assert last_capture_body(service)["bio"][0]["bioSubType"] == ["UNKNOWN"]
