@@ -30,7 +30,7 @@ import numpy as np
 
 SCENES = ("empty", "face", "far", "dark")
 BACKGROUND_BGR = (200, 190, 178)  # plain light grey-blue studio wall
-DEFAULT_SCRIPT = "face:2"
+DEFAULT_SCRIPT = "face:1"
 
 
 @cache
