@@ -84,6 +84,8 @@ class OpenCvCameraDriver(Camera):
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _do_open(self) -> None:
+        if self._thread is not None:  # reopened without close: stop the old reader first
+            self._do_close()
         p = self.params
         if self.is_live:
             index = _video_index(p.source)
