@@ -177,6 +177,10 @@ class SbiFingerprintDriver(FingerprintScanner):
         except ValueError as exc:
             raise ConfigError(file=str(path), key="trusted_cert", expected="PEM certificates",
                               got=str(exc)[:60]) from None
+        if not self._trusted:
+            # without a pinned certificate no signature can be trusted: refuse to start, loudly
+            raise ConfigError("config.missing_key", file="config.toml", key=f"devices.{self.name}.trusted_cert",
+                              expected="a PEM file of the device's or its provider's certificate")
         self._client = httpx.Client(headers={"Content-Type": "application/json"})
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"sbi-{self.name}")
         try:
@@ -299,7 +303,7 @@ class SbiFingerprintDriver(FingerprintScanner):
                 continue
             err = item.get("error") or {}
             token = item.get("deviceInfo")
-            if not token:
+            if not isinstance(token, str) or not token:
                 code = str(err.get("errorCode", ""))
                 if code and code != "0":
                     raise sbi_error(code, str(err.get("errorInfo", "")), device=self.name)
@@ -341,6 +345,9 @@ class SbiFingerprintDriver(FingerprintScanner):
         checks: list[tuple[str, bool, str]] = [("sbi.discovered", True, f"port {self._port} {self.device_id}")]
         st = self.status()
         checks.append(("sbi.device_status", st.state is DeviceState.READY, str(st.params.get("device_status"))))
+        offered = self._device.get("specVersion") or []
+        checks.append(("sbi.spec_version", self.params.spec_version in offered,
+                       f"{self.params.spec_version} in {offered}"))
         try:
             info = self.info()
             checks.append(("sbi.device_info_signed", bool(info.extra["signed"]), f"{info.vendor} {info.model}"))

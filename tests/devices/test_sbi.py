@@ -431,3 +431,17 @@ def test_capture_of_an_unknown_position_takes_the_finger_the_device_reports(driv
     img = driver.capture(0)
     assert 1 <= img.position <= 10 and img.metadata["bio_sub_type"] != "UNKNOWN"
     assert last_capture_body(service)["bio"][0]["bioSubType"] == ["UNKNOWN"]
+
+
+def test_a_driver_without_a_pinned_certificate_refuses_to_open(service: SbiDeviceService) -> None:
+    from kiosk.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        make_driver(service, trusted_cert=None).open()
+    assert err.value.params["key"] == "devices.finger-sbi.trusted_cert"
+
+
+def test_self_test_checks_the_spec_version(service: SbiDeviceService) -> None:
+    with make_driver(service, spec_version="9.9") as drv:
+        result = drv.self_test()
+    assert not result.passed and ("sbi.spec_version", False, "9.9 in ['0.9.5']") in result.checks
