@@ -172,11 +172,12 @@ class SbiFingerprintDriver(FingerprintScanner):
         path = self.params.trusted_cert
         try:
             self._trusted = load_trusted(path)
-        except FileNotFoundError:
-            raise ConfigError("config.not_found", file=str(path)) from None
+        except OSError:
+            raise ConfigError(file="config.toml", key=f"devices.{self.name}.trusted_cert",
+                              expected="a readable PEM file", got=str(path)) from None
         except ValueError as exc:
-            raise ConfigError(file=str(path), key="trusted_cert", expected="PEM certificates",
-                              got=str(exc)[:60]) from None
+            raise ConfigError(file="config.toml", key=f"devices.{self.name}.trusted_cert",
+                              expected="PEM certificates", got=f"{path}: {str(exc)[:60]}") from None
         if not self._trusted:
             # without a pinned certificate no signature can be trusted: refuse to start, loudly
             raise ConfigError("config.missing_key", file="config.toml", key=f"devices.{self.name}.trusted_cert",

@@ -445,3 +445,14 @@ def test_self_test_checks_the_spec_version(service: SbiDeviceService) -> None:
     with make_driver(service, spec_version="9.9") as drv:
         result = drv.self_test()
     assert not result.passed and ("sbi.spec_version", False, "9.9 in ['0.9.5']") in result.checks
+
+
+def test_unreadable_trusted_certificate_is_a_config_error(service: SbiDeviceService, tmp_path: Path) -> None:
+    from kiosk.errors import ConfigError
+
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate")
+    for path in (tmp_path / "missing.pem", garbage):
+        with pytest.raises(ConfigError) as err:
+            make_driver(service, trusted_cert=path).open()
+        assert str(path) in err.value.params["got"]
