@@ -5,7 +5,7 @@ MOSIPDISC (/device), MOSIPDINFO (/info), RCAPTURE (/capture) and STREAM (/stream
 specification's JSON shapes. Signed fields are compact JWS (RS256) made with its own
 self-signed test certificate, generated at start and written as PEM into the work folder so a
 driver can pin it. Finger images are synthetic ridge patterns (seeded), wrapped in ISO/IEC
-19794-4:2011 records with a JPEG 2000 (or PNG) image.
+19794-4:2011 records with a JPEG 2000 (or PNG, or WSQ) image.
 
 Fault injection (``service.fault = ...`` or, when run alone, ``POST /mock/fault {"fault": ...}``):
 ``busy``, ``not_ready``, ``not_registered`` (deviceStatus and capture error codes), ``no_finger``
@@ -135,6 +135,15 @@ def iso_finger_record(pixels: np.ndarray, position: int, quality: int, *, compre
     elif compression == "png":
         ok, buf = cv2.imencode(".png", pixels)
         code = 6
+    elif compression == "wsq":
+        import io
+
+        import wsq  # noqa: F401  (registers the WSQ Pillow plugin)
+        from PIL import Image
+
+        out = io.BytesIO()
+        Image.fromarray(pixels).save(out, "WSQ")
+        ok, buf, code = True, np.frombuffer(out.getvalue(), np.uint8), 2
     else:
         raise ValueError(f"unknown compression {compression!r}")
     if not ok:
@@ -462,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("var/mocks"), help="where the certificate PEM goes")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quality", type=int, default=82, help="qualityScore of every capture")
-    parser.add_argument("--compression", choices=("jp2", "png"), default="jp2")
+    parser.add_argument("--compression", choices=("jp2", "png", "wsq"), default="jp2")
     parser.add_argument("--fault", choices=FAULTS, default=None)
     args = parser.parse_args(argv)
     service = SbiDeviceService(args.workdir.resolve(), port=args.port, seed=args.seed, quality=args.quality,

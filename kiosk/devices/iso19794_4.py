@@ -161,8 +161,11 @@ def decode_image(rep: FingerRepresentation) -> np.ndarray:
 
 def _decode_wsq(data: bytes) -> np.ndarray:
     # The ``wsq`` package registers a Pillow plugin for the FBI's WSQ codec.
-    import wsq  # noqa: F401  (import registers the plugin)
-    from PIL import Image
+    try:
+        import wsq  # noqa: F401  (import registers the plugin)
+        from PIL import Image
+    except ImportError:
+        raise IsoRecordError("WSQ image but no WSQ decoder installed (pip package 'wsq')") from None
 
     try:
         with Image.open(io.BytesIO(data)) as img:

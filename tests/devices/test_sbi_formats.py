@@ -32,6 +32,14 @@ def test_record_header_fields_are_read() -> None:
     assert np.array_equal(rep.decode(), FINGER)
 
 
+@pytest.mark.parametrize("compression, name, tolerance", [("jp2", "jpeg2000", 12), ("wsq", "wsq", 15)])
+def test_lossy_records_decode_close_to_the_original(compression: str, name: str, tolerance: float) -> None:
+    finger = synthetic_finger(12, 160, 200)  # WSQ needs a finger-sized image to do well
+    (rep,) = parse_record(iso_finger_record(finger, 2, 50, compression=compression)).representations
+    assert rep.compression_name == name
+    assert np.abs(rep.decode().astype(np.int16) - finger.astype(np.int16)).mean() < tolerance
+
+
 def test_raw_and_ppcm_records_decode() -> None:
     # A record built by hand here (not by the emulator): raw pixels, scale in pixels per cm.
     h, w = 4, 3
