@@ -64,10 +64,15 @@ def test_wrong_version_and_length_are_refused() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=300))
 def test_random_bytes_give_only_record_errors(data: bytes) -> None:
-    try:
-        parse_record(b"FIR\x00020\x00" + data)
-    except IsoRecordError:
-        pass
+    # a well-formed general header (right length, one representation) over random contents, so
+    # the parser gets past the header into the representation fields
+    record = struct.pack(">4s4sIHBB", b"FIR\x00", b"020\x00", 16 + len(data), 1, data[:1] == b"\x01", 1) + data
+    for candidate in (record, b"FIR\x00020\x00" + data):
+        try:
+            for rep in parse_record(candidate).representations:
+                rep.decode()
+        except IsoRecordError:
+            pass
 
 
 @settings(max_examples=150, deadline=None)
