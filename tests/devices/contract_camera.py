@@ -74,7 +74,7 @@ class CameraContract:
         with rig.make() as cam:
             first = cam.latest()
             dropped_before = cam.stats().dropped
-            time.sleep(10 / rig.fps)
+            time.sleep(15 / rig.fps)
             second = cam.latest(newer_than=first.seq)
             stats = cam.stats()
             skipped = second.seq - first.seq - 1

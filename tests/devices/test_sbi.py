@@ -47,7 +47,7 @@ def service(tmp_path: Path) -> Iterator[SbiDeviceService]:
 
 
 def make_driver(service: SbiDeviceService, **overrides: object) -> SbiFingerprintDriver:
-    params = dict(trusted_cert=service.cert_path, port=service.port, request_timeout_s=1.0)
+    params = dict(trusted_cert=service.cert_path, port=service.port, request_timeout_s=2.0)
     params.update(overrides)
     return SbiFingerprintDriver("finger-sbi", SbiFingerprintDriver.Params(**params))  # type: ignore[arg-type]
 
