@@ -378,7 +378,8 @@ class SbiFingerprintDriver(FingerprintScanner):
         slap, thumbs) are captured one after the other, their hashes chained.
         """
         self.require_open()
-        if not positions or any(p not in FINGER_SUBTYPES for p in positions) or any(
+        known = [p for p in positions if p != 0]
+        if not positions or len(set(known)) != len(known) or any(p not in FINGER_SUBTYPES for p in positions) or any(
                 e not in FINGER_SUBTYPES or e == 0 or e in positions for e in exceptions):
             raise ValueError(f"bad finger positions {positions} / exceptions {exceptions}")
         if not self._capture_lock.acquire(blocking=False):

@@ -456,3 +456,18 @@ def test_unreadable_trusted_certificate_is_a_config_error(service: SbiDeviceServ
         with pytest.raises(ConfigError) as err:
             make_driver(service, trusted_cert=path).open()
         assert str(path) in err.value.params["got"]
+
+
+def test_bad_finger_requests_are_refused_before_the_wire(driver: SbiFingerprintDriver,
+                                                         service: SbiDeviceService) -> None:
+    sent = len(service.requests)
+    for positions, exceptions in (([], ()), ([2, 2], ()), ([11], ()), ([2], (2,)), ([2], (0,))):
+        with pytest.raises(ValueError):
+            driver.capture_fingers(positions, exceptions=exceptions)
+    assert len(service.requests) == sent
+
+
+def test_last_exchange_shows_the_sbi_traffic(driver: SbiFingerprintDriver) -> None:
+    driver.capture(2)
+    dump = driver.last_exchange()
+    assert b"RCAPTURE :".hex(" ") in dump and " rx " in dump
