@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -28,12 +30,14 @@ from kiosk.devices.errors import (
     CaptureCancelled,
     DeviceAbsent,
     DeviceBusy,
+    DeviceError,
     DeviceFault,
     DeviceNotOpen,
     DeviceProtocolError,
     DeviceTimeout,
 )
 from kiosk.devices.registry import DeviceSet
+from kiosk.devices.jws import b64url_decode
 from kiosk.devices.sbi import SbiFingerprintDriver, chain_hash, sbi_error
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -471,3 +475,70 @@ def test_last_exchange_shows_the_sbi_traffic(driver: SbiFingerprintDriver) -> No
     driver.capture(2)
     dump = driver.last_exchange()
     assert b"RCAPTURE :".hex(" ") in dump and " rx " in dump
+
+
+# -- robustness: whatever the service answers, only typed device errors ----------------------------------
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                                           max_size=3),
+                           max_leaves=6)
+
+
+@pytest.fixture(scope="module")
+def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SbiFingerprintDriver, dict, str]]:
+    """A real capture answer and the (open) driver that asked for it."""
+    svc = SbiDeviceService(tmp_path_factory.mktemp("sbi-fuzz"), seed=9, compression="png")
+    drv = make_driver(svc)
+    drv.open()
+    txn = "fuzz-txn"
+    body = drv.capture_request(2, [2], [], None, "", 5.0, txn)
+    answer = httpx.request("RCAPTURE", f"{svc.url}/capture", json=body, timeout=10).json()
+    yield drv, answer, txn
+    drv.close()
+    svc.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.lists(st.sampled_from(["biometrics", 0, "data", "hash", "error", "errorCode", "specVersion"]),
+                     min_size=1, max_size=3),
+       value=json_values)
+def test_mangled_capture_answers_raise_only_typed_errors(captured: tuple[SbiFingerprintDriver, dict, str],
+                                                         path: list, value: object) -> None:
+    drv, answer, txn = captured
+    mangled = json.loads(json.dumps(answer))
+    node = mangled
+    for key in path[:-1]:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+    try:
+        node[path[-1]] = value  # type: ignore[index]
+    except (IndexError, TypeError):
+        mangled = value
+    try:
+        images, _ = drv._read_biometrics(mangled, [2], txn, "")
+    except DeviceError:
+        return
+    assert images[0].position == 2  # survived mangling only where the answer stayed valid
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(0, 2000), st.integers(1, 255))
+def test_flipped_bytes_in_the_signed_data_are_refused(captured: tuple[SbiFingerprintDriver, dict, str],
+                                                      index: int, flip: int) -> None:
+    drv, answer, txn = captured
+    token = answer["biometrics"][0]["data"]
+    i = index % len(token)
+    mangled = json.loads(json.dumps(answer))
+    mangled["biometrics"][0]["data"] = token[:i] + chr(ord(token[i]) ^ (flip & 0x1F) or 1) + token[i + 1:]
+    try:
+        drv._read_biometrics(mangled, [2], txn, "")
+    except DeviceError:
+        return
+    # base64url can decode two texts to the same bytes (unused low bits of the last char): only then
+    # may a changed token pass, and it must still be the device's own signed content
+    head, payload, sig = mangled["biometrics"][0]["data"].split(".")
+    assert (b64url_decode(head), b64url_decode(payload), b64url_decode(sig)) == tuple(
+        b64url_decode(p) for p in token.split("."))
