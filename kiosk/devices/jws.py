@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -100,10 +100,14 @@ def verify(token: str, trusted: tuple[x509.Certificate, ...], *, now: dt.datetim
         raise JwsError("malformed", "no x5c certificate in the header")
     try:
         cert = x509.load_der_x509_certificate(base64.b64decode(chain[0]))
-    except (ValueError, binascii.Error) as exc:
+        # cryptography parses fields lazily: touch the ones used below so a damaged
+        # certificate is refused here, as malformed, and not with a stray ValueError later
+        subject = cert.subject.rfc4514_string()
+        _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, cert.public_key())
+    except (ValueError, binascii.Error, TypeError, x509.InvalidVersion, UnsupportedAlgorithm) as exc:
         raise JwsError("malformed", f"x5c certificate unreadable: {exc}") from None
     if not _trusted(cert, trusted, now or dt.datetime.now(dt.UTC)):
-        raise JwsError("untrusted", cert.subject.rfc4514_string())
+        raise JwsError("untrusted", subject)
     signature = b64url_decode(sig_b64)
     signed = f"{head_b64}.{payload_b64}".encode("ascii")
     alg = header.get("alg")
@@ -121,5 +125,5 @@ def verify(token: str, trusted: tuple[x509.Certificate, ...], *, now: dt.datetim
         else:
             raise JwsError("unsupported_alg", f"{alg!r} with a {type(key).__name__}")
     except InvalidSignature:
-        raise JwsError("bad_signature", cert.subject.rfc4514_string()) from None
+        raise JwsError("bad_signature", subject) from None
     return VerifiedToken(header, payload, cert)

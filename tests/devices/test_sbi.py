@@ -499,7 +499,7 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SbiFing
     svc.close()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.lists(st.sampled_from(["biometrics", 0, "data", "hash", "error", "errorCode", "specVersion"]),
                      min_size=1, max_size=3),
        value=json_values)
@@ -524,8 +524,8 @@ def test_mangled_capture_answers_raise_only_typed_errors(captured: tuple[SbiFing
     assert images[0].position == 2  # survived mangling only where the answer stayed valid
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.integers(0, 2000), st.integers(1, 255))
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(0, 10**6), st.integers(1, 255))
 def test_flipped_bytes_in_the_signed_data_are_refused(captured: tuple[SbiFingerprintDriver, dict, str],
                                                       index: int, flip: int) -> None:
     drv, answer, txn = captured
