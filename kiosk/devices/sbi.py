@@ -297,25 +297,30 @@ class SbiFingerprintDriver(FingerprintScanner):
     def info(self) -> DeviceInfo:
         self.require_open()
         answer = self._request("MOSIPDINFO", "/info", {}, port=self._port, timeout=self.params.request_timeout_s)
+        return self._read_device_info(answer)
+
+    def _read_device_info(self, answer: Any) -> DeviceInfo:
         if not isinstance(answer, list):
             raise DeviceProtocolError("sbi.malformed", device=self.name, field="deviceInfo")
         for item in answer:
             if not isinstance(item, dict):
                 continue
-            err = item.get("error") or {}
+            err = item.get("error")
+            err = err if isinstance(err, dict) else {}
             token = item.get("deviceInfo")
             if not isinstance(token, str) or not token:
                 code = str(err.get("errorCode", ""))
                 if code and code != "0":
                     raise sbi_error(code, str(err.get("errorInfo", "")), device=self.name)
                 continue
-            if token.count(".") == 2 and decode_unverified(token)[0].get("x5c"):
+            if token.count(".") == 2:
                 info, signed = self._verify(token, "deviceInfo"), True
             else:  # a "Not Registered" device sends its info unsigned (base64url JSON)
                 info, signed = _digital_id(token), False
             if info.get("deviceId") != self.device_id:
                 continue
-            digital = self._verify(info["digitalId"], "digitalId") if signed else _digital_id(info.get("digitalId"))
+            digital = (self._verify(info.get("digitalId"), "digitalId") if signed
+                       else _digital_id(info.get("digitalId")))
             return DeviceInfo(
                 vendor=str(digital.get("make") or digital.get("deviceProvider", "")),
                 model=str(digital.get("model", "")),
@@ -346,7 +351,8 @@ class SbiFingerprintDriver(FingerprintScanner):
         checks: list[tuple[str, bool, str]] = [("sbi.discovered", True, f"port {self._port} {self.device_id}")]
         st = self.status()
         checks.append(("sbi.device_status", st.state is DeviceState.READY, str(st.params.get("device_status"))))
-        offered = self._device.get("specVersion") or []
+        offered = self._device.get("specVersion")
+        offered = offered if isinstance(offered, list) else []
         checks.append(("sbi.spec_version", self.params.spec_version in offered,
                        f"{self.params.spec_version} in {offered}"))
         try:
@@ -362,7 +368,8 @@ class SbiFingerprintDriver(FingerprintScanner):
         return self.capture_fingers([position], timeout_s=timeout_s, cancel=cancel)[0]
 
     def _sub_id(self, position: int) -> int:
-        offered = [int(s) for s in self._device.get("deviceSubId", []) if str(s).isdigit()]
+        listed = self._device.get("deviceSubId")
+        offered = [int(s) for s in listed if str(s).isdecimal()] if isinstance(listed, list) else []
         wanted = SLAP_SUB_ID.get(position)
         if wanted is not None and wanted in offered:
             return wanted

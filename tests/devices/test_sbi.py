@@ -542,3 +542,42 @@ def test_flipped_bytes_in_the_signed_data_are_refused(captured: tuple[SbiFingerp
     head, payload, sig = mangled["biometrics"][0]["data"].split(".")
     assert (b64url_decode(head), b64url_decode(payload), b64url_decode(sig)) == tuple(
         b64url_decode(p) for p in token.split("."))
+
+
+@pytest.fixture(scope="module")
+def info_answer(captured: tuple[SbiFingerprintDriver, dict, str]) -> list:
+    drv = captured[0]
+    return httpx.request("MOSIPDINFO", f"http://127.0.0.1:{drv.port}/info", timeout=10).json()
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.lists(st.sampled_from([0, "deviceInfo", "error", "errorCode", "digitalId"]), min_size=1, max_size=3),
+       value=json_values)
+def test_mangled_device_info_raises_only_typed_errors(captured: tuple[SbiFingerprintDriver, dict, str],
+                                                      info_answer: list, path: list, value: object) -> None:
+    drv = captured[0]
+    mangled = json.loads(json.dumps(info_answer))
+    node = mangled
+    for key in path[:-1]:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+    try:
+        node[path[-1]] = value  # type: ignore[index]
+    except (IndexError, TypeError):
+        mangled = value
+    try:
+        info = drv._read_device_info(mangled)
+    except DeviceError:
+        return
+    assert info.serial  # still the device's own (signed) identity
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")), deadline=None)
+@given(json_values)
+def test_any_discovery_answer_is_picked_or_skipped(entries: object) -> None:
+    drv = SbiFingerprintDriver("d", SbiFingerprintDriver.Params())
+    picked = drv._pick(entries if not isinstance(entries, dict) else [entries])
+    assert picked is None or isinstance(picked.get("deviceId"), str)
