@@ -521,7 +521,9 @@ class SbiFingerprintDriver(FingerprintScanner):
         """Up to ``frames`` grey preview images from the STREAM verb (multipart JPEG)."""
         self.require_open()
         assert self._client is not None
-        body = {"deviceId": self.device_id, "deviceSubId": self._sub_id(position), "timeout": int(timeout_s * 1000)}
+        # Spec drafts name the device by deviceId or by serialNo here; send both.
+        body = {"deviceId": self.device_id, "serialNo": str(_digital_id(self._device.get("digitalId")).get("serialNo", "")),
+                "deviceSubId": self._sub_id(position), "timeout": int(timeout_s * 1000)}
         self.log.record("tx", f"STREAM :{self._port}/stream ".encode() + json.dumps(body).encode())
         try:
             with self._client.stream("STREAM", f"http://{self.params.host}:{self._port}/stream",

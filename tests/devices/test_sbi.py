@@ -332,9 +332,11 @@ def test_open_when_service_is_gone_raises_absent(service: SbiDeviceService) -> N
 # -- live preview --------------------------------------------------------------------------------------
 
 
-def test_stream_preview_yields_jpeg_frames(driver: SbiFingerprintDriver) -> None:
+def test_stream_preview_yields_jpeg_frames(driver: SbiFingerprintDriver, service: SbiDeviceService) -> None:
     frames = list(driver.preview(2, frames=3, timeout_s=3))
     assert len(frames) == 3 and all(f.shape == (200, 160) for f in frames)
+    body = [b for verb, _, b in service.requests if verb == "STREAM"][-1]
+    assert body == {"deviceId": service.device_id, "serialNo": service.serial, "deviceSubId": 2, "timeout": 3000}
 
 
 # -- the emulator speaks the spec: an independent minimal client -----------------------------------------
