@@ -166,3 +166,29 @@ def test_algorithm_mismatch_is_refused() -> None:
     with pytest.raises(JwsError) as err:
         verify(bad, (cert,))
     assert err.value.reason == "unsupported_alg"
+
+
+# -- multipart/x-mixed-replace (STREAM) ------------------------------------------------------------------
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=40), min_size=1, max_size=4), st.lists(st.integers(1, 30), max_size=20),
+       st.booleans())
+def test_stream_parts_survive_any_chunking(parts: list[bytes], cuts: list[int], with_length: bool) -> None:
+    from kiosk.devices.sbi import _multipart_parts
+
+    boundary = b"frame"
+    if not with_length:  # without Content-Length a part ends at the next boundary marker
+        parts = [p.replace(b"--frame", b"") or b"x" for p in parts]
+    stream = b""
+    for p in parts:
+        length = b"Content-Length: %d\r\n" % len(p) if with_length else b""
+        stream += b"--frame\r\nContent-Type: image/jpeg\r\n" + length + b"\r\n" + p + b"\r\n"
+    stream += b"--frame--\r\n"
+    chunks, pos = [], 0
+    for cut in cuts:
+        chunks.append(stream[pos:pos + cut])
+        pos += cut
+    chunks.append(stream[pos:])
+    got = list(_multipart_parts(iter(chunks), boundary))
+    expected = parts if with_length else [p.rstrip(b"\r\n") for p in parts]
+    assert got == expected
