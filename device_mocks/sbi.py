@@ -25,11 +25,13 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import os
 import signal
 import struct
 import sys
 import threading
 import time
+import uuid
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -196,7 +198,8 @@ class SbiDeviceService:
         self._thread: threading.Thread | None = None
         self.port = self._bind(port)
         self.serial = f"SIM{seed:04d}{self.port}"
-        self.device_id = f"sim-finger-{self.port}"
+        # unique like a real device's id: a service that later takes over this port is another device
+        self.device_id = f"sim-finger-{self.port}-{uuid.uuid4().hex[:8]}"
         self.signer = TestSigner(f"SBI test device {self.serial}")
         self.cert_path = self.workdir / f"sbi-{self.port}-cert.pem"
         self.cert_path.write_bytes(self.signer.pem())
@@ -205,7 +208,11 @@ class SbiDeviceService:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _bind(self, port: int) -> int:
-        candidates = [port] if port else list(range(PORT_FIRST, PORT_LAST + 1))
+        # Each process starts its scan at its own offset, so emulators of parallel test workers
+        # rarely reuse a port another one has just released (an unplugged device's port).
+        span = PORT_LAST - PORT_FIRST + 1
+        offset = os.getpid() % span
+        candidates = [port] if port else [PORT_FIRST + (offset + i) % span for i in range(span)]
         for candidate in candidates:
             try:
                 server = ThreadingHTTPServer(("127.0.0.1", candidate), _make_handler(self))
@@ -214,7 +221,7 @@ class SbiDeviceService:
             server.daemon_threads = True
             self._server = server
             return candidate
-        raise OSError(f"no free port in {candidates[0]}-{candidates[-1]}")
+        raise OSError(f"no free port among {len(candidates)} tried in {PORT_FIRST}-{PORT_LAST}")
 
     def _serve(self) -> None:
         assert self._server is not None

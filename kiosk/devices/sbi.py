@@ -331,7 +331,8 @@ class SbiFingerprintDriver(FingerprintScanner):
                        "spec_version": info.get("specVersion"), "certification": info.get("certification"),
                        "device_sub_ids": info.get("deviceSubId"), "provider": digital.get("deviceProvider")},
             )
-        raise DeviceProtocolError("sbi.malformed", device=self.name, field="deviceInfo")
+        # the service answers, but not for our device: it was unplugged (another may hold the port)
+        raise DeviceAbsent(device=self.name, port=self._port, device_id=self.device_id)
 
     def status(self) -> DeviceStatus:
         if not self.is_open:

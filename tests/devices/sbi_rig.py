@@ -14,7 +14,7 @@ class SbiRig:
     def __init__(self, tmp_path: Path) -> None:
         self.service = SbiDeviceService(tmp_path / "sbi", seed=5)
         params = SbiFingerprintDriver.Params(trusted_cert=self.service.cert_path, port=self.service.port,
-                                             request_timeout_s=2.0)
+                                             request_timeout_s=2.0, device_id=self.service.device_id)
         self.driver = SbiFingerprintDriver("sidik-jari-sbi", params)
 
     def finger_absent(self, absent: bool) -> None:

@@ -51,7 +51,10 @@ def service(tmp_path: Path) -> Iterator[SbiDeviceService]:
 
 
 def make_driver(service: SbiDeviceService, **overrides: object) -> SbiFingerprintDriver:
-    params = dict(trusted_cert=service.cert_path, port=service.port, request_timeout_s=2.0)
+    # pinned to this emulator's device: under pytest-xdist another worker's emulator may take over
+    # the port of an unplugged one, and must then count as another device
+    params = dict(trusted_cert=service.cert_path, port=service.port, request_timeout_s=2.0,
+                  device_id=service.device_id)
     params.update(overrides)
     return SbiFingerprintDriver("finger-sbi", SbiFingerprintDriver.Params(**params))  # type: ignore[arg-type]
 
@@ -282,7 +285,7 @@ def test_discovery_scans_the_port_range_past_other_programs(tmp_path: Path) -> N
             continue
     assert stranger is not None
     threading.Thread(target=stranger.serve_forever, daemon=True).start()
-    svc = SbiDeviceService(tmp_path)  # first free port after the stranger's
+    svc = SbiDeviceService(tmp_path)  # another free port of the range
     try:
         first, last = min(stranger.server_address[1], svc.port), max(stranger.server_address[1], svc.port)
         with make_driver(svc, port=0, port_first=first, port_last=last, device_id=svc.device_id) as drv:
@@ -298,7 +301,7 @@ def test_discovery_scans_the_port_range_past_other_programs(tmp_path: Path) -> N
 
 
 def test_discovery_without_device_id_picks_a_finger_device(service: SbiDeviceService) -> None:
-    with make_driver(service, port=0, port_first=service.port, port_last=service.port) as drv:
+    with make_driver(service, port=0, port_first=service.port, port_last=service.port, device_id="") as drv:
         assert drv.device_id == service.device_id
 
 
@@ -583,3 +586,18 @@ def test_any_discovery_answer_is_picked_or_skipped(entries: object) -> None:
     drv = SbiFingerprintDriver("d", SbiFingerprintDriver.Params())
     picked = drv._pick(entries if not isinstance(entries, dict) else [entries])
     assert picked is None or isinstance(picked.get("deviceId"), str)
+
+
+def test_another_device_on_our_port_counts_as_ours_being_absent(driver: SbiFingerprintDriver,
+                                                               service: SbiDeviceService, tmp_path: Path) -> None:
+    port = service.port
+    service.unplug()
+    other = SbiDeviceService(tmp_path / "other", port=port)
+    try:
+        for call in (lambda: driver.capture(2), driver.info):
+            with pytest.raises(DeviceAbsent) as err:
+                call()
+            assert err.value.params["device_id"] == service.device_id
+        assert driver.status().state is DeviceState.ABSENT
+    finally:
+        other.close()
