@@ -117,7 +117,8 @@ def sbi_error(code: str, info: str, *, device: str) -> DeviceError:
 
 
 def _digital_id(value: Any) -> dict[str, Any]:
-    """Discovery's digitalId: base64url JSON (unsigned), or a JWS whose payload we read."""
+    """The JSON object in a base64url text or in a JWS payload, read WITHOUT verification
+    (discovery's unsigned digitalId, or to pick an entry before verifying it)."""
     if not isinstance(value, str) or not value:
         return {}
     try:
@@ -313,12 +314,13 @@ class SbiFingerprintDriver(FingerprintScanner):
                 if code and code != "0":
                     raise sbi_error(code, str(err.get("errorInfo", "")), device=self.name)
                 continue
+            # pick our device's entry by its (unverified) deviceId, then verify that one
+            if _digital_id(token).get("deviceId") != self.device_id:
+                continue
             if token.count(".") == 2:
                 info, signed = self._verify(token, "deviceInfo"), True
             else:  # a "Not Registered" device sends its info unsigned (base64url JSON)
                 info, signed = _digital_id(token), False
-            if info.get("deviceId") != self.device_id:
-                continue
             digital = (self._verify(info.get("digitalId"), "digitalId") if signed
                        else _digital_id(info.get("digitalId")))
             return DeviceInfo(
