@@ -54,6 +54,7 @@ class FingerprintRig(Protocol):
 #: rig name -> "module:factory"; each factory takes tmp_path and returns a FingerprintRig
 RIGS: dict[str, str] = {
     "zfm": "tests.devices.zfm_rig:make_zfm_rig",
+    "sbi": "tests.devices.sbi_rig:make_sbi_rig",
 }
 
 
