@@ -17,7 +17,8 @@ The hopper, ribbon and counter persist in ``<workdir>/state.json`` so a restarte
 
 Faults (``mock.faults``, a set): ``no_card``, ``ribbon_out``, ``cover_open``, ``jam`` (a card is
 fed, then jams: spoiled), ``silence`` (no answer at all), ``hang_after_feed`` (the card prints,
-then the printer never answers ``Se``), ``garbage`` (answers noise), ``unplugged`` (USB only).
+then the printer never answers ``Se``), ``stall`` (never answers ``Se`` and feeds nothing),
+``garbage`` (answers noise), ``unplugged`` (USB only).
 
 Run alone: ``python -m device_mocks.evolis [--workdir DIR] [--cards N] [--fault F]`` opens a
 pty, prints its path on the first line, and serves until interrupted.
@@ -225,6 +226,9 @@ class EvolisMock:
             return "ERR CDE"
         for flag in self.flags():  # checked before a card moves
             return flag if flag.startswith("ERR") else "ERR_" + flag[4:]
+        if "stall" in self.faults:  # the printer stops answering before it feeds a card
+            self.hung = True
+            return None
         s.cards -= 1
         s.counter += 1
         if "jam" in self.faults:
@@ -455,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cards", type=int)
     ap.add_argument("--ribbon", choices=("YMCKO", "YMCKOK", "KO", "K"))
     ap.add_argument("--fault", action="append", default=[],
-                    choices=("no_card", "ribbon_out", "cover_open", "jam", "silence", "hang_after_feed", "garbage"))
+                    choices=("no_card", "ribbon_out", "cover_open", "jam", "silence", "hang_after_feed", "stall",
+                             "garbage"))
     args = ap.parse_args(argv)
     mock = EvolisMock(Path(args.workdir), cards=args.cards, ribbon=args.ribbon, faults=set(args.fault))
     server = PtyServer(mock)
