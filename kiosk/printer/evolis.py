@@ -362,10 +362,14 @@ class EvolisPrinterDriver(CardPrinter):
         self.require_open()
         report: Progress = progress or (lambda done, total, stage: None)
         job = self.build_job(front, back)
-        flags = self.flags()
+        try:
+            flags = self.flags()
+            before = self.counter()
+        except DeviceError as exc:  # nothing of the job was sent: no card can have moved
+            exc.params["card_fed"] = False
+            raise
         if flags:  # refuse before anything moves: no card was fed
             raise DeviceFault(fault_reason(flags), device=self.name, flags=" ".join(flags), card_fed=False)
-        before = self.counter()
         total = len(job)
         try:
             for i, (label, data) in enumerate(job):
