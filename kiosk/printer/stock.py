@@ -73,7 +73,7 @@ class Stock:
 
     def levels(self, printer: CardPrinter | None = None) -> StockLevels:
         conn = self.store.conn
-        cards = self._sum(conn, "cards")
+        cards = max(0, self._sum(conn, "cards"))  # cards printed before any were booked in cannot go below 0
         ribbon: int | None = self._sum(conn, "ribbon_panels")
         has_ribbon_book = conn.execute("SELECT 1 FROM stock_movements WHERE kind='ribbon' LIMIT 1").fetchone()
         ribbon_source = "counted" if has_ribbon_book else "unknown"
