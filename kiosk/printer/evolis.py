@@ -28,6 +28,7 @@ What comes from where (be honest about it, a technician with a printer should ch
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
@@ -215,6 +216,8 @@ class EvolisPrinterDriver(CardPrinter):
         self.p: EvolisPrinterDriver.Params = params
         self.connection = connection or self._make_connection()
         self._info: DeviceInfo | None = None
+        # one command/answer (or one whole card job) at a time: answers must not interleave
+        self._lock = threading.RLock()
 
     def _make_connection(self) -> PrinterConnection:
         p = self.p
@@ -255,8 +258,9 @@ class EvolisPrinterDriver(CardPrinter):
     def send(self, data: bytes, *, timeout_s: float | None = None) -> Reply:
         """Send one framed command and return its parsed reply (typed errors only)."""
         self.require_open()
-        self._write(data)
-        raw = self._read_reply(self.p.timeout_s if timeout_s is None else timeout_s)
+        with self._lock:
+            self._write(data)
+            raw = self._read_reply(self.p.timeout_s if timeout_s is None else timeout_s)
         if not raw:
             raise DeviceTimeout(device=self.name, command=data[1:4].decode("ascii", "replace"))
         return parse_reply(raw.split(b"\r")[0] or raw, device=self.name)
@@ -360,6 +364,10 @@ class EvolisPrinterDriver(CardPrinter):
     def print_card(self, front: np.ndarray, back: np.ndarray | None = None, *, progress: Any = None) -> str:
         """Print one card. A DeviceError carries ``card_fed`` (True/False, None = unknown)."""
         self.require_open()
+        with self._lock:
+            return self._print_card(front, back, progress)
+
+    def _print_card(self, front: np.ndarray, back: np.ndarray | None, progress: Any) -> str:
         report: Progress = progress or (lambda done, total, stage: None)
         job = self.build_job(front, back)
         try:
