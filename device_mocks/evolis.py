@@ -173,6 +173,8 @@ class EvolisMock:
         text = bytes(self.buf[1:cr]).decode("ascii", "replace")
         del self.buf[:cr + 1]
         name, *params = text.split(";")
+        if name == "Db":  # a panel download whose header did not parse: refused as bad parameters
+            return ("Db", ["bad"], b"")
         return (name, params, b"")
 
     # -- commands ---------------------------------------------------------------------------

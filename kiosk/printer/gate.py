@@ -41,7 +41,7 @@ from kiosk.devices.protocols import CardPrinter
 from kiosk.errors import KioskError
 from kiosk.printer.carddata import card_data, card_hash
 from kiosk.printer.layout import Template, render_card
-from kiosk.printer.ledger import PermitRow, add_movement, ensure_schema, permits_for
+from kiosk.printer.ledger import PermitRow, add_movement, ensure_schema, permits_for, store_permit
 from kiosk.store.queue import RecordStore, UnknownRecord, now_iso
 from kiosk.store.states import RecordState
 
@@ -80,6 +80,10 @@ class PrintGate:
         self.template = template
         self._now = now or (lambda: dt.datetime.now(dt.timezone.utc))
         ensure_schema(store)
+
+    def store_permit(self, record_id: str, permit: PrintPermit | dict[str, Any]) -> bool:
+        """Keep a permit the central sent (see :func:`kiosk.printer.ledger.store_permit`)."""
+        return store_permit(self.store, record_id, permit)
 
     # -- checks -----------------------------------------------------------------------------
     def _sample(self, record_id: str, kind: str) -> bytes:

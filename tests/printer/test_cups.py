@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from kiosk.devices.base import DeviceState
-from kiosk.devices.errors import DeviceAbsent, DeviceError, DeviceFault
+from kiosk.devices.errors import DeviceAbsent, DeviceFault
 from kiosk.printer import ipp
 from kiosk.printer.cups import CupsPrinterDriver, reason_from
 

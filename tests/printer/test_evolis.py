@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +16,7 @@ from device_mocks.evolis import EvolisMock, EvolisUsbBackend, PtyServer, card_pl
 from kiosk.devices.base import DeviceState
 from kiosk.devices.errors import DeviceAbsent, DeviceError, DeviceFault, DeviceProtocolError, DeviceTimeout
 from kiosk.printer.connections import DummyConnection, UsbConnection
-from kiosk.printer.evolis import (EvolisPrinterDriver, command, head_order, pack_levels, panel_command,
+from kiosk.printer.evolis import (EvolisPrinterDriver, command, panel_command,
                                   parse_reply)
 from tests.conftest import ROOT
 
@@ -184,6 +182,15 @@ def test_mock_parses_stream_split_anywhere(tmp_path, cuts):
         pos = cut
     replies += mock.feed(stream[pos:])
     assert replies == b"OK\rOK\r" + mock.firmware.encode() + b"\r"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chunks=st.lists(st.one_of(st.binary(max_size=40), st.sampled_from(
+    [b"\x1b", b"\r", b"Db;", b"Db;y;128;", b"Db;k;2;", b"Db;q;7;", b"Ss", b"Se", b"Rse", b";"])), max_size=30))
+def test_mock_survives_any_command_stream(tmp_path, chunks):
+    mock = EvolisMock(tmp_path / "fuzz")
+    for chunk in chunks:
+        assert isinstance(mock.feed(chunk), bytes)
 
 
 @settings(max_examples=300, deadline=None)

@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from device_mocks.evolis import EvolisMock
 from kiosk.central.permit import PermitError
 from kiosk.devices.errors import DeviceFault
-from kiosk.identity import Identity
 from kiosk.printer import ledger
 from kiosk.printer.evolis import EvolisPrinterDriver
 from kiosk.printer.gate import PrintGate, PrintRefused
