@@ -232,3 +232,44 @@ def test_mock_runs_alone_on_a_pty(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+def test_prints_through_kernel_lp_style_device_file(tmp_path):
+    # /dev/usb/lpN is a character device read and written as a file; a pty stands in for it here
+    mock = EvolisMock(tmp_path / "evolis")
+    server = PtyServer(mock)
+    try:
+        drv = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(connection="lp", device=server.path,
+                                                                        timeout_s=1.0))
+        with drv:
+            assert drv.info().extra["connection"] == server.path
+            drv.print_card(card_image())
+        assert len(mock.printed_cards()) == 1
+    finally:
+        server.close()
+
+
+def test_missing_lp_device_is_absent(tmp_path):
+    drv = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(connection="lp", device=str(tmp_path / "lp9")))
+    with pytest.raises(DeviceAbsent):
+        drv.open()
+
+
+@pytest.mark.parametrize("serial,found", [("EVM0000001", True), ("OTHER", False)])
+def test_usb_printer_is_picked_by_serial_number(tmp_path, serial, found):
+    mock = EvolisMock(tmp_path / "evolis")
+    conn = UsbConnection("printer", vendor_id=0x0F49, serial=serial, backend=EvolisUsbBackend(mock))
+    drv = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(timeout_s=0.3), connection=conn)
+    if found:
+        with drv:
+            assert drv.info().serial == serial
+    else:
+        with pytest.raises(DeviceAbsent):
+            drv.open()
+
+
+def test_usb_printer_of_another_vendor_is_not_taken(tmp_path):
+    mock = EvolisMock(tmp_path / "evolis")
+    conn = UsbConnection("printer", vendor_id=0x1234, backend=EvolisUsbBackend(mock))
+    with pytest.raises(DeviceAbsent):
+        EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(), connection=conn).open()
