@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 LINES, DOTS = 1016, 648
-LEVEL_BITS = {2: 1, 32: 5, 64: 6, 128: 7}
+LEVEL_BITS = {2: 1, 32: 5, 64: 6, 128: 7, 256: 8}
 VENDOR_ID, PRODUCT_ID = 0x0F49, 0x1001  # product id: unverified (varies by model)
 
 
@@ -197,6 +197,8 @@ class EvolisMock:
             return simple[name]
         if name == "Rse":
             return ";".join(self.flags()) or "READY"
+        if name == "Pem":  # error management mode: this mock always reports errors to the host
+            return "OK" if params and params[0] in ("0", "1", "2") else "ERR PAR"
         if name == "Pr":
             if not params or params[0].upper() != s.ribbon:
                 return "ERR_BAD_RIBBON"

@@ -8,8 +8,11 @@ hardware.
 
 What comes from where (be honest about it, a technician with a printer should check the rest):
 
-- From Evolis's programming guide as quoted by public code (Evolis's own GPL CUPS filter
-  ``rastertoevolis`` and SDK samples): command framing ESC...CR; ``Pr;ymcko`` ribbon set-up;
+- From Evolis's programming guide (A5013 rev. E, as excerpted publicly: framing ``ESC command
+  ;param... CR``; the printer keeps 1016 x 648-dot bitmaps at 300 dpi; a ``Db`` download is
+  648 * 1016 * bits / 8 bytes for 5, 6, 7 or 8 useful bits per dot; ``Pem;2`` = the software,
+  not the printer, handles errors) and from public code using it (Evolis's GPL CUPS filter
+  ``rastertoevolis`` and SDK samples): ``Pr;ymcko`` ribbon set-up;
   ``Ss`` start of sequence; ``Db;<panel>;<levels>;<data>CR`` panel downloads with panels
   ``y m c`` at 128 levels (7 bits per dot, 8 dots packed MSB-first into 7 bytes), ``k`` and
   ``o`` at 2 levels (1 bit per dot, MSB first, bit set = print); a panel is 1016 head lines of
@@ -47,7 +50,7 @@ EVOLIS_VENDOR_ID = 0x0F49
 PANEL_LINES, PANEL_DOTS = 1016, 648
 #: card image size the driver takes (width x height, landscape)
 CARD_SIZE = (PANEL_LINES, PANEL_DOTS)
-LEVEL_BITS = {2: 1, 32: 5, 64: 6, 128: 7}
+LEVEL_BITS = {2: 1, 32: 5, 64: 6, 128: 7, 256: 8}
 
 #: printer flags -> fault reason (catalog ``device.fault.<reason>`` says what the operator does)
 FLAG_REASONS: dict[str, str] = {
@@ -352,7 +355,9 @@ class EvolisPrinterDriver(CardPrinter):
         if back is not None and ribbon not in ("YMCKOK",) and not ribbon.startswith("K"):
             raise DeviceFault("ribbon_no_back", device=self.name, ribbon=ribbon, card_fed=False)
         panels = card_job_panels(fit_card(front), None if back is None else fit_card(back), ribbon)
-        job: list[tuple[str, bytes]] = [("ribbon", command("Pr", ribbon.lower())), ("start", command("Ss"))]
+        # Pem;2: errors come back to us instead of the printer waiting for the operator on its panel
+        job: list[tuple[str, bytes]] = [("errors", command("Pem", 2)), ("ribbon", command("Pr", ribbon.lower())),
+                                        ("start", command("Ss"))]
         job.append(("front", command("Sr")))
         job += [p for p in panels if p[0].startswith("front")]
         if back is not None:

@@ -39,7 +39,7 @@ def test_prints_card_over_usb_and_mock_saves_panels(printer, mock):
     steps: list[str] = []
     job = printer.print_card(card_image(), progress=lambda done, total, stage: steps.append(stage))
     assert job == f"evolis:{mock.serial}:1"
-    assert steps[0] == "ribbon" and steps[-1] == "done" and "front-y" in steps
+    assert steps[:2] == ["errors", "ribbon"] and steps[-1] == "done" and "front-y" in steps
     (folder,) = mock.printed_cards()
     assert {p.name for p in folder.iterdir()} == {"front.png", "front-y.png", "front-m.png", "front-c.png",
                                                   "front-k.png", "front-o.png"}
