@@ -93,7 +93,7 @@ def cmd_print(args: argparse.Namespace) -> int:
     if not args.record and not args.approved:
         from kiosk.errors import InputError
 
-        raise InputError("error.input")
+        raise InputError("print.which")
     cfg = config_from(args)
     store = store_from(cfg)
     gate = PrintGate(store, central_key=central_key(cfg), station_id=cfg.station.id)

@@ -69,6 +69,26 @@ def mock(tmp_path: Path) -> EvolisMock:
     return EvolisMock(tmp_path / "evolis", cards=20, ribbon_left=150)
 
 
+@pytest.fixture(params=["usb", "pty"])
+def wire_printer(request: pytest.FixtureRequest, mock: EvolisMock) -> Iterator[EvolisPrinterDriver]:
+    """The same driver over either wire of the mock: pyusb backend, or a pty (serial connection)."""
+    from device_mocks.evolis import PtyServer
+
+    if request.param == "usb":
+        drv = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(timeout_s=0.3, print_timeout_s=1.0),
+                                  connection=UsbConnection("printer", vendor_id=0x0F49, backend=EvolisUsbBackend(mock)))
+        server = None
+    else:
+        server = PtyServer(mock)
+        drv = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(connection="serial", port=server.path,
+                                                                        timeout_s=0.5, print_timeout_s=2.0))
+    drv.open()
+    yield drv
+    drv.close()
+    if server is not None:
+        server.close()
+
+
 @pytest.fixture
 def printer(mock: EvolisMock) -> Iterator[EvolisPrinterDriver]:
     params = EvolisPrinterDriver.Params(timeout_s=0.3, print_timeout_s=1.0)

@@ -29,13 +29,15 @@ def card_image() -> np.ndarray:
     return img
 
 
-def test_identifies_over_usb(printer, mock):
+def test_identifies_over_either_wire(wire_printer, mock):
+    printer = wire_printer
     info = printer.info()
     assert (info.vendor, info.model, info.serial, info.firmware) == ("Evolis", mock.model, mock.serial, mock.firmware)
     assert printer.status().state is DeviceState.READY
 
 
-def test_prints_card_over_usb_and_mock_saves_panels(printer, mock):
+def test_prints_card_and_mock_saves_panels(wire_printer, mock):
+    printer = wire_printer
     steps: list[str] = []
     job = printer.print_card(card_image(), progress=lambda done, total, stage: steps.append(stage))
     assert job == f"evolis:{mock.serial}:1"
@@ -87,7 +89,8 @@ def test_prints_back_with_ymckok_ribbon(tmp_path):
     ("cover_open", "cover_open", False),
     ("jam", "jam", True),
 ])
-def test_printer_faults_become_typed_errors(printer, mock, fault, reason, fed):
+def test_printer_faults_become_typed_errors(wire_printer, mock, fault, reason, fed):
+    printer = wire_printer
     mock.faults.add(fault)
     if fault != "jam":
         assert printer.status().reason == f"device.fault.{reason}"
@@ -112,7 +115,8 @@ def test_fault_appearing_mid_job_is_reported_with_card_not_fed(printer, mock):
     assert info.value.reason == "cover_open" and info.value.params["card_fed"] is False
 
 
-def test_silent_printer_times_out_before_the_job(printer, mock):
+def test_silent_printer_times_out_before_the_job(wire_printer, mock):
+    printer = wire_printer
     mock.faults.add("silence")
     with pytest.raises(DeviceTimeout) as info:
         printer.print_card(card_image())
@@ -134,7 +138,8 @@ def test_printer_falling_silent_mid_job_leaves_card_fate_unknown(printer, mock):
     assert info.value.params["card_fed"] is None
 
 
-def test_garbage_replies_are_protocol_errors(printer, mock):
+def test_garbage_replies_are_protocol_errors(wire_printer, mock):
+    printer = wire_printer
     mock.faults.add("garbage")
     with pytest.raises(DeviceProtocolError):
         printer.print_card(card_image())
