@@ -160,9 +160,12 @@ def cmd_stock(args: argparse.Namespace) -> int:
         print_json(levels.as_dict())
         return 0
     print(translate("stock.levels", cards=levels.cards, cards_source=translate(f"stock.source_{levels.cards_source}"),
-                    ribbon=translate("stock.unknown") if levels.ribbon_panels is None else levels.ribbon_panels,
-                    ribbon_source=translate(f"stock.source_{levels.ribbon_source}"), printed=levels.printed,
-                    spoiled=levels.spoiled))
+                    printed=levels.printed, spoiled=levels.spoiled))
+    if levels.ribbon_panels is None:
+        print(translate("stock.ribbon_unknown"))
+    else:
+        print(translate("stock.ribbon", ribbon=levels.ribbon_panels,
+                        ribbon_source=translate(f"stock.source_{levels.ribbon_source}")))
     for code, params in levels.warnings:
         print(translate(code, **params))
     return 0
