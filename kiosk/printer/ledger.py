@@ -19,7 +19,7 @@ from typing import Any
 
 from kiosk.central.permit import PrintPermit
 from kiosk.store.queue import RecordStore, now_iso
-from kiosk.store.schema import migrate
+from kiosk.store.schema import current_version, migrate
 
 PRINTER_MIGRATIONS: list[Any] = [
     """
@@ -72,7 +72,25 @@ PRINTER_MIGRATIONS: list[Any] = [
 
 
 def ensure_schema(store: RecordStore) -> None:
-    migrate(store.conn, "printer", PRINTER_MIGRATIONS)
+    """Create/upgrade the printer tables (once per store object and thread's connection).
+
+    Inside a caller's open transaction (e.g. the sync worker storing a permit in the same
+    transaction that approves the record) the missing steps join that transaction.
+    """
+    conn = store.conn
+    if getattr(store, "_printer_schema_conn", None) is conn:
+        return
+    if conn.in_transaction:
+        version = current_version(conn, "printer")
+        for number in range(version + 1, len(PRINTER_MIGRATIONS) + 1):
+            for stmt in str(PRINTER_MIGRATIONS[number - 1]).split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
+            conn.execute("INSERT INTO schema_versions(component, version) VALUES ('printer', ?) "
+                         "ON CONFLICT(component) DO UPDATE SET version = excluded.version", (number,))
+        return  # not remembered: the caller's transaction may still roll back
+    migrate(conn, "printer", PRINTER_MIGRATIONS)
+    store._printer_schema_conn = conn  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

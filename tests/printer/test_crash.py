@@ -34,23 +34,19 @@ def kill_mid_print(store: RecordStore, mock_dir: Path, rid: str, fault: str) -> 
         while time.monotonic() < deadline:
             started = store.conn.execute("SELECT COUNT(*) FROM prints WHERE state='started'").fetchone()[0]
             fed = fault != "hang_after_feed" or any((mock_dir / "cards").glob("*/front.png"))
-            if started and fed and (fault != "stall" or _se_sent(mock_dir)):
+            if started and fed:
                 break
             assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
             time.sleep(0.05)
         else:
             pytest.fail("child never reached the printing point")
-        time.sleep(0.2)
+        # "stall": the printer state never changes, so give the child time to be deep in the job
+        # (panels sent, waiting for Se) before the kill; "hang_after_feed": the card is out already
+        time.sleep(1.0 if fault == "stall" else 0.2)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
     assert child.returncode == -signal.SIGKILL
-
-
-def _se_sent(mock_dir: Path) -> bool:
-    # the stalled mock never changes state; give the child time to send the whole job
-    time.sleep(1.0)
-    return True
 
 
 def driver_for(mock: EvolisMock) -> EvolisPrinterDriver:

@@ -127,3 +127,36 @@ def test_two_printers_racing_for_one_permit_print_one_card(store, central_key, p
     assert len(mock.printed_cards()) == 1
     assert len(errors) == 1
     assert store.get(rid).state is RecordState.PRINTED
+
+
+def test_permit_stored_in_the_same_transaction_that_approves_the_record(store, central_key, printer, mock):
+    # what the sync worker does when the central's decision arrives: approve + keep the permit, atomically
+    from kiosk.store.queue import RecordStore
+
+    fresh = RecordStore(store.data_dir, policy=store.policy)  # no printer tables touched yet on this object
+    rid = approved_record(fresh)
+    with fresh.transaction() as conn:
+        conn.execute("UPDATE records SET state='submitted' WHERE id=?", (rid,))
+    permit = issue(central_key, fresh, rid)
+    fresh.transition(rid, RecordState.APPROVED, actor="sync",
+                     extra=lambda conn: ledger.store_permit(fresh, rid, permit, conn=conn))
+    assert ledger.permit(fresh, permit.permit_id).status == "received"
+    gate_for(fresh, central_key).print_record(rid, printer, actor="op")
+    assert len(mock.printed_cards()) == 1
+    fresh.close()
+
+
+def test_permit_is_not_kept_when_the_approval_rolls_back(store, central_key):
+    rid = approved_record(store)
+    with store.transaction() as conn:
+        conn.execute("UPDATE records SET state='submitted' WHERE id=?", (rid,))
+    permit = issue(central_key, store, rid)
+
+    def store_then_fail(conn):
+        ledger.store_permit(store, rid, permit, conn=conn)
+        raise RuntimeError("crash inside the transaction")
+
+    with pytest.raises(RuntimeError):
+        store.transition(rid, RecordState.APPROVED, actor="sync", extra=store_then_fail)
+    assert ledger.permit(store, permit.permit_id) is None
+    assert store.get(rid).state is RecordState.SUBMITTED
