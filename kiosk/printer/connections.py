@@ -91,7 +91,10 @@ class UsbConnection(PrinterConnection):
                     return False
             return True
 
-        dev = usb.core.find(custom_match=match, backend=self.backend)
+        try:
+            dev = usb.core.find(custom_match=match, backend=self.backend)
+        except usb.core.NoBackendError:  # no libusb on this machine: the printer cannot be reached
+            raise DeviceAbsent(device=self.device, detail="libusb not installed") from None
         if dev is None:
             raise DeviceAbsent(device=self.device, vendor=f"{self.vendor_id:04x}")
         try:
@@ -101,7 +104,9 @@ class UsbConnection(PrinterConnection):
                 dev.set_configuration()
                 cfg = dev.get_active_configuration()
             # The USB printer class (7) interface; Evolis printers expose one with bulk OUT + IN.
-            intf = usb.util.find_descriptor(cfg, bInterfaceClass=7) or cfg[(0, 0)]
+            intf = usb.util.find_descriptor(cfg, bInterfaceClass=7)
+            if intf is None:
+                intf = cfg[(0, 0)]
             self._intf = intf.bInterfaceNumber
             try:
                 if dev.is_kernel_driver_active(self._intf):
