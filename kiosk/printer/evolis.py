@@ -167,7 +167,7 @@ def parse_reply(raw: bytes, *, device: str) -> Reply:
         words = [w for w in re.split(r"[ ;,]+", rest) if w]
         if not words or words[0] in COMMAND_REFUSED:
             raise DeviceProtocolError(device=device, reply=text[:40])
-        return Reply(text, tuple(words))
+        return Reply(text, ("_".join(words),))  # "ERR FEEDER EMPTY" -> FEEDER_EMPTY
     tokens = [t for t in re.split(r"[;,\s]+", text.upper()) if t]
     flags = tuple(t for t in tokens if _FLAG.match(t) and not t.startswith(("INF_", "WAR_")))
     return Reply(text, flags)
@@ -176,12 +176,9 @@ def parse_reply(raw: bytes, *, device: str) -> Reply:
 def fault_reason(flags: tuple[str, ...]) -> str:
     for flag in flags:
         m = _FLAG.match(flag)
-        key = m.group(1) if m else flag.replace(" ", "_")
+        key = m.group(1) if m else flag
         if key in FLAG_REASONS:
             return FLAG_REASONS[key]
-        for word, reason in FLAG_REASONS.items():  # "ERR FEEDER EMPTY" style
-            if word == key.replace(" ", "_"):
-                return reason
     return "printer_error"
 
 

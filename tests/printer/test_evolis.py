@@ -278,3 +278,31 @@ def test_usb_printer_of_another_vendor_is_not_taken(tmp_path):
     conn = UsbConnection("printer", vendor_id=0x1234, backend=EvolisUsbBackend(mock))
     with pytest.raises(DeviceAbsent):
         EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(), connection=conn).open()
+
+
+@pytest.mark.parametrize("raw,reason", [
+    (b"ERR_FEEDER_EMPTY\r", "no_card"),
+    (b"DEF_FEEDER_EMPTY;INF_FEEDER_NEAR_EMPTY\r", "no_card"),
+    (b"ERR FEEDER EMPTY\r", "no_card"),
+    (b"ERR_RIBBON_ENDED\r", "ribbon_out"),
+    (b"ERR_COVER_OPEN\r", "cover_open"),
+    (b"ERR_MECHANICAL\r", "jam"),
+    (b"ERR_HOPPER_FULL\r", "output_full"),
+    (b"ERR_SOMETHING_NEW\r", "printer_error"),
+])
+def test_printer_flags_map_to_fault_reasons(raw, reason):
+    from kiosk.printer.evolis import fault_reason
+
+    reply = parse_reply(raw, device="printer")
+    assert not reply.ok and fault_reason(reply.flags) == reason
+
+
+@pytest.mark.parametrize("raw", [b"OK\r", b"READY\r", b"WAR_COOLING\r", b"INF_FEEDER_NEAR_EMPTY\r", b"1.2.3\r"])
+def test_ready_and_informational_replies_are_ok(raw):
+    assert parse_reply(raw, device="printer").ok
+
+
+@pytest.mark.parametrize("raw", [b"ERR CDE\r", b"ERR PAR\r", b"\xff\xfe\r", b"\r", b"O\x07K"])
+def test_refused_or_garbled_replies_are_protocol_errors(raw):
+    with pytest.raises(DeviceProtocolError):
+        parse_reply(raw, device="printer")
