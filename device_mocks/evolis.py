@@ -47,10 +47,13 @@ VENDOR_ID, PRODUCT_ID = 0x0F49, 0x1001  # product id: unverified (varies by mode
 def unpack_levels(data: bytes, bits: int) -> np.ndarray:
     """Inverse of the driver's packing: MSB-first groups of ``bits`` -> 8-bit values."""
     n = LINES * DOTS
-    planes = np.unpackbits(np.frombuffer(data, np.uint8))[: n * bits].reshape(n, bits)
-    weights = (1 << np.arange(bits - 1, -1, -1)).astype(np.uint16)
-    values = (planes.astype(np.uint16) @ weights).astype(np.uint16)
-    scaled = values * 255 // ((1 << bits) - 1)
+    groups = np.frombuffer(data, np.uint8)[: n * bits // 8].reshape(-1, bits)
+    padded = np.zeros((len(groups), 8), np.uint8)
+    padded[:, 8 - bits:] = groups
+    words = padded.view(">u8").reshape(-1).astype(np.uint64)
+    shifts = np.arange(7, -1, -1, dtype=np.uint64) * np.uint64(bits)
+    values = (words[:, None] >> shifts) & np.uint64((1 << bits) - 1)
+    scaled = values.reshape(-1) * 255 // ((1 << bits) - 1)
     return scaled.astype(np.uint8).reshape(LINES, DOTS)
 
 

@@ -81,10 +81,21 @@ def head_order(plane: np.ndarray) -> np.ndarray:
 
 
 def pack_levels(values: np.ndarray, bits: int) -> bytes:
-    """8-bit values -> their top ``bits`` bits, packed MSB-first (the Db data format)."""
+    """8-bit values -> their top ``bits`` bits, packed MSB-first (the Db data format).
+
+    Eight values of ``bits`` bits fill exactly ``bits`` bytes, so each group of eight is shifted
+    into one 64-bit word and its low ``bits`` bytes are written big-endian.
+    """
     flat = values.reshape(-1).astype(np.uint8) >> (8 - bits)
-    planes = np.unpackbits(flat[:, None], axis=1)[:, 8 - bits:]
-    return np.packbits(planes.reshape(-1)).tobytes()
+    pad = (-len(flat)) % 8
+    if pad:
+        flat = np.concatenate([flat, np.zeros(pad, np.uint8)])
+    groups = flat.reshape(-1, 8).astype(np.uint64)
+    shifts = (np.arange(7, -1, -1, dtype=np.uint64) * np.uint64(bits))
+    words = np.bitwise_or.reduce(groups << shifts, axis=1)
+    packed = words.astype(">u8").view(np.uint8).reshape(-1, 8)[:, 8 - bits:]
+    data = packed.tobytes()
+    return data[: (len(values.reshape(-1)) * bits + 7) // 8]
 
 
 def split_panels(rgb: np.ndarray, *, black_threshold: int = 60) -> dict[str, np.ndarray]:

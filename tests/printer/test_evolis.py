@@ -306,3 +306,14 @@ def test_ready_and_informational_replies_are_ok(raw):
 def test_refused_or_garbled_replies_are_protocol_errors(raw):
     with pytest.raises(DeviceProtocolError):
         parse_reply(raw, device="printer")
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.integers(0, 255), min_size=1, max_size=40), bits=st.sampled_from([1, 5, 6, 7, 8]))
+def test_panel_packing_matches_bit_by_bit_definition(values, bits):
+    from kiosk.printer.evolis import pack_levels
+
+    stream = "".join(format(v >> (8 - bits), f"0{bits}b") for v in values)
+    stream += "0" * ((-len(stream)) % 8)
+    expected = bytes(int(stream[i:i + 8], 2) for i in range(0, len(stream), 8))
+    assert pack_levels(np.array(values, np.uint8), bits) == expected
