@@ -17,7 +17,7 @@ from kiosk.errors import KioskError
 from kiosk.i18n import describe, set_language
 
 #: modules under kiosk.cli that add subcommands, in the order --help lists them
-COMMAND_MODULES = ["records", "reserved"]
+COMMAND_MODULES = ["records", "users", "reserved"]
 
 log = logging.getLogger("kiosk")
 
