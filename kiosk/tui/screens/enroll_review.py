@@ -21,7 +21,7 @@ def missing_words(code: str) -> str:
         return translate("tui.review.missing_finger", finger=translate("tui.finger." + pos))
     if kind == "supervisor":
         return translate("tui.review.missing_approval", finger=translate("tui.finger." + pos))
-    return translate("tui.review.missing_" + kind)
+    return translate({"face": "tui.review.missing_face", "signature": "tui.review.missing_signature"}.get(kind, kind))
 
 
 class ReviewScreen(WizardStep):
