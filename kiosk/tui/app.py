@@ -43,7 +43,6 @@ class KioskApp(App[None]):
     TITLE = "Kiosk e-KTP"
     KEYS: ClassVar[list[KeySpec]] = [
         ("f2", "switch_language", "tui.key.language"),
-        ("f10", "logout", "tui.key.logout"),
     ]
 
     def __init__(self, cfg: Config, *, devices: DeviceProvider | None = None,
@@ -122,6 +121,11 @@ class KioskApp(App[None]):
             "diagnostics": DiagnosticsScreen, "progress": ProgressScreen,
         }
         self.push_screen(factory[name]())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "logout":
+            return self.user is not None
+        return True
 
     def action_logout(self, reason: str = "tui.logout.done") -> None:
         from kiosk.tui.screens.login import LoginScreen

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from kiosk.tui.app import KioskApp
 
 T = TypeVar("T")
-KeySpec = tuple[str, str, str] | tuple[str, str, str, bool]
+#: (key, action, catalog code) or (..., priority) or (..., priority, key shown in the footer);
+#: an empty code hides the key from the footer (it is then described by a neighbour, e.g. "←→")
+KeySpec = tuple[str, str, str] | tuple[str, str, str, bool] | tuple[str, str, str, bool, str]
 
 
 class Translated:
@@ -31,7 +33,8 @@ class Translated:
         for spec in self.KEYS:
             key, action, code = spec[0], spec[1], spec[2]
             priority = bool(spec[3]) if len(spec) > 3 else False  # type: ignore[misc]
-            bindings.bind(key, action, translate(code), priority=priority)
+            display = str(spec[4]) if len(spec) > 4 else None  # type: ignore[misc]
+            bindings.bind(key, action, translate(code) if code else "", priority=priority, key_display=display)
         self._bindings = bindings  # type: ignore[attr-defined]
 
     def refresh_texts(self) -> None:

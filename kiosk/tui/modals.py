@@ -18,7 +18,7 @@ from kiosk.tui.base import KioskModal
 class ResumeDraftModal(KioskModal[str | None]):
     """Offer the drafts left open (crash, closed terminal, idle logout); returns a record id."""
 
-    KEYS = [("enter", "choose", "tui.key.choose"), ("escape", "cancel", "tui.key.cancel")]
+    KEYS = [("enter", "choose", "tui.key.choose", True), ("escape", "cancel", "tui.key.cancel")]
 
     def __init__(self, drafts: Sequence[Record]) -> None:
         super().__init__()
@@ -28,7 +28,7 @@ class ResumeDraftModal(KioskModal[str | None]):
         with Vertical(classes="dialog"):
             yield Label(id="title", classes="title")
             yield OptionList(id="drafts")
-        yield Footer()
+        yield Footer(compact=True)
 
     def refresh_texts(self) -> None:
         self.query_one("#title", Label).update(translate("tui.resume.title"))
@@ -44,9 +44,6 @@ class ResumeDraftModal(KioskModal[str | None]):
         options.highlighted = highlighted if highlighted is not None else 0
         options.focus()
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
-
     def action_choose(self) -> None:
         options = self.query_one("#drafts", OptionList)
         if options.highlighted is not None:
@@ -59,7 +56,7 @@ class ResumeDraftModal(KioskModal[str | None]):
 class ReasonModal(KioskModal[str | None]):
     """Pick a reason from a closed list (catalog codes ``<prefix>.<reason>``); returns the reason."""
 
-    KEYS = [("enter", "choose", "tui.key.choose"), ("escape", "cancel", "tui.key.cancel")]
+    KEYS = [("enter", "choose", "tui.key.choose", True), ("escape", "cancel", "tui.key.cancel")]
 
     def __init__(self, title_code: str, prefix: str, reasons: Sequence[str], **params: object) -> None:
         super().__init__()
@@ -72,7 +69,7 @@ class ReasonModal(KioskModal[str | None]):
         with Vertical(classes="dialog"):
             yield Label(id="title", classes="title")
             yield OptionList(id="reasons")
-        yield Footer()
+        yield Footer(compact=True)
 
     def refresh_texts(self) -> None:
         self.query_one("#title", Label).update(translate(self.title_code, **self.params))
@@ -83,9 +80,6 @@ class ReasonModal(KioskModal[str | None]):
             options.add_option(Option(translate(f"{self.prefix}.{reason}"), id=reason))
         options.highlighted = highlighted if highlighted is not None else 0
         options.focus()
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
 
     def action_choose(self) -> None:
         options = self.query_one("#reasons", OptionList)
@@ -107,7 +101,7 @@ class ConfirmModal(KioskModal[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(id="question")
-        yield Footer()
+        yield Footer(compact=True)
 
     def refresh_texts(self) -> None:
         self.query_one("#question", Static).update(translate(self.question_code, **self.params))
@@ -130,7 +124,7 @@ class SupervisorModal(KioskModal[str | None]):
             yield Input(id="sup-name")
             yield Input(id="sup-password", password=True)
             yield Static(id="sup-error", classes="error")
-        yield Footer()
+        yield Footer(compact=True)
 
     def refresh_texts(self) -> None:
         self.query_one("#title", Label).update(translate("tui.supervisor.title"))

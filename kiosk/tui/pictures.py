@@ -56,9 +56,10 @@ def hand_diagram(marks: dict[int, str], current: int, labels: tuple[str, str]) -
         mark = marks.get(pos, " ")
         return f"[{pos:>2}{mark}]" if pos == current else f" {pos:>2}{mark} "
 
+    width = max(len(labels[0]), len(labels[1])) + 1
     left = "".join(cell(p) for p in LEFT_HAND)
     right = "".join(cell(p) for p in RIGHT_HAND)
-    return f"{labels[0]:<25} {labels[1]}\n{left} {right}"
+    return f"{labels[0]:<{width}}{left}\n{labels[1]:<{width}}{right}"
 
 
 def encode_png(pixels: Any) -> bytes:

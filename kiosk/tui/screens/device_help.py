@@ -7,6 +7,10 @@ from kiosk.devices.errors import (CaptureCancelled, DeviceAbsent, DeviceBusy, De
 
 
 def action_for(error: BaseException) -> str:
+    from kiosk.tui.services import FeatureUnavailable
+
+    if isinstance(error, FeatureUnavailable):
+        return "tui.action.setup"
     if isinstance(error, DeviceAbsent):
         return "tui.action.replug"
     if isinstance(error, (DeviceTimeout, DeviceFault, CaptureCancelled, DeviceBusy)):

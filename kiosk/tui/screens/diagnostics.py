@@ -51,7 +51,7 @@ class DiagnosticsScreen(KioskScreen):
             yield DataTable(id="diag-devices", cursor_type="row")
             with VerticalScroll(id="diag-out-box"):
                 yield Static(id="diag-out")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -52,7 +52,7 @@ class FaceScreen(WizardStep):
                 yield Static(id="face-guide")
                 yield Static(id="face-saved", classes="ok")
                 yield picture_widget(id="face-kept", classes="kept")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

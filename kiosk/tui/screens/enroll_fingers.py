@@ -30,8 +30,8 @@ class FingersScreen(WizardStep):
     KEYS = WizardStep.KEYS + [
         ("c", "capture", "tui.key.capture"),
         ("x", "exception", "tui.key.exception"),
-        ("left", "previous_finger", "tui.key.prev_finger"),
-        ("right", "next_finger", "tui.key.next_finger"),
+        ("left", "previous_finger", "tui.key.finger", False, "←→"),
+        ("right", "next_finger", ""),
         ("z", "cancel_capture", "tui.key.cancel_capture"),
     ]
 
@@ -54,7 +54,7 @@ class FingersScreen(WizardStep):
                 yield Static(id="hands")
                 yield Static(id="finger-status")
             yield picture_widget(id="finger-image", classes="live")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.positions = tuple(self.kiosk.cfg.policy.required_fingers)

@@ -54,7 +54,7 @@ class FormScreen(WizardStep):
                     else:
                         yield Input(id=name, max_length=10 if kind == "date" else (3 if name in ("rt", "rw") else 80),
                                     restrict=r"[0-9-]*" if kind == "date" else (r"[0-9]*" if name in ("rt", "rw") else None))
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         ident = self.kiosk.store.identity(self.record_id)

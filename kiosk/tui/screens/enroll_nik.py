@@ -30,7 +30,7 @@ class NikScreen(KioskScreen):
             yield Input(id="nik", max_length=16, restrict=r"[0-9]*")
             yield Static(id="nik-status")
             yield Static(id="nik-region")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -40,7 +40,7 @@ class ReviewScreen(WizardStep):
             with VerticalScroll(id="review-text"):
                 yield Static(id="review")
             yield picture_widget(id="review-face", classes="kept")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -46,7 +46,7 @@ class SignatureScreen(WizardStep):
         with Vertical(classes="capture-col"):
             yield picture_widget(id="ink", classes="ink")
             yield Static(id="sig-status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

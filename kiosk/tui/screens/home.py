@@ -9,12 +9,13 @@ from textual.containers import Grid
 from textual.widgets import Footer, Header, Static
 
 from kiosk.devices.base import DeviceState
-from kiosk.i18n import describe, translate
+from kiosk.i18n import translate
 from kiosk.store import RecordState
 from kiosk.tui import services
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.devices_poll import device_report
 from kiosk.tui.messages import DeviceReport, NetworkReport, StockReport
+from kiosk.tui.screens.device_help import problem_words
 
 #: home key -> screen name (ROLE_SCREENS decides which are shown)
 SCREEN_OF_ACTION = {"enroll": "enroll", "resume": "enroll", "queue": "queue", "print": "print",
@@ -36,6 +37,7 @@ class HomeScreen(KioskScreen):
         ("g", "progress", "tui.key.progress"),
         ("d", "diagnostics", "tui.key.diagnostics"),
         ("f5", "poll", "tui.key.refresh"),
+        ("f10", "app.logout", "tui.key.logout"),
     ]
 
     def __init__(self) -> None:
@@ -53,7 +55,7 @@ class HomeScreen(KioskScreen):
             yield Static(id="queue", classes="panel")
             yield Static(id="network", classes="panel")
             yield Static(id="today", classes="panel")
-        yield Footer()
+        yield Footer(compact=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         screen = SCREEN_OF_ACTION.get(action)
@@ -149,7 +151,7 @@ class HomeScreen(KioskScreen):
         if rep is None:
             lines.append(translate("tui.home.asking"))
         elif rep.state is None:
-            lines.append(describe(rep.problem) if rep.problem else translate("tui.home.asking"))
+            lines.append(problem_words(rep.problem) if rep.problem else translate("tui.home.asking"))
         else:
             lines.append(translate("tui.net." + rep.state.state))
             lines.append(translate("tui.home.last_sync", when=rep.state.last_sync or translate("tui.home.never")))
@@ -179,7 +181,7 @@ class HomeScreen(KioskScreen):
         if stock is None:
             lines.append(translate("tui.home.asking"))
         elif stock.supplies is None:
-            lines.append(describe(stock.problem) if stock.problem else translate("tui.home.no_printer"))
+            lines.append(problem_words(stock.problem) if stock.problem else translate("tui.home.no_printer"))
         else:
             s = stock.supplies
             low = self.kiosk.cfg.stock

@@ -24,7 +24,7 @@ class LoginScreen(KioskScreen):
             yield Input(id="password", password=True, max_length=128)
             yield Static(id="login-error", classes="error")
             yield Static(id="demo", classes="hint")
-        yield Footer()
+        yield Footer(compact=True)
 
     def refresh_texts(self) -> None:
         self.query_one("#login-title", Label).update(translate("tui.login.title", station=self.kiosk.cfg.station.name))

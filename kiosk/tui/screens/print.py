@@ -41,11 +41,12 @@ class PrintScreen(KioskScreen):
             with Vertical(classes="side"):
                 yield picture_widget(id="card-preview", classes="kept")
                 yield Static(id="preview-status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#approved", DataTable).focus()
+        self.query_one("#print-progress", ProgressBar).display = False  # shown once a print runs
         self.poll_stock()
 
     @work(thread=True, exclusive=True, group="print-stock")
@@ -124,6 +125,7 @@ class PrintScreen(KioskScreen):
 
     def on_print_progress(self, msg: PrintProgress) -> None:
         bar = self.query_one("#print-progress", ProgressBar)
+        bar.display = True
         bar.update(total=msg.total, progress=msg.done)
         if msg.error is not None:
             self.failures.append(f"{msg.record_id[:8]}: {problem_words(msg.error)}")

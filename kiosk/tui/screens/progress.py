@@ -23,7 +23,7 @@ class ProgressScreen(KioskScreen):
         yield Static(id="progress-total", classes="banner")
         yield ProgressBar(id="progress-bar", show_eta=False)
         yield PlotextPlot(id="progress-chart")
-        yield Footer()
+        yield Footer(compact=True)
 
     def refresh_texts(self) -> None:
         store = self.kiosk.store
@@ -42,7 +42,12 @@ class ProgressScreen(KioskScreen):
         plt = chart.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.bar([d.strftime("%d/%m") for d in days], values)
+        xs = list(range(len(days)))
+        plt.bar(xs, values)
+        # explicit ticks (every other day): plotext's automatic choice depends on the width it
+        # first renders at, and crowded labels run into each other at 80 columns
+        plt.xticks(xs[::2], [d.strftime("%d/%m") for d in days[::2]])
+        plt.ylim(0, max([*values, 1]))
         plt.title(translate("tui.progress.title", days=DAYS))
         plt.ylabel(translate("tui.progress.per_day"))
         chart.refresh()

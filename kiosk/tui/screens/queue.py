@@ -35,7 +35,7 @@ class QueueScreen(KioskScreen):
         yield Static(id="queue-filter", classes="banner")
         yield DataTable(id="records", cursor_type="row", zebra_stripes=True)
         yield Static(id="sync-status", classes="hint")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -113,7 +113,7 @@ class RecordDetail(KioskModal[None]):
         with Vertical(classes="dialog wide"):
             with VerticalScroll():
                 yield Static(id="detail")
-        yield Footer()
+        yield Footer(compact=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "delete_request":
