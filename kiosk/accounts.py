@@ -126,7 +126,7 @@ class AccountStore:
         self.clock = clock
         self._lock = threading.Lock()
         # a real hash to compare against for unknown names, so both failures cost the same time
-        self._dummy = hash_password(secrets.token_hex(8))
+        self._dummy: str | None = None
 
     # -- file ------------------------------------------------------------------------------------
     def _load(self) -> dict[str, Account]:
@@ -201,6 +201,7 @@ class AccountStore:
             acct = accounts.get(name)
             now = self.clock()
             if acct is None:
+                self._dummy = self._dummy or hash_password(secrets.token_hex(8))
                 verify_password(password, self._dummy)
                 raise LoginFailed()
             if acct.locked_until > now:

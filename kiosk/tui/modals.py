@@ -16,9 +16,11 @@ from kiosk.tui.base import KioskModal
 
 
 class ResumeDraftModal(KioskModal[str | None]):
-    """Offer the drafts left open (crash, closed terminal, idle logout); returns a record id."""
+    """Offer the drafts left open (crash, closed terminal, idle logout); returns a record id.
+    A draft the resident will not finish can be discarded (cancelled, with its audit entry)."""
 
-    KEYS = [("enter", "choose", "tui.key.choose", True), ("escape", "cancel", "tui.key.cancel")]
+    KEYS = [("enter", "choose", "tui.key.choose", True), ("delete", "discard", "tui.key.discard"),
+            ("escape", "cancel", "tui.key.cancel")]
 
     def __init__(self, drafts: Sequence[Record]) -> None:
         super().__init__()
@@ -51,6 +53,30 @@ class ResumeDraftModal(KioskModal[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_discard(self) -> None:
+        options = self.query_one("#drafts", OptionList)
+        if options.highlighted is None or not self.drafts:
+            return
+        record_id = str(options.get_option_at_index(options.highlighted).id)
+        nik = self.kiosk.store.identity(record_id).nik
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            from kiosk.store import RecordState
+
+            user = self.kiosk.user
+            self.kiosk.store.transition(record_id, RecordState.CANCELLED, actor=user.name if user else "?",
+                                        reason="discarded_draft")
+            self.drafts = [d for d in self.drafts if d.id != record_id]
+            if not self.drafts:
+                self.dismiss(None)
+                return
+            options.highlighted = 0
+            self.refresh_texts()
+
+        self.app.push_screen(ConfirmModal("tui.resume.discard_confirm", nik=nik), confirmed)
 
 
 class ReasonModal(KioskModal[str | None]):

@@ -191,3 +191,23 @@ async def test_complete_enrollment_as_supervisor_with_amputated_finger(make_app:
         exc = app.store.exceptions(record_id)
         assert [(e.position, e.reason, e.approved_by) for e in exc] == [(1, "amputated", "budi")]
         assert app.screen.current == 2
+
+
+async def test_a_draft_can_be_discarded_from_the_resume_offer(make_app: Any, accounts: Any) -> None:
+    app = make_app()
+    rid = app.store.create_draft(resident(7), actor="siti").id
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        assert isinstance(app.screen, ResumeDraftModal)
+        await pilot.press("delete")
+        await pilot.pause()
+        await pilot.press("n")  # keep it after all
+        await pilot.pause()
+        assert app.store.get(rid).state is RecordState.DRAFT
+        await pilot.press("delete")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.store.get(rid).state is RecordState.CANCELLED
+        assert isinstance(app.screen, HomeScreen)
+        assert app.store.holder_of(resident(7).nik) is None  # the NIK may be enrolled again
