@@ -80,7 +80,11 @@ def encode_jpeg(image: np.ndarray, quality: int = 92) -> bytes:
     return bytes(buf)
 
 
-def decode_image(data: bytes) -> PILImage.Image:
+def decode_image(data: bytes) -> PILImage.Image | None:
+    """A stored sample as a picture; None when it cannot be decoded (shown as no picture, never a crash)."""
     import io
 
-    return PILImage.open(io.BytesIO(data)).convert("RGB")
+    try:
+        return PILImage.open(io.BytesIO(data)).convert("RGB")
+    except (OSError, ValueError):
+        return None

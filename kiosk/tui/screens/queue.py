@@ -19,7 +19,7 @@ FILTERS: tuple[RecordState | None, ...] = (None, *RecordState)
 
 class QueueScreen(KioskScreen):
     KEYS = [
-        ("enter", "detail", "tui.key.detail"),
+        ("enter", "detail", "tui.key.detail", True),
         ("f", "filter", "tui.key.filter"),
         ("escape", "close", "tui.key.close"),
         ("f5", "reload", "tui.key.refresh"),
