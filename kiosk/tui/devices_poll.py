@@ -7,7 +7,7 @@ from typing import Any
 
 from kiosk.devices.errors import DeviceError
 from kiosk.errors import KioskError
-from kiosk.tui.messages import DeviceReport
+from kiosk.tui.messages import DeviceProblem, DeviceReport
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +43,27 @@ def reopen_device(dev: Any) -> None:
     except Exception:  # closing a vanished device may fail; opening again is what matters
         log.debug("close before reopen failed", exc_info=True)
     dev.open()
+
+
+def device_of_kind(devices: Any, kind: str, missing: str) -> Any:
+    """The station's device of one kind for a capture step.
+
+    Raises FeatureUnavailable (``missing`` names what is not configured, or ``driver`` when the
+    driver module is not installed), or the KioskError the registry raised (bad config, mock start)."""
+    from kiosk.tui.services import FeatureUnavailable
+
+    try:
+        dev = devices.of_kind(kind)
+    except ImportError as exc:
+        log.info("driver for %s not importable: %s", kind, exc)
+        raise FeatureUnavailable(feature="driver") from None
+    if dev is None:
+        raise FeatureUnavailable(feature=missing)
+    return dev
+
+
+def worker_failure(kind: str, exc: BaseException) -> DeviceProblem:
+    """Any failure inside a capture worker becomes a message: the app never crashes, the draft stays."""
+    if not isinstance(exc, KioskError):
+        log.exception("unexpected failure in the %s worker", kind)
+    return DeviceProblem(kind, exc)

@@ -28,8 +28,16 @@ async def wait_for(pilot: Any, cond: Any, tries: int = 100) -> None:
     raise AssertionError(f"condition not reached on {pilot.app.screen!r}: {getattr(pilot.app.screen, 'problem', None)!r}")
 
 
-async def login(pilot: Any, name: str, password: str) -> None:
-    await pilot.press(*name, "enter", *password, "enter")
+async def login(pilot: Any, name: str, password: str, *, typed: bool = False) -> None:
+    """Log in; ``typed`` presses every key (slower), else the fields are filled and Enter pressed."""
+    if typed:
+        await pilot.press(*name, "enter", *password, "enter")
+    else:
+        screen = pilot.app.screen
+        screen.query_one("#name", Input).value = name
+        screen.query_one("#password", Input).value = password
+        screen.query_one("#password", Input).focus()
+        await pilot.press("enter")
     await pilot.pause()
 
 
@@ -82,7 +90,7 @@ async def test_complete_enrollment_from_login_to_queued_record(make_app: Any, ac
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         assert isinstance(app.screen, LoginScreen)
-        await login(pilot, "siti", "rahasia123")
+        await login(pilot, "siti", "rahasia123", typed=True)
         assert isinstance(app.screen, HomeScreen)
         record_id = await enroll(pilot, app, devices)
         assert isinstance(app.screen, HomeScreen)

@@ -15,7 +15,7 @@ from tests.tui.test_flow import login
 async def test_wrong_password_counts_down_then_locks(make_app: Any, accounts: Any) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "siti", "salah-sandi")
+        await login(pilot, "siti", "salah-sandi", typed=True)
         error = str(app.screen.query_one("#login-error", Static).render())
         assert translate("accounts.login_failed") in error and "2" in error
         for _ in range(2):

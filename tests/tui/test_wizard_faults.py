@@ -211,3 +211,33 @@ async def test_a_draft_can_be_discarded_from_the_resume_offer(make_app: Any, acc
         assert app.store.get(rid).state is RecordState.CANCELLED
         assert isinstance(app.screen, HomeScreen)
         assert app.store.holder_of(resident(7).nik) is None  # the NIK may be enrolled again
+
+
+async def test_driver_bug_or_missing_driver_is_shown_not_fatal(make_app: Any, accounts: Any, devices: Any) -> None:
+    def broken_capture(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("driver bug")
+
+    devices.get("scanner").capture = broken_capture
+    original_of_kind = devices.of_kind
+
+    def of_kind(kind: str) -> Any:
+        if kind == "signature":
+            raise ModuleNotFoundError("No module named 'kiosk.devices.hid_digitizer'", name="kiosk.devices.hid_digitizer")
+        return original_of_kind(kind)
+
+    devices.of_kind = of_kind
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await pilot.press("n", *NIK, "enter")
+        await pilot.pause()
+        record_id = app.screen.record_id
+        app.switch_screen(step_screen("fingers", record_id))
+        await pilot.pause()
+        await pilot.press("c")
+        await wait_for(pilot, lambda: app.screen.problem is not None)
+        assert translate("error.unexpected", kind="RuntimeError") in text_of(app, "#finger-status")
+        app.switch_screen(step_screen("signature", record_id))
+        await wait_for(pilot, lambda: app.screen.problem is not None)
+        assert translate("tui.feature.driver") in text_of(app, "#sig-status")
+        assert app.is_running and app.store.get(record_id).state is RecordState.DRAFT

@@ -12,10 +12,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
-from kiosk.devices.errors import DeviceError
 from kiosk.i18n import describe, translate
 from kiosk.tui import services
-from kiosk.tui.devices_poll import open_device, reopen_device
+from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, FaceAutoCaptured, FaceFrame
 from kiosk.tui.pictures import decode_image, encode_jpeg, from_bgr, picture_widget
 from kiosk.tui.screens.device_help import action_for, problem_words
@@ -66,12 +65,9 @@ class FaceScreen(WizardStep):
     @work(thread=True, exclusive=True, group="camera")
     def stream(self, reopen: bool = False) -> None:
         worker = get_current_worker()
-        camera = self.kiosk.devices.of_kind("camera")
-        if camera is None:
-            self.post_message(DeviceProblem("camera", FeatureUnavailable(feature="no_camera")))
-            return
         thresholds = dict(self.kiosk.cfg.quality.get("face", {}))
         try:
+            camera = device_of_kind(self.kiosk.devices, "camera", "no_camera")
             reopen_device(camera) if reopen else open_device(camera)
             try:
                 auto: Any = services.face_auto_capture(thresholds)
@@ -92,8 +88,8 @@ class FaceScreen(WizardStep):
                         self.post_message(FaceAutoCaptured(np.asarray(chosen), checks))
                         auto = services.face_auto_capture(thresholds)
                 time.sleep(1.0 / PREVIEW_FPS)
-        except DeviceError as exc:
-            self.post_message(DeviceProblem("camera", exc))
+        except Exception as exc:  # every failure is shown in words; the draft is already saved
+            self.post_message(worker_failure("camera", exc))
 
     def on_face_frame(self, msg: FaceFrame) -> None:
         self.frame, self.checks, self.problem = msg.image, msg.checks, None

@@ -10,10 +10,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Static
 
 from kiosk.accounts import Role
-from kiosk.devices.errors import DeviceError
 from kiosk.i18n import translate
 from kiosk.tui import services
-from kiosk.tui.devices_poll import open_device, reopen_device
+from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, FingerCaptured
 from kiosk.tui.pictures import decode_image, encode_png, from_grey, hand_diagram, picture_widget
 from kiosk.tui.screens.device_help import action_for, problem_words
@@ -119,20 +118,17 @@ class FingersScreen(WizardStep):
     # -- capture worker ---------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="scanner")
     def capture(self, position: int, cancel: threading.Event, reopen: bool) -> None:
-        scanner = self.kiosk.devices.of_kind("fingerprint")
-        if scanner is None:
-            self.post_message(DeviceProblem("fingerprint", FeatureUnavailable(feature="no_scanner")))
-            return
         try:
+            scanner = device_of_kind(self.kiosk.devices, "fingerprint", "no_scanner")
             reopen_device(scanner) if reopen else open_device(scanner)
-            image = scanner.capture(position, timeout_s=CAPTURE_TIMEOUT_S, cancel=cancel)  # type: ignore[attr-defined]
-        except DeviceError as exc:
-            self.post_message(DeviceProblem("fingerprint", exc))
+            image = scanner.capture(position, timeout_s=CAPTURE_TIMEOUT_S, cancel=cancel)
+            try:
+                score: float | None = services.finger_nfiq2(image.pixels, image.ppi)
+            except FeatureUnavailable:
+                score = None
+        except Exception as exc:  # every failure is shown in words; the draft is already saved
+            self.post_message(worker_failure("fingerprint", exc))
             return
-        try:
-            score: float | None = services.finger_nfiq2(image.pixels, image.ppi)
-        except FeatureUnavailable:
-            score = None
         self.post_message(FingerCaptured(position, image, score))
 
     def on_finger_captured(self, msg: FingerCaptured) -> None:

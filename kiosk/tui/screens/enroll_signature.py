@@ -11,11 +11,10 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
-from kiosk.devices.errors import DeviceError
 from kiosk.devices.protocols import PenPoint
 from kiosk.i18n import translate
 from kiosk.tui import services
-from kiosk.tui.devices_poll import open_device, reopen_device
+from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, SignatureInk
 from kiosk.tui.pictures import decode_image, encode_png, picture_widget, render_ink
 from kiosk.tui.screens.device_help import action_for, problem_words
@@ -59,11 +58,8 @@ class SignatureScreen(WizardStep):
     @work(thread=True, exclusive=True, group="pad")
     def listen(self, clear: bool = False, reopen: bool = False) -> None:
         worker = get_current_worker()
-        pad = self.kiosk.devices.of_kind("signature")
-        if pad is None:
-            self.post_message(DeviceProblem("signature", FeatureUnavailable(feature="no_pad")))
-            return
         try:
+            pad = device_of_kind(self.kiosk.devices, "signature", "no_pad")
             reopen_device(pad) if reopen else open_device(pad)
             area = pad.writing_area_mm()  # type: ignore[attr-defined]
             if clear:
@@ -72,8 +68,8 @@ class SignatureScreen(WizardStep):
                 new = pad.read_points(timeout_s=0.1)  # type: ignore[attr-defined]
                 if new:
                     self.post_message(SignatureInk(list(new), area))
-        except DeviceError as exc:
-            self.post_message(DeviceProblem("signature", exc))
+        except Exception as exc:  # every failure is shown in words; the draft is already saved
+            self.post_message(worker_failure("signature", exc))
 
     def on_signature_ink(self, msg: SignatureInk) -> None:
         self.points.extend(msg.points)
