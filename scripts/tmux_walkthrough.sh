@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Drive the real `python -m kiosk` in tmux through login and one enrollment with send-keys, saving
-# each screen with capture-pane. Runs on a copy of config.toml in a temporary folder, so the
-# simulated station starts clean (demo operator created at first start).
+# Drive the real `python -m kiosk` in tmux through login and one enrollment (as far as the devices
+# present allow) with send-keys, saving each screen with capture-pane. Runs on a copy of
+# config.toml in a temporary folder, so the simulated station starts clean (demo operator created
+# at first start). Each step waits until the expected words are on the screen (or fails).
 #
 #   scripts/tmux_walkthrough.sh [OUT_DIR]      screens land in OUT_DIR (default: a temp folder)
 #
@@ -11,6 +12,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 WORK="$(mktemp -d)"
 OUT="${1:-$WORK/screens}"
+QUIET="${QUIET:-0}"
 mkdir -p "$OUT"
 SESSION="kiosk-walk-$$"
 cp "$ROOT/config.toml" "$WORK/config.toml"
@@ -18,53 +20,63 @@ cp "$ROOT/config.toml" "$WORK/config.toml"
 sed -i 's/^language = "id"/language = "en"/' "$WORK/config.toml"
 NIK="${NIK:-3201015705900007}"
 
-cleanup() { tmux kill-session -t "$SESSION" 2>/dev/null || true; }
+cleanup() { tmux kill-session -t "$SESSION" 2>/dev/null || true; rm -rf "$WORK/var"; }
 trap cleanup EXIT
 
 tmux new-session -d -s "$SESSION" -x 80 -y 24 \
-  "cd '$ROOT' && PYTHONPATH='$ROOT' KIOSK_CONFIG='$WORK/config.toml' '$PYTHON' -m kiosk; sleep 30"
+  "cd '$ROOT' && PYTHONPATH='$ROOT' KIOSK_CONFIG='$WORK/config.toml' '$PYTHON' -m kiosk; sleep 60"
 
 n=0
-shot() {  # shot NAME: wait a moment, save the pane
-  sleep "${2:-1.5}"
+shot() {  # shot NAME TEXT: wait (up to 20 s) until TEXT is on the screen, then save the pane
+  local name="$1" text="$2" file
   n=$((n + 1))
-  tmux capture-pane -p -t "$SESSION" > "$OUT/$(printf '%02d' $n)-$1.txt"
-  echo "== $n $1"; cat "$OUT/$(printf '%02d' $n)-$1.txt"
+  file="$OUT/$(printf '%02d' $n)-$name.txt"
+  for _ in $(seq 1 100); do
+    tmux capture-pane -p -t "$SESSION" > "$file"
+    if grep -qF -- "$text" "$file"; then
+      [ "$QUIET" = 1 ] || { echo "== $n $name"; cat "$file"; }
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "walkthrough: step $name never showed '$text'; screen was:" >&2
+  cat "$file" >&2
+  exit 1
 }
 # one key at a time with a short pause, as a person types (focus moves are handled between keys)
-keys() { for k in "$@"; do tmux send-keys -t "$SESSION" "$k"; sleep 0.3; done; }
-type_text() { tmux send-keys -t "$SESSION" -l "$1"; sleep 0.3; }
+keys() { for k in "$@"; do tmux send-keys -t "$SESSION" "$k"; sleep 0.2; done; }
+type_text() { tmux send-keys -t "$SESSION" -l "$1"; sleep 0.2; }
 
-shot login 4
+shot login "demo operator"
 type_text demo; keys Enter; type_text demo1234; keys Enter
-shot home 3
-keys Escape   # a draft left by an earlier run would be offered here; start a new one instead
+shot home "Enroll"
 keys n
 type_text "${NIK:0:8}"
-shot nik-typing
+shot nik-typing "8 of 16 digits"
 type_text "${NIK:8}"
-shot nik-valid
+shot nik-valid "NIK valid"
 keys Enter
-shot form
+shot form "Fields marked * are"
 for v in "SITI AMINAH" "BOGOR"; do type_text "$v"; keys Tab; done
 keys Tab Tab Tab   # birth date (from the NIK), sex, blood type
 for v in "JL MAWAR 3" "001" "002" "PAKANSARI"; do type_text "$v"; keys Tab; done
 keys Tab Tab       # religion, marital status
 type_text "PETANI"
-shot form-filled
+shot form-filled "PETANI"
 keys C-s
-shot face
+shot face " Face "
 keys F2
-shot face-bahasa
+shot face-bahasa " Wajah "
 keys F2
+shot face-english " Face "
 keys F4
-shot home-after-leave
+shot home-after-leave "draft              1"
 keys r
-shot resume-offer
+shot resume-offer "SITI AMINAH"
 keys Enter
-shot resumed
+shot resumed " Face "
 keys F4
-shot home-again
+shot home-again "Enroll"
 keys F10
-shot logged-out
+shot logged-out "Logged out"
 echo "screens saved in $OUT"
