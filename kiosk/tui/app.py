@@ -81,7 +81,7 @@ class KioskApp(App[None]):
 
         self.sub_title = self.cfg.station.name
         self.demo = self.accounts.ensure_demo(self.cfg.station.simulated)
-        self.set_interval(1.0, self.watch_idle)
+        self.set_interval(1.0, self.check_idle_logout)
         self.push_screen(LoginScreen())
 
     def on_unmount(self) -> None:
@@ -139,7 +139,7 @@ class KioskApp(App[None]):
         self.switch_screen(LoginScreen())
         self.notify(translate(reason))
 
-    def watch_idle(self) -> None:
+    def check_idle_logout(self) -> None:
         """Warn before the idle logout, then log out (drafts stay in the store for resumption)."""
         if self.user is None:
             return

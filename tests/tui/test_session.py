@@ -42,12 +42,12 @@ async def test_idle_warning_then_logout(make_app: Any, accounts: Any, clock: Any
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "siti", "rahasia123")
         clock.t += 100  # idle_logout_s = 120: the warning comes 30 s before
-        app.watch_idle()
+        app.check_idle_logout()
         await pilot.pause()
         assert any("logged out in 20" in n.message for n in app._notifications)
         assert app.user is not None
         clock.t += 21
-        app.watch_idle()
+        app.check_idle_logout()
         await pilot.pause()
         assert app.user is None and isinstance(app.screen, LoginScreen)
 
@@ -59,7 +59,7 @@ async def test_key_press_resets_idle(make_app: Any, accounts: Any, clock: Any) -
         clock.t += 110
         await pilot.press("f5")
         clock.t += 110
-        app.watch_idle()
+        app.check_idle_logout()
         assert app.user is not None
 
 
