@@ -12,8 +12,11 @@ from kiosk.tui.messages import DeviceProblem, DeviceReport
 log = logging.getLogger(__name__)
 
 
-def device_report(devices: Any, name: str) -> DeviceReport:
-    """Ask one configured device for its status; every failure becomes a report, never an exception."""
+def device_report(devices: Any, name: str, *, open_first: bool = False) -> DeviceReport:
+    """Ask one configured device for its status; every failure becomes a report, never an exception.
+
+    ``open_first``: open a closed device before asking (the home screen shows whether the station is
+    ready to enroll, which a closed device cannot tell)."""
     try:
         dev = devices.get(name)
     except ImportError as exc:
@@ -22,6 +25,8 @@ def device_report(devices: Any, name: str) -> DeviceReport:
     except KioskError as exc:
         return DeviceReport(name, "?", None, exc.code, dict(exc.params))
     try:
+        if open_first and not dev.is_open:
+            dev.open()
         return DeviceReport(name, dev.kind, dev.status())
     except DeviceError as exc:
         return DeviceReport(name, dev.kind, None, exc.code, dict(exc.params))

@@ -106,3 +106,42 @@ async def test_queue_filter_and_detail(make_app: Any, accounts: Any) -> None:
         await pilot.press("escape", "escape")
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
+
+
+async def test_form_selects_and_dates_work_from_the_keyboard(make_app: Any, accounts: Any) -> None:
+    from textual.widgets import Select
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await pilot.press("n", *NIK, "enter")
+        await pilot.pause()
+        record_id = app.screen.record_id
+        app.screen.query_one("#religion", Select).focus()
+        await pilot.press("enter", "down", "enter")
+        await pilot.pause()
+        assert app.screen.query_one("#religion", Select).value == "KRISTEN"
+        date = app.screen.query_one("#birth_date", Input)
+        date.focus()
+        await pilot.press("ctrl+a", "ctrl+k", *"31-02-1990", "ctrl+s")
+        await pilot.pause()
+        errors = str(app.screen.query_one("#form-errors", Static).render())
+        assert "31-02-1990" in errors and "DD-MM-YYYY" in errors
+        assert app.store.identity(record_id).religion == "KRISTEN"  # kept although the step is not done
+        await pilot.press("ctrl+a", "ctrl+k", *"18-05-1990", "ctrl+s")
+        await pilot.pause()
+        assert "does not match" in str(app.screen.query_one("#form-errors", Static).render())
+
+
+async def test_home_shows_each_device_state_in_words(make_app: Any, accounts: Any, devices: Any) -> None:
+    devices.get("pad").unplugged = True
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await wait_for(pilot, lambda: len(app.screen.reports) == 3)
+        panel = str(app.screen.query_one("#devices", Static).render())
+        assert "camera (camera): ready" in panel
+        assert "scanner (fingerprint scanner): ready" in panel
+        from kiosk.i18n import translate
+
+        assert f"pad: {translate('device.absent', device='pad')}" in panel

@@ -214,6 +214,7 @@ def test_print(snap_compare: Any, make_app: Any, accounts: Any, size: tuple[int,
 @pytest.mark.parametrize("size", SIZES)
 def test_diagnostics(snap_compare: Any, make_app: Any, accounts: Any, size: tuple[int, int]) -> None:
     async def steps(pilot: Any, app: Any) -> None:
+        await nothing(pilot, app)  # home has opened the devices
         await pilot.press("d")
         await wait_for(pilot, lambda: len(app.screen.reports) == 3)
         await pilot.press("t")

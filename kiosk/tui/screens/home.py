@@ -81,7 +81,7 @@ class HomeScreen(KioskScreen):
     def poll_devices(self) -> None:
         devices = self.kiosk.devices
         for name in devices.names():
-            self.post_message(device_report(devices, name))
+            self.post_message(device_report(devices, name, open_first=True))
         printer = None
         try:
             printer = devices.of_kind("printer")
