@@ -71,6 +71,12 @@ def face_auto_capture(thresholds: Mapping[str, Any]) -> Any:
     return _call("kiosk.capture.face", "AutoCapture", "face")(thresholds)
 
 
+def face_token(image: np.ndarray, thresholds: Mapping[str, Any]) -> tuple[bytes, str]:
+    """The ICAO token photo (kiosk.capture.face.token_photo): encoded bytes and their MIME type."""
+    data, mime = _call("kiosk.capture.face", "token_photo", "face")(image, thresholds)
+    return bytes(data), str(mime)
+
+
 # -- fingers ------------------------------------------------------------------------------------
 def finger_nfiq2(pixels: np.ndarray, ppi: int) -> float:
     """NFIQ 2 score 0..100 (kiosk.capture.finger.nfiq2)."""
@@ -81,6 +87,11 @@ def finger_nfiq2(pixels: np.ndarray, ppi: int) -> float:
 def signature_problems(points: Sequence[Any], area_mm: tuple[float, float]) -> list[str]:
     """Catalog codes of what makes a signature unusable (empty list: usable)."""
     return [str(c) for c in _call("kiosk.capture.signature", "validate", "signature_check")(points, area_mm)]
+
+
+def signature_image(points: Sequence[Any], area_mm: tuple[float, float]) -> bytes:
+    """The signature rendered at the card's resolution as PNG (kiosk.capture.signature.render_png)."""
+    return bytes(_call("kiosk.capture.signature", "render_png", "signature_check")(points, area_mm))
 
 
 # -- network and central -------------------------------------------------------------------------

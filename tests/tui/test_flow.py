@@ -102,3 +102,6 @@ async def test_complete_enrollment_from_login_to_queued_record(make_app: Any, ac
         assert kinds == [("face", 0), ("finger", 1), ("finger", 2), ("signature", 0), ("signature_points", 0)]
         face = next(s for s in store.samples(record_id) if s.kind == "face")
         assert face.metadata["manual"] is True and face.metadata["checks"] == "unavailable"
+        assert face.metadata["crop"] == "unavailable"  # no ICAO crop on this branch: the whole frame, said so
+        sig = next(s for s in store.samples(record_id) if s.kind == "signature")
+        assert sig.metadata["render"] == "preview" and sig.metadata["checked"] is False

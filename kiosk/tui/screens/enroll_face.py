@@ -158,8 +158,14 @@ class FaceScreen(WizardStep):
                                 [{"code": c.code, "passed": c.passed} for c in checks],
                                 "failed": [] if checks is None else [c.code for c in checks if not c.passed],
                                 "height": int(image.shape[0]), "width": int(image.shape[1])}
-        self.kiosk.store.put_sample(self.record_id, kind="face", data=encode_jpeg(image), format="image/jpeg",
-                                    metadata=meta, actor=self.actor)
+        try:  # the ICAO token crop when the capture module is installed, else the whole frame
+            data, mime = services.face_token(image, dict(self.kiosk.cfg.quality.get("face", {})))
+            meta["crop"] = "icao_token"
+        except FeatureUnavailable:
+            data, mime = encode_jpeg(image), "image/jpeg"
+            meta["crop"] = "unavailable"
+        self.kiosk.store.put_sample(self.record_id, kind="face", data=data, format=mime, metadata=meta,
+                                    actor=self.actor)
         self.captured = True
         self.query_one("#face-kept").image = from_bgr(image)
         self.refresh_texts()

@@ -117,11 +117,15 @@ class SignatureScreen(WizardStep):
         if self.issues:
             self.refresh_texts()
             return
-        image = np.asarray(render_ink(self.points, self.area, width=800).convert("L"))
+        try:  # the card-resolution rendering when the capture module is installed
+            data, render = services.signature_image(self.points, self.area), "card"
+        except FeatureUnavailable:
+            data = encode_png(np.asarray(render_ink(self.points, self.area, width=800).convert("L")))
+            render = "preview"
         store = self.kiosk.store
-        store.put_sample(self.record_id, kind="signature", data=encode_png(image), format="image/png",
-                         metadata={"points": len(self.points), "checked": checked, "area_mm": list(self.area)},
-                         actor=self.actor)
+        store.put_sample(self.record_id, kind="signature", data=data, format="image/png", actor=self.actor,
+                         metadata={"points": len(self.points), "checked": checked, "render": render,
+                                   "area_mm": list(self.area)})
         store.put_sample(self.record_id, kind="signature_points", format="application/json", actor=self.actor,
                          data=json.dumps([dataclasses.astuple(p) for p in self.points]).encode())
         self.saved = True
