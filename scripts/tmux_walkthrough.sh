@@ -35,6 +35,9 @@ shot() {  # shot NAME TEXT: wait (up to 20 s) until TEXT is on the screen, then 
     tmux capture-pane -p -t "$SESSION" > "$file"
     if grep -qF -- "$text" "$file"; then
       [ "$QUIET" = 1 ] || { echo "== $n $name"; cat "$file"; }
+      # a person reads the screen before the next key; a key sent within milliseconds of a screen
+      # switch can reach the screen being removed and be dropped
+      sleep 0.5
       return 0
     fi
     sleep 0.2

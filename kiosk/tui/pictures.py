@@ -11,6 +11,20 @@ from PIL import ImageDraw
 from kiosk.devices.protocols import PenPoint
 
 
+def prepare_terminal() -> None:
+    """Ask the terminal for its cell size BEFORE Textual starts reading stdin.
+
+    textual-image asks once, on first use; under tmux (no pixel size from the ioctl) it writes an
+    escape query and reads the answer from stdin, which, once Textual runs, swallows the keys the
+    operator types at that moment (seen as a lost first key on the face screen)."""
+    from textual_image.widget import get_cell_size
+
+    try:
+        get_cell_size()
+    except Exception:  # no terminal (tests, pipes): the library falls back to its default size
+        pass
+
+
 def picture_widget(image: PILImage.Image | None = None, *, id: str | None = None, classes: str = "") -> Any:
     """An image widget: half-block cells (work in any terminal, tmux included, and are
     deterministic for snapshots). Kitty/Sixel would need a terminal query at start-up."""
