@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
-from kiosk.i18n import describe, translate
+from kiosk.i18n import translate
 from kiosk.tui import services
 from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, FaceAutoCaptured, FaceFrame

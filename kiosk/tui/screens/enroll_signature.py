@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -20,8 +21,6 @@ from kiosk.tui.pictures import decode_image, encode_png, picture_widget, render_
 from kiosk.tui.screens.device_help import action_for, problem_words
 from kiosk.tui.services import FeatureUnavailable
 from kiosk.tui.wizard import WizardStep
-
-import numpy as np
 
 
 class SignatureScreen(WizardStep):
