@@ -57,11 +57,13 @@ class FaceModule(types.ModuleType):
     def __init__(self) -> None:
         super().__init__("kiosk.capture.face")
         self.calls = 0
+        self.resident_ready = False  # the test decides when the resident sits right
 
     def analyze_frame(self, image: np.ndarray, thresholds: Any) -> list[Check]:
         self.calls += 1
-        ok = self.calls > 3
-        return [Check("nik.invalid" if not ok else "tui.face.all_pass", ok, {})]
+        ok = self.resident_ready
+        # any catalog code stands in for the capture module's own message codes
+        return [Check("tui.fingers.place" if not ok else "tui.face.all_pass", ok, {"finger": "X"})]
 
     class AutoCapture:
         def __init__(self, thresholds: Any) -> None:
@@ -84,8 +86,12 @@ async def test_face_checks_guide_the_operator_and_auto_capture_when_present(
         record_id = app.screen.record_id
         app.switch_screen(step_screen("face", record_id))
         await wait_for(pilot, lambda: getattr(app.screen, "checks", None) is not None)
+        guide = str(app.screen.query_one("#face-guide", Static).render())
+        assert translate("tui.fingers.place", finger="X") in guide  # the failing check, as an instruction
+        assert not app.screen.captured
+        module.resident_ready = True
         await wait_for(pilot, lambda: app.screen.captured)
         face = next(s for s in app.store.samples(record_id) if s.kind == "face")
         assert face.metadata["manual"] is False and face.metadata["failed"] == []
-        assert module.calls >= 5
+        assert module.calls >= 3
         assert "Photo saved" in str(app.screen.query_one("#face-saved", Static).render())
