@@ -1,24 +1,163 @@
-"""The Textual application: the station's operator and technician screens."""
+"""The Textual application: login, then the screens the user's role may open.
+
+Devices come from the station's :class:`~kiosk.devices.registry.DeviceSet` (tests pass their own
+device set). Every device and network call runs in a thread worker of the screen that needs it.
+"""
 
 from __future__ import annotations
 
-from textual.app import App
+import datetime as dt
+import logging
+import time
+from typing import Any, Callable, ClassVar, Protocol
 
+from textual import events
+from textual.app import App
+from textual.binding import BindingsMap
+
+from kiosk.accounts import Account, AccountStore
 from kiosk.config import Config
-from kiosk.store import RecordStore
-from kiosk.tui.screens.home import HomeScreen
+from kiosk.devices.base import Device
+from kiosk.i18n import LANGUAGES, current_language, set_language, translate
+from kiosk.station import Station
+from kiosk.tui.base import KeySpec, Translated
+
+log = logging.getLogger(__name__)
+
+
+class DeviceProvider(Protocol):
+    """What the UI needs of a device set (kiosk.devices.registry.DeviceSet fits)."""
+
+    def get(self, name: str) -> Device: ...
+    def of_kind(self, kind: str) -> Device | None: ...
+    def names(self) -> list[str]: ...
+    def close(self) -> None: ...
+
+
+#: seconds before the idle logout when the warning appears
+IDLE_WARNING_S = 30
 
 
 class KioskApp(App[None]):
-    CSS_PATH = "kiosk.tcss"
+    CSS_PATH = ["kiosk.tcss", "wizard.tcss"]
     TITLE = "Kiosk e-KTP"
-    BINDINGS = [("q", "quit", "Keluar")]
+    KEYS: ClassVar[list[KeySpec]] = [
+        ("f2", "switch_language", "tui.key.language"),
+    ]
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, *, devices: DeviceProvider | None = None,
+                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
+                 today: Callable[[], dt.date] = dt.date.today) -> None:
         super().__init__()
         self.cfg = cfg
-        self.store = RecordStore(cfg.station.data_dir, policy=cfg.policy)
-        self.sub_title = cfg.station.name
+        self.station = Station(cfg)
+        if devices is not None:
+            self.station.devices.close()
+            self.station.devices = devices  # type: ignore[assignment]
+        self.store = self.station.store
+        self.accounts = AccountStore(cfg.accounts, clock=clock)
+        self.clock = clock
+        self.monotonic = monotonic
+        self.today = today
+        self.user: Account | None = None
+        self.demo: tuple[str, str] | None = None
+        self.last_activity = monotonic()
+        self._idle_warned = False
+        self.translate_keys()
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    @property
+    def devices(self) -> DeviceProvider:
+        return self.station.devices  # type: ignore[return-value]
+
+    def translate_keys(self) -> None:
+        bindings = self._merged_bindings.copy() if self._merged_bindings else BindingsMap()
+        for key, action, code, *_ in self.KEYS:
+            bindings.bind(key, action, translate(code))
+        self._bindings = bindings
 
     def on_mount(self) -> None:
-        self.push_screen(HomeScreen())
+        from kiosk.tui.screens.login import LoginScreen
+
+        self.sub_title = self.cfg.station.name
+        self.demo = self.accounts.ensure_demo(self.cfg.station.simulated)
+        self.set_interval(1.0, self.check_idle_logout)
+        self.push_screen(LoginScreen())
+
+    def on_unmount(self) -> None:
+        self.station.close()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.last_activity = self.monotonic()
+            self._idle_warned = False
+        await super().on_event(event)
+
+    # -- session ----------------------------------------------------------------------------------
+    def login(self, account: Account) -> None:
+        from kiosk.tui.screens.home import HomeScreen
+
+        self.user = account
+        self.last_activity = self.monotonic()
+        self.store.log_action(account.name, "login", params={"role": account.role.value})
+        self.switch_screen(HomeScreen())
+
+    def may_open(self, screen: str) -> bool:
+        return self.user is not None and self.user.may_open(screen)
+
+    def open_screen(self, name: str) -> None:
+        """Open one of the role-dependent screens (refused in words when the role may not)."""
+        if not self.may_open(name):
+            self.notify(translate("tui.denied"), severity="error")
+            return
+        from kiosk.tui.screens.diagnostics import DiagnosticsScreen
+        from kiosk.tui.screens.enroll_nik import NikScreen
+        from kiosk.tui.screens.print import PrintScreen
+        from kiosk.tui.screens.progress import ProgressScreen
+        from kiosk.tui.screens.queue import QueueScreen
+
+        factory: dict[str, Callable[[], Any]] = {
+            "enroll": NikScreen, "queue": QueueScreen, "print": PrintScreen,
+            "diagnostics": DiagnosticsScreen, "progress": ProgressScreen,
+        }
+        self.push_screen(factory[name]())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "logout":
+            return self.user is not None
+        return True
+
+    def action_logout(self, reason: str = "tui.logout.done") -> None:
+        from kiosk.tui.screens.login import LoginScreen
+
+        if self.user is None:
+            return
+        self.store.log_action(self.user.name, "logout", reason=reason)
+        self.user = None
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(LoginScreen())
+        self.notify(translate(reason))
+
+    def check_idle_logout(self) -> None:
+        """Warn before the idle logout, then log out (drafts stay in the store for resumption)."""
+        if self.user is None:
+            return
+        limit = self.cfg.accounts.idle_logout_s
+        idle = self.monotonic() - self.last_activity
+        if idle >= limit:
+            self.action_logout("tui.logout.idle")
+        elif idle >= limit - min(IDLE_WARNING_S, limit / 2) and not self._idle_warned:
+            self._idle_warned = True
+            self.notify(translate("tui.idle.warning", seconds=int(limit - idle)), severity="warning",
+                        timeout=min(IDLE_WARNING_S, limit / 2))
+
+    # -- language ---------------------------------------------------------------------------------
+    def action_switch_language(self) -> None:
+        langs = list(LANGUAGES)
+        set_language(langs[(langs.index(current_language()) + 1) % len(langs)])
+        self.translate_keys()
+        for screen in self.screen_stack:
+            if isinstance(screen, Translated):
+                screen.language_changed()
+        self.refresh_bindings()

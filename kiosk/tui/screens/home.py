@@ -1,21 +1,229 @@
-"""Home: station health at a glance (placeholder until the UI issue lands the full screen)."""
+"""Home: station health at a glance: devices, network, queue, today's work, stock, progress."""
 
 from __future__ import annotations
 
+
+from textual import work
 from textual.app import ComposeResult
-from textual.screen import Screen
+from textual.containers import Grid
 from textual.widgets import Footer, Header, Static
 
+from kiosk.devices.base import DeviceState
 from kiosk.i18n import translate
+from kiosk.store import RecordState
+from kiosk.tui import services
+from kiosk.tui.base import KioskScreen
+from kiosk.tui.devices_poll import device_report
+from kiosk.tui.messages import DeviceReport, NetworkReport, StockReport
+from kiosk.tui.screens.device_help import problem_words
+
+#: home key -> screen name (ROLE_SCREENS decides which are shown)
+SCREEN_OF_ACTION = {"enroll": "enroll", "resume": "enroll", "queue": "queue", "print": "print",
+                    "progress": "progress", "diagnostics": "diagnostics"}
+DONE_STATES = (RecordState.QUEUED, RecordState.SUBMITTED, RecordState.APPROVED, RecordState.PRINTING,
+               RecordState.PRINTED)
 
 
-class HomeScreen(Screen[None]):
+def state_words(state: DeviceState | str) -> str:
+    return translate(f"tui.device.state.{state}")
+
+
+class HomeScreen(KioskScreen):
+    KEYS = [
+        ("n", "enroll", "tui.key.enroll"),
+        ("r", "resume", "tui.key.resume"),
+        ("u", "queue", "tui.key.queue"),
+        ("p", "print", "tui.key.print"),
+        ("g", "progress", "tui.key.progress"),
+        ("d", "diagnostics", "tui.key.diagnostics"),
+        ("f5", "poll", "tui.key.refresh"),
+        ("f10", "app.logout", "tui.key.logout"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reports: dict[str, DeviceReport] = {}
+        self.network: NetworkReport | None = None
+        self.stock: StockReport | None = None
+        self._offered_drafts = False
+
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="counts")
-        yield Footer()
+        yield Static(id="who", classes="banner")
+        with Grid(id="home-grid"):
+            yield Static(id="devices", classes="panel")
+            yield Static(id="queue", classes="panel")
+            yield Static(id="network", classes="panel")
+            yield Static(id="today", classes="panel")
+        yield Footer(compact=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        screen = SCREEN_OF_ACTION.get(action)
+        return screen is None or self.kiosk.may_open(screen)
 
     def on_mount(self) -> None:
-        counts = self.app.store.counts()  # type: ignore[attr-defined]
-        lines = [f"{translate('state.' + state):14} {n:>6}" for state, n in counts.items()]
-        self.query_one("#counts", Static).update("\n".join(lines))
+        super().on_mount()
+        self.action_poll()
+        self.set_interval(5.0, self.action_poll)
+        if self.kiosk.may_open("enroll") and self.kiosk.store.list(RecordState.DRAFT):
+            self._offered_drafts = True
+            self.action_resume()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_texts()
+
+    # -- workers ----------------------------------------------------------------------------------
+    def action_poll(self) -> None:
+        self.poll_devices()
+        self.poll_network()
+
+    @work(thread=True, exclusive=True, group="home-devices")
+    def poll_devices(self) -> None:
+        devices = self.kiosk.devices
+        for name in devices.names():
+            self.post_message(device_report(devices, name, open_first=True))
+        printer = None
+        try:
+            printer = devices.of_kind("printer")
+        except Exception as exc:  # driver missing: the device panel already says so
+            self.post_message(StockReport(None, exc))
+            return
+        if printer is None:
+            self.post_message(StockReport(None, None))
+            return
+        try:
+            self.post_message(StockReport(printer.supplies()))  # type: ignore[attr-defined]
+        except Exception as exc:
+            self.post_message(StockReport(None, exc))
+
+    @work(thread=True, exclusive=True, group="home-network")
+    def poll_network(self) -> None:
+        try:
+            self.post_message(NetworkReport(services.network_state(self.kiosk.station)))
+        except Exception as exc:
+            self.post_message(NetworkReport(None, exc))
+
+    def on_device_report(self, msg: DeviceReport) -> None:
+        self.reports[msg.name] = msg
+        self.render_devices()
+
+    def on_network_report(self, msg: NetworkReport) -> None:
+        self.network = msg
+        self.render_network()
+
+    def on_stock_report(self, msg: StockReport) -> None:
+        self.stock = msg
+        self.render_today()
+
+    # -- rendering --------------------------------------------------------------------------------
+    def refresh_texts(self) -> None:
+        user = self.kiosk.user
+        if user is not None:
+            self.query_one("#who", Static).update(translate(
+                "tui.home.who", name=user.name, role=translate("accounts.role." + user.role.value),
+                station=self.kiosk.cfg.station.id))
+        self.render_devices()
+        self.render_network()
+        self.render_queue()
+        self.render_today()
+
+    def render_devices(self) -> None:
+        lines = [f"[b]{translate('tui.home.devices')}[/b]"]
+        names = self.kiosk.devices.names()
+        if not names:
+            lines.append(translate("tui.home.no_devices"))
+        for name in names:
+            rep = self.reports.get(name)
+            if rep is None:
+                lines.append(f"{name}: {translate('tui.home.asking')}")
+            elif rep.status is not None:
+                line = f"{name} ({translate('tui.kind.' + rep.kind)}): {state_words(rep.status.state)}"
+                if rep.status.reason:
+                    line += f" - {translate(rep.status.reason, **rep.status.params)}"
+                lines.append(line)
+            else:
+                lines.append(f"{name}: [red]{translate(rep.problem or 'error.generic', **rep.params)}[/red]")
+        self.query_one("#devices", Static).update("\n".join(lines))
+
+    def render_network(self) -> None:
+        lines = [f"[b]{translate('tui.home.network')}[/b]"]
+        rep = self.network
+        if rep is None:
+            lines.append(translate("tui.home.asking"))
+        elif rep.state is None:
+            lines.append(problem_words(rep.problem) if rep.problem else translate("tui.home.asking"))
+        else:
+            lines.append(translate("tui.net." + rep.state.state))
+            lines.append(translate("tui.home.last_sync", when=rep.state.last_sync or translate("tui.home.never")))
+            lines.append(translate("tui.home.pending", kib=rep.state.pending_bytes // 1024))
+        self.query_one("#network", Static).update("\n".join(lines))
+
+    def render_queue(self) -> None:
+        counts = self.kiosk.store.counts()
+        lines = [f"[b]{translate('tui.home.queue')}[/b]"]
+        shown = [s for s in RecordState if counts.get(s.value)] or [RecordState.DRAFT, RecordState.QUEUED]
+        for state in shown:
+            lines.append(f"{translate('state.' + state.value):<14}{counts.get(state.value, 0):>6}")
+        self.query_one("#queue", Static).update("\n".join(lines))
+
+    def render_today(self) -> None:
+        store = self.kiosk.store
+        today = self.kiosk.today().isoformat()
+        per_day = dict(store.enrolled_per_day(1))
+        counts = store.counts()
+        total = sum(counts.get(s.value, 0) for s in DONE_STATES)
+        target = self.kiosk.cfg.station.target
+        lines = [f"[b]{translate('tui.home.today')}[/b]",
+                 translate("tui.home.today_count", count=per_day.get(today, 0))]
+        if target:
+            lines.append(translate("tui.home.target", done=total, target=target, pct=f"{100 * total / target:.1f}"))
+        stock = self.stock
+        if stock is None:
+            lines.append(translate("tui.home.asking"))
+        elif stock.supplies is None:
+            lines.append(problem_words(stock.problem) if stock.problem else translate("tui.home.no_printer"))
+        else:
+            s = stock.supplies
+            low = self.kiosk.cfg.stock
+            cards = "?" if s.cards_in_hopper is None else str(s.cards_in_hopper)
+            ribbon = "?" if s.ribbon_panels_left is None else str(s.ribbon_panels_left)
+            lines.append(translate("tui.home.stock", cards=cards, ribbon=ribbon))
+            if s.cards_in_hopper is not None and s.cards_in_hopper < low.low_cards:
+                lines.append(f"[yellow]{translate('tui.stock.low_cards')}[/yellow]")
+            if s.ribbon_panels_left is not None and s.ribbon_panels_left < low.low_ribbon_panels:
+                lines.append(f"[yellow]{translate('tui.stock.low_ribbon')}[/yellow]")
+        self.query_one("#today", Static).update("\n".join(lines))
+
+    # -- actions ----------------------------------------------------------------------------------
+    def action_enroll(self) -> None:
+        self.kiosk.open_screen("enroll")
+
+    def action_resume(self) -> None:
+        from kiosk.tui.modals import ResumeDraftModal
+
+        drafts = self.kiosk.store.list(RecordState.DRAFT)
+        if not drafts:
+            self.notify(translate("tui.resume.none"))
+            return
+
+        def chosen(record_id: str | None) -> None:
+            if record_id:
+                from kiosk.tui.wizard import resume
+
+                resume(self.kiosk, record_id)
+
+        self.app.push_screen(ResumeDraftModal(drafts), chosen)
+
+    def action_queue(self) -> None:
+        self.kiosk.open_screen("queue")
+
+    def action_print(self) -> None:
+        self.kiosk.open_screen("print")
+
+    def action_progress(self) -> None:
+        self.kiosk.open_screen("progress")
+
+    def action_diagnostics(self) -> None:
+        self.kiosk.open_screen("diagnostics")
+
+

@@ -1,0 +1,92 @@
+"""Messages that workers post back to their screen (device and network results)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+from kiosk.devices.base import DeviceInfo, DeviceStatus, SelfTestResult
+from kiosk.devices.protocols import FingerImage, PenPoint, PrinterSupplies
+from kiosk.tui.services import NetworkState, QualityCheck
+
+
+@dataclass
+class DeviceProblem(Message):
+    """A device call failed; ``error`` is the typed error (its code picks the words)."""
+
+    kind: str
+    error: BaseException
+
+
+@dataclass
+class DeviceReport(Message):
+    """Status of one configured device (home, diagnostics)."""
+
+    name: str
+    kind: str
+    status: DeviceStatus | None
+    #: catalog code when the device could not even be asked (driver missing, not configured)
+    problem: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class NetworkReport(Message):
+    state: NetworkState | None
+    problem: BaseException | None = None
+
+
+@dataclass
+class StockReport(Message):
+    supplies: PrinterSupplies | None
+    problem: BaseException | None = None
+
+
+@dataclass
+class FaceFrame(Message):
+    image: Any  # BGR numpy array
+    seq: int
+    #: None when the face checks are unavailable
+    checks: list[QualityCheck] | None
+
+
+@dataclass
+class FaceAutoCaptured(Message):
+    image: Any
+    checks: list[QualityCheck]
+
+
+@dataclass
+class FingerCaptured(Message):
+    position: int
+    image: FingerImage
+    #: NFIQ 2 score, None when unavailable
+    nfiq2: float | None
+
+
+@dataclass
+class SignatureInk(Message):
+    points: list[PenPoint]
+    area_mm: tuple[float, float]
+
+
+@dataclass
+class DiagnosticResult(Message):
+    name: str
+    action: str
+    info: DeviceInfo | None = None
+    status: DeviceStatus | None = None
+    self_test: SelfTestResult | None = None
+    text: str = ""
+    error: BaseException | None = None
+
+
+@dataclass
+class PrintProgress(Message):
+    record_id: str
+    done: int
+    total: int
+    job: str | None = None
+    error: BaseException | None = None

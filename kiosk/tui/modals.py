@@ -1,0 +1,180 @@
+"""Small dialogs. Each is a ``ModalScreen[T]`` that returns its answer through ``dismiss``."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from kiosk.accounts import AccountError, Role
+from kiosk.i18n import describe, translate
+from kiosk.store import Record
+from kiosk.tui.base import KioskModal
+
+
+class ResumeDraftModal(KioskModal[str | None]):
+    """Offer the drafts left open (crash, closed terminal, idle logout); returns a record id.
+    A draft the resident will not finish can be discarded (cancelled, with its audit entry)."""
+
+    KEYS = [("enter", "choose", "tui.key.choose", True), ("delete", "discard", "tui.key.discard"),
+            ("escape", "cancel", "tui.key.cancel")]
+
+    def __init__(self, drafts: Sequence[Record]) -> None:
+        super().__init__()
+        self.drafts = list(drafts)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(id="title", classes="title")
+            yield OptionList(id="drafts")
+        yield Footer(compact=True)
+
+    def refresh_texts(self) -> None:
+        self.query_one("#title", Label).update(translate("tui.resume.title"))
+        options = self.query_one("#drafts", OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        store = self.kiosk.store
+        for rec in self.drafts:
+            ident = store.identity(rec.id)
+            options.add_option(Option(translate("tui.resume.item", nik=ident.nik, name=ident.full_name or "-",
+                                                step=translate("tui.step." + rec.step if rec.step != "identity" else "tui.step.nik")),
+                                      id=rec.id))
+        options.highlighted = highlighted if highlighted is not None else 0
+        options.focus()
+
+    def action_choose(self) -> None:
+        options = self.query_one("#drafts", OptionList)
+        if options.highlighted is not None:
+            self.dismiss(options.get_option_at_index(options.highlighted).id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_discard(self) -> None:
+        options = self.query_one("#drafts", OptionList)
+        if options.highlighted is None or not self.drafts:
+            return
+        record_id = str(options.get_option_at_index(options.highlighted).id)
+        nik = self.kiosk.store.identity(record_id).nik
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            from kiosk.store import RecordState
+
+            user = self.kiosk.user
+            self.kiosk.store.transition(record_id, RecordState.CANCELLED, actor=user.name if user else "?",
+                                        reason="discarded_draft")
+            self.drafts = [d for d in self.drafts if d.id != record_id]
+            if not self.drafts:
+                self.dismiss(None)
+                return
+            options.highlighted = 0
+            self.refresh_texts()
+
+        self.app.push_screen(ConfirmModal("tui.resume.discard_confirm", nik=nik), confirmed)
+
+
+class ReasonModal(KioskModal[str | None]):
+    """Pick a reason from a closed list (catalog codes ``<prefix>.<reason>``); returns the reason."""
+
+    KEYS = [("enter", "choose", "tui.key.choose", True), ("escape", "cancel", "tui.key.cancel")]
+
+    def __init__(self, title_code: str, prefix: str, reasons: Sequence[str], **params: object) -> None:
+        super().__init__()
+        self.title_code = title_code
+        self.prefix = prefix
+        self.reasons = list(reasons)
+        self.params = params
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(id="title", classes="title")
+            yield OptionList(id="reasons")
+        yield Footer(compact=True)
+
+    def refresh_texts(self) -> None:
+        self.query_one("#title", Label).update(translate(self.title_code, **self.params))
+        options = self.query_one("#reasons", OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        for reason in self.reasons:
+            options.add_option(Option(translate(f"{self.prefix}.{reason}"), id=reason))
+        options.highlighted = highlighted if highlighted is not None else 0
+        options.focus()
+
+    def action_choose(self) -> None:
+        options = self.query_one("#reasons", OptionList)
+        if options.highlighted is not None:
+            self.dismiss(options.get_option_at_index(options.highlighted).id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmModal(KioskModal[bool]):
+    KEYS = [("y", "yes", "tui.key.yes"), ("n,escape", "no", "tui.key.no")]
+
+    def __init__(self, question_code: str, **params: object) -> None:
+        super().__init__()
+        self.question_code = question_code
+        self.params = params
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(id="question")
+        yield Footer(compact=True)
+
+    def refresh_texts(self) -> None:
+        self.query_one("#question", Static).update(translate(self.question_code, **self.params))
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+
+class SupervisorModal(KioskModal[str | None]):
+    """A supervisor confirms with name and password; returns the supervisor's name."""
+
+    KEYS = [("ctrl+s", "confirm", "tui.key.confirm"), ("escape", "cancel", "tui.key.cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(id="title", classes="title")
+            yield Input(id="sup-name")
+            yield Input(id="sup-password", password=True)
+            yield Static(id="sup-error", classes="error")
+        yield Footer(compact=True)
+
+    def refresh_texts(self) -> None:
+        self.query_one("#title", Label).update(translate("tui.supervisor.title"))
+        self.query_one("#sup-name", Input).placeholder = translate("tui.login.name")
+        self.query_one("#sup-password", Input).placeholder = translate("tui.login.password")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "sup-name":
+            self.query_one("#sup-password", Input).focus()
+        else:
+            self.action_confirm()
+
+    def action_confirm(self) -> None:
+        name = self.query_one("#sup-name", Input).value.strip()
+        error = self.query_one("#sup-error", Static)
+        try:
+            account = self.kiosk.accounts.authenticate(name, self.query_one("#sup-password", Input).value)
+        except AccountError as exc:
+            error.update(describe(exc))
+            return
+        if account.role is not Role.SUPERVISOR:
+            error.update(translate("tui.supervisor.not_supervisor", name=name))
+            return
+        self.dismiss(account.name)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,222 @@
+"""Diagnostics (technician): each device's open / info / self-test / test capture / protocol log,
+serial port rescan, the central's reachability, and an exported diagnostics bundle."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Static
+
+from kiosk.devices.errors import DeviceError
+from kiosk.i18n import translate
+from kiosk.tui import services
+from kiosk.tui.base import KioskScreen
+from kiosk.tui.devices_poll import device_report, open_device, reopen_device
+from kiosk.tui.messages import DeviceReport, DiagnosticResult
+from kiosk.tui.screens.device_help import problem_words
+
+
+def list_serial_ports() -> list[str]:
+    from serial.tools import list_ports
+
+    return [f"{p.device} {p.description or ''} {p.hwid or ''}".strip() for p in list_ports.comports()]
+
+
+class DiagnosticsScreen(KioskScreen):
+    KEYS = [
+        ("o", "run('open')", "tui.key.diag_open"),
+        ("i", "run('info')", "tui.key.diag_info"),
+        ("t", "run('self_test')", "tui.key.diag_test"),
+        ("c", "run('capture')", "tui.key.diag_capture"),
+        ("l", "run('log')", "tui.key.diag_log"),
+        ("s", "rescan", "tui.key.diag_rescan"),
+        ("n", "central", "tui.key.diag_central"),
+        ("e", "export", "tui.key.diag_export"),
+        ("escape", "close", "tui.key.close"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reports: dict[str, DeviceReport] = {}
+        self.output = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(classes="capture"):
+            yield DataTable(id="diag-devices", cursor_type="row")
+            with VerticalScroll(id="diag-out-box"):
+                yield Static(id="diag-out")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#diag-devices", DataTable).focus()
+        self.poll()
+
+    @work(thread=True, exclusive=True, group="diag-poll")
+    def poll(self) -> None:
+        for name in self.kiosk.devices.names():
+            self.post_message(device_report(self.kiosk.devices, name))
+
+    def on_device_report(self, msg: DeviceReport) -> None:
+        self.reports[msg.name] = msg
+        self.refresh_texts()
+
+    def selected(self) -> str | None:
+        table = self.query_one("#diag-devices", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return str(key) if key else None
+
+    def refresh_texts(self) -> None:
+        table = self.query_one("#diag-devices", DataTable)
+        row = table.cursor_row
+        table.clear(columns=True)
+        table.add_columns(translate("tui.diag.device"), translate("tui.diag.state"))
+        for name in self.kiosk.devices.names():
+            rep = self.reports.get(name)
+            if rep is None:
+                state = translate("tui.home.asking")
+            elif rep.status is not None:
+                state = translate("tui.device.state." + rep.status.state.value)
+            else:
+                state = translate(rep.problem or "error.generic", **rep.params)
+            table.add_row(name, state[:40], key=name)
+        if table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
+        self.query_one("#diag-out", Static).update(self.output or (
+            translate("tui.home.no_devices") if not self.kiosk.devices.names() else translate("tui.diag.hint")))
+
+    # -- device actions ---------------------------------------------------------------------------
+    def action_run(self, action: str) -> None:
+        name = self.selected()
+        if name is None:
+            self.notify(translate("tui.home.no_devices"), severity="warning")
+            return
+        self.output = translate("tui.diag.running", device=name)
+        self.refresh_texts()
+        self.run_device(name, action)
+
+    @work(thread=True, exclusive=True, group="diag-device")
+    def run_device(self, name: str, action: str) -> None:
+        try:
+            dev = self.kiosk.devices.get(name)
+            if action == "open":
+                reopen_device(dev)
+                self.post_message(DiagnosticResult(name, action, status=dev.status()))
+                return
+            open_device(dev)
+            if action == "info":
+                self.post_message(DiagnosticResult(name, action, info=dev.info(), status=dev.status()))
+            elif action == "self_test":
+                self.post_message(DiagnosticResult(name, action, self_test=dev.self_test()))
+            elif action == "log":
+                self.post_message(DiagnosticResult(name, action, text=dev.last_exchange()))
+            elif action == "capture":
+                self.post_message(DiagnosticResult(name, action, text=test_capture(dev)))
+        except (DeviceError, ImportError, services.FeatureUnavailable) as exc:
+            self.post_message(DiagnosticResult(name, action, error=exc))
+        except Exception as exc:  # a driver bug is shown, not fatal
+            self.post_message(DiagnosticResult(name, action, error=exc))
+
+    def on_diagnostic_result(self, msg: DiagnosticResult) -> None:
+        lines = [f"[b]{msg.name}: {translate('tui.diag.action.' + msg.action)}[/b]"]
+        if msg.error is not None:
+            lines.append(f"[red]{problem_words(msg.error)}[/red]")
+        if msg.status is not None:
+            lines.append(f"{translate('tui.diag.state')}: {translate('tui.device.state.' + msg.status.state.value)}")
+        if msg.info is not None:
+            i = msg.info
+            lines += [f"{translate('tui.diag.vendor')}: {i.vendor}", f"{translate('tui.diag.model')}: {i.model}",
+                      f"{translate('tui.diag.serial')}: {i.serial}", f"{translate('tui.diag.firmware')}: {i.firmware}"]
+        if msg.self_test is not None:
+            lines.append(translate("tui.diag.passed") if msg.self_test.passed else f"[red]{translate('tui.diag.failed')}[/red]")
+            lines += [f"{'✓' if ok else '✗'} {code} {detail}" for code, ok, detail in msg.self_test.checks]
+        if msg.text:
+            lines.append(msg.text)
+        elif msg.action == "log" and msg.error is None:
+            lines.append(translate("tui.diag.log_empty"))
+        self.output = "\n".join(lines)
+        self.refresh_texts()
+
+    @work(thread=True, exclusive=True, group="diag-other")
+    def action_rescan(self) -> None:
+        ports = list_serial_ports()
+        text = "\n".join(ports) if ports else translate("tui.diag.no_ports")
+        self.app.call_from_thread(self.show, f"[b]{translate('tui.diag.ports')}[/b]\n{text}")
+
+    @work(thread=True, exclusive=True, group="diag-other")
+    def action_central(self) -> None:
+        try:
+            ok = services.central_reachable(self.kiosk.station)
+            text = translate("tui.diag.central_ok") if ok else translate("tui.diag.central_down")
+        except Exception as exc:
+            text = problem_words(exc)
+        self.app.call_from_thread(self.show, text)
+
+    @work(thread=True, exclusive=True, group="diag-other")
+    def action_export(self) -> None:
+        path = export_bundle(self.kiosk)
+        self.app.call_from_thread(self.show, translate("tui.diag.exported", path=str(path)))
+
+    def show(self, text: str) -> None:
+        self.output = text
+        self.refresh_texts()
+
+    def action_close(self) -> None:
+        self.app.pop_screen()
+
+
+def test_capture(dev: Any) -> str:
+    """One test capture with its quality result, in words."""
+    if dev.kind == "fingerprint":
+        img = dev.capture(0, timeout_s=10.0)
+        try:
+            quality = translate("tui.fingers.nfiq2", score=f"{services.finger_nfiq2(img.pixels, img.ppi):.0f}")
+        except services.FeatureUnavailable as exc:
+            quality = problem_words(exc)
+        return f"{img.pixels.shape[1]}x{img.pixels.shape[0]} @ {img.ppi} ppi\n{quality}"
+    if dev.kind == "camera":
+        frame = dev.latest(timeout_s=2.0)
+        try:
+            checks = services.face_checks(frame.image, {})
+            quality = "\n".join(f"{'✓' if c.passed else '✗'} {translate(c.code, **c.params)}" for c in checks)
+        except services.FeatureUnavailable as exc:
+            quality = problem_words(exc)
+        return f"{frame.image.shape[1]}x{frame.image.shape[0]} seq {frame.seq}\n{quality}"
+    if dev.kind == "signature":
+        points = dev.read_points(timeout_s=2.0)
+        return translate("tui.signature.points", count=len(points))
+    if dev.kind == "printer":
+        s = dev.supplies()
+        return translate("tui.home.stock", cards=s.cards_in_hopper, ribbon=s.ribbon_panels_left)
+    return ""
+
+
+def export_bundle(app: Any) -> Any:
+    """Write every device's status, info, self-test and protocol log to one JSON file."""
+    bundle: dict[str, Any] = {"station": app.cfg.station.id, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+                              "devices": {}, "serial_ports": list_serial_ports(), "counts": app.store.counts()}
+    for name in app.devices.names():
+        entry: dict[str, Any] = {}
+        try:
+            dev = app.devices.get(name)
+            entry["driver"] = type(dev).__name__
+            entry["status"] = str(dev.status().state)
+            if dev.is_open:
+                entry["info"] = dev.info().__dict__
+                entry["protocol_log"] = dev.last_exchange()
+        except Exception as exc:
+            entry["error"] = f"{type(exc).__name__}: {exc}"
+        bundle["devices"][name] = entry
+    folder = app.cfg.station.data_dir / "diagnostics"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"diag-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}.json"
+    path.write_text(json.dumps(bundle, indent=2, default=str), "utf-8")
+    return path

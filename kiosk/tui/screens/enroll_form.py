@@ -1,0 +1,137 @@
+"""Enrollment step 2: the resident's data. Closed lists are selects; required fields are marked."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer, Header, Input, Label, Select, Static
+
+from kiosk.i18n import translate
+from kiosk.identity import BLOOD_TYPES, CITIZENSHIP, MARITAL, RELIGIONS, SEXES, Identity
+from kiosk.tui.wizard import WizardStep
+
+#: (field, widget kind, closed list) in the order of the paper form
+FIELDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("full_name", "text", ()),
+    ("birth_place", "text", ()),
+    ("birth_date", "date", ()),
+    ("sex", "select", SEXES),
+    ("blood_type", "select", BLOOD_TYPES),
+    ("address", "text", ()),
+    ("rt", "text", ()),
+    ("rw", "text", ()),
+    ("village", "text", ()),
+    ("religion", "select", RELIGIONS),
+    ("marital_status", "select", MARITAL),
+    ("occupation", "text", ()),
+    ("citizenship", "select", CITIZENSHIP),
+)
+DATE_FORMAT = "%d-%m-%Y"
+
+
+def option_label(field: str, value: str) -> str:
+    return translate("tui.sex." + value) if field == "sex" else value
+
+
+class FormScreen(WizardStep):
+    STEP = "form"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield from self.compose_steps()
+        yield Static(id="form-region", classes="hint")
+        yield Static(id="form-errors", classes="error")
+        with VerticalScroll(id="form"):
+            for name, kind, choices in FIELDS:
+                with Horizontal(classes="form-row"):
+                    yield Label(id=f"label-{name}", classes="form-label")
+                    if kind == "select":
+                        yield Select([(option_label(name, c), c) for c in choices], id=name, allow_blank=False)
+                    else:
+                        yield Input(id=name, max_length=10 if kind == "date" else (3 if name in ("rt", "rw") else 80),
+                                    restrict=r"[0-9-]*" if kind == "date" else (r"[0-9]*" if name in ("rt", "rw") else None))
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        ident = self.kiosk.store.identity(self.record_id)
+        for name, kind, _ in FIELDS:
+            value: Any = getattr(ident, name)
+            if kind == "select":
+                self.query_one(f"#{name}", Select).value = value
+            elif kind == "date":
+                self.query_one(f"#{name}", Input).value = value.strftime(DATE_FORMAT)
+            else:
+                self.query_one(f"#{name}", Input).value = str(value)
+        super().on_mount()
+        self.query_one("#full_name", Input).focus()
+
+    def refresh_texts(self) -> None:
+        super().refresh_texts()
+        ident = self.kiosk.store.identity(self.record_id)
+        self.query_one("#form-region", Static).update(translate(
+            "tui.form.region", nik=ident.nik, village_hint=translate("tui.form.required_hint"),
+            district=ident.district, regency=ident.regency, province=ident.province))
+        for name, kind, _ in FIELDS:
+            mark = " *" if name in Identity.REQUIRED or kind == "date" else ""
+            self.query_one(f"#label-{name}", Label).update(translate("tui.field." + name) + mark)
+        for name, kind, choices in FIELDS:
+            if kind == "select" and name == "sex":
+                sel = self.query_one(f"#{name}", Select)
+                value = sel.value
+                sel.set_options([(option_label(name, c), c) for c in choices])
+                sel.value = value
+
+    def collect(self) -> tuple[Identity, list[tuple[str, str, dict[str, Any]]]]:
+        """The identity as entered, and every problem with it (field, code, params)."""
+        ident = self.kiosk.store.identity(self.record_id)
+        values: dict[str, Any] = {}
+        problems: list[tuple[str, str, dict[str, Any]]] = []
+        for name, kind, _ in FIELDS:
+            if kind == "select":
+                values[name] = self.query_one(f"#{name}", Select).value
+            elif kind == "date":
+                raw = self.query_one(f"#{name}", Input).value.strip()
+                try:
+                    values[name] = dt.datetime.strptime(raw, DATE_FORMAT).date()
+                except ValueError:
+                    problems.append((name, "tui.form.bad_date", {"value": raw}))
+            else:
+                values[name] = self.query_one(f"#{name}", Input).value.strip().upper()
+        ident = dataclasses.replace(ident, **values)
+        if "birth_date" in values and values["birth_date"] > self.kiosk.today():
+            problems.append(("birth_date", "identity.future_date", {}))
+        problems += [p for p in ident.problems() if p[1] != "identity.future_date"]
+        return ident, problems
+
+    def ready_to_leave(self) -> bool:
+        ident, problems = self.collect()
+        # keep what was typed even when something is still wrong: a crash must not lose it
+        self.kiosk.store.update_identity(self.record_id, ident, actor=self.actor)
+        for name, _, _ in FIELDS:
+            self.query_one(f"#{name}").remove_class("invalid")
+        if not problems:
+            self.query_one("#form-errors", Static).update("")
+            return True
+        lines = []
+        for field, code, params in problems:
+            params = {**params, "field": translate("tui.field." + field)}
+            lines.append(translate(code, **params))
+            if field != "nik":
+                self.query_one(f"#{field}").add_class("invalid")
+        self.query_one("#form-errors", Static).update("\n".join(lines[:3]) + (" ..." if len(lines) > 3 else ""))
+        first = problems[0][0]
+        if first != "nik":
+            self.query_one(f"#{first}").focus()
+        return False
+
+    def action_leave(self) -> None:
+        ident, _ = self.collect()
+        self.kiosk.store.update_identity(self.record_id, ident, actor=self.actor)
+        super().action_leave()
+
+    def action_back(self) -> None:
+        self.action_leave()

@@ -1,0 +1,118 @@
+"""Enrollment step 6: review everything, get supervisor approval where needed, submit to the queue."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer, Header, Static
+
+from kiosk.errors import KioskError
+from kiosk.i18n import describe, translate
+from kiosk.store import RecordState
+from kiosk.tui.pictures import decode_image, picture_widget
+from kiosk.tui.screens.enroll_form import FIELDS, option_label
+from kiosk.tui.wizard import WizardStep
+
+
+def missing_words(code: str) -> str:
+    """``finger:3`` / ``supervisor:3`` / ``face`` / ``signature`` in words."""
+    kind, _, pos = code.partition(":")
+    if kind == "finger":
+        return translate("tui.review.missing_finger", finger=translate("tui.finger." + pos))
+    if kind == "supervisor":
+        return translate("tui.review.missing_approval", finger=translate("tui.finger." + pos))
+    return translate({"face": "tui.review.missing_face", "signature": "tui.review.missing_signature"}.get(kind, kind))
+
+
+class ReviewScreen(WizardStep):
+    STEP = "review"
+    KEYS = [
+        ("ctrl+s", "submit", "tui.key.submit"),
+        ("escape", "back", "tui.key.back"),
+        ("f4", "leave", "tui.key.leave"),
+        ("s", "approve", "tui.key.approve"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield from self.compose_steps()
+        with Horizontal(classes="capture"):
+            with VerticalScroll(id="review-text"):
+                yield Static(id="review")
+            yield picture_widget(id="review-face", classes="kept")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        store = self.kiosk.store
+        if any(s.kind == "face" for s in store.samples(self.record_id)):
+            self.query_one("#review-face").image = decode_image(store.sample_data(self.record_id, "face"))
+        self.query_one("#review-text").focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "approve":
+            return any(m.startswith("supervisor:") for m in self.kiosk.store.missing(self.record_id))
+        return True
+
+    def refresh_texts(self) -> None:
+        super().refresh_texts()
+        store = self.kiosk.store
+        ident = store.identity(self.record_id)
+        lines = [f"[b]{translate('tui.review.identity')}[/b]", f"{translate('tui.field.nik')}: {ident.nik}"]
+        for name, _, _ in FIELDS:
+            value = getattr(ident, name)
+            shown = value.strftime("%d-%m-%Y") if name == "birth_date" else option_label(name, str(value))
+            lines.append(f"{translate('tui.field.' + name)}: {shown}")
+        lines.append(f"{translate('tui.review.region')}: {ident.district}, {ident.regency}, {ident.province}")
+        lines.append(f"[b]{translate('tui.review.samples')}[/b]")
+        for s in store.samples(self.record_id):
+            if s.kind == "face":
+                how = translate("tui.review.face_manual", reason=translate("tui.face.reason." + str(s.metadata.get("reason"))))\
+                    if s.metadata.get("manual") else translate("tui.review.face_auto")
+                lines.append(f"{translate('tui.review.face')}: {how}")
+            elif s.kind == "finger":
+                score = translate("tui.fingers.nfiq2_unavailable") if s.quality is None else \
+                    translate("tui.fingers.nfiq2", score=f"{s.quality:.0f}")
+                lines.append(f"{translate('tui.finger.' + str(s.position))}: {score}")
+            elif s.kind == "signature":
+                lines.append(f"{translate('tui.review.signature')}: {translate('tui.review.present')}")
+        for e in store.exceptions(self.record_id):
+            who = translate("tui.review.approved_by", name=e.approved_by) if e.approved_by else ""
+            lines.append(f"{translate('tui.finger.' + str(e.position))}: "
+                         f"{translate('tui.fingers.reason.' + e.reason)} {who}")
+        missing = store.missing(self.record_id)
+        if missing:
+            lines.append(f"[b red]{translate('tui.review.missing')}[/b red]")
+            lines += [f"[red]- {missing_words(m)}[/red]" for m in missing]
+        else:
+            lines.append(f"[green]{translate('tui.review.complete')}[/green]")
+        self.query_one("#review", Static).update("\n".join(lines))
+
+    def action_approve(self) -> None:
+        from kiosk.tui.modals import SupervisorModal
+
+        def done(supervisor: str | None) -> None:
+            if not supervisor:
+                return
+            store = self.kiosk.store
+            for e in store.exceptions(self.record_id):
+                if e.reason in self.kiosk.cfg.policy.supervisor_exceptions and not e.approved_by:
+                    store.add_exception(self.record_id, e.position, e.reason, actor=self.actor, approved_by=supervisor)
+            self.refresh_texts()
+            self.refresh_bindings()
+
+        self.app.push_screen(SupervisorModal(), done)
+
+    def action_submit(self) -> None:
+        store = self.kiosk.store
+        try:
+            if store.get(self.record_id).state is RecordState.DRAFT:
+                store.transition(self.record_id, RecordState.CAPTURED, actor=self.actor)
+            store.transition(self.record_id, RecordState.QUEUED, actor=self.actor)
+        except KioskError as exc:
+            self.notify(describe(exc), severity="error")
+            self.refresh_texts()
+            return
+        ident = store.identity(self.record_id)
+        self.notify(translate("tui.review.queued", name=ident.full_name, nik=ident.nik))
+        self.app.pop_screen()

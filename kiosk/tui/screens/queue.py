@@ -1,0 +1,172 @@
+"""Queue: records by state with a filter, a detail view, duplicates' answers, sync status."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Static
+
+from kiosk.i18n import translate
+from kiosk.store import RecordState
+from kiosk.tui import services
+from kiosk.tui.base import KioskModal, KioskScreen
+from kiosk.tui.messages import NetworkReport
+from kiosk.tui.screens.device_help import problem_words
+
+FILTERS: tuple[RecordState | None, ...] = (None, *RecordState)
+
+
+class QueueScreen(KioskScreen):
+    KEYS = [
+        ("enter", "detail", "tui.key.detail", True),
+        ("f", "filter", "tui.key.filter"),
+        ("escape", "close", "tui.key.close"),
+        ("f5", "reload", "tui.key.refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_index = 0
+        self.network: NetworkReport | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="queue-filter", classes="banner")
+        yield DataTable(id="records", cursor_type="row", zebra_stripes=True)
+        yield Static(id="sync-status", classes="hint")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#records", DataTable).focus()
+        self.poll_network()
+
+    @work(thread=True, exclusive=True, group="queue-network")
+    def poll_network(self) -> None:
+        try:
+            self.post_message(NetworkReport(services.network_state(self.kiosk.station)))
+        except Exception as exc:
+            self.post_message(NetworkReport(None, exc))
+
+    def on_network_report(self, msg: NetworkReport) -> None:
+        self.network = msg
+        self.refresh_texts()
+
+    def refresh_texts(self) -> None:
+        state = FILTERS[self.filter_index]
+        self.query_one("#queue-filter", Static).update(translate(
+            "tui.queue.filter", state=translate("tui.queue.all") if state is None else translate("state." + state.value)))
+        table = self.query_one("#records", DataTable)
+        row = table.cursor_row
+        table.clear(columns=True)
+        table.add_columns(translate("tui.queue.col_id"), translate("tui.field.nik"), translate("tui.field.full_name"),
+                          translate("tui.queue.col_state"))
+        store = self.kiosk.store
+        for rec in store.list(state):
+            ident = store.identity(rec.id)
+            table.add_row(rec.id[:8], ident.nik, ident.full_name or "-", translate("state." + rec.state.value), key=rec.id)
+        if table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
+        net = self.network
+        if net is None:
+            text = translate("tui.home.asking")
+        elif net.state is None:
+            text = problem_words(net.problem) if net.problem else ""
+        else:
+            text = translate("tui.net." + net.state.state)
+            if net.state.upload_progress is not None:
+                text += " " + translate("tui.queue.upload", pct=f"{100 * net.state.upload_progress:.0f}")
+        self.query_one("#sync-status", Static).update(translate("tui.queue.sync", status=text))
+
+    def action_filter(self) -> None:
+        self.filter_index = (self.filter_index + 1) % len(FILTERS)
+        self.refresh_texts()
+
+    def action_reload(self) -> None:
+        self.refresh_texts()
+        self.poll_network()
+
+    def action_detail(self) -> None:
+        table = self.query_one("#records", DataTable)
+        if not table.row_count:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key:
+            self.app.push_screen(RecordDetail(str(key)))
+
+    def action_close(self) -> None:
+        self.app.pop_screen()
+
+
+class RecordDetail(KioskModal[None]):
+    """One record: identity, samples, history; for a duplicate the central's answer and deletion request."""
+
+    KEYS = [("escape", "close", "tui.key.close"), ("x", "delete_request", "tui.key.delete_request")]
+
+    def __init__(self, record_id: str) -> None:
+        super().__init__()
+        self.record_id = record_id
+        self.central = ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            with VerticalScroll():
+                yield Static(id="detail")
+        yield Footer(compact=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "delete_request":
+            return self.kiosk.store.get(self.record_id).state is RecordState.DUPLICATE
+        return True
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.kiosk.store.get(self.record_id).state is RecordState.DUPLICATE:
+            self.fetch_decision()
+
+    @work(thread=True, exclusive=True, group="detail")
+    def fetch_decision(self) -> None:
+        try:
+            answer = services.central_decision(self.kiosk.station, self.record_id)
+            text = ", ".join(f"{k}: {v}" for k, v in answer.items())
+        except Exception as exc:
+            text = problem_words(exc)
+        self.app.call_from_thread(self.show_central, text)
+
+    def show_central(self, text: str) -> None:
+        self.central = text
+        self.refresh_texts()
+
+    @work(thread=True, exclusive=True, group="detail")
+    def delete_request(self) -> None:
+        user = self.kiosk.user
+        try:
+            services.request_deletion(self.kiosk.station, self.record_id, user.name if user else "?")
+            text = translate("tui.queue.deletion_sent")
+        except Exception as exc:
+            text = problem_words(exc)
+        self.app.call_from_thread(self.show_central, text)
+
+    def action_delete_request(self) -> None:
+        self.delete_request()
+
+    def refresh_texts(self) -> None:
+        store = self.kiosk.store
+        rec = store.get(self.record_id)
+        ident = store.identity(rec.id)
+        lines = [f"[b]{ident.full_name or '-'}[/b]  {ident.nik}",
+                 f"{translate('tui.queue.col_state')}: {translate('state.' + rec.state.value)}",
+                 f"{translate('tui.queue.col_id')}: {rec.id}",
+                 translate("tui.queue.samples", count=len(store.samples(rec.id)),
+                           exceptions=len(store.exceptions(rec.id)))]
+        if rec.state is RecordState.DUPLICATE:
+            lines.append(f"{translate('tui.queue.central')}: {self.central or translate('tui.home.asking')}")
+        lines.append(f"[b]{translate('tui.queue.history')}[/b]")
+        for e in store.audit(rec.id):
+            move = f"{e.from_state or '-'} -> {e.to_state}" if e.to_state else e.action
+            lines.append(f"{e.ts[:19].replace('T', ' ')} {e.actor} {move} {e.reason}")
+        self.query_one("#detail", Static).update("\n".join(lines))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

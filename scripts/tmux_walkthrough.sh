@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Drive the real `python -m kiosk` in tmux through login and one enrollment (as far as the devices
+# present allow) with send-keys, saving each screen with capture-pane. Runs on a copy of
+# config.toml in a temporary folder, so the simulated station starts clean (demo operator created
+# at first start). Each step waits until the expected words are on the screen (or fails).
+#
+#   scripts/tmux_walkthrough.sh [OUT_DIR]      screens land in OUT_DIR (default: a temp folder)
+#
+# Needs tmux (Debian: apt-get install -y tmux). Uses $PYTHON (default: python3).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+WORK="$(mktemp -d)"
+OUT="${1:-$WORK/screens}"
+QUIET="${QUIET:-0}"
+mkdir -p "$OUT"
+SESSION="kiosk-walk-$$"
+cp "$ROOT/config.toml" "$WORK/config.toml"
+# English for the walk-through (the operator's F2 switches language in the UI)
+sed -i 's/^language = "id"/language = "en"/' "$WORK/config.toml"
+NIK="${NIK:-3201015705900007}"
+
+cleanup() { tmux kill-session -t "$SESSION" 2>/dev/null || true; rm -rf "$WORK/var"; }
+trap cleanup EXIT
+
+tmux new-session -d -s "$SESSION" -x 80 -y 24 \
+  "cd '$ROOT' && PYTHONPATH='$ROOT' KIOSK_CONFIG='$WORK/config.toml' '$PYTHON' -m kiosk; sleep 60"
+
+n=0
+shot() {  # shot NAME TEXT: wait (up to 20 s) until TEXT is on the screen, then save the pane
+  local name="$1" text="$2" file
+  n=$((n + 1))
+  file="$OUT/$(printf '%02d' $n)-$name.txt"
+  for _ in $(seq 1 100); do
+    tmux capture-pane -p -t "$SESSION" > "$file"
+    if grep -qF -- "$text" "$file"; then
+      [ "$QUIET" = 1 ] || { echo "== $n $name"; cat "$file"; }
+      # a person reads the screen before the next key; a key sent within milliseconds of a screen
+      # switch can reach the screen being removed and be dropped
+      sleep 0.5
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "walkthrough: step $name never showed '$text'; screen was:" >&2
+  cat "$file" >&2
+  exit 1
+}
+# one key at a time with a short pause, as a person types (focus moves are handled between keys)
+keys() { for k in "$@"; do tmux send-keys -t "$SESSION" "$k"; sleep 0.2; done; }
+type_text() { tmux send-keys -t "$SESSION" -l "$1"; sleep 0.2; }
+
+shot login "demo operator"
+type_text demo; keys Enter; type_text demo1234; keys Enter
+shot home "Enroll"
+keys n
+type_text "${NIK:0:8}"
+shot nik-typing "8 of 16 digits"
+type_text "${NIK:8}"
+shot nik-valid "NIK valid"
+keys Enter
+shot form "Fields marked * are"
+for v in "SITI AMINAH" "BOGOR"; do type_text "$v"; keys Tab; done
+keys Tab Tab Tab   # birth date (from the NIK), sex, blood type
+for v in "JL MAWAR 3" "001" "002" "PAKANSARI"; do type_text "$v"; keys Tab; done
+keys Tab Tab       # religion, marital status
+type_text "PETANI"
+shot form-filled "PETANI"
+keys C-s
+shot face " Face "
+keys F2
+shot face-bahasa " Wajah "
+keys F2
+shot face-english " Face "
+keys F4
+shot home-after-leave "draft              1"
+keys r
+shot resume-offer "SITI AMINAH"
+keys Enter
+shot resumed " Face "
+keys F4
+shot home-again "Enroll"
+keys F10
+shot logged-out "Logged out"
+echo "screens saved in $OUT"

@@ -1,0 +1,83 @@
+"""The message catalogs: both languages have the same keys, and every code used in kiosk/ exists."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from kiosk.i18n import LANGUAGES, catalog
+
+ROOT = Path(__file__).resolve().parent.parent
+#: translate("a.b") / translate('a.b') with a literal, complete code (no trailing dot: those are prefixes)
+LITERAL_CALL = re.compile(r"""\btranslate\(\s*(["'])([a-z][a-z0-9_]*(?:\.[A-Za-z0-9_]+)+)\1""")
+#: codes listed in KEYS tables and reason/title codes: "tui.xxx.yyy" string literals
+TUI_LITERAL = re.compile(r"""["'](tui\.[a-z0-9_]+(?:\.[A-Za-z0-9_]+)+)["']""")
+
+
+def source_codes() -> set[tuple[str, str]]:
+    found = set()
+    for path in (ROOT / "kiosk").rglob("*.py"):
+        text = path.read_text("utf-8")
+        for m in LITERAL_CALL.finditer(text):
+            found.add((str(path.relative_to(ROOT)), m.group(2)))
+        for m in TUI_LITERAL.finditer(text):
+            found.add((str(path.relative_to(ROOT)), m.group(1)))
+    return found
+
+
+def test_every_language_has_the_same_keys() -> None:
+    keys = {lang: set(catalog(lang)) for lang in LANGUAGES}
+    for lang in LANGUAGES:
+        for other in LANGUAGES:
+            missing = sorted(keys[other] - keys[lang])
+            assert not missing, f"{lang} lacks {missing[:20]}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_code_used_in_the_sources_is_in_the_catalog(lang: str) -> None:
+    known = catalog(lang)
+    # a prefix such as "tui.face.reason" (used with a suffix at run time) counts when keys start with it
+    missing = sorted((f, c) for f, c in source_codes()
+                     if c not in known and not any(k.startswith(c + ".") for k in known))
+    assert not missing, f"codes used but not in the {lang} catalog: {missing}"
+
+
+def test_the_scan_finds_the_codes_of_the_ui() -> None:
+    codes = {c for _, c in source_codes()}
+    assert {"tui.key.enroll", "tui.nik.valid", "accounts.cli.added"} <= codes
+
+
+def test_placeholders_agree_between_languages() -> None:
+    fmt = string.Formatter()
+    en, ident = catalog("en"), catalog("id")
+    for key in en:
+        a = {f for _, f, _, _ in fmt.parse(en[key]) if f}
+        b = {f for _, f, _, _ in fmt.parse(ident[key]) if f}
+        assert a == b, f"{key}: en uses {sorted(a)}, id uses {sorted(b)}"
+
+
+def test_dynamic_codes_of_the_ui_exist() -> None:
+    """Codes built at run time (state names, finger names, device states, reasons) are all present."""
+    from kiosk.devices.base import DeviceState
+    from kiosk.store import RecordState
+    from kiosk.tui.screens.enroll_face import OVERRIDE_REASONS
+    from kiosk.tui.screens.enroll_fingers import EXCEPTION_REASONS
+    from kiosk.tui.wizard import STEPS
+
+    for lang in LANGUAGES:
+        known = catalog(lang)
+        wanted = [f"tui.finger.{p}" for p in range(0, 11)]
+        wanted += [f"tui.device.state.{s.value}" for s in DeviceState]
+        wanted += [f"state.{s.value}" for s in RecordState]
+        wanted += [f"tui.face.reason.{r}" for r in OVERRIDE_REASONS]
+        wanted += [f"tui.fingers.reason.{r}" for r in EXCEPTION_REASONS]
+        wanted += [f"tui.step.{s}" for s in ("nik", *STEPS)]
+        wanted += [f"tui.net.{s}" for s in ("online", "degraded", "offline")]
+        wanted += [f"tui.kind.{k}" for k in ("fingerprint", "camera", "signature", "printer")]
+        wanted += [f"tui.feature.{f}" for f in ("face", "nfiq2", "signature_check", "sync", "card", "print_gate",
+                                                "no_camera", "no_scanner", "no_pad")]
+        wanted += [f"accounts.role.{r}" for r in ("operator", "supervisor", "technician")]
+        assert not [w for w in wanted if w not in known], lang

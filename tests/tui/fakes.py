@@ -1,0 +1,145 @@
+"""Test doubles for the device protocols (the real drivers and mocks live on other branches)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kiosk.devices.base import DeviceInfo, DeviceState, DeviceStatus, SelfTestResult
+from kiosk.devices.errors import CaptureCancelled, DeviceAbsent
+from kiosk.devices.protocols import Camera, CameraStats, FingerImage, FingerprintScanner, Frame, PenPoint, SignaturePad
+
+
+class _FakeBase:
+    name: str
+
+    def _do_open(self) -> None:
+        if getattr(self, "unplugged", False):
+            raise DeviceAbsent(device=self.name)
+
+    def _do_close(self) -> None:
+        pass
+
+    def info(self) -> DeviceInfo:
+        return DeviceInfo("Fake", type(self).__name__, "SN1", "1.0")
+
+    def status(self) -> DeviceStatus:
+        if getattr(self, "unplugged", False):
+            return DeviceStatus(DeviceState.ABSENT, "device.absent", {"device": self.name})
+        return DeviceStatus(DeviceState.READY if self.is_open else DeviceState.CLOSED)  # type: ignore[attr-defined]
+
+    def self_test(self) -> SelfTestResult:
+        return SelfTestResult(True, (("fake.ok", True, ""),))
+
+
+class FakeCamera(_FakeBase, Camera):
+    Params = dict
+
+    def __init__(self, name: str = "camera") -> None:
+        super().__init__(name, None)
+        self.seq = 0
+        self.unplugged = False
+
+    def latest(self, *, timeout_s: float = 2.0, newer_than: int = -1) -> Frame:
+        self.require_open()
+        if self.unplugged:
+            raise DeviceAbsent(device=self.name)
+        time.sleep(0.01)
+        self.seq += 1
+        img = np.full((48, 64, 3), 200, np.uint8)
+        img[10:38, 22:42] = (60, 90, 160)  # a face-coloured block, deterministic
+        return Frame(img, time.monotonic(), self.seq)
+
+    def stats(self) -> CameraStats:
+        return CameraStats(self.seq, 0, 5.0)
+
+
+class FakeScanner(_FakeBase, FingerprintScanner):
+    Params = dict
+
+    def __init__(self, name: str = "scanner") -> None:
+        super().__init__(name, None)
+        self.unplugged = False
+        #: when set, capture() blocks until ``release`` is set (or cancel)
+        self.hold = False
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.captures = 0
+
+    def capture(self, position: int = 0, *, timeout_s: float = 10.0,
+                cancel: threading.Event | None = None) -> FingerImage:
+        self.require_open()
+        self.started.set()
+        if self.hold:
+            while not self.release.wait(0.02):
+                if cancel is not None and cancel.is_set():
+                    raise CaptureCancelled(device=self.name)
+        if self.unplugged:
+            raise DeviceAbsent(device=self.name)
+        self.captures += 1
+        rng = np.random.default_rng(position)
+        pixels = (rng.random((60, 50)) * 255).astype(np.uint8)
+        return FingerImage(pixels, 500, position)
+
+
+class FakePad(_FakeBase, SignaturePad):
+    Params = dict
+
+    def __init__(self, name: str = "pad") -> None:
+        super().__init__(name, None)
+        self.unplugged = False
+        self.pending: list[PenPoint] = []
+        self.lock = threading.Lock()
+
+    def sign(self) -> None:
+        """The resident signs: a zig-zag stroke."""
+        with self.lock:
+            self.pending += [PenPoint(10 + i * 3, 20 + (i % 2) * 10, 0.6, True, float(i)) for i in range(20)]
+
+    def read_points(self, *, timeout_s: float = 0.1) -> list[PenPoint]:
+        self.require_open()
+        if self.unplugged:
+            raise DeviceAbsent(device=self.name)
+        with self.lock:
+            out, self.pending = self.pending, []
+        if not out:
+            time.sleep(min(timeout_s, 0.02))
+        return out
+
+    def clear(self) -> None:
+        with self.lock:
+            self.pending = []
+
+    def writing_area_mm(self) -> tuple[float, float]:
+        return (100.0, 50.0)
+
+
+@dataclass
+class FakeDeviceSet:
+    """Stands in for kiosk.devices.registry.DeviceSet."""
+
+    devices: dict[str, Any]
+
+    def get(self, name: str) -> Any:
+        return self.devices[name]
+
+    def of_kind(self, kind: str) -> Any:
+        return next((d for d in self.devices.values() if d.kind == kind), None)
+
+    def names(self) -> list[str]:
+        return list(self.devices)
+
+    def close(self) -> None:
+        for d in self.devices.values():
+            if d.is_open:
+                d.close()
+
+
+def fake_devices() -> FakeDeviceSet:
+    return FakeDeviceSet({"camera": FakeCamera(), "scanner": FakeScanner(), "pad": FakePad()})
+
+

@@ -1,0 +1,107 @@
+"""Pilot walk of a full enrollment, from login to a queued record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Input
+
+from kiosk.store import RecordState
+from kiosk.tui.screens.enroll_face import FaceScreen
+from kiosk.tui.screens.enroll_fingers import FingersScreen
+from kiosk.tui.screens.enroll_form import FormScreen
+from kiosk.tui.screens.enroll_nik import NikScreen
+from kiosk.tui.screens.enroll_review import ReviewScreen
+from kiosk.tui.screens.enroll_signature import SignatureScreen
+from kiosk.tui.screens.home import HomeScreen
+from kiosk.tui.screens.login import LoginScreen
+from tests.conftest import resident
+
+NIK = resident(7).nik
+
+
+async def wait_for(pilot: Any, cond: Any, tries: int = 100) -> None:
+    for _ in range(tries):
+        if cond():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"condition not reached on {pilot.app.screen!r}: {getattr(pilot.app.screen, 'problem', None)!r}")
+
+
+async def login(pilot: Any, name: str, password: str, *, typed: bool = False) -> None:
+    """Log in; ``typed`` presses every key (slower), else the fields are filled and Enter pressed."""
+    if typed:
+        await pilot.press(*name, "enter", *password, "enter")
+    else:
+        screen = pilot.app.screen
+        screen.query_one("#name", Input).value = name
+        screen.query_one("#password", Input).value = password
+        screen.query_one("#password", Input).focus()
+        await pilot.press("enter")
+    await pilot.pause()
+
+
+async def fill_form(pilot: Any, app: Any) -> None:
+    for field, value in (("full_name", "SITI AMINAH"), ("birth_place", "BOGOR"), ("address", "JL MAWAR 3"),
+                         ("rt", "001"), ("rw", "002"), ("village", "PAKANSARI"), ("occupation", "PETANI")):
+        app.screen.query_one(f"#{field}", Input).focus()
+        await pilot.press(*value)
+
+
+async def enroll(pilot: Any, app: Any, devices: Any, nik: str = NIK) -> str:
+    """From home to a queued record; returns the record id."""
+    await pilot.press("n")
+    assert isinstance(app.screen, NikScreen)
+    await pilot.press(*nik, "enter")
+    await pilot.pause()
+    assert isinstance(app.screen, FormScreen)
+    record_id = app.screen.record_id
+    await fill_form(pilot, app)
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    assert isinstance(app.screen, FaceScreen), app.screen.query_one("#form-errors").render()
+    await wait_for(pilot, lambda: app.screen.frame is not None)
+    await pilot.press("c")  # checks unavailable on this branch -> manual override with reason
+    await pilot.pause()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: getattr(app.screen, "captured", False))
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    assert isinstance(app.screen, FingersScreen)
+    for _ in range(2):
+        before = len(app.screen.scores)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: len(app.screen.scores) > before)
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    assert isinstance(app.screen, SignatureScreen)
+    devices.get("pad").sign()
+    await wait_for(pilot, lambda: len(app.screen.points) >= 20)
+    await pilot.press("a")
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    assert isinstance(app.screen, ReviewScreen)
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    return record_id
+
+
+async def test_complete_enrollment_from_login_to_queued_record(make_app: Any, accounts: Any, devices: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert isinstance(app.screen, LoginScreen)
+        await login(pilot, "siti", "rahasia123", typed=True)
+        assert isinstance(app.screen, HomeScreen)
+        record_id = await enroll(pilot, app, devices)
+        assert isinstance(app.screen, HomeScreen)
+        store = app.store
+        assert store.get(record_id).state is RecordState.QUEUED
+        ident = store.identity(record_id)
+        assert ident.full_name == "SITI AMINAH" and ident.nik == NIK and ident.district
+        kinds = sorted((s.kind, s.position) for s in store.samples(record_id))
+        assert kinds == [("face", 0), ("finger", 1), ("finger", 2), ("signature", 0), ("signature_points", 0)]
+        face = next(s for s in store.samples(record_id) if s.kind == "face")
+        assert face.metadata["manual"] is True and face.metadata["checks"] == "unavailable"
+        assert face.metadata["crop"] == "unavailable"  # no ICAO crop on this branch: the whole frame, said so
+        sig = next(s for s in store.samples(record_id) if s.kind == "signature")
+        assert sig.metadata["render"] == "preview" and sig.metadata["checked"] is False
