@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import stat
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from kiosk.ops import stationkey
-from kiosk.ops.provision import hash_password, verify_password
+from kiosk.accounts import AccountStore, LoginFailed, Role
+from kiosk.config import AccountsConfig
 from kiosk.store.vault import Vault, VaultError
 from tests.conftest import run_kiosk
 
@@ -36,10 +36,11 @@ def test_init_creates_a_private_station(tmp_path: Path) -> None:
     assert mode(data / "accounts.toml") == 0o600
     assert (data / "station.db").is_file() and (data / "keys" / "station.pub").is_file()
     assert "station.pub" in out.stdout and PW not in out.stdout + out.stderr
-    users = tomllib.loads((data / "accounts.toml").read_text())["users"]
-    assert users["kepala"]["role"] == "supervisor"
-    assert users["kepala"]["password"].startswith("scrypt$32768$8$1$")
-    assert verify_password(PW, users["kepala"]["password"]) and not verify_password("salah", users["kepala"]["password"])
+    # the login screen's own account store reads the supervisor kiosk init wrote
+    accounts = AccountStore(AccountsConfig(file=data / "accounts.toml"))
+    assert accounts.authenticate("kepala", PW).role is Role.SUPERVISOR
+    with pytest.raises(LoginFailed):
+        accounts.authenticate("kepala", "salah-sandi")
     # the public key on disk belongs to the private key
     assert stationkey.public_pem(stationkey.load(data).public_key()) == (data / "keys" / "station.pub").read_bytes()
 
@@ -105,13 +106,6 @@ def test_load_or_create_returns_the_same_key(tmp_path: Path) -> None:
     a = stationkey.load_or_create(tmp_path)
     b = stationkey.load_or_create(tmp_path)
     assert stationkey.public_pem(a.public_key()) == stationkey.public_pem(b.public_key())
-
-
-def test_password_hash_format_and_salt() -> None:
-    a, b = hash_password("same-password", n=2**10), hash_password("same-password", n=2**10)
-    assert a != b and a.split("$")[:4] == ["scrypt", "1024", "8", "1"]
-    assert verify_password("same-password", a) and not verify_password("same-passwore", a)
-    assert not verify_password("same-password", "bcrypt$x") and not verify_password("x", "scrypt$1$2$3$!!$!!")
 
 
 def test_init_without_data_uses_the_config(tmp_path: Path, config_file: Path) -> None:
