@@ -151,7 +151,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         print(translate("ops.audit_ok", entries=report.entries, checkpoints=report.checkpoints))
         return 0
     for f in report.findings:
-        print(translate("ops.audit_finding", kind=translate("ops.finding_" + f.kind), seq=f.seq,
+        print(translate("ops.audit_finding", kind=translate("ops.finding." + f.kind), seq=f.seq,
                         detail=translate(f.reason, **f.params)))
     return report.exit_code
 

@@ -315,7 +315,7 @@ class RecordStore:
         return Identity.from_dict(json.loads(self.vault.open_sealed(row[0], f"identity:{record_id}".encode())))
 
     def list(self, state: RecordState | str | None = None, *, limit: int | None = None) -> list[Record]:
-        sql = "SELECT * FROM records" + (" WHERE state = ?" if state else "") + " ORDER BY created_at, id"
+        sql = "SELECT * FROM records" + (" WHERE state = ?" if state else "") + " ORDER BY created_at, rowid"
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [self._record(r) for r in self.conn.execute(sql, (str(state),) if state else ())]
