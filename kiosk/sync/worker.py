@@ -444,7 +444,7 @@ class SyncWorker:
         return applied
 
     def _verify_permit(self, record_id: str, permit: PrintPermit) -> None:
-        card = card_data_from_store(self.store, record_id, issue_date=permit.issued_at[:10])
+        card = card_data_from_store(self.store, record_id, issued_at=permit.issued_at)
         permit.verify(self.permit_key, station_id=self.station_id, record_id=record_id, card_hash=card_data_hash(card))
 
     def apply_decision(self, d: dict[str, Any]) -> str:
