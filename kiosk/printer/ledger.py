@@ -154,7 +154,7 @@ def store_permit(store: RecordStore, record_id: str, permit: PrintPermit | dict[
 
 def permits_for(store: RecordStore, record_id: str) -> list[PermitRow]:
     ensure_schema(store)
-    rows = store.conn.execute("SELECT * FROM print_permits WHERE record_id = ? ORDER BY received_at, permit_id",
+    rows = store.conn.execute("SELECT * FROM print_permits WHERE record_id = ? ORDER BY received_at, rowid",
                               (record_id,)).fetchall()
     return [_row(r) for r in rows]
 
