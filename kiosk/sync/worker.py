@@ -230,7 +230,8 @@ class SyncWorker:
                     on_progress: Callable[[SyncProgress], None] | None = None,
                     settings: SyncSettings | None = None) -> "SyncWorker":
         """The worker for a station config: starts the local central when ``url = "local"``."""
-        from kiosk.central.keys import StationKeys, load_ed25519_public, load_x25519_public
+        from kiosk.central.keys import StationKeys, load_x25519_public
+        from kiosk.central.pinning import pinned_permit_key
 
         store = store or RecordStore(cfg.station.data_dir, policy=cfg.policy)
         station = StationKeys.init(cfg.station.data_dir)
@@ -239,14 +240,15 @@ class SyncWorker:
         if c.url == "local":
             from kiosk.central.local import start_local_central
 
-            handle = start_local_central(cfg)
+            handle = start_local_central(cfg)  # creates the local central's keys at first start
             closers.append(handle.close)
-            url, permit_key, sealing_key = handle.url, handle.signing_public, handle.sealing_public
+            url, sealing_key = handle.url, handle.sealing_public
         else:
             if c.public_key is None or c.sealing_key is None:
                 raise ConfigError("config.missing_key", file=str(cfg.path), key="central.public_key / central.sealing_key",
                                   expected="PEM files of the central's keys")
-            url, permit_key, sealing_key = c.url, load_ed25519_public(c.public_key), load_x25519_public(c.sealing_key)
+            url, sealing_key = c.url, load_x25519_public(c.sealing_key)
+        permit_key = pinned_permit_key(cfg)  # the same key the print gate pins
         settings = settings or SyncSettings(timeout_s=c.timeout_s, poll_interval_s=c.poll_interval_s,
                                             chunk_size=c.chunk_size, backoff_cap_s=c.backoff_cap_s,
                                             parallel=c.parallel_uploads)
