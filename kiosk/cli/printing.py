@@ -65,7 +65,7 @@ def cmd_print(args: argparse.Namespace) -> int:
             key = "print.recovered_reusable" if outcome == "permit_reusable" else "print.recovered_spoiled"
             print(translate(key, record=record_id), file=sys.stderr)
         ids = [store.find(args.record).id] if args.record else [r.id for r in store.list(RecordState.APPROVED)]
-        if not ids:
+        if not ids and not args.json:  # --json: stdout is the JSON document alone
             print(translate("print.none_approved"))
         for rid in ids:
             results.append(_print_one(gate, store, printer, rid, quiet=args.json))
