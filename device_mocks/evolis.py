@@ -18,7 +18,9 @@ The hopper, ribbon and counter persist in ``<workdir>/state.json`` so a restarte
 Faults (``mock.faults``, a set): ``no_card``, ``ribbon_out``, ``cover_open``, ``jam`` (a card is
 fed, then jams: spoiled), ``silence`` (no answer at all), ``hang_after_feed`` (the card prints,
 then the printer never answers ``Se``), ``stall`` (never answers ``Se`` and feeds nothing),
-``garbage`` (answers noise), ``unplugged`` (USB only).
+``garbage`` (answers noise), ``unplugged`` (USB only). Faults named in ``<workdir>/faults`` (one
+per line) are added when the mock starts, so a simulated station's printer can be given a fault
+from outside the process (e.g. a jam for a demo or a test of the reprint path).
 
 Run alone: ``python -m device_mocks.evolis [--workdir DIR] [--cards N] [--fault F]`` opens a
 pty, prints its path on the first line, and serves until interrupted.
@@ -95,7 +97,7 @@ class EvolisMock:
         if ribbon_left is not None:
             self.state.ribbon_left = ribbon_left
         self._save()
-        self.faults: set[str] = set(faults or ())
+        self.faults: set[str] = set(faults or ()) | self._fault_file()
         self.serial, self.model, self.firmware = serial, model, firmware
         self.buf = bytearray()
         self.job: Job | None = None
@@ -109,6 +111,13 @@ class EvolisMock:
             return PrinterState(**json.loads(self.state_path.read_text()))
         except (FileNotFoundError, ValueError, TypeError):
             return PrinterState()
+
+    def _fault_file(self) -> set[str]:
+        try:
+            lines = (self.workdir / "faults").read_text().splitlines()
+        except FileNotFoundError:
+            return set()
+        return {ln.split("#", 1)[0].strip() for ln in lines} - {""}
 
     def _save(self) -> None:
         tmp = self.state_path.with_suffix(".tmp")

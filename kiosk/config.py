@@ -224,9 +224,18 @@ def build(cls: type, table: dict[str, Any], *, key: str, file: Path, base: Path,
             raise ConfigError("config.unknown_key", file=str(file), key=full)
         given[name] = coerce(value, hints[name], key=full, file=file, base=base)
     for name, f in fields.items():
-        if name not in given and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+        if name in given:
+            continue
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ConfigError("config.missing_key", file=str(file), key=f"{key}.{name}" if key else name,
                               expected=_type_name(hints[name]))
+        # default paths are relative to the config file too (a station without a [central.local]
+        # table must not put its local central's data in the current directory)
+        tp = hints[name]
+        if f.default_factory is not dataclasses.MISSING and isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            given[name] = build(tp, {}, key=f"{key}.{name}" if key else name, file=file, base=base)
+        elif isinstance(f.default, Path) and not f.default.is_absolute():
+            given[name] = (base / f.default).resolve()
     return cls(**given)
 
 

@@ -363,9 +363,10 @@ class CentralRegistry:
         identity = Identity.from_dict(json.loads(rec["identity"]))
         card = card_data(identity, rec["record_id"], photo_sha256=rec["photo_sha256"],
                          signature_sha256=rec["signature_sha256"], issue_place=identity.regency,
-                         issue_date=now.date().isoformat())
+                         issued_at=now.isoformat())  # PrintPermit.issue writes issued_at = now.isoformat()
         permit = PrintPermit.issue(self.keys.signing, permit_id=str(uuid.uuid4()), record_id=rec["record_id"],
                                    station_id=rec["station_id"], card_hash=card_data_hash(card), now=now)
+        assert permit.issued_at == now.isoformat()  # the card's issue date above is this permit's
         c.execute("INSERT INTO permits(permit_id, record_id, station_id, body, reason, issued_at) VALUES (?,?,?,?,?,?)",
                   (permit.permit_id, permit.record_id, permit.station_id, json.dumps(permit.to_dict()), reason,
                    permit.issued_at))

@@ -5,11 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from kiosk.cli.context import config_from, print_json, store_from
 from kiosk.config import Config
@@ -19,9 +15,6 @@ from kiosk.errors import KioskError
 from kiosk.i18n import describe, translate
 from kiosk.store import RecordStore
 from kiosk.store.states import RecordState
-
-#: where the local central (url = "local") leaves its public key; see the central's module
-LOCAL_CENTRAL_KEY = Path("keys") / "central_public.pem"
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -51,66 +44,32 @@ def actor() -> str:
     return os.environ.get("KIOSK_OPERATOR") or os.environ.get("USER") or "cli"
 
 
-def central_key(cfg: Config) -> Ed25519PublicKey:
-    """The pinned central key: [central].public_key, or the local central's key file."""
-    path = cfg.central.public_key or (cfg.central.local.data_dir / LOCAL_CENTRAL_KEY)
-    try:
-        key = load_pem_public_key(Path(path).read_bytes())
-    except (OSError, ValueError):
-        raise KioskError("print.no_central_key", path=str(path)) from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise KioskError("print.no_central_key", path=str(path))
-    return key
-
-
-def open_printer(cfg: Config) -> tuple[Any, CardPrinter]:
-    """The station's card printer, opened (its mock started on a simulated station)."""
-    from kiosk.devices.registry import DeviceSet, driver_class
-
-    for dev in cfg.devices:
-        if driver_class(dev.driver).kind == "printer":
-            devices = DeviceSet(cfg)
-            printer = devices.get(dev.name)
-            assert isinstance(printer, CardPrinter)
-            try:
-                printer.open()
-            except BaseException:
-                devices.close()
-                raise
-            return devices, printer
-    raise KioskError("print.no_printer")
-
-
 def _stage(stage: str) -> str:
     text = translate(f"print.stage.{stage}")
     return stage if text == f"print.stage.{stage}" else text
 
 
 def cmd_print(args: argparse.Namespace) -> int:
-    from kiosk.printer.gate import PrintGate
+    from kiosk.errors import InputError
     from kiosk.printer.stock import Stock
+    from kiosk.station import Station
 
     if not args.record and not args.approved:
-        from kiosk.errors import InputError
-
         raise InputError("print.which")
     cfg = config_from(args)
-    store = store_from(cfg)
-    gate = PrintGate(store, central_key=central_key(cfg), station_id=cfg.station.id)
-    devices, printer = open_printer(cfg)
     results: list[dict[str, Any]] = []
-    try:
-        for record_id, outcome in gate.recover(printer, actor=actor()):
+    with Station(cfg) as station:
+        store, gate = station.store, station.print_gate()
+        printer = station.open_printer(actor=actor())  # resolves prints a crash interrupted
+        for record_id, outcome in station.recovered:
             key = "print.recovered_reusable" if outcome == "permit_reusable" else "print.recovered_spoiled"
             print(translate(key, record=record_id), file=sys.stderr)
         ids = [store.find(args.record).id] if args.record else [r.id for r in store.list(RecordState.APPROVED)]
-        if not ids:
+        if not ids and not args.json:  # --json: stdout is the JSON document alone
             print(translate("print.none_approved"))
         for rid in ids:
             results.append(_print_one(gate, store, printer, rid, quiet=args.json))
         levels = Stock(store, cfg.stock).levels(printer)
-    finally:
-        devices.close()
     warnings = [translate(code, **params) for code, params in levels.warnings]
     if args.json:
         print_json({"results": results, "stock": levels.as_dict()})

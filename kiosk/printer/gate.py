@@ -4,7 +4,9 @@ Before a single byte goes to a printer, :meth:`PrintGate.print_record` checks, i
 the record is ``approved``; it has a stored permit that has never been used; the permit's
 Ed25519 signature verifies with the pinned central key; it names this station and this record;
 its card hash equals the SHA-256 of the card data recomputed NOW from the store (identity and
-the photo/signature bytes); it is within its validity window.
+the photo/signature bytes, with :func:`kiosk.central.carddata.card_from_store`, the same
+function the central hashes with); it is within its validity window. The card is rendered
+from that same data, so what is printed is what the central signed.
 
 Then, in ONE transaction (``RecordStore.transition(..., extra=...)``): the record moves
 ``approved -> printing``, the permit is marked ``in_use`` (a conditional update: a second
@@ -35,14 +37,14 @@ from typing import Any, Callable
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kiosk.central.permit import PermitError, PrintPermit
+from kiosk.central.carddata import StationCard, card_from_store
+from kiosk.central.permit import PermitError, PrintPermit, card_data_hash
 from kiosk.devices.errors import DeviceError
 from kiosk.devices.protocols import CardPrinter
 from kiosk.errors import KioskError
-from kiosk.printer.carddata import card_data, card_hash
 from kiosk.printer.layout import Template, render_card
 from kiosk.printer.ledger import PermitRow, add_movement, ensure_schema, permits_for, store_permit
-from kiosk.store.queue import RecordStore, UnknownRecord, now_iso
+from kiosk.store.queue import RecordStore, now_iso
 from kiosk.store.states import RecordState
 
 
@@ -86,16 +88,9 @@ class PrintGate:
         return store_permit(self.store, record_id, permit)
 
     # -- checks -----------------------------------------------------------------------------
-    def _sample(self, record_id: str, kind: str) -> bytes:
-        try:
-            return self.store.sample_data(record_id, kind, 0)
-        except UnknownRecord:
-            return b""
-
-    def current_card_data(self, record_id: str) -> tuple[dict[str, Any], bytes, bytes]:
-        """Card data recomputed from the store now (what would be printed), with photo and signature."""
-        photo, signature = self._sample(record_id, "face"), self._sample(record_id, "signature")
-        return card_data(self.store.identity(record_id), record_id, photo=photo, signature=signature), photo, signature
+    def current_card(self, record_id: str, permit: PrintPermit) -> StationCard:
+        """The card recomputed from the store now (what would be printed under ``permit``)."""
+        return card_from_store(self.store, record_id, issued_at=permit.issued_at)
 
     @staticmethod
     def _usable(rows: list[PermitRow]) -> PermitRow | None:
@@ -115,14 +110,14 @@ class PrintGate:
             raise PrintRefused("print.no_permit", record_id=record_id)
         if row.permit is None:
             raise PermitError("permit.malformed")
-        data, photo, signature = self.current_card_data(record_id)
-        now = self._now()
+        try:
+            card = self.current_card(record_id, row.permit)
+        except ValueError:  # an issued_at that is no date: the signature check would refuse it too
+            raise PermitError("permit.malformed") from None
         row.permit.verify(self.central_key, station_id=self.station_id, record_id=record_id,
-                          card_hash=card_hash(data), now=now)
-        issued = dt.datetime.fromisoformat(row.permit.issued_at)
-        front = render_card(data, photo=photo or None, signature=signature or None,
-                            issue_date=f"{issued:%d-%m-%Y}", template=self.template)
-        return Prepared(record_id, row.permit, data, front)
+                          card_hash=card_data_hash(card.data), now=self._now())
+        front = render_card(card.data, photo=card.photo, signature=card.signature, template=self.template)
+        return Prepared(record_id, row.permit, card.data, front)
 
     # -- printing ---------------------------------------------------------------------------
     def print_record(self, record_id: str, printer: CardPrinter, *, actor: str,

@@ -139,10 +139,13 @@ def _paste_fit(canvas: Image.Image, image_bytes: bytes | None, box: Box, tpl: Te
 
 
 def render_image(data: dict[str, Any], *, photo: bytes | None = None, signature: bytes | None = None,
-                 issue_date: str = "", template: Template | None = None, panel: tuple[int, int] = (1016, 648)) -> Image.Image:
-    """The card as a PIL image of ``panel`` size (the template area centred on it)."""
+                 template: Template | None = None, panel: tuple[int, int] = (1016, 648)) -> Image.Image:
+    """The card as a PIL image of ``panel`` size (the template area centred on it).
+
+    Every printed value comes from ``data`` (:func:`kiosk.central.carddata.card_data`), the
+    dict whose hash the central signed."""
     tpl = template or load_template()
-    values = {**data, "issue_date": issue_date}
+    values = data
     missing = sorted(n for n in tpl.fields if n not in values)
     if missing:
         raise LayoutError("printer.layout_field", fields=", ".join(missing))

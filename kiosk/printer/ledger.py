@@ -4,6 +4,11 @@ Applied with ``migrate(conn, "printer", PRINTER_MIGRATIONS)``. Records' states a
 changed here: the gate moves them with ``RecordStore.transition(..., extra=...)`` and writes
 these rows inside that same transaction.
 
+``print_permits`` is THE station's permit store: the sync worker writes the permits the central
+sends (with an approval, or in answer to a reprint request) here, in the transaction that
+applies them, and the gate reads them from here. ``reprint_requests`` is the queue of spoiled
+cards the sync worker sends to the central (POST /v1/reprint-requests).
+
 Permit status: ``received`` (usable) -> ``in_use`` (a print started) -> ``spent`` (card printed)
 or back to ``received`` (the print failed before any card left the hopper) or ``spoiled`` (a card
 was fed and the print failed, or the outcome is unknown: a new permit is needed, see
@@ -68,7 +73,26 @@ PRINTER_MIGRATIONS: list[Any] = [
         sent_at TEXT
     )
     """,
+    # the sync worker sends reprint requests to the central: what came back (the new permit,
+    # or the central's refusal code)
+    """
+    ALTER TABLE reprint_requests ADD COLUMN new_permit_id TEXT;
+    ALTER TABLE reprint_requests ADD COLUMN error TEXT;
+    ALTER TABLE print_permits ADD COLUMN source TEXT NOT NULL DEFAULT 'approval'
+    """,
 ]
+
+
+def migrate_in_transaction(conn: sqlite3.Connection) -> None:
+    """Run the missing printer steps inside the caller's open transaction (they commit or roll
+    back with it): the sync worker's own migration needs ``print_permits`` to move its rows."""
+    version = current_version(conn, "printer")
+    for number in range(version + 1, len(PRINTER_MIGRATIONS) + 1):
+        for stmt in str(PRINTER_MIGRATIONS[number - 1]).split(";"):
+            if stmt.strip():
+                conn.execute(stmt)
+        conn.execute("INSERT INTO schema_versions(component, version) VALUES ('printer', ?) "
+                     "ON CONFLICT(component) DO UPDATE SET version = excluded.version", (number,))
 
 
 def ensure_schema(store: RecordStore) -> None:
@@ -81,13 +105,7 @@ def ensure_schema(store: RecordStore) -> None:
     if getattr(store, "_printer_schema_conn", None) is conn:
         return
     if conn.in_transaction:
-        version = current_version(conn, "printer")
-        for number in range(version + 1, len(PRINTER_MIGRATIONS) + 1):
-            for stmt in str(PRINTER_MIGRATIONS[number - 1]).split(";"):
-                if stmt.strip():
-                    conn.execute(stmt)
-            conn.execute("INSERT INTO schema_versions(component, version) VALUES ('printer', ?) "
-                         "ON CONFLICT(component) DO UPDATE SET version = excluded.version", (number,))
+        migrate_in_transaction(conn)
         return  # not remembered: the caller's transaction may still roll back
     migrate(conn, "printer", PRINTER_MIGRATIONS)
     store._printer_schema_conn = conn  # type: ignore[attr-defined]
@@ -115,10 +133,10 @@ def _row(r: sqlite3.Row) -> PermitRow:
 
 
 def store_permit(store: RecordStore, record_id: str, permit: PrintPermit | dict[str, Any],
-                 conn: sqlite3.Connection | None = None) -> bool:
+                 conn: sqlite3.Connection | None = None, *, source: str = "approval") -> bool:
     """Keep a permit the central sent for ``record_id`` (the sync worker calls this).
 
-    Stored as received; the gate verifies it at print time. A permit id seen before is ignored
+    Stored as received (``source``: approval | reprint); the gate verifies it at print time. A permit id seen before is ignored
     (returns False) so a re-delivered permit can never reset a used one. Pass ``conn`` to join
     the caller's transaction (e.g. the one that moves the record to approved).
     """
@@ -126,8 +144,8 @@ def store_permit(store: RecordStore, record_id: str, permit: PrintPermit | dict[
     body = permit.to_dict() if isinstance(permit, PrintPermit) else dict(permit)
     permit_id = str(body.get("permit_id", ""))
     c = conn or store.conn
-    sql = ("INSERT OR IGNORE INTO print_permits(permit_id, record_id, body, received_at) VALUES (?,?,?,?)")
-    args = (permit_id, record_id, json.dumps(body, sort_keys=True), now_iso())
+    sql = "INSERT OR IGNORE INTO print_permits(permit_id, record_id, body, received_at, source) VALUES (?,?,?,?,?)"
+    args = (permit_id, record_id, json.dumps(body, sort_keys=True), now_iso(), source)
     if conn is not None:
         return conn.execute(sql, args).rowcount == 1
     with store.transaction() as tx:
@@ -136,7 +154,7 @@ def store_permit(store: RecordStore, record_id: str, permit: PrintPermit | dict[
 
 def permits_for(store: RecordStore, record_id: str) -> list[PermitRow]:
     ensure_schema(store)
-    rows = store.conn.execute("SELECT * FROM print_permits WHERE record_id = ? ORDER BY received_at, permit_id",
+    rows = store.conn.execute("SELECT * FROM print_permits WHERE record_id = ? ORDER BY received_at, rowid",
                               (record_id,)).fetchall()
     return [_row(r) for r in rows]
 
@@ -164,3 +182,11 @@ def add_movement(conn: sqlite3.Connection, kind: str, *, cards: int = 0, ribbon_
                  record_id: str | None = None, actor: str) -> None:
     conn.execute("INSERT INTO stock_movements(ts, kind, cards, ribbon_panels, reason, record_id, actor)"
                  " VALUES (?,?,?,?,?,?,?)", (now_iso(), kind, cards, ribbon_panels, reason, record_id, actor))
+
+
+def reprint_answered(conn: sqlite3.Connection, request_id: int, *, new_permit_id: str | None = None,
+                     error: str | None = None) -> None:
+    """The central answered a reprint request (a new permit, or a refusal code); inside the
+    caller's transaction, so the answer and the stored permit commit together."""
+    conn.execute("UPDATE reprint_requests SET sent_at=?, new_permit_id=?, error=? WHERE id=?",
+                 (now_iso(), new_permit_id, error, request_id))

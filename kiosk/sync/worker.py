@@ -8,7 +8,9 @@ Durability rules (the station may be killed at any instant):
   arrived (the final chunk, a HEAD saying complete, or "already complete"), in the same
   transaction that marks the packet confirmed.
 - Decisions are applied in the transaction that advances the decision cursor, so one is
-  never applied twice or lost. A decision for a record still ``queued`` (killed before the
+  never applied twice or lost. An approval's permit is stored where the print gate reads it
+  (``print_permits``, :mod:`kiosk.printer.ledger`) in the transaction that moves the record to
+  approved; so is the new permit answering a reprint request the gate queued for a spoiled card. A decision for a record still ``queued`` (killed before the
   confirmation was written) confirms it first.
 """
 
@@ -34,6 +36,7 @@ from kiosk.central.carddata import card_data_from_store
 from kiosk.central.packet import build_content, seal
 from kiosk.central.permit import PermitError, PrintPermit, card_data_hash
 from kiosk.errors import ConfigError, InputError
+from kiosk.printer import ledger
 from kiosk.store import IllegalTransition, RecordState, RecordStore
 from kiosk.store.queue import UnknownRecord, now_iso
 from kiosk.store.schema import migrate
@@ -94,6 +97,17 @@ SYNC_MIGRATIONS: list[Any] = [
     )
     """,
 ]
+
+
+def _permits_to_print_ledger(conn: sqlite3.Connection) -> None:
+    """One permit store: permits kept in ``sync_permits`` move to the print gate's ``print_permits``."""
+    ledger.migrate_in_transaction(conn)
+    conn.execute("INSERT OR IGNORE INTO print_permits(permit_id, record_id, body, received_at, source)"
+                 " SELECT permit_id, record_id, permit, received_at, source FROM sync_permits")
+    conn.execute("DROP TABLE sync_permits")
+
+
+SYNC_MIGRATIONS.append(_permits_to_print_ledger)
 
 
 def ensure_schema(store: RecordStore) -> None:
@@ -216,7 +230,8 @@ class SyncWorker:
                     on_progress: Callable[[SyncProgress], None] | None = None,
                     settings: SyncSettings | None = None) -> "SyncWorker":
         """The worker for a station config: starts the local central when ``url = "local"``."""
-        from kiosk.central.keys import StationKeys, load_ed25519_public, load_x25519_public
+        from kiosk.central.keys import StationKeys, load_x25519_public
+        from kiosk.central.pinning import pinned_permit_key
 
         store = store or RecordStore(cfg.station.data_dir, policy=cfg.policy)
         station = StationKeys.init(cfg.station.data_dir)
@@ -225,14 +240,15 @@ class SyncWorker:
         if c.url == "local":
             from kiosk.central.local import start_local_central
 
-            handle = start_local_central(cfg)
+            handle = start_local_central(cfg)  # creates the local central's keys at first start
             closers.append(handle.close)
-            url, permit_key, sealing_key = handle.url, handle.signing_public, handle.sealing_public
+            url, sealing_key = handle.url, handle.sealing_public
         else:
             if c.public_key is None or c.sealing_key is None:
                 raise ConfigError("config.missing_key", file=str(cfg.path), key="central.public_key / central.sealing_key",
                                   expected="PEM files of the central's keys")
-            url, permit_key, sealing_key = c.url, load_ed25519_public(c.public_key), load_x25519_public(c.sealing_key)
+            url, sealing_key = c.url, load_x25519_public(c.sealing_key)
+        permit_key = pinned_permit_key(cfg)  # the same key the print gate pins
         settings = settings or SyncSettings(timeout_s=c.timeout_s, poll_interval_s=c.poll_interval_s,
                                             chunk_size=c.chunk_size, backoff_cap_s=c.backoff_cap_s,
                                             parallel=c.parallel_uploads)
@@ -444,7 +460,7 @@ class SyncWorker:
         return applied
 
     def _verify_permit(self, record_id: str, permit: PrintPermit) -> None:
-        card = card_data_from_store(self.store, record_id, issue_date=permit.issued_at[:10])
+        card = card_data_from_store(self.store, record_id, issued_at=permit.issued_at)
         permit.verify(self.permit_key, station_id=self.station_id, record_id=record_id, card_hash=card_data_hash(card))
 
     def apply_decision(self, d: dict[str, Any]) -> str:
@@ -501,9 +517,7 @@ class SyncWorker:
                 (record_id, submission, seq, decision, json.dumps(reason) if reason else None,
                  json.dumps(dup) if dup else None, d.get("decided_at", ""), now_iso()))
             if permit is not None:
-                conn.execute("INSERT OR IGNORE INTO sync_permits(permit_id, record_id, permit, source, received_at)"
-                             " VALUES (?,?,?,?,?)", (permit.permit_id, record_id, json.dumps(permit.to_dict()),
-                                                     "approval", now_iso()))
+                ledger.store_permit(self.store, record_id, permit, conn=conn, source="approval")
             advance(conn)
 
         target = {"approved": S.APPROVED, "rejected": S.REJECTED, "duplicate": S.DUPLICATE}.get(decision)
@@ -518,16 +532,40 @@ class SyncWorker:
                               reason=(reason or {}).get("code", ""), params=params, extra=write)
         return "applied"
 
-    def request_reprint(self, record_id: str, reason: str, permit_id: str | None = None) -> PrintPermit:
-        """Ask the central for a new permit (spoiled card); it is verified like any permit
-        and stored with the record. Raises CentralUnavailable / CentralRefused / PermitError."""
+    def request_reprint(self, record_id: str, reason: str, permit_id: str | None = None, *,
+                        request_id: int | None = None) -> PrintPermit:
+        """Ask the central for a new permit (spoiled card); it is verified like any permit and
+        stored where the print gate reads it, in one transaction with the answered reprint
+        request ``request_id`` (a row of the gate's ``reprint_requests``) if given.
+        Raises CentralUnavailable / CentralRefused / PermitError."""
         permit = self._call(self.client.request_reprint, record_id, reason, permit_id)
         self._verify_permit(record_id, permit)
-        store_permit(self.store, permit, source="reprint")
+        ledger.ensure_schema(self.store)
         with self.store.transaction() as conn:
+            ledger.store_permit(self.store, record_id, permit, conn=conn, source="reprint")
+            if request_id is not None:
+                ledger.reprint_answered(conn, request_id, new_permit_id=permit.permit_id)
             self.store.write_audit(conn, ACTOR, "reprint_permit", record_id=record_id, reason=reason,
                                    params={"permit_id": permit.permit_id, "replaces": permit_id or ""})
         return permit
+
+    def process_reprints(self) -> int:
+        """Send the reprint requests the print gate queued for spoiled cards; returns the new
+        permits stored. A request the central refuses, or whose permit does not verify, is
+        closed with that code (audited) rather than asked again every pass."""
+        got = 0
+        for req in ledger.reprint_requests(self.store, unsent_only=True):
+            if self.stop_event.is_set():
+                break
+            try:
+                self.request_reprint(req["record_id"], req["reason"], req["permit_id"], request_id=req["id"])
+                got += 1
+            except (CentralRefused, PermitError) as exc:
+                with self.store.transaction() as conn:
+                    ledger.reprint_answered(conn, req["id"], error=exc.code)
+                    self.store.write_audit(conn, ACTOR, "reprint_refused", record_id=req["record_id"],
+                                           reason=exc.code, params={k: str(v) for k, v in exc.params.items()})
+        return got
 
     # -- deletion requests --------------------------------------------------------------------
     def process_deletions(self) -> int:
@@ -582,10 +620,12 @@ class SyncWorker:
     def run_once(self) -> dict[str, int]:
         """One pass: decisions, deletion requests, every queued record, decisions again."""
         self._abort_pass.clear()
-        report = {"confirmed": 0, "refused": 0, "deferred": 0, "skipped": 0, "decisions": 0, "resubmitted": 0}
+        report = {"confirmed": 0, "refused": 0, "deferred": 0, "skipped": 0, "decisions": 0, "resubmitted": 0,
+                  "reprints": 0}
         try:
             report["decisions"] += self.pull_decisions()
             report["resubmitted"] += self.process_deletions()
+            report["reprints"] = self.process_reprints()
         except CentralUnavailable:
             pass
         except CentralRefused as exc:  # e.g. auth.unknown_station: uploads will say the same
@@ -690,20 +730,10 @@ def deletion_status(store: RecordStore, record_id: str) -> dict[str, Any] | None
 
 
 def permits(store: RecordStore, record_id: str) -> list[PrintPermit]:
-    """Permits received for a record, newest last (the print gate decides which to use)."""
+    """Permits received for a record, oldest first (read from the print gate's ledger, the
+    one permit store; the gate decides which to use)."""
     ensure_schema(store)
-    rows = store.conn.execute("SELECT permit FROM sync_permits WHERE record_id=? ORDER BY received_at, rowid",
-                              (record_id,)).fetchall()
-    return [PrintPermit.from_dict(json.loads(r[0])) for r in rows]
-
-
-def store_permit(store: RecordStore, permit: PrintPermit, *, source: str) -> None:
-    """Keep a permit obtained outside a decision (reprint request); verify it first."""
-    ensure_schema(store)
-    with store.transaction() as conn:
-        conn.execute("INSERT OR IGNORE INTO sync_permits(permit_id, record_id, permit, source, received_at)"
-                     " VALUES (?,?,?,?,?)", (permit.permit_id, permit.record_id, json.dumps(permit.to_dict()),
-                                             source, now_iso()))
+    return [row.permit for row in ledger.permits_for(store, record_id) if row.permit is not None]
 
 
 def queue_status(store: RecordStore) -> dict[str, Any]:

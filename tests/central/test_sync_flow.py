@@ -3,6 +3,7 @@ requests, resumable uploads, offline behaviour, refusals with clear codes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 
@@ -30,7 +31,7 @@ def test_queued_records_end_approved_with_a_verified_permit(make_station) -> Non
     assert [st.store.get(i).state for i in ids] == [S.APPROVED] * 3
     for rid in ids:
         [permit] = permits(st.store, rid)
-        card = card_data_from_store(st.store, rid, issue_date=permit.issued_at[:10])
+        card = card_data_from_store(st.store, rid, issued_at=permit.issued_at)
         permit.verify(st.worker.permit_key, station_id="ST-01", record_id=rid, card_hash=card_data_hash(card))
     assert queue_status(st.store)["network"]["state"] == "online"
 
@@ -157,8 +158,9 @@ def test_tampered_stored_packet_is_refused_with_its_code(make_station, central) 
 
 
 def _approved_decision(st, rid: str, key: Ed25519PrivateKey, **override: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    permit = PrintPermit.issue(key, permit_id=str(uuid.uuid4()), record_id=rid, station_id="ST-01",
-                               card_hash=card_data_hash(card_data_from_store(st.store, rid, issue_date="2026-01-01")))
+    now = dt.datetime.now(dt.timezone.utc)
+    permit = PrintPermit.issue(key, permit_id=str(uuid.uuid4()), record_id=rid, station_id="ST-01", now=now,
+                               card_hash=card_data_hash(card_data_from_store(st.store, rid, issued_at=now.isoformat())))
     d = permit.to_dict()
     d.update(override)
     return {"seq": 999, "record_id": rid, "submission": 1, "decision": "approved", "decided_at": permit.issued_at,
@@ -193,7 +195,7 @@ def test_permit_for_other_card_data_is_refused(make_station, central) -> None:  
     rid = enroll(st.store, resident(15))
     st.worker.run_once()
     [permit] = permits(st.store, rid)
-    card = card_data_from_store(st.store, rid, issue_date=permit.issued_at[:10])
+    card = card_data_from_store(st.store, rid, issued_at=permit.issued_at)
     card["nama"] = "SOMEONE ELSE"
     with pytest.raises(PermitError) as err:
         permit.verify(st.worker.permit_key, station_id="ST-01", record_id=rid, card_hash=card_data_hash(card))
@@ -207,7 +209,7 @@ def test_reprint_request_returns_a_new_valid_permit(make_station) -> None:  # ty
     [old] = permits(st.store, rid)
     new = st.worker.request_reprint(rid, "card jammed in printer", old.permit_id)
     assert new.permit_id != old.permit_id
-    card = card_data_from_store(st.store, rid, issue_date=new.issued_at[:10])
+    card = card_data_from_store(st.store, rid, issued_at=new.issued_at)
     new.verify(st.worker.permit_key, station_id="ST-01", record_id=rid, card_hash=card_data_hash(card))
     assert [p.permit_id for p in permits(st.store, rid)] == [old.permit_id, new.permit_id]
     assert any(e.action == "reprint_permit" for e in st.store.audit(rid))

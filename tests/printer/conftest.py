@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import uuid
 from pathlib import Path
@@ -13,7 +14,8 @@ from PIL import Image, ImageDraw
 
 from device_mocks.evolis import EvolisMock, EvolisUsbBackend
 from kiosk.central.permit import PrintPermit
-from kiosk.printer.carddata import card_data, card_hash
+from kiosk.central.carddata import card_data_from_store
+from kiosk.central.permit import card_data_hash
 from kiosk.printer.connections import UsbConnection
 from kiosk.printer.evolis import EvolisPrinterDriver
 from kiosk.store import RecordStore
@@ -48,15 +50,18 @@ def approved_record(store: RecordStore, serial: int = 1) -> str:
     return rec.id
 
 
-def card_hash_now(store: RecordStore, record_id: str) -> str:
-    return card_hash(card_data(store.identity(record_id), record_id,
-                               photo=store.sample_data(record_id, "face"), signature=store.sample_data(record_id, "signature")))
+def card_hash_now(store: RecordStore, record_id: str, issued_at: str) -> str:
+    """What the central hashes for this record's card under a permit issued at ``issued_at``."""
+    return card_data_hash(card_data_from_store(store, record_id, issued_at=issued_at))
 
 
 def issue(key: Ed25519PrivateKey, store: RecordStore, record_id: str, *, station: str = STATION,
-          for_record: str | None = None, card_hash: str | None = None, **kw: Any) -> PrintPermit:
+          for_record: str | None = None, card_hash: str | None = None, now: dt.datetime | None = None,
+          **kw: Any) -> PrintPermit:
+    """A permit as the central issues it (same card data function, same issue date rule)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
     return PrintPermit.issue(key, permit_id=str(uuid.uuid4()), record_id=for_record or record_id, station_id=station,
-                             card_hash=card_hash or card_hash_now(store, record_id), **kw)
+                             card_hash=card_hash or card_hash_now(store, record_id, now.isoformat()), now=now, **kw)
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ def station(tmp_path: Path, central_key, lenient_policy) -> tuple[Path, RecordSt
     pem = central_key.public_key().public_bytes(serialization.Encoding.PEM,
                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
     (tmp_path / "central.pem").write_bytes(pem)
-    cfg_text = BASE_CONFIG.replace('url = "local"', 'url = "local"\npublic_key = "central.pem"') + """
+    # a real central's address: the gate pins [central].public_key (url = "local" pins the local central's key)
+    cfg_text = BASE_CONFIG.replace('url = "local"', 'url = "https://central.invalid"\npublic_key = "central.pem"') + """
 [policy]
 required_fingers = []
 require_face = false

@@ -8,18 +8,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kiosk.printer.carddata import card_data, card_hash
+from kiosk.central.carddata import card_data, sha256_hex
+from kiosk.central.permit import card_data_hash as card_hash
 from kiosk.printer.layout import LayoutError, font_file, load_template, preview_png, render_card, render_image
 from tests.conftest import resident
 from tests.printer.conftest import photo_bytes, signature_bytes
 
-FIELDS = {"province", "regency", "nik", "name", "birth", "sex", "blood_type", "address", "rt_rw", "village",
-          "district", "religion", "marital_status", "occupation", "citizenship", "valid_until", "issue_place",
-          "issue_date"}
+FIELDS = {"provinsi", "kabupaten_kota", "nik", "nama", "tempat_lahir", "tanggal_lahir", "jenis_kelamin",
+          "golongan_darah", "alamat", "rt_rw", "kelurahan_desa", "kecamatan", "agama", "status_perkawinan", "pekerjaan",
+          "kewarganegaraan", "berlaku_hingga", "tempat_terbit", "tanggal_terbit"}
 
 
 def data(**over):
-    d = card_data(resident(1), "rec-1", photo=photo_bytes(), signature=signature_bytes())
+    ident = resident(1)
+    d = card_data(ident, "rec-1", photo_sha256=sha256_hex(photo_bytes()), signature_sha256=sha256_hex(signature_bytes()),
+                  issue_place=ident.regency, issued_at="2026-11-23T10:00:00+00:00")
     d.update(over)
     return d
 
@@ -42,7 +45,7 @@ def test_font_is_a_real_truetype_file_from_a_package():
 
 
 def test_renders_card_panel_with_photo_signature_and_text():
-    img = render_card(data(), photo=photo_bytes(), signature=signature_bytes(), issue_date="23-11-2026")
+    img = render_card(data(), photo=photo_bytes(), signature=signature_bytes())
     assert img.shape == (648, 1016, 3) and img.dtype == np.uint8
     tpl = load_template()
     # photo box carries the photo's colours, not the background
@@ -54,14 +57,14 @@ def test_renders_card_panel_with_photo_signature_and_text():
 
 
 def test_changing_a_field_changes_the_card_and_its_hash():
-    a, b = data(), data(name="ORANG LAIN")
+    a, b = data(), data(nama="ORANG LAIN")
     assert card_hash(a) != card_hash(b)
-    assert not np.array_equal(render_card(a, issue_date="x"), render_card(b, issue_date="x"))
+    assert not np.array_equal(render_card(a), render_card(b))
 
 
 def test_long_value_is_shrunk_to_its_column():
     long = "JL. " + "PANJANG SEKALI " * 8
-    img = render_image(data(address=long), issue_date="x")
+    img = render_image(data(alamat=long))
     tpl = load_template()
     photo_left = tpl.px(tpl.photo.x_mm) + (1016 - tpl.size_px[0]) // 2
     band = np.asarray(img)[tpl.px(21.1) + 5: tpl.px(21.1) + 20, photo_left - 10: photo_left - 2]
@@ -72,11 +75,11 @@ def test_missing_field_is_a_layout_error():
     d = data()
     del d["nik"]
     with pytest.raises(LayoutError) as info:
-        render_card(d, issue_date="x")
+        render_card(d)
     assert info.value.code == "printer.layout_field"
 
 
 def test_preview_is_a_smaller_png():
-    png = preview_png(data(), issue_date="x", width=400)
+    png = preview_png(data(), width=400)
     img = Image.open(io.BytesIO(png))
     assert img.format == "PNG" and img.size == (400, 255)
