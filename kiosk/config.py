@@ -227,6 +227,13 @@ def build(cls: type, table: dict[str, Any], *, key: str, file: Path, base: Path,
         if name not in given and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ConfigError("config.missing_key", file=str(file), key=f"{key}.{name}" if key else name,
                               expected=_type_name(hints[name]))
+        # defaults obey the same rule as given values: a relative path is relative to the config
+        # file (not to wherever the command runs), also inside a section left out of the file
+        if name not in given:
+            if hints[name] is Path and isinstance(f.default, Path) and not f.default.is_absolute():
+                given[name] = (base / f.default).resolve()
+            elif dataclasses.is_dataclass(hints[name]) and f.default_factory is not dataclasses.MISSING:
+                given[name] = build(hints[name], {}, key=f"{key}.{name}" if key else name, file=file, base=base)
     return cls(**given)
 
 

@@ -10,7 +10,7 @@ import random
 from pathlib import Path
 
 from kiosk.config import Config
-from kiosk.ops import stationkey
+from kiosk.central.keys import StationKeys
 from kiosk.ops.audit import verify_audit_log
 from kiosk.ops.export import confirm_exports, export_queued, exported_unconfirmed, find_batches, import_batch
 from kiosk.ops.retention import is_purged
@@ -23,7 +23,7 @@ from tests.conftest import random_resident
 def test_a_day_of_operations_ends_verified_and_accounted_for(station: Path, station_store: RecordStore,
                                                              config: Config, tmp_path: Path) -> None:
     rng = random.Random(20261123)
-    store, key = station_store, stationkey.load(station)
+    store, key = station_store, StationKeys.load(station).signing
     ids = []
     for serial in range(1, 61):
         rec = store.create_draft(random_resident(rng, serial), actor=rng.choice(["op1", "op2"]))
