@@ -327,15 +327,20 @@ class CentralRegistry:
         opened = open_packet(blob, station_key=station_key or self.station_key, central_key=self.keys.sealing)
         h = opened.header
         with self._tx() as c:
-            row = self._upload(c, h.record_id, h.submission)
-            if row is not None and row["complete"]:
-                return h.record_id
             other = c.execute("SELECT station_id, MAX(submission) AS sub FROM uploads WHERE record_id=?",
                               (h.record_id,)).fetchone()
             if other["station_id"] is not None and other["station_id"] != h.station_id:
                 raise PacketError("packet.conflict", record=h.record_id)
+            row = self._upload(c, h.record_id, h.submission)
+            if row is not None and row["complete"]:
+                return h.record_id
             if other["sub"] is not None and h.submission < other["sub"]:
                 return h.record_id  # superseded by a later submission already here
+            if h.submission > 1:  # as for uploads: a new submission only follows a duplicate
+                last = c.execute("SELECT decision FROM decisions WHERE record_id=? AND submission=?",
+                                 (h.record_id, h.submission - 1)).fetchone()
+                if last is None or last[0] != "duplicate":
+                    raise PacketError("upload.already_decided", record=h.record_id)
             self._ingest(c, blob, station_id=h.station_id, record_id=h.record_id, submission=h.submission,
                          opened=opened)
             # a network upload of the same submission may have been part-way: its chunks are moot
