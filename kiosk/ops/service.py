@@ -1,4 +1,7 @@
-"""What the sync service runs for station operations (once a day, and on each pass)."""
+"""What the sync service runs for station operations (once a day, and on each pass).
+
+Called by :meth:`kiosk.sync.worker.SyncWorker.maintain` after every pass of ``kiosk sync`` (and
+of the TUI's sync thread); the worker keeps the day of the last daily run in ``sync_state``."""
 
 from __future__ import annotations
 
