@@ -94,7 +94,7 @@ def test_a_full_simulated_day_ends_verified_and_accounted_for(station: Path, sta
         (imported,) = import_folder(tmp_path / "usb", reg)
         assert imported.refused == () and len(imported.accepted) == 80
         afternoon = enroll_synthetic(store, 46, district="320101", seed=3)  # not on the stick
-        assert worker.pending_records()[:46] == afternoon  # these go first once the link is back
+        assert set(worker.pending_records()[:46]) == set(afternoon)  # these go first once the link is back
         worker.run_once()  # still offline: nothing moves, nothing breaks
 
         # evening: the link is back (still flaky); everything reaches a decision
