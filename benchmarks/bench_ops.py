@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.run import result
+from kiosk.central.keys import StationKeys
 from kiosk.config import PolicyConfig
 from kiosk.identity import Identity
 from kiosk.nik import make_nik
-from kiosk.ops import stationkey
 from kiosk.ops.audit import checkpoint_if_due, verify_audit_log
 from kiosk.ops.export import export_queued
 from kiosk.ops.tables import ensure_ops_tables
@@ -36,7 +36,7 @@ def _station(tmp: Path) -> tuple[RecordStore, Any, list[str]]:
     store = RecordStore(tmp / "s", policy=PolicyConfig(required_fingers=(), require_face=False,
                                                       require_signature=False))
     ensure_ops_tables(store)
-    key = stationkey.load_or_create(tmp / "s")
+    key = StationKeys.init(tmp / "s").signing
     ids = []
     for i in range(RECORDS):
         nik = make_nik("320101", dt.date(1990, 1, 1), "M", i + 1)

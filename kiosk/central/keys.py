@@ -1,7 +1,10 @@
 """Key pairs of the station and of the central, as PEM files readable by their owner only.
 
-- Station: one Ed25519 key that signs its packets and its requests to the central
-  (``<station data_dir>/keys/station_ed25519.pem``, public half beside it).
+- Station: ONE Ed25519 key that signs its packets, its requests to the central, its audit
+  checkpoints and its offline-export manifests (``<station data_dir>/keys/station_ed25519.pem``,
+  public half beside it: the file the central registers). ``kiosk init`` creates it
+  (:meth:`StationKeys.create`); ``kiosk keys init`` and the sync worker load it, creating it
+  at first start on a simulated station (:meth:`StationKeys.init`).
 - Central: an Ed25519 key that signs print permits and an X25519 key that packets are sealed
   to (``<central data_dir>/keys/``). Stations pin both public halves.
 
@@ -151,12 +154,39 @@ class StationKeys:
         return cls(key, folder, created)
 
     @classmethod
+    def create(cls, data_dir: Path) -> "StationKeys":
+        """A fresh key pair for a new station (``kiosk init``); refuses (keys.exists) to
+        replace one: a station key that changes is a station the central no longer knows."""
+        folder = Path(data_dir) / "keys"
+        key = Ed25519PrivateKey.generate()
+        if not _write_exclusive(folder / STATION_KEY, private_pem(key), 0o600):
+            raise KeyFileError("keys.exists", path=str(folder / STATION_KEY))
+        return cls.init(data_dir)
+
+    @classmethod
     def load(cls, data_dir: Path) -> "StationKeys":
         folder = Path(data_dir) / "keys"
         key = load_private(folder / STATION_KEY)
         if not isinstance(key, Ed25519PrivateKey):
             raise KeyFileError("keys.wrong_kind", path=str(folder / STATION_KEY), expected="Ed25519")
         return cls(key, folder)
+
+    @staticmethod
+    def paths(data_dir: Path) -> tuple[Path, Path]:
+        """(private key file, public key file) of the station at ``data_dir``."""
+        folder = Path(data_dir) / "keys"
+        return folder / STATION_KEY, folder / STATION_PUB
+
+    @staticmethod
+    def public_key_of(data_dir: Path) -> Ed25519PublicKey | None:
+        """The key that verifies this station's signatures (audit checkpoints): the public
+        file, else derived from the private one; None when the station has no key at all."""
+        priv, pub = StationKeys.paths(data_dir)
+        if pub.exists():
+            return load_ed25519_public(pub)
+        if priv.exists():
+            return StationKeys.load(data_dir).public
+        return None
 
 
 @dataclass(frozen=True)

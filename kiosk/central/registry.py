@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -315,22 +315,40 @@ class CentralRegistry:
     def open(self, blob: bytes) -> OpenedPacket:
         return open_packet(blob, station_key=self.station_key, central_key=self.keys.sealing)
 
-    def ingest_packet(self, blob: bytes) -> str:
+    def ingest_packet(self, blob: bytes, *,
+                      station_key: Callable[[str], Ed25519PublicKey | None] | None = None) -> str:
         """Take a whole sealed packet (offline import): verify, decrypt, queue for decision.
 
-        Idempotent: the same record submission arriving again changes nothing. Returns the
+        Idempotent: the same record submission arriving again (by upload or by an earlier
+        import, even re-sealed) changes nothing, and neither does an older submission than
+        one already here (a stick imported late). ``station_key`` overrides the registered
+        keys for the signature check (an operator's explicit ``--station-key``). Returns the
         record id; raises :class:`PacketError` when the packet is refused."""
-        opened = self.open(blob)
+        opened = open_packet(blob, station_key=station_key or self.station_key, central_key=self.keys.sealing)
         h = opened.header
         with self._tx() as c:
+            other = c.execute("SELECT station_id, MAX(submission) AS sub FROM uploads WHERE record_id=?",
+                              (h.record_id,)).fetchone()
+            if other["station_id"] is not None and other["station_id"] != h.station_id:
+                raise PacketError("packet.conflict", record=h.record_id)
             row = self._upload(c, h.record_id, h.submission)
             if row is not None and row["complete"]:
                 return h.record_id
+            if other["sub"] is not None and h.submission < other["sub"]:
+                return h.record_id  # superseded by a later submission already here
+            if h.submission > 1:  # as for uploads: a new submission only follows a duplicate
+                last = c.execute("SELECT decision FROM decisions WHERE record_id=? AND submission=?",
+                                 (h.record_id, h.submission - 1)).fetchone()
+                if last is None or last[0] != "duplicate":
+                    raise PacketError("upload.already_decided", record=h.record_id)
             self._ingest(c, blob, station_id=h.station_id, record_id=h.record_id, submission=h.submission,
                          opened=opened)
+            # a network upload of the same submission may have been part-way: its chunks are moot
+            c.execute("DELETE FROM upload_chunks WHERE record_id=? AND submission=?", (h.record_id, h.submission))
             c.execute("INSERT INTO uploads(record_id, submission, station_id, length, sha256, offset, complete,"
                       " created_at, completed_at) VALUES (?,?,?,?,?,?,1,?,?) ON CONFLICT(record_id, submission)"
-                      " DO UPDATE SET offset=excluded.offset, complete=1, completed_at=excluded.completed_at",
+                      " DO UPDATE SET length=excluded.length, sha256=excluded.sha256, offset=excluded.length,"
+                      " complete=1, completed_at=excluded.completed_at",
                       (h.record_id, h.submission, h.station_id, len(blob), hashlib.sha256(blob).hexdigest(),
                        len(blob), now_iso(), now_iso()))
         return h.record_id

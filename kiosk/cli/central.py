@@ -1,4 +1,5 @@
-"""``kiosk central``: run the local central registry (docs/central-api.yaml)."""
+"""``kiosk central``: run the local central registry (docs/central-api.yaml), and
+``kiosk central import DIR``: take a station's offline export (``kiosk export``) into it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import signal
 import threading
 from pathlib import Path
 
-from kiosk.errors import InputError
+from kiosk.errors import InputError, KioskError
 from kiosk.i18n import translate
 
 
@@ -15,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("central", help="run the local central registry")
     p.add_argument("--port", type=int, default=8470)
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--data", type=Path, default=Path("var/central"), help="its database and keys")
+    p.add_argument("--data", type=Path, help="its database and keys (default: central.local.data_dir of the"
+                                             " config, else var/central)")
     p.add_argument("--decision-delay", type=float, default=2.0, help="seconds before deciding on a packet")
     p.add_argument("--station", action="append", default=[], metavar="ID=PEM[:REGION]",
                    help="register a station's Ed25519 public key file (repeatable)")
@@ -28,16 +30,36 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--seed", type=int)
     p.set_defaults(func=cmd_central)
     csub = p.add_subparsers(dest="central_command", metavar="ACTION")
-    ip = csub.add_parser("import", help="ingest sealed packet files (*.kpkt) from a folder")
-    ip.add_argument("folder", type=Path)
+    ip = csub.add_parser("import", help="import a station's offline export (a batch folder, or a USB stick of batches)")
+    ip.add_argument("folder", type=Path, help="a batch folder, or a folder (USB stick) holding batches")
+    ip.add_argument("--data", type=Path, dest="import_data", metavar="DATA",
+                    help="central data folder (same as `kiosk central --data`)")
+    ip.add_argument("--station-key", type=Path, metavar="PEM",
+                    help="check the batch with this station public key instead of the one the station is"
+                         " registered with")
+    ip.add_argument("--json", action="store_true")
     ip.set_defaults(func=cmd_import)
+
+
+def central_data_dir(args: argparse.Namespace) -> Path:
+    """--data, else the config's local central folder, else var/central (no config needed)."""
+    from kiosk.cli.context import config_from
+
+    given = getattr(args, "import_data", None) or args.data
+    try:
+        cfg = config_from(args, attach_log=False)  # also sets the config's language
+    except KioskError:
+        cfg = None
+    if given is not None:
+        return Path(given).absolute()
+    return cfg.central.local.data_dir if cfg is not None else Path("var/central").absolute()
 
 
 def _registry(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from kiosk.central.keys import load_ed25519_public
     from kiosk.central.registry import CentralRegistry
 
-    reg = CentralRegistry(args.data, decision_delay_s=args.decision_delay)
+    reg = CentralRegistry(central_data_dir(args), decision_delay_s=args.decision_delay)
     for spec in args.station:
         ident, _, rest = spec.partition("=")
         pem, _, region = rest.partition(":")
@@ -63,7 +85,7 @@ def cmd_central(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise InputError("request.bad_fields", reason=str(exc)) from None
     server = CentralServer(reg, host=args.host, port=args.port, faults=faults).start()
-    print(translate("central.serving", url=server.url, data=str(args.data)), flush=True)
+    print(translate("central.serving", url=server.url, data=str(reg.data_dir)), flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
@@ -76,17 +98,34 @@ def cmd_central(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from kiosk.central.packet import PacketError
+    """Manifest signature and file hashes first (kiosk.ops.export), then the registry's own
+    idempotent ingest of each packet: importing a stick twice, or a stick whose records also
+    arrived over the network, stores every record once."""
+    from kiosk.central.keys import load_ed25519_public
+    from kiosk.ops.export import import_folder
+    from kiosk.ops.logs import attach_station_log
+    from kiosk.cli.context import print_json
 
     reg = _registry(args)
-    count = refused = 0
-    for path in sorted(args.folder.glob("*.kpkt")):
-        try:
-            reg.ingest_packet(path.read_bytes())
-            count += 1
-        except PacketError as exc:
-            refused += 1
-            print(f"{path.name}: {translate(exc.code, **exc.params)}")
-    print(translate("central.imported", count=count, refused=refused))
-    reg.close()
-    return 0 if not refused else 1
+    attach_station_log(reg.data_dir)
+    try:
+        override = None
+        if args.station_key is not None:
+            trusted = load_ed25519_public(args.station_key)
+            override = lambda station_id: trusted  # noqa: E731
+        results = import_folder(args.folder, reg, station_key=override)
+    finally:
+        reg.close()
+    if not results:
+        raise InputError("ops.import_nothing", path=str(args.folder))
+    refused = sum(len(r.refused) for r in results)
+    if args.json:
+        print_json([{"batch": r.batch, "station_id": r.station_id, "accepted": list(r.accepted),
+                     "refused": [{"record_id": rid, "code": code} for rid, code in r.refused]} for r in results])
+    else:
+        for r in results:
+            print(translate("ops.import_done", batch=r.batch, station=r.station_id, accepted=len(r.accepted),
+                            refused=len(r.refused)))
+            for rid, code in r.refused:
+                print(f"  {rid}: {translate(code, record_id=rid, record=rid, station=r.station_id)}")
+    return 1 if refused else 0

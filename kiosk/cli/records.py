@@ -137,13 +137,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Exit status tells what broke: see kiosk.ops.audit.EXIT_CODES."""
     from kiosk.ops.audit import verify_audit_log
-    from kiosk.ops.stationkey import station_public_key
+    from kiosk.central.keys import StationKeys
     from kiosk.ops.tables import ensure_ops_tables
 
     cfg = config_from(args)
     store = store_from(cfg)
     ensure_ops_tables(store)
-    report = verify_audit_log(store, station_public_key(cfg.station.data_dir))
+    report = verify_audit_log(store, StationKeys.public_key_of(cfg.station.data_dir))
     if args.json:
         print_json(report.to_dict())
         return report.exit_code
@@ -158,13 +158,13 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
     from kiosk.ops.audit import checkpoint
-    from kiosk.ops.stationkey import load
+    from kiosk.central.keys import StationKeys
     from kiosk.ops.tables import ensure_ops_tables
 
     cfg = config_from(args)
     store = store_from(cfg)
     ensure_ops_tables(store)
-    cp = checkpoint(store, load(cfg.station.data_dir))
+    cp = checkpoint(store, StationKeys.load(cfg.station.data_dir).signing)
     if args.json:
         print_json(None if cp is None else cp.__dict__)
     elif cp is None:

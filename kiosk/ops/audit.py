@@ -25,7 +25,7 @@ Checkpoints are chained too (each signs the seq of the previous one), so deletin
 middle shows. What no station-local check can show is a forger with database access deleting
 the *newest* checkpoints and everything after the one left: anchor the newest checkpoint
 outside the station (NOTE for the lead: the sync worker should send it to the central with
-each pass; the body is :meth:`Checkpoint.body`, verifiable with the registered station.pub).
+each pass; the body is :meth:`Checkpoint.body`, verifiable with the registered keys/station_ed25519.pub.pem).
 
 The first finding in the chain walk wins (then checkpoints in seq order); its kind selects
 the exit code of ``kiosk audit verify`` (:data:`EXIT_CODES`).

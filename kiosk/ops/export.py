@@ -7,18 +7,20 @@ folder ``<DIR>/<batch>/``::
     manifest.json              {"manifest": {...}, "signature": base64 Ed25519}
 
 The manifest lists every packet (record id, file, size, SHA-256), the station id, the batch id
-and the time, and is signed with the station key. Packets are produced by a ``seal_packet``
-callable (record id -> bytes), already encrypted to the central (kiosk.central.packet, issue 5):
-a lost stick reveals nothing. The batch is written to ``<batch>.partial`` and renamed once the
+and the time, and is signed with the station key (kiosk.central.keys.StationKeys, the key the
+central registers). Packets come from a ``seal_packet`` callable (record id -> bytes): in
+``kiosk export`` that is kiosk.sync.worker.sealer_for_station, the very packet the sync worker
+stores and uploads, already encrypted to the central: a lost stick reveals nothing. The batch is written to ``<batch>.partial`` and renamed once the
 manifest is on disk, so a pulled stick never holds a half batch that looks complete.
 
 Tracking rule ("neither lost nor sent twice"):
 
 - Exporting does NOT change a record's state: it stays ``queued`` and the ``exports`` table
   remembers the batch. If the stick is lost, nothing is lost: the sync worker still uploads it.
-- The central's upload is idempotent on the record UUID (issue 5), and so must be its import,
-  so a record that arrives both by stick and over the network is stored once. That idempotent
-  ingest is THE guard against duplicates; the station does not try to be clever about it.
+- The central's upload and its import (``CentralRegistry.ingest_packet``, via
+  :func:`registry_ingest`) are idempotent on (record UUID, submission), so a record that
+  arrives both by stick and over the network is stored once. That idempotent ingest is THE
+  guard against duplicates; the station does not try to be clever about it.
 - To spare a bad link, the sync worker uploads not-yet-exported records first
   (:func:`upload_order`); ``kiosk export`` skips records already exported and not yet confirmed
   (``--again`` puts them on a new stick).
@@ -58,8 +60,8 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 #: record id -> sealed packet bytes (the sync module provides the real one)
 SealPacket = Callable[[str], bytes]
-#: (record id, sealed packet bytes) -> None; must be idempotent on the record id
-Ingest = Callable[[str, bytes], None]
+#: (station id of the manifest, record id, sealed packet bytes) -> None; idempotent on the record id
+Ingest = Callable[[str, str, bytes], None]
 #: station id -> its registered Ed25519 public key, None when the station is unknown
 StationKeyLookup = Callable[[str], Ed25519PublicKey | None]
 
@@ -247,7 +249,7 @@ def import_batch(folder: Path, *, station_key: StationKeyLookup, ingest: Ingest)
             refused.append((rid, "ops.import_hash"))
             continue
         try:
-            ingest(rid, data)
+            ingest(str(manifest["station_id"]), rid, data)
         except KioskError as exc:
             refused.append((rid, exc.code))
             continue
@@ -255,3 +257,30 @@ def import_batch(folder: Path, *, station_key: StationKeyLookup, ingest: Ingest)
     log.info("batch imported", extra={"batch": manifest["batch"], "accepted": len(accepted),
                                         "refused": len(refused)})
     return ImportResult(str(manifest["batch"]), str(manifest["station_id"]), tuple(accepted), tuple(refused))
+
+
+def registry_ingest(registry: Any, *, station_key: StationKeyLookup | None = None) -> Ingest:
+    """The central's real ingest (``CentralRegistry.ingest_packet``: signature, decryption,
+    idempotent storage) for packets of a verified manifest. A packet whose own header names
+    another record or station than the signed manifest says is refused (ops.import_mismatch):
+    a genuine packet of another record must not slip in under a manifest entry."""
+    from kiosk.central.packet import read_header
+
+    def ingest(station_id: str, record_id: str, data: bytes) -> None:
+        header = read_header(data)
+        if (header.record_id, header.station_id) != (record_id, station_id):
+            raise ImportRefused("ops.import_mismatch", record_id=record_id, station=station_id)
+        registry.ingest_packet(data, station_key=station_key)
+
+    return ingest
+
+
+def import_folder(path: Path, registry: Any, *, station_key: StationKeyLookup | None = None) -> list[ImportResult]:
+    """``kiosk central import``: every complete batch under ``path`` into the central registry.
+
+    Manifests are checked with the key the station is registered with at that central
+    (``registry.station_key``), or with ``station_key`` when the operator names one; the
+    same key then checks the packets' own signatures."""
+    lookup = station_key or registry.station_key
+    ingest = registry_ingest(registry, station_key=station_key)
+    return [import_batch(b, station_key=lookup, ingest=ingest) for b in find_batches(path)]

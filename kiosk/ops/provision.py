@@ -2,7 +2,7 @@
 
 Creates, in this order (each step refuses to overwrite): the data directory (0700), the data
 key (``keys/data.key`` 0600, via :class:`kiosk.store.vault.Vault`), the database with every
-migration, the station's Ed25519 key pair, the accounts file (0600) with the first supervisor,
+migration, the station's Ed25519 key pair (:class:`kiosk.central.keys.StationKeys`), the accounts file (0600) with the first supervisor,
 then one audit entry ``provision`` and a first signed checkpoint.
 
 The first account is written by :class:`kiosk.accounts.AccountStore`, the same code the login
@@ -19,7 +19,7 @@ from pathlib import Path
 from kiosk.accounts import MIN_PASSWORD, NAME_RE, AccountStore, Role
 from kiosk.config import AccountsConfig
 from kiosk.errors import InputError, KioskError
-from kiosk.ops import stationkey
+from kiosk.central.keys import StationKeys, public_pem
 from kiosk.ops.audit import checkpoint
 from kiosk.ops.tables import ensure_ops_tables
 from kiosk.store import RecordStore
@@ -58,7 +58,7 @@ class Provisioned:
 
 def existing_station(data_dir: Path, accounts: Path) -> Path | None:
     """The first thing that shows a station already lives here, if any."""
-    for p in (data_dir / "station.db", data_dir / "keys" / "data.key", *stationkey.key_paths(data_dir), accounts):
+    for p in (data_dir / "station.db", data_dir / "keys" / "data.key", *StationKeys.paths(data_dir), accounts):
         if p.exists():
             return p
     return None
@@ -83,12 +83,12 @@ def provision_station(data_dir: Path, *, user: str, password: str, accounts: Pat
     store = RecordStore(data_dir, vault=vault)
     try:
         ensure_ops_tables(store)
-        key = stationkey.create(data_dir)
+        keys = StationKeys.create(data_dir)  # the one station key: packets, requests, audit, exports
         write_first_account(accounts, user, role, password)
-        fingerprint = hashlib.sha256(stationkey.public_pem(key.public_key())).hexdigest()[:16]
+        fingerprint = hashlib.sha256(public_pem(keys.public)).hexdigest()[:16]
         store.log_action(user, "provision", params={"role": role, "station_key": fingerprint})
-        checkpoint(store, key)
+        checkpoint(store, keys.signing)
     finally:
         store.close()
-    priv, pub = stationkey.key_paths(data_dir)
+    priv, pub = StationKeys.paths(data_dir)
     return Provisioned(data_dir, store.path, data_dir / "keys" / "data.key", priv, pub, accounts, fingerprint)

@@ -1,11 +1,14 @@
-"""What the sync service runs for station operations (once a day, and on each pass)."""
+"""What the sync service runs for station operations (once a day, and on each pass).
+
+Called by :meth:`kiosk.sync.worker.SyncWorker.maintain` after every pass of ``kiosk sync`` (and
+of the TUI's sync thread); the worker keeps the day of the last daily run in ``sync_state``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kiosk.central.keys import StationKeys
 from kiosk.config import Config
-from kiosk.ops import stationkey
 from kiosk.ops.audit import Checkpoint, checkpoint_if_due
 from kiosk.ops.export import confirm_exports
 from kiosk.ops.retention import PurgeResult, purge_expired
@@ -24,7 +27,7 @@ def on_sync_pass(cfg: Config, store: RecordStore) -> Checkpoint | None:
     """Cheap, after each sync pass: confirm exports the central now holds, sign if due."""
     ensure_ops_tables(store)
     confirm_exports(store)
-    return checkpoint_if_due(store, stationkey.load_or_create(cfg.station.data_dir), cfg.audit.checkpoint_every)
+    return checkpoint_if_due(store, StationKeys.init(cfg.station.data_dir).signing, cfg.audit.checkpoint_every)
 
 
 def run_daily(cfg: Config, store: RecordStore, *, actor: str = "sync") -> MaintenanceResult:
@@ -32,5 +35,5 @@ def run_daily(cfg: Config, store: RecordStore, *, actor: str = "sync") -> Mainte
     ensure_ops_tables(store)
     purged = purge_expired(store, cfg.retention.days, actor=actor)
     confirmed = confirm_exports(store)
-    cp = checkpoint_if_due(store, stationkey.load_or_create(cfg.station.data_dir), 1)
+    cp = checkpoint_if_due(store, StationKeys.init(cfg.station.data_dir).signing, 1)
     return MaintenanceResult(purged, confirmed, cp)

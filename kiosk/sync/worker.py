@@ -37,6 +37,7 @@ from kiosk.central.packet import build_content, seal
 from kiosk.central.permit import PermitError, PrintPermit, card_data_hash
 from kiosk.errors import ConfigError, InputError
 from kiosk.printer import ledger
+from kiosk.ops.export import upload_order
 from kiosk.store import IllegalTransition, RecordState, RecordStore
 from kiosk.store.queue import UnknownRecord, now_iso
 from kiosk.store.schema import migrate
@@ -201,7 +202,7 @@ class SyncWorker:
     def __init__(self, store: RecordStore, client: CentralClient, *, station_id: str, station_key: Ed25519PrivateKey,
                  sealing_key: X25519PublicKey, permit_key: Ed25519PublicKey, settings: SyncSettings | None = None,
                  on_progress: Callable[[SyncProgress], None] | None = None, seed: int | None = None,
-                 closers: tuple[Callable[[], None], ...] = ()) -> None:
+                 closers: tuple[Callable[[], None], ...] = (), maintenance: Any = None) -> None:
         self.store = store
         self.client = client
         self.station_id = station_id
@@ -220,6 +221,9 @@ class SyncWorker:
         self._total = 0
         self._decisions = 0
         self._closers = closers
+        #: the station Config when the worker runs station operations after its passes
+        #: (kiosk.ops.service: audit checkpoints, export confirmation, the daily retention purge)
+        self.maintenance = maintenance
         self._network_saved = 0.0
         self._thread: threading.Thread | None = None
         ensure_schema(store)
@@ -255,7 +259,8 @@ class SyncWorker:
         client = CentralClient(url, cfg.station.id, station.signing, timeout_s=settings.timeout_s)
         closers.insert(0, client.close)
         return cls(store, client, station_id=cfg.station.id, station_key=station.signing, sealing_key=sealing_key,
-                   permit_key=permit_key, settings=settings, on_progress=on_progress, closers=tuple(closers))
+                   permit_key=permit_key, settings=settings, on_progress=on_progress, closers=tuple(closers),
+                   maintenance=cfg)
 
     def close(self) -> None:
         self.stop()
@@ -324,41 +329,8 @@ class SyncWorker:
 
     def _ensure_packet(self, record_id: str) -> tuple[sqlite3.Row | None, bool]:
         """(packet row, built by this call). A packet built earlier may be partly uploaded."""
-        row = self._packet_row(record_id)
-        if row is not None and row["packet"] is not None:
-            return row, False
-        if self.store.get(record_id).state is not S.QUEUED:
-            return row, False
-        submission = row["submission"] if row is not None else 1
-        blob = seal(build_content(self.store, record_id, self.station_id), record_id=record_id,
-                    station_id=self.station_id, submission=submission, station_key=self.station_key,
-                    central_key=self.sealing_key)
-        sha = hashlib.sha256(blob).hexdigest()
-        # No fsync for this commit (WAL, synchronous=NORMAL: it still survives kill -9). Lost in a
-        # power cut, the packet is sealed again, and the central takes a re-sealed packet of the
-        # same submission as the same upload (restarted if incomplete, "complete" if stored).
-        conn = self.store.conn
-        conn.execute("PRAGMA synchronous=NORMAL")
-        try:
-            fresh = self._store_packet(record_id, submission, blob, sha)
-        finally:
-            conn.execute("PRAGMA synchronous=FULL")
-        return self._packet_row(record_id), fresh
-
-    def _store_packet(self, record_id: str, submission: int, blob: bytes, sha: str) -> bool:
-        fresh = True
-        with self.store.transaction() as conn:
-            current = conn.execute("SELECT packet FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
-            if current is None:
-                conn.execute("INSERT INTO sync_packets(record_id, submission, packet, sha256, length, attempts,"
-                             " created_at) VALUES (?,?,?,?,?,1,?)",
-                             (record_id, submission, blob, sha, len(blob), now_iso()))
-            elif current[0] is None:
-                conn.execute("UPDATE sync_packets SET packet=?, sha256=?, length=?, offset=0, status='pending',"
-                             " error=NULL, attempts=1 WHERE record_id=?", (blob, sha, len(blob), record_id))
-            else:  # another worker built it meanwhile: keep theirs (it may be on its way already)
-                fresh = False
-        return fresh
+        return stored_packet(self.store, record_id, station_id=self.station_id, station_key=self.station_key,
+                             sealing_key=self.sealing_key)
 
     def _confirm(self, record_id: str, submission: int) -> None:
         """The central holds the whole packet: queued -> submitted, packet confirmed, one transaction."""
@@ -611,11 +583,14 @@ class SyncWorker:
 
     # -- passes -------------------------------------------------------------------------------
     def pending_records(self) -> list[str]:
+        """Queued records to send, oldest first, but those not on a USB stick before those
+        that are (kiosk.ops.export.upload_order: an exported record may reach the central by
+        hand, so the link is spent on the ones that cannot)."""
         rows = self.store.conn.execute(
             "SELECT r.id FROM records r LEFT JOIN sync_packets p ON p.record_id = r.id"
             " WHERE r.state = 'queued' AND (p.status IS NULL OR p.status = 'pending') ORDER BY r.updated_at, r.id"
         ).fetchall()
-        return [r[0] for r in rows]
+        return upload_order(self.store, [r[0] for r in rows])
 
     def run_once(self) -> dict[str, int]:
         """One pass: decisions, deletion requests, every queued record, decisions again."""
@@ -659,8 +634,36 @@ class SyncWorker:
         except CentralRefused as exc:
             self.monitor.last_error = exc.code
         self._save_network()
+        self.maintain()
         self._report("idle")
         return report
+
+    # -- station operations after a pass -------------------------------------------------------
+    @staticmethod
+    def today() -> str:
+        """The station's calendar day (local time: "once a day" is the office's day)."""
+        return dt.datetime.now().astimezone().date().isoformat()
+
+    def maintain(self) -> None:
+        """kiosk.ops.service after a pass: ``on_sync_pass`` every time, ``run_daily`` on the
+        first pass of each day. The day of the last daily run is kept in ``sync_state``, so a
+        restarted worker does not run it again the same day (a crash between the run and that
+        write only reruns it, which is harmless: purging and confirming are idempotent)."""
+        if self.maintenance is None:
+            return
+        from kiosk.ops.service import on_sync_pass, run_daily
+
+        try:
+            on_sync_pass(self.maintenance, self.store)
+            day = self.today()
+            if _get_state(self.store.conn, "daily_run") != day:
+                result = run_daily(self.maintenance, self.store, actor=ACTOR)
+                with self.store.transaction() as conn:
+                    _set_state(conn, "daily_run", day)
+                log.info("daily maintenance done", extra={"purged": len(result.purge.purged),
+                                                          "exports_confirmed": result.exports_confirmed})
+        except Exception:  # station upkeep must never stop records from moving
+            log.exception("station maintenance after the sync pass failed")
 
     def run_forever(self) -> None:
         """Passes until :meth:`stop`: waits ``poll_interval_s`` when idle, backs off when offline."""
@@ -690,6 +693,84 @@ class SyncWorker:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=self.settings.timeout_s + 5)
             self._thread = None
+
+
+# -- sealed packets ------------------------------------------------------------------------------
+def stored_packet(store: RecordStore, record_id: str, *, station_id: str, station_key: Ed25519PrivateKey,
+                  sealing_key: X25519PublicKey) -> tuple[sqlite3.Row | None, bool]:
+    """The stored sealed packet of a queued record, sealed (once) if need be: (row, sealed now).
+
+    Every path that sends a record (an upload, a resumed upload, an offline export) takes its
+    bytes from here, so the central sees one packet per record submission however it arrives."""
+    ensure_schema(store)
+    row = store.conn.execute("SELECT * FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
+    if row is not None and row["packet"] is not None:
+        return row, False
+    if store.get(record_id).state is not S.QUEUED:
+        return row, False
+    submission = row["submission"] if row is not None else 1
+    blob = seal(build_content(store, record_id, station_id), record_id=record_id, station_id=station_id,
+                submission=submission, station_key=station_key, central_key=sealing_key)
+    sha = hashlib.sha256(blob).hexdigest()
+    # No fsync for this commit (WAL, synchronous=NORMAL: it still survives kill -9). Lost in a
+    # power cut, the packet is sealed again, and the central takes a re-sealed packet of the
+    # same submission as the same upload (restarted if incomplete, "complete" if stored).
+    conn = store.conn
+    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        fresh = _store_packet(store, record_id, submission, blob, sha)
+    finally:
+        conn.execute("PRAGMA synchronous=FULL")
+    return store.conn.execute("SELECT * FROM sync_packets WHERE record_id=?", (record_id,)).fetchone(), fresh
+
+
+def _store_packet(store: RecordStore, record_id: str, submission: int, blob: bytes, sha: str) -> bool:
+    fresh = True
+    with store.transaction() as conn:
+        current = conn.execute("SELECT packet FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
+        if current is None:
+            conn.execute("INSERT INTO sync_packets(record_id, submission, packet, sha256, length, attempts,"
+                         " created_at) VALUES (?,?,?,?,?,1,?)",
+                         (record_id, submission, blob, sha, len(blob), now_iso()))
+        elif current[0] is None:
+            conn.execute("UPDATE sync_packets SET packet=?, sha256=?, length=?, offset=0, status='pending',"
+                         " error=NULL, attempts=1 WHERE record_id=?", (blob, sha, len(blob), record_id))
+        else:  # another worker built it meanwhile: keep theirs (it may be on its way already)
+            fresh = False
+    return fresh
+
+
+def sealing_key_for(cfg: Any) -> X25519PublicKey:
+    """The central's X25519 key packets are sealed to, from the config alone (no connection):
+    the local central's key file for ``url = "local"`` (created at first use), else the pinned one."""
+    from kiosk.central.keys import CentralKeys, load_x25519_public
+
+    c = cfg.central
+    if c.url == "local":
+        return CentralKeys.init(c.local.data_dir).sealing_public
+    if c.sealing_key is None:
+        raise ConfigError("config.missing_key", file=str(cfg.path), key="central.sealing_key",
+                          expected="PEM file of the central's X25519 key")
+    return load_x25519_public(c.sealing_key)
+
+
+def sealer_for_station(cfg: Any, store: RecordStore) -> Callable[[str], bytes]:
+    """record id -> the sealed packet bytes ``kiosk export`` writes to the stick: exactly the
+    packet the sync worker stores and uploads (:func:`stored_packet`), so a record exported
+    and later uploaded is one and the same upload at the central. Opens no connection."""
+    from kiosk.central.keys import StationKeys
+
+    station_key = StationKeys.init(cfg.station.data_dir).signing
+    sealing_key = sealing_key_for(cfg)
+
+    def seal_packet(record_id: str) -> bytes:
+        row, _ = stored_packet(store, record_id, station_id=cfg.station.id, station_key=station_key,
+                               sealing_key=sealing_key)
+        if row is None or row["packet"] is None:
+            raise InputError("sync.not_queued", record_id=record_id)
+        return bytes(row["packet"])
+
+    return seal_packet
 
 
 # -- functions for the UI and the CLI ----------------------------------------------------------

@@ -1,5 +1,5 @@
 """The command line on a simulated station: keys, simulate, sync against the local central
-started on demand, queue --json, delete-request; the central command's import."""
+started on demand, queue --json, delete-request; export and the central command's import."""
 
 from __future__ import annotations
 
@@ -73,29 +73,24 @@ def test_delete_request_on_a_non_duplicate_is_refused_in_one_line(tmp_path: Path
     assert r.stderr.strip().count("\n") == 0 and "not a duplicate" in r.stderr
 
 
-def test_central_import_ingests_sealed_packets_and_reports_refusals(tmp_path: Path) -> None:
-    from kiosk.central.keys import CentralKeys, StationKeys, public_pem
-    from kiosk.central.packet import build_content, seal
-    from kiosk.config import PolicyConfig
-    from kiosk.store import RecordStore
-    from kiosk.sync.synthetic import enroll_synthetic
-
-    central = CentralKeys.init(tmp_path / "central")
-    station = StationKeys.init(tmp_path / "station")
-    pem = tmp_path / "station.pub.pem"
-    pem.write_bytes(public_pem(station.public))
-    store = RecordStore(tmp_path / "station", policy=PolicyConfig(required_fingers=(1,)))
-    out = tmp_path / "export"
-    out.mkdir()
-    for rid in enroll_synthetic(store, 2, district="320101", seed=2):
-        blob = seal(build_content(store, rid, "IMP-01"), record_id=rid, station_id="IMP-01", submission=1,
-                    station_key=station.signing, central_key=central.sealing_public)
-        (out / f"{rid}.kpkt").write_bytes(blob)
-    (out / "zz-broken.kpkt").write_bytes(b"KPKT" + b"\x00" * 100)
+def test_central_import_takes_a_station_export_and_reports_refusals(tmp_path: Path) -> None:
+    """kiosk export on the station, kiosk central import at the central (station registered
+    with --station): intact packets are ingested, a damaged one is named, exit status 1."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(CONFIG)
+    assert run_kiosk("--config", str(cfg), "simulate", "enroll", "--count", "2").returncode == 0
+    keys = run_kiosk("--config", str(cfg), "keys", "init", "--json")
+    pem = json.loads(keys.stdout)["station_public_key"]
+    (tmp_path / "usb").mkdir()
+    r = run_kiosk("--config", str(cfg), "export", "--to", str(tmp_path / "usb"), "--json")
+    assert r.returncode == 0, r.stderr
+    batch = json.loads(r.stdout)
+    broken = batch["records"][0]
+    (Path(batch["folder"]) / "packets" / f"{broken}.pkt").write_bytes(b"KPKT" + b"\x00" * 100)
     r = run_kiosk("--lang", "en", "central", "--data", str(tmp_path / "central"), "--station",
-                  f"IMP-01={pem}:320101", "import", str(out))
+                  f"CLI-01={pem}:320101", "import", str(tmp_path / "usb"))
     assert r.returncode == 1
-    assert "2 packets imported, 1 refused" in r.stdout
+    assert "1 packets accepted, 1 refused" in r.stdout and broken in r.stdout
 
 
 def test_local_central_takes_its_bad_day_from_config(tmp_path: Path) -> None:

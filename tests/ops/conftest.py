@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import PolicyConfig
-from kiosk.ops import stationkey
+from kiosk.central.keys import StationKeys
 from kiosk.ops.audit import checkpoint
 from kiosk.ops.provision import provision_station
 from kiosk.ops.tables import ensure_ops_tables
@@ -49,7 +49,7 @@ def station_store(station: Path) -> RecordStore:
 @pytest.fixture
 def history(station: Path, station_store: RecordStore) -> RecordStore:
     """Five queued records (16 audit entries incl. provisioning), signed checkpoints at 1, 7 and 16."""
-    key = stationkey.load(station)
+    key = StationKeys.load(station).signing
     for serial in range(1, 6):
         queue_record(station_store, serial)
         if serial == 2:

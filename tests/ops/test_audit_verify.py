@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.ops import stationkey
+from kiosk.central.keys import StationKeys
 from kiosk.ops.audit import EXIT_CODES, check_chain, checkpoint, checkpoint_if_due, verify_audit_log
 from kiosk.store import RecordStore
 from kiosk.store.queue import GENESIS, audit_hash
@@ -124,7 +124,7 @@ def test_forged_checkpoint_signature_exits_6(history: RecordStore, station: Path
 
 
 def test_checkpoint_signed_by_another_key_is_refused(history: RecordStore, station: Path, tmp_path: Path) -> None:
-    other = stationkey.create(tmp_path / "other")
+    other = StationKeys.create(tmp_path / "other").signing
     report = verify_audit_log(history, other.public_key())
     assert {f.kind for f in report.findings} == {"signature"} and report.exit_code == 6
 
@@ -136,7 +136,7 @@ def test_human_output_names_the_entry(history: RecordStore, station: Path, confi
 
 
 def test_checkpoint_if_due_signs_every_n_entries(station: Path, station_store: RecordStore) -> None:
-    key = stationkey.load(station)
+    key = StationKeys.load(station).signing
     signed = []
     for serial in range(1, 8):  # 3 entries each
         queue_record(station_store, serial)
@@ -203,9 +203,9 @@ def test_unprovisioned_station_verifies_its_chain_without_a_key(tmp_path: Path, 
 
 
 def test_deleted_station_key_makes_checkpoints_untrustworthy(history: RecordStore, station: Path) -> None:
-    for name in ("station.key", "station.pub"):
+    for name in ("station_ed25519.pem", "station_ed25519.pub.pem"):
         (station / "keys" / name).unlink()
-    report = verify_audit_log(history, stationkey.station_public_key(station))
+    report = verify_audit_log(history, StationKeys.public_key_of(station))
     assert report.exit_code == 6 and len(report.findings) == 3
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.ops import stationkey
 from kiosk.accounts import AccountStore, LoginFailed, Role
+from kiosk.central.keys import KeyFileError, StationKeys, public_pem
 from kiosk.config import AccountsConfig
 from kiosk.store.vault import Vault, VaultError
 from tests.conftest import run_kiosk
@@ -32,17 +32,28 @@ def test_init_creates_a_private_station(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert mode(data) == 0o700
     assert mode(data / "keys" / "data.key") == 0o600
-    assert mode(data / "keys" / "station.key") == 0o600
+    assert mode(data / "keys" / "station_ed25519.pem") == 0o600
     assert mode(data / "accounts.toml") == 0o600
-    assert (data / "station.db").is_file() and (data / "keys" / "station.pub").is_file()
-    assert "station.pub" in out.stdout and PW not in out.stdout + out.stderr
+    assert (data / "station.db").is_file() and (data / "keys" / "station_ed25519.pub.pem").is_file()
+    assert "station_ed25519.pub.pem" in out.stdout and PW not in out.stdout + out.stderr
     # the login screen's own account store reads the supervisor kiosk init wrote
     accounts = AccountStore(AccountsConfig(file=data / "accounts.toml"))
     assert accounts.authenticate("kepala", PW).role is Role.SUPERVISOR
     with pytest.raises(LoginFailed):
         accounts.authenticate("kepala", "salah-sandi")
     # the public key on disk belongs to the private key
-    assert stationkey.public_pem(stationkey.load(data).public_key()) == (data / "keys" / "station.pub").read_bytes()
+    assert public_pem(StationKeys.load(data).public) == (data / "keys" / "station_ed25519.pub.pem").read_bytes()
+
+
+def test_init_key_is_the_key_sync_signs_with(tmp_path: Path) -> None:
+    """One station key: what `kiosk init` creates is what the sync worker and `kiosk keys init` use."""
+    data = tmp_path / "st"
+    assert init(data).returncode == 0
+    again = StationKeys.init(data)
+    assert not again.created
+    assert public_pem(again.public) == (data / "keys" / "station_ed25519.pub.pem").read_bytes()
+    assert sorted(p.name for p in (data / "keys").iterdir()) == ["data.key", "station_ed25519.pem",
+                                                                 "station_ed25519.pub.pem"]
 
 
 def test_init_leaves_a_signed_verifiable_audit_log(tmp_path: Path, config_file: Path) -> None:
@@ -88,11 +99,19 @@ def test_init_tightens_an_existing_empty_folder(tmp_path: Path) -> None:
 
 
 def test_station_key_readable_by_others_is_refused(tmp_path: Path) -> None:
-    stationkey.create(tmp_path)
-    (tmp_path / "keys" / "station.key").chmod(0o644)
-    with pytest.raises(stationkey.StationKeyError) as err:
-        stationkey.load(tmp_path)
-    assert err.value.code == "ops.key_permissions"
+    StationKeys.create(tmp_path)
+    (tmp_path / "keys" / "station_ed25519.pem").chmod(0o644)
+    with pytest.raises(KeyFileError) as err:
+        StationKeys.load(tmp_path)
+    assert err.value.code == "keys.permissions"
+
+
+def test_create_never_replaces_a_station_key(tmp_path: Path) -> None:
+    first = StationKeys.create(tmp_path)
+    with pytest.raises(KeyFileError) as err:
+        StationKeys.create(tmp_path)
+    assert err.value.code == "keys.exists"
+    assert public_pem(StationKeys.load(tmp_path).public) == public_pem(first.public)
 
 
 def test_data_key_readable_by_others_is_refused(tmp_path: Path) -> None:
@@ -103,9 +122,9 @@ def test_data_key_readable_by_others_is_refused(tmp_path: Path) -> None:
 
 
 def test_load_or_create_returns_the_same_key(tmp_path: Path) -> None:
-    a = stationkey.load_or_create(tmp_path)
-    b = stationkey.load_or_create(tmp_path)
-    assert stationkey.public_pem(a.public_key()) == stationkey.public_pem(b.public_key())
+    a = StationKeys.init(tmp_path)
+    b = StationKeys.init(tmp_path)
+    assert a.created and not b.created and public_pem(a.public) == public_pem(b.public)
 
 
 def test_init_without_data_uses_the_config(tmp_path: Path, config_file: Path) -> None:

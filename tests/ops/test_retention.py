@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.ops import stationkey
+from kiosk.central.keys import StationKeys
 from kiosk.ops.audit import verify_audit_log
 from kiosk.ops.retention import due_for_purge, is_purged, purge_expired
 from kiosk.store import RecordState as S
@@ -79,7 +79,7 @@ def test_purging_is_audited_and_the_chain_stays_valid(station: Path, station_sto
     entry = [e for e in station_store.audit(finished["rejected"]) if e.action == "purge"]
     assert len(entry) == 1 and entry[0].actor == "retention"
     assert entry[0].params == {"samples": 2, "retention_days": 30, "state": "rejected"}
-    assert verify_audit_log(station_store, stationkey.load(station).public_key()).ok
+    assert verify_audit_log(station_store, StationKeys.load(station).public).ok
 
 
 def test_dry_run_changes_nothing_and_purge_is_not_repeated(station_store: RecordStore, finished: dict[str, str]) -> None:
