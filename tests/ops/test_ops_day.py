@@ -5,8 +5,9 @@ at the central, the network back, decisions, the daily retention purge, and at t
 `kiosk audit verify` passing with every record accounted for: each in a legal final state,
 none lost, none stored or decided twice at the central.
 
-Printing is not part of this day yet (kiosk.printer lands on its own branch): approved records
-end the day approved, holding a verified permit."""
+In the evening the station prints cards for part of the approved records on the Evolis mock
+(over its pyusb backend), one card jams: it is spoiled, the next sync pass fetches a reprint
+permit from the central, and the card prints once. Printed records are purged with the rest."""
 
 from __future__ import annotations
 
@@ -16,11 +17,16 @@ from pathlib import Path
 
 import pytest
 
+from device_mocks.evolis import EvolisMock, EvolisUsbBackend
 from kiosk.central.keys import StationKeys
 from kiosk.central.local import start_local_central
 from kiosk.config import Config
 from kiosk.ops.export import export_queued, exported_unconfirmed, import_folder
+from kiosk.devices.errors import DeviceFault
 from kiosk.ops.retention import is_purged
+from kiosk.printer.connections import UsbConnection
+from kiosk.printer.evolis import EvolisPrinterDriver
+from kiosk.printer.gate import PrintGate, PrintRefused
 from kiosk.store import RecordState as S
 from kiosk.store import RecordStore
 from kiosk.sync.synthetic import enroll_synthetic
@@ -28,7 +34,8 @@ from kiosk.sync.worker import SyncSettings, SyncWorker, permits, sealer_for_stat
 from tests.central.conftest import enroll
 from tests.conftest import resident, run_kiosk
 
-FINAL = {S.APPROVED, S.REJECTED, S.DUPLICATE}
+FINAL = {S.APPROVED, S.REJECTED, S.DUPLICATE, S.PRINTED}
+PRINTED_TODAY = 12
 FAST = SyncSettings(timeout_s=0.5, poll_interval_s=0.05, chunk_size=8192, backoff_base_s=0.01, backoff_cap_s=0.05,
                     parallel=2, attempts_per_pass=8, offline_after=4)
 
@@ -103,6 +110,30 @@ def test_a_full_simulated_day_ends_verified_and_accounted_for(station: Path, sta
         passes_until_settled(worker, store, everyone)
         assert exported_unconfirmed(store) == set()  # the stick's records are confirmed by the central
 
+        # cards for part of the approved records; the third one jams and is spoiled
+        gate = PrintGate(store, central_key=central.signing_public, station_id=cfg.station.id)
+        evolis = EvolisMock(tmp_path / "evolis", cards=100, ribbon_left=500)
+        printer = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(timeout_s=0.3, print_timeout_s=1.0),
+                                      connection=UsbConnection("printer", vendor_id=0x0F49,
+                                                               backend=EvolisUsbBackend(evolis)))
+        to_print = [rid for rid in everyone if store.get(rid).state is S.APPROVED][:PRINTED_TODAY]
+        with printer:
+            for n, rid in enumerate(to_print):
+                if n == 2:
+                    evolis.faults.add("jam")
+                    with pytest.raises(DeviceFault):
+                        gate.print_record(rid, printer, actor="op1")
+                    evolis.faults.discard("jam")
+                    with pytest.raises(PrintRefused):  # the spoiled card's permit never prints again
+                        gate.print_record(rid, printer, actor="op1")
+                    continue
+                gate.print_record(rid, printer, actor="op1")
+            worker.run_once()  # the reprint request goes up, a new permit comes back
+            gate.print_record(to_print[2], printer, actor="op1")
+        assert all(store.get(rid).state is S.PRINTED for rid in to_print)
+        # every printed record came out exactly once; the jammed card is the one spoiled extra
+        assert len(evolis.printed_cards()) == PRINTED_TODAY and evolis.state.spoiled == 1
+
         # the next day's first pass runs the daily upkeep: retention purges what is finished
         worker.maintenance = day_config(config, days=0)
         monkeypatch.setattr(SyncWorker, "today", staticmethod(lambda: "2026-11-24"))
@@ -117,9 +148,11 @@ def test_a_full_simulated_day_ends_verified_and_accounted_for(station: Path, sta
     assert set(states.values()) <= FINAL
     assert states[morning[70]] is S.DUPLICATE
     assert [states[r] for r in morning[71:]] == [S.REJECTED] * 3
+    assert sorted(r for r, st in states.items() if st is S.PRINTED) == sorted(to_print)
     for rid, state in states.items():
-        assert is_purged(store, rid) is (state is S.REJECTED)  # finished records lose their biometrics
-        assert (len(permits(store, rid)) == 1) is (state is S.APPROVED)
+        # finished records lose their biometrics after the retention period (0 days here)
+        assert is_purged(store, rid) is (state in (S.REJECTED, S.PRINTED))
+        assert (len(permits(store, rid)) >= 1) is (state in (S.APPROVED, S.PRINTED))
     assert store.counts()["queued"] == store.counts()["submitted"] == 0
 
     # ... and at the central: each record stored once, decided once, as the station recorded it
@@ -128,7 +161,8 @@ def test_a_full_simulated_day_ends_verified_and_accounted_for(station: Path, sta
         rows = reg_check.conn.execute("SELECT record_id, COUNT(*), MAX(decision) FROM decisions"
                                       " WHERE station_id=? GROUP BY record_id", (cfg.station.id,)).fetchall()
         assert {r[0] for r in rows} == set(everyone) and all(r[1] == 1 for r in rows)
-        assert {r[0]: r[2] for r in rows} == {rid: s.value for rid, s in states.items()}
+        printed_as_approved = {rid: ("approved" if st is S.PRINTED else st.value) for rid, st in states.items()}
+        assert {r[0]: r[2] for r in rows} == printed_as_approved
         stored = reg_check.conn.execute("SELECT COUNT(*), COUNT(DISTINCT record_id) FROM records WHERE station_id=?",
                                         (cfg.station.id,)).fetchone()
         assert tuple(stored) == (200, 200)
