@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Header, Static
@@ -22,6 +24,12 @@ def missing_words(code: str) -> str:
     if kind == "supervisor":
         return translate("tui.review.missing_approval", finger=translate("tui.finger." + pos))
     return translate({"face": "tui.review.missing_face", "signature": "tui.review.missing_signature"}.get(kind, kind))
+
+
+def override_reason(store: Any, record_id: str) -> str:
+    """The reason given for the latest manual face capture (kept in the audit trail)."""
+    reasons = [e.reason for e in store.audit(record_id) if e.action == "face_override"]
+    return reasons[-1] if reasons else "other"
 
 
 class ReviewScreen(WizardStep):
@@ -67,12 +75,12 @@ class ReviewScreen(WizardStep):
         lines.append(f"[b]{translate('tui.review.samples')}[/b]")
         for s in store.samples(self.record_id):
             if s.kind == "face":
-                how = translate("tui.review.face_manual", reason=translate("tui.face.reason." + str(s.metadata.get("reason"))))\
-                    if s.metadata.get("manual") else translate("tui.review.face_auto")
+                how = translate("tui.review.face_manual", reason=translate("tui.face.reason." + override_reason(
+                    store, self.record_id))) if (s.metadata.get("report") or {}).get("manual") \
+                    else translate("tui.review.face_auto")
                 lines.append(f"{translate('tui.review.face')}: {how}")
             elif s.kind == "finger":
-                score = translate("tui.fingers.nfiq2_unavailable") if s.quality is None else \
-                    translate("tui.fingers.nfiq2", score=f"{s.quality:.0f}")
+                score = translate("tui.fingers.nfiq2", score="-" if s.quality is None else f"{s.quality:.0f}")
                 lines.append(f"{translate('tui.finger.' + str(s.position))}: {score}")
             elif s.kind == "signature":
                 lines.append(f"{translate('tui.review.signature')}: {translate('tui.review.present')}")
