@@ -124,3 +124,33 @@ async def test_simulated_station_enrolls_from_login_to_uploaded_record(station_c
         assert isinstance(app.screen, QueueScreen)
         await wait_for(pilot, lambda: "Online" in str(app.screen.query_one("#sync-status").render()), tries=200)
     assert app.sync is None  # stopped on exit
+
+
+@pytest.mark.slow
+async def test_real_zfm_unplugged_is_explained_and_a_replug_recovers(station_config: Config) -> None:
+    from kiosk.devices.errors import DeviceAbsent
+    from kiosk.tui.screens.device_help import action_for
+    from kiosk.tui.wizard import step_screen
+
+    app = KioskApp(station_config, sync=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, *app.demo)  # type: ignore[misc]
+        await pilot.press("n", *resident(12).nik, "enter")
+        await pilot.pause()
+        record_id = app.screen.record_id
+        app.switch_screen(step_screen("fingers", record_id))
+        await pilot.pause()
+        await pilot.press("c")
+        await wait_for(pilot, lambda: 1 in app.screen.scores, tries=400)
+        mock = app.devices._built["fingerprint"].mock  # type: ignore[attr-defined]
+        mock.server.unplug()  # the USB-serial cable is pulled
+        await pilot.press("c")
+        await wait_for(pilot, lambda: app.screen.problem is not None, tries=400)
+        assert isinstance(app.screen.problem, DeviceAbsent), app.screen.problem
+        status = str(app.screen.query_one("#finger-status").render())
+        assert action_for(app.screen.problem) == "tui.action.replug" and "plug it in again" in status
+        assert [s.position for s in app.store.samples(record_id) if s.kind == "finger"] == [1]  # draft kept
+        mock.server.replug()
+        await pilot.press("c")  # the screen reopens the scanner after an error
+        await wait_for(pilot, lambda: 2 in app.screen.scores, tries=400)
+        assert app.screen.problem is None
