@@ -117,7 +117,7 @@ class FaceScreen(WizardStep):
                 for c in failing:
                     codes.setdefault(c.code, c)
                 lines += [f"- {translate(c.code, **c.params)}" for c in codes.values() if c.code]
-            else:
+            elif not self.captured:
                 lines.append(f"[green]{translate('tui.face.all_pass')}[/green]")
         self.query_one("#face-guide", Static).update("\n".join(lines))
         self.query_one("#face-saved", Static).update(translate("tui.face.saved") if self.captured else "")

@@ -152,7 +152,9 @@ class FingersScreen(WizardStep):
             self.scores[pos] = float(attempt.nfiq2)
             self.minutiae[pos] = attempt.minutiae
             self.flagged.discard(pos)
-        self.note = "" if keep else translate("tui.fingers.kept_better")
+        self.note = translate("tui.fingers.last", finger=translate(f"tui.finger.{pos}"), score=attempt.nfiq2)
+        if not keep:
+            self.note += " " + translate("tui.fingers.kept_better")
         self.guidance = [(code, params) for code, params in attempt.report.guidance()]
         self.query_one("#finger-image").image = from_grey(attempt.image)
         if pos == self.current and (attempt.report.passed or self.retries_left(pos) == 0):
