@@ -247,12 +247,19 @@ def request_deletion(store: RecordStore, record_id: str, actor: str, reason: str
 
 
 # -- printing -------------------------------------------------------------------------------------
-def print_gate(cfg: Config, store: RecordStore) -> Any:
-    """The permit gate with the pinned central key (kiosk.printer.gate.PrintGate)."""
-    from kiosk.cli.printing import central_key
+def print_gate(cfg: Config, store: RecordStore, sync: StationSync | None = None) -> Any:
+    """The permit gate (kiosk.printer.gate.PrintGate) with the pinned central key: the one the
+    running sync worker verifies permits with (for ``url = "local"`` the local central's own key),
+    else the one ``kiosk print`` reads."""
     from kiosk.printer.gate import PrintGate
 
-    return PrintGate(store, central_key=central_key(cfg), station_id=cfg.station.id)
+    if sync is not None:
+        key = sync.worker.permit_key
+    else:
+        from kiosk.cli.printing import central_key
+
+        key = central_key(cfg)
+    return PrintGate(store, central_key=key, station_id=cfg.station.id)
 
 
 def _bring_permits(store: RecordStore, gate: Any, record_id: str) -> None:

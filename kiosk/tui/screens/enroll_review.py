@@ -44,6 +44,8 @@ class ReviewScreen(WizardStep):
     def compose(self) -> ComposeResult:
         yield Header()
         yield from self.compose_steps()
+        # completeness stays in view at 80x24 whatever the length of the record below
+        yield Static(id="review-status", classes="banner")
         with Horizontal(classes="capture"):
             with VerticalScroll(id="review-text"):
                 yield Static(id="review")
@@ -90,10 +92,11 @@ class ReviewScreen(WizardStep):
                          f"{translate('tui.fingers.reason.' + e.reason)} {who}")
         missing = store.missing(self.record_id)
         if missing:
-            lines.append(f"[b red]{translate('tui.review.missing')}[/b red]")
-            lines += [f"[red]- {missing_words(m)}[/red]" for m in missing]
+            status = f"[b red]{translate('tui.review.missing')}[/b red] [red]" \
+                     + ", ".join(missing_words(m) for m in missing) + "[/red]"
         else:
-            lines.append(f"[green]{translate('tui.review.complete')}[/green]")
+            status = f"[green]{translate('tui.review.complete')}[/green]"
+        self.query_one("#review-status", Static).update(status)
         self.query_one("#review", Static).update("\n".join(lines))
 
     def action_approve(self) -> None:

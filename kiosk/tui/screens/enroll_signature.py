@@ -70,6 +70,8 @@ class SignatureScreen(WizardStep):
             self.post_message(worker_failure("signature", exc))
 
     def on_signature_ink(self, msg: SignatureInk) -> None:
+        if self.saved:  # a kept signature is not added to: clear (R) starts a new one
+            return
         self.points.extend(msg.points)
         self.area = msg.area_mm
         self.issues = []
@@ -95,7 +97,7 @@ class SignatureScreen(WizardStep):
         self.query_one("#sig-status", Static).update("\n".join(lines))
 
     def action_clear(self) -> None:
-        self.points, self.issues = [], []
+        self.points, self.issues, self.saved = [], [], False
         reopen = self.problem is not None
         self.problem = None
         self.query_one("#ink").image = None
