@@ -98,3 +98,21 @@ def test_a_duplicate_decision_names_where_the_resident_is_recorded() -> None:
                            "reason": None, "deletion": "sent"})
     assert "abcdef01" in text and "SIM-9" in text and translate("tui.queue.deletion.sent") in text
     assert decision_words({}) == translate("tui.queue.no_decision")
+
+
+def test_network_state_of_a_running_worker_carries_its_upload_progress(store: Any) -> None:
+    from types import SimpleNamespace
+
+    from kiosk.sync.worker import NetworkStatus, SyncProgress
+    from kiosk.tui.messages import NetworkReport
+    from kiosk.tui.screens.home import network_lines
+
+    net = NetworkStatus("degraded", "2026-11-23T10:00:00+00:00", "central.timeout", 1, "2026-11-23T10:00:05+00:00")
+    progress = SyncProgress("upload", 1, 3, 300 * 1024, 0, net, "r1")
+    sync = SimpleNamespace(worker=SimpleNamespace(network=lambda: net), progress=lambda: progress)
+    state = services.network_state(store, sync)  # type: ignore[arg-type]
+    assert (state.state, state.upload_progress, state.bytes_sent) == ("degraded", (1, 3), 300 * 1024)
+    lines = network_lines(NetworkReport(state))
+    assert translate("tui.net.degraded") in lines
+    assert translate("tui.net.uploading", done=1, total=3, kib="300") in lines
+    assert any("2026-11-23 10:00:00" in line for line in lines)
