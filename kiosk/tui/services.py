@@ -8,7 +8,6 @@ the screens show them in words through the catalog.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import threading
@@ -303,7 +302,3 @@ def stock_levels(store: RecordStore, cfg: Config, printer: CardPrinter | None) -
     from kiosk.printer.stock import Stock
 
     return Stock(store, cfg.stock).levels(printer)
-
-
-def today_iso(today: dt.date) -> str:
-    return today.isoformat()
