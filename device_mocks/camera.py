@@ -2,7 +2,8 @@
 same cv2.VideoCapture path as a webcam, with scripted scenes.
 
 Scenes: ``empty`` (no one in front of the camera), ``face`` (a resident at the right distance),
-``far`` (too far: a small face), ``dark`` (the face in a badly lit room). The face is scikit-image's
+``far`` (too far: a small face), ``dark`` (the face in a badly lit room), ``frontal`` (the
+resident posing as the photo rules want: every face check passes; the default). The face is scikit-image's
 public-domain astronaut photograph (``skimage.data.astronaut()``, shipped inside the package),
 composited on a plain studio background, swaying slightly from frame to frame so consecutive
 frames differ. A *script* strings scenes together: ``"empty:1,face:3"`` (scene:seconds).
@@ -28,9 +29,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-SCENES = ("empty", "face", "far", "dark")
+SCENES = ("empty", "face", "far", "dark", "frontal")
 BACKGROUND_BGR = (200, 190, 178)  # plain light grey-blue studio wall
-DEFAULT_SCRIPT = "face:1"
+#: "frontal" is a resident posing as the photo rules want (device_mocks.faces.portrait, which
+#: passes every face check), so a simulated station's auto-capture fires; "face" is the same
+#: person as photographed (head turned ~20 degrees, off centre): the checks ask to correct it
+DEFAULT_SCRIPT = "frontal:1"
 
 
 @cache
@@ -59,11 +63,15 @@ def _portrait() -> tuple[np.ndarray, np.ndarray]:
 @cache
 def _scene_base(scene: str, width: int, height: int) -> np.ndarray:
     """The still picture of a scene (uint8 BGR), before per-frame sway and sensor noise."""
+    if scene == "frontal":
+        from device_mocks.faces import portrait
+
+        return portrait(shape=(height, width))
     frame = np.empty((height, width, 3), np.float32)
     frame[:] = BACKGROUND_BGR
     # a gentle vertical light gradient, as on a real wall (constant across x, so sway is invisible)
     frame *= np.linspace(1.04, 0.94, height, dtype=np.float32)[:, None, None]
-    if scene != "empty":
+    if scene not in ("empty", "frontal"):
         portrait, mask = _portrait()
         # "face": the head is about 45 % of the frame height; "far": about 12 %
         scale = (0.95 if scene in ("face", "dark") else 0.25) * height / portrait.shape[0]

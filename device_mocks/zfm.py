@@ -24,6 +24,7 @@ workdir taking one command per line and answering one JSON line::
     clear                remove all faults
     unplug | replug      close the pty (the device vanishes) / bring a new one at the same path
     timing on|off        wire timing: sleep len*10/baud per packet, as the UART would take
+    finger N | each      finger N stays on the glass / every image is of a new finger
     status               faults, plug state, templates stored
 
 Faults: ``no_finger`` (GenImg answers 0x02), ``image_messy`` (Img2Tz answers 0x06),
@@ -95,6 +96,9 @@ class ZfmEmulator:
     seed: int = 1
     #: which finger is on the glass (drives the image and the features)
     finger: int = 1
+    #: a resident going through their fingers: every image is of a new finger (a simulated
+    #: station's enrollment needs ten different fingers; the wrong-finger check would flag repeats)
+    new_finger_each_image: bool = False
     faults: dict[str, int | None] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -253,6 +257,8 @@ class ZfmEmulator:
             if self._fault("no_finger"):
                 return [self._ack(0x02)]
             self._captures += 1
+            if self.new_finger_each_image:
+                self.finger = self._captures
             grey = self._generator.impression(self.finger, self._captures, size=(HEIGHT, WIDTH))
             self._image = pack_4bpp(grey)
             self._image_finger = self.finger
@@ -510,6 +516,11 @@ class ZfmMock:
             self.server.unplug()
         elif cmd == "replug":
             self.server.replug()
+        elif cmd == "finger":
+            # "finger N": that finger stays on the glass; "finger each": a new finger every image
+            self.emulator.new_finger_each_image = words[1] == "each"
+            if words[1] != "each":
+                self.emulator.finger = int(words[1])
         elif cmd == "timing":
             self.server.wire_timing = words[1] == "on"
         elif cmd != "status":
@@ -545,12 +556,13 @@ def send_control(path: Path, line: str, timeout_s: float = 5.0) -> dict[str, Any
 def start_for_station(params: dict[str, Any], workdir: Path) -> ZfmMock:
     """Start the emulator configured like the driver's table (baud, address, password, packet size).
 
-    Wire timing is off for a simulated station unless ``$KIOSK_ZFM_WIRE_TIMING=1`` (a real
+    The simulated resident puts a new finger on the glass for every image (``finger N`` on the
+    control socket pins one). Wire timing is off for a simulated station unless ``$KIOSK_ZFM_WIRE_TIMING=1`` (a real
     57600-baud upload takes ~7 s per finger), and can be switched with ``timing on``.
     """
     emulator = ZfmEmulator(address=int(params.get("address", 0xFFFFFFFF)), password=int(params.get("password", 0)),
                            packet_size=int(params.get("packet_size", 128)),
-                           baudrate=int(params.get("baudrate", 57600)))
+                           baudrate=int(params.get("baudrate", 57600)), new_finger_each_image=True)
     return ZfmMock(emulator, Path(workdir), wire_timing=os.environ.get("KIOSK_ZFM_WIRE_TIMING") == "1")
 
 

@@ -75,9 +75,10 @@ def test_dynamic_codes_of_the_ui_exist() -> None:
         wanted += [f"tui.face.reason.{r}" for r in OVERRIDE_REASONS]
         wanted += [f"tui.fingers.reason.{r}" for r in EXCEPTION_REASONS]
         wanted += [f"tui.step.{s}" for s in ("nik", *STEPS)]
-        wanted += [f"tui.net.{s}" for s in ("online", "degraded", "offline")]
+        wanted += [f"tui.net.{s}" for s in ("unknown", "online", "degraded", "offline")]
+        wanted += [f"tui.queue.decision.{d}" for d in ("approved", "rejected", "duplicate")]
+        wanted += [f"tui.queue.deletion.{d}" for d in ("to_send", "sent", "done", "refused")]
         wanted += [f"tui.kind.{k}" for k in ("fingerprint", "camera", "signature", "printer")]
-        wanted += [f"tui.feature.{f}" for f in ("face", "nfiq2", "signature_check", "sync", "card", "print_gate",
-                                                "no_camera", "no_scanner", "no_pad")]
+        wanted += [f"tui.feature.{f}" for f in ("driver", "sync", "no_camera", "no_scanner", "no_pad", "no_printer")]
         wanted += [f"accounts.role.{r}" for r in ("operator", "supervisor", "technician")]
         assert not [w for w in wanted if w not in known], lang

@@ -102,7 +102,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
-def _test_capture(drv: Device, timeout_s: float) -> str:
+def capture_summary(drv: Device, timeout_s: float) -> str:
     """One capture in the device's own way; a short description of what came back."""
     if isinstance(drv, FingerprintScanner):
         img = drv.capture(0, timeout_s=timeout_s)
@@ -163,7 +163,7 @@ def _diag_one(devices: DeviceSet, name: str, capture_timeout: float, hexdump: bo
     if ok:
         step("info", info)
         step("self_test", self_test)
-        step("capture", lambda: _test_capture(drv, capture_timeout))  # type: ignore[arg-type]
+        step("capture", lambda: capture_summary(drv, capture_timeout))  # type: ignore[arg-type]
         step("close", lambda: (drv.close(), "")[1])  # type: ignore[union-attr]
     row: dict[str, Any] = {"name": name, "kind": drv.kind if drv else None, "ok": all(s["ok"] for s in steps),
                            "steps": steps}

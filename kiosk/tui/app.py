@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from typing import Any, Callable, ClassVar, Protocol
 
-from textual import events
+from textual import events, work
 from textual.app import App
 from textual.binding import BindingsMap
 
@@ -47,7 +48,7 @@ class KioskApp(App[None]):
 
     def __init__(self, cfg: Config, *, devices: DeviceProvider | None = None,
                  clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
-                 today: Callable[[], dt.date] = dt.date.today) -> None:
+                 today: Callable[[], dt.date] = dt.date.today, sync: bool = True) -> None:
         super().__init__()
         self.cfg = cfg
         self.station = Station(cfg)
@@ -63,6 +64,12 @@ class KioskApp(App[None]):
         self.demo: tuple[str, str] | None = None
         self.last_activity = monotonic()
         self._idle_warned = False
+        #: start the sync worker (and on a simulated station the local central) with the app
+        self.sync_wanted = sync
+        self.sync: Any = None
+        self.sync_problem: BaseException | None = None
+        self._sync_lock = threading.Lock()
+        self._closing = False
         self.translate_keys()
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -83,8 +90,35 @@ class KioskApp(App[None]):
         self.demo = self.accounts.ensure_demo(self.cfg.station.simulated)
         self.set_interval(1.0, self.check_idle_logout)
         self.push_screen(LoginScreen())
+        if self.sync_wanted:
+            self.start_sync()
+
+    @work(thread=True, exclusive=True, group="sync-start")
+    def start_sync(self) -> None:
+        """The sync worker thread for as long as the app runs (a failure is shown on home and queue)."""
+        from kiosk.tui import services
+
+        try:
+            sync = services.start_sync(self.cfg)
+        except Exception as exc:  # no central key, local central failed to start...: shown in words
+            log.warning("sync worker not started: %s", exc)
+            self.sync_problem = exc
+            return
+        with self._sync_lock:
+            if self._closing:  # the app quit while the central was starting
+                sync.close()
+                return
+            self.sync = sync
+
+    def stop_sync(self) -> None:
+        with self._sync_lock:
+            self._closing = True
+            sync, self.sync = self.sync, None
+        if sync is not None:
+            sync.close()
 
     def on_unmount(self) -> None:
+        self.stop_sync()
         self.station.close()
 
     async def on_event(self, event: events.Event) -> None:

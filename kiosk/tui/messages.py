@@ -8,7 +8,7 @@ from typing import Any
 from textual.message import Message
 
 from kiosk.devices.base import DeviceInfo, DeviceStatus, SelfTestResult
-from kiosk.devices.protocols import FingerImage, PenPoint, PrinterSupplies
+from kiosk.devices.protocols import FingerImage, PenPoint
 from kiosk.tui.services import NetworkState, QualityCheck
 
 
@@ -40,7 +40,7 @@ class NetworkReport(Message):
 
 @dataclass
 class StockReport(Message):
-    supplies: PrinterSupplies | None
+    supplies: Any  # kiosk.printer.stock.StockLevels
     problem: BaseException | None = None
 
 
@@ -48,13 +48,13 @@ class StockReport(Message):
 class FaceFrame(Message):
     image: Any  # BGR numpy array
     seq: int
-    #: None when the face checks are unavailable
-    checks: list[QualityCheck] | None
+    checks: list[QualityCheck]
+    analysis: Any = None  # kiosk.capture.face.FaceAnalysis of the frame
 
 
 @dataclass
 class FaceAutoCaptured(Message):
-    image: Any
+    image: Any  # kiosk.capture.face.FaceCapture
     checks: list[QualityCheck]
 
 
@@ -62,8 +62,15 @@ class FaceAutoCaptured(Message):
 class FingerCaptured(Message):
     position: int
     image: FingerImage
-    #: NFIQ 2 score, None when unavailable
-    nfiq2: float | None
+    attempt: Any  # kiosk.capture.finger.FingerAssessment (NFIQ 2, minutiae, report)
+
+
+@dataclass
+class WrongFingerResult(Message):
+    """The wrong-finger check: pairs of slots holding the same finger (empty: all distinct)."""
+
+    pairs: list[Any]  # kiosk.capture.finger.DuplicatePair
+    minutiae: dict[int, Any]
 
 
 @dataclass
@@ -90,3 +97,5 @@ class PrintProgress(Message):
     total: int
     job: str | None = None
     error: BaseException | None = None
+    #: the printer's current stage of this card (feeding, printing...)
+    stage: str = ""

@@ -1,48 +1,41 @@
-"""The one place where the UI reaches parts of the station that may not be installed.
+"""The one thin layer between the UI and the station's other parts (capture quality, storage,
+sync, printing). Screens call these functions from their workers; each is a few lines over the
+real module, so when those modules change only this file follows.
 
-Each feature is one function. When the module behind a feature is missing (ImportError) or does
-not offer the expected call, the function raises :class:`FeatureUnavailable`, and the screen says
-in words that the feature is unavailable: the UI never shows an invented result.
-
-Expected modules: ``kiosk.capture.face`` (frame checks, auto-capture), ``kiosk.capture.finger``
-(NFIQ 2), ``kiosk.capture.signature`` (signature checks and rendering), ``kiosk.sync`` (network
-state, sync worker, deletion requests), ``kiosk.printer.gate`` / ``kiosk.printer.card`` (print gate
-and card preview). Wire the real call into the matching function; keep it thin.
+Nothing here imports Textual. Errors are the parts' own typed errors (KioskError subclasses);
+the screens show them in words through the catalog.
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, field
-from types import ModuleType
-from typing import Any, Mapping, Sequence
+import json
+import logging
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from kiosk.capture.face import AutoCapture, FaceAnalysis, FaceCapture, FaceSample, analyze_face, face_sample
+from kiosk.capture.finger import (DuplicatePair, FingerAssessment, FingerprintEngine, check_exception,
+                                  decode_finger_image, find_duplicates, finger_sample)
+from kiosk.capture.report import QualityReport
+from kiosk.capture.signature import SignatureSample, assess_signature, signature_sample
+from kiosk.capture.storage import store_exception, store_face, store_finger, store_signature
+from kiosk.capture.thresholds import QualityThresholds, quality_thresholds
+from kiosk.config import Config
+from kiosk.devices.protocols import CardPrinter, FingerImage, PenPoint
 from kiosk.errors import KioskError
+from kiosk.store import RecordStore
+
+log = logging.getLogger(__name__)
 
 
 class FeatureUnavailable(KioskError):
-    """``params['feature']`` names the missing part (a catalog key under ``tui.feature``)."""
+    """A part of the station this screen needs is not configured (no camera in config.toml, no
+    central key...). ``params['feature']`` names it (a catalog key under ``tui.feature``)."""
 
     code = "tui.unavailable"
-
-
-def _module(name: str, feature: str) -> ModuleType:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        # only the feature's own module missing means "unavailable"; a broken import inside it is a bug
-        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-            raise FeatureUnavailable(feature=feature) from None
-        raise
-
-
-def _call(module: str, attr: str, feature: str) -> Any:
-    fn = getattr(_module(module, feature), attr, None)
-    if fn is None:
-        raise FeatureUnavailable(feature=feature)
-    return fn
 
 
 @dataclass(frozen=True)
@@ -52,83 +45,260 @@ class QualityCheck:
     code: str
     passed: bool
     params: Mapping[str, Any] = field(default_factory=dict)
+    name: str = ""
 
 
-def _checks(result: Any) -> list[QualityCheck]:
-    items = getattr(result, "checks", result)
-    return [QualityCheck(str(c.code), bool(c.passed), dict(getattr(c, "params", {}) or {})) for c in items]
+def checks_of(report: QualityReport) -> list[QualityCheck]:
+    return [QualityCheck(c.code, c.passed, dict(c.params), c.name) for c in report.checks]
+
+
+def thresholds(cfg: Config) -> QualityThresholds:
+    return quality_thresholds(cfg)
 
 
 # -- face ---------------------------------------------------------------------------------------
-def face_checks(image: np.ndarray, thresholds: Mapping[str, Any]) -> list[QualityCheck]:
-    """Per-frame face checks (kiosk.capture.face.analyze_frame)."""
-    return _checks(_call("kiosk.capture.face", "analyze_frame", "face")(image, thresholds))
+def face_tracker(cfg: Config) -> AutoCapture:
+    """Auto-capture over the camera's frames (kiosk.capture.face.AutoCapture)."""
+    return AutoCapture(thresholds(cfg).face)
 
 
-def face_auto_capture(thresholds: Mapping[str, Any]) -> Any:
-    """A new auto-capture tracker (kiosk.capture.face.AutoCapture): ``feed(image, checks)`` returns
-    the chosen frame once every check passed on enough consecutive frames, else None."""
-    return _call("kiosk.capture.face", "AutoCapture", "face")(thresholds)
+def face_checks(image: np.ndarray, cfg: Config) -> list[QualityCheck]:
+    """Every face check on one frame on its own (diagnostics' test capture)."""
+    return checks_of(analyze_face(image, thresholds(cfg).face).report)
 
 
-def face_token(image: np.ndarray, thresholds: Mapping[str, Any]) -> tuple[bytes, str]:
-    """The ICAO token photo (kiosk.capture.face.token_photo): encoded bytes and their MIME type."""
-    data, mime = _call("kiosk.capture.face", "token_photo", "face")(image, thresholds)
-    return bytes(data), str(mime)
+def manual_face(image: np.ndarray, analysis: FaceAnalysis) -> FaceCapture:
+    """The operator keeps this frame although checks failed: its report says so (manual=True)."""
+    return FaceCapture(image.copy(), replace(analysis, report=replace(analysis.report, manual=True)))
+
+
+def save_face(store: RecordStore, record_id: str, capture: FaceCapture, cfg: Config, *, actor: str,
+              reason: str = "") -> FaceSample:
+    """ISO/IEC 19794-5 token crop + quality report into the record; a manual override is audited
+    with its reason and the checks that failed."""
+    sample = face_sample(capture, thresholds(cfg).face)
+    store_face(store, record_id, sample, actor=actor)
+    if capture.report.manual:
+        store.log_action(actor, "face_override", record_id=record_id, reason=reason,
+                         params={"failed": list(capture.report.failed_names)})
+    return sample
 
 
 # -- fingers ------------------------------------------------------------------------------------
-def finger_nfiq2(pixels: np.ndarray, ppi: int) -> float:
-    """NFIQ 2 score 0..100 (kiosk.capture.finger.nfiq2)."""
-    return float(_call("kiosk.capture.finger", "nfiq2", "nfiq2")(pixels, ppi))
+def finger_engine(cfg: Config) -> FingerprintEngine:
+    return FingerprintEngine(thresholds(cfg).finger)
+
+
+def assess_finger(engine: FingerprintEngine, image: FingerImage, position: int) -> FingerAssessment:
+    """NFIQ 2, minutiae and checks of one attempt (brought to 500 ppi first)."""
+    return engine.assess_capture(image, position)
+
+
+def save_finger(store: RecordStore, record_id: str, attempt: FingerAssessment, cfg: Config, *, actor: str) -> None:
+    """WSQ/PNG image at 500 ppi + ISO/IEC 19794-2 template + NFIQ 2 into the record."""
+    th = thresholds(cfg).finger
+    store_finger(store, record_id, finger_sample(attempt, th), actor=actor, ppi=th.ppi)
+
+
+def stored_minutiae(store: RecordStore, record_id: str, engine: FingerprintEngine,
+                    positions: Sequence[int]) -> dict[int, Any]:
+    """Minutiae of the fingers already in the record (a resumed draft has only the images)."""
+    out: dict[int, Any] = {}
+    for pos in positions:
+        try:
+            out[pos] = engine.minutiae(decode_finger_image(store.sample_data(record_id, "finger", pos)))
+        except KioskError:
+            continue
+    return out
+
+
+def wrong_fingers(minutiae: Mapping[int, Any], cfg: Config) -> list[DuplicatePair]:
+    """Pairs of slots that hold the same finger (bozorth3 at or over the configured score)."""
+    return find_duplicates(minutiae, thresholds(cfg).finger.duplicate_score)
+
+
+def add_finger_exception(store: RecordStore, record_id: str, cfg: Config, position: int, reason: str, *,
+                         operator: str, supervisor: str | None) -> None:
+    """A finger that cannot be captured; the policy decides whether a supervisor must confirm."""
+    decision = check_exception(cfg.policy, position, reason, operator=operator, supervisor=supervisor)
+    store_exception(store, record_id, decision, actor=operator)
+
+
+def needs_supervisor(cfg: Config, reason: str) -> bool:
+    return reason in cfg.policy.supervisor_exceptions
 
 
 # -- signature ------------------------------------------------------------------------------------
-def signature_problems(points: Sequence[Any], area_mm: tuple[float, float]) -> list[str]:
-    """Catalog codes of what makes a signature unusable (empty list: usable)."""
-    return [str(c) for c in _call("kiosk.capture.signature", "validate", "signature_check")(points, area_mm)]
+def signature_checks(points: Sequence[PenPoint], cfg: Config) -> list[QualityCheck]:
+    return checks_of(assess_signature(points, thresholds(cfg).signature))
 
 
-def signature_image(points: Sequence[Any], area_mm: tuple[float, float]) -> bytes:
-    """The signature rendered at the card's resolution as PNG (kiosk.capture.signature.render_png)."""
-    return bytes(_call("kiosk.capture.signature", "render_png", "signature_check")(points, area_mm))
+def save_signature(store: RecordStore, record_id: str, points: Sequence[PenPoint], area_mm: tuple[float, float],
+                   cfg: Config, *, actor: str) -> SignatureSample:
+    """Card-resolution PNG + raw points JSON into the record (raises CaptureError when unusable)."""
+    sample = signature_sample(points, thresholds(cfg).signature, writing_area_mm=area_mm)
+    store_signature(store, record_id, sample, actor=actor)
+    return sample
 
 
 # -- network and central -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class NetworkState:
-    state: str  # online | degraded | offline
+    state: str  # unknown | online | degraded | offline
     last_sync: str | None
     pending_bytes: int
-    upload_progress: float | None = None
+    #: (records done, records in this pass) while an upload pass runs, else None
+    upload_progress: tuple[int, int] | None = None
+    bytes_sent: int = 0
+    last_error: str | None = None
 
 
-def network_state(station: Any) -> NetworkState:
-    """Network state of the station's sync worker (kiosk.sync.network_state)."""
-    s = _call("kiosk.sync", "network_state", "sync")(station)
-    return NetworkState(str(s.state), getattr(s, "last_sync", None), int(getattr(s, "pending_bytes", 0)),
-                        getattr(s, "upload_progress", None))
+class StationSync:
+    """The station's sync worker running in a thread for as long as the UI runs (on a simulated
+    station ``kiosk.sync.worker.SyncWorker.from_config`` starts the local central too)."""
+
+    def __init__(self, cfg: Config) -> None:
+        from kiosk.sync.worker import SyncWorker
+
+        # its own store (own SQLite connection): the worker's threads never share the UI's
+        self.store = RecordStore(cfg.station.data_dir, policy=cfg.policy)
+        self._lock = threading.Lock()
+        self._progress: Any = None
+        try:
+            self.worker = SyncWorker.from_config(cfg, self.store, on_progress=self._on_progress)
+        except BaseException:
+            self.store.close()
+            raise
+        self.worker.start_thread()
+
+    def _on_progress(self, progress: Any) -> None:
+        with self._lock:
+            self._progress = progress
+
+    def progress(self) -> Any:
+        with self._lock:
+            return self._progress
+
+    def reachable(self) -> bool:
+        self.worker.client.health()
+        return True
+
+    def close(self) -> None:
+        try:
+            self.worker.close()
+        finally:
+            self.store.close()
 
 
-def central_reachable(station: Any) -> bool:
-    return bool(_call("kiosk.sync", "ping_central", "sync")(station))
+def start_sync(cfg: Config) -> StationSync:
+    return StationSync(cfg)
 
 
-def central_decision(station: Any, record_id: str) -> dict[str, Any]:
-    """The central's answer on a record (e.g. for a duplicate: where the resident is recorded)."""
-    return dict(_call("kiosk.sync", "decision_of", "sync")(station, record_id))
+def network_state(store: RecordStore, sync: StationSync | None) -> NetworkState:
+    """Network state (the running worker's, else the one the last sync saved), pending bytes and
+    the current upload pass."""
+    from kiosk.sync.worker import queue_status
+
+    status = queue_status(store)
+    net = dict(status["network"])
+    progress = None
+    sent = 0
+    if sync is not None:
+        live = sync.worker.network()
+        net = live.to_dict()
+        p = sync.progress()
+        if p is not None and p.phase == "upload" and p.total:
+            progress, sent = (p.done, p.total), p.bytes_sent
+    return NetworkState(str(net.get("state") or "unknown"), net.get("last_success"), int(status["pending_bytes"]),
+                        progress, sent, net.get("last_error"))
 
 
-def request_deletion(station: Any, record_id: str, actor: str) -> None:
-    _call("kiosk.sync", "request_deletion", "sync")(station, record_id, actor)
+def central_reachable(sync: StationSync | None) -> bool:
+    if sync is None:
+        raise FeatureUnavailable(feature="sync")
+    return sync.reachable()
+
+
+def central_decision(store: RecordStore, record_id: str) -> dict[str, Any]:
+    """The central's last decision on a record: decision, reason, duplicate_of (for a duplicate,
+    where the resident is already recorded), deletion request status. Empty when none yet."""
+    from kiosk.sync.worker import deletion_status, ensure_schema
+
+    ensure_schema(store)
+    row = store.conn.execute("SELECT decision, reason, duplicate_of, decided_at FROM sync_decisions"
+                             " WHERE record_id=?", (record_id,)).fetchone()
+    out: dict[str, Any] = {}
+    if row is not None:
+        out = {"decision": row[0], "decided_at": row[3],
+               "reason": json.loads(row[1]) if row[1] else None,
+               "duplicate_of": json.loads(row[2]) if row[2] else None}
+    deletion = deletion_status(store, record_id)
+    if deletion:
+        out["deletion"] = deletion.get("status")
+    return out
+
+
+def request_deletion(store: RecordStore, record_id: str, actor: str, reason: str = "duplicate_resolution") -> None:
+    """Ask the central (through the next sync pass) to delete the earlier record of a duplicate."""
+    from kiosk.sync.worker import request_deletion as ask
+
+    ask(store, record_id, reason=reason, actor=actor)
 
 
 # -- printing -------------------------------------------------------------------------------------
-def card_preview(station: Any, record_id: str) -> np.ndarray:
-    """RGB preview of the card (kiosk.printer.card.preview)."""
-    return np.asarray(_call("kiosk.printer.card", "preview", "card")(station, record_id))
+def print_gate(cfg: Config, store: RecordStore, sync: StationSync | None = None) -> Any:
+    """The permit gate (kiosk.printer.gate.PrintGate) with the pinned central key: the one the
+    running sync worker verifies permits with (for ``url = "local"`` the local central's own key),
+    else the one ``kiosk print`` reads."""
+    from kiosk.printer.gate import PrintGate
+
+    if sync is not None:
+        key = sync.worker.permit_key
+    else:
+        from kiosk.cli.printing import central_key
+
+        key = central_key(cfg)
+    return PrintGate(store, central_key=key, station_id=cfg.station.id)
 
 
-def print_record(station: Any, record_id: str, actor: str, progress: Any = None) -> str:
-    """Print one approved record through the permit gate (kiosk.printer.gate.print_record); job id."""
-    return str(_call("kiosk.printer.gate", "print_record", "print_gate")(station, record_id, actor, progress))
+def _bring_permits(store: RecordStore, gate: Any, record_id: str) -> None:
+    """Permits the sync worker received, handed to the gate's ledger (re-delivery is ignored)."""
+    from kiosk.sync.worker import permits
+
+    for permit in permits(store, record_id):
+        gate.store_permit(record_id, permit)
+
+
+def card_preview(store: RecordStore, record_id: str, width: int = 508) -> bytes:
+    """PNG of the card as it would print now (kiosk.printer.layout.preview_png)."""
+    from kiosk.printer.carddata import card_data
+    from kiosk.printer.layout import preview_png
+
+    def sample(kind: str) -> bytes:
+        try:
+            return store.sample_data(record_id, kind, 0)
+        except KioskError:
+            return b""
+
+    photo, signature = sample("face"), sample("signature")
+    data = card_data(store.identity(record_id), record_id, photo=photo, signature=signature)
+    return preview_png(data, width=width, photo=photo or None, signature=signature or None)
+
+
+def print_record(gate: Any, store: RecordStore, printer: CardPrinter, record_id: str, actor: str,
+                 progress: Callable[[int, int, str], None] | None = None) -> str:
+    """Print one approved record through the permit gate; the printer's job id."""
+    _bring_permits(store, gate, record_id)
+    return str(gate.print_record(record_id, printer, actor=actor, progress=progress).job)
+
+
+def recover_prints(gate: Any, printer: CardPrinter | None, actor: str) -> list[tuple[str, str]]:
+    """Records left in ``printing`` by a crash, resolved with the printer's counter."""
+    return list(gate.recover(printer, actor=actor))
+
+
+def stock_levels(store: RecordStore, cfg: Config, printer: CardPrinter | None) -> Any:
+    """Cards and ribbon (the printer's figures when it tells, else the station's book) + warnings."""
+    from kiosk.printer.stock import Stock
+
+    return Stock(store, cfg.stock).levels(printer)

@@ -1,13 +1,17 @@
-"""Test doubles for the device protocols (the real drivers and mocks live on other branches)."""
+"""Test doubles for the device protocols: fast, in-process, with synthetic pictures that pass the
+real capture checks (tests/tui/test_simulated_station.py drives the real drivers and mocks)."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from device_mocks.fingerprints import FingerprintGenerator
 
 from kiosk.devices.base import DeviceInfo, DeviceState, DeviceStatus, SelfTestResult
 from kiosk.devices.errors import CaptureCancelled, DeviceAbsent
@@ -36,6 +40,27 @@ class _FakeBase:
         return SelfTestResult(True, (("fake.ok", True, ""),))
 
 
+@functools.cache
+def frontal_face() -> np.ndarray:
+    """A synthetic resident facing the camera as the rules want (passes every face check)."""
+    from device_mocks.faces import portrait
+
+    return portrait()
+
+
+_PRINTS = FingerprintGenerator(seed=3)
+
+
+def finger_print(finger: int, impression: int) -> np.ndarray:
+    """A synthetic 500 ppi fingerprint (NFIQ 2 well above the station's minimum); cached per finger."""
+    return _print(finger, impression % 2)
+
+
+@functools.cache
+def _print(finger: int, impression: int) -> np.ndarray:
+    return _PRINTS.impression(finger, impression, size=(288, 256))
+
+
 class FakeCamera(_FakeBase, Camera):
     Params = dict
 
@@ -43,6 +68,8 @@ class FakeCamera(_FakeBase, Camera):
         super().__init__(name, None)
         self.seq = 0
         self.unplugged = False
+        #: a picture to show instead of the frontal face (tests of failing checks)
+        self.image: np.ndarray | None = None
 
     def latest(self, *, timeout_s: float = 2.0, newer_than: int = -1) -> Frame:
         self.require_open()
@@ -50,9 +77,7 @@ class FakeCamera(_FakeBase, Camera):
             raise DeviceAbsent(device=self.name)
         time.sleep(0.01)
         self.seq += 1
-        img = np.full((48, 64, 3), 200, np.uint8)
-        img[10:38, 22:42] = (60, 90, 160)  # a face-coloured block, deterministic
-        return Frame(img, time.monotonic(), self.seq)
+        return Frame(frontal_face() if self.image is None else self.image, time.monotonic(), self.seq)
 
     def stats(self) -> CameraStats:
         return CameraStats(self.seq, 0, 5.0)
@@ -69,6 +94,8 @@ class FakeScanner(_FakeBase, FingerprintScanner):
         self.release = threading.Event()
         self.started = threading.Event()
         self.captures = 0
+        #: the synthetic finger on the glass is position + this (tests make two slots alike)
+        self.finger_offset = 0
 
     def capture(self, position: int = 0, *, timeout_s: float = 10.0,
                 cancel: threading.Event | None = None) -> FingerImage:
@@ -81,9 +108,7 @@ class FakeScanner(_FakeBase, FingerprintScanner):
         if self.unplugged:
             raise DeviceAbsent(device=self.name)
         self.captures += 1
-        rng = np.random.default_rng(position)
-        pixels = (rng.random((60, 50)) * 255).astype(np.uint8)
-        return FingerImage(pixels, 500, position)
+        return FingerImage(finger_print(position + self.finger_offset, self.captures), 500, position)
 
 
 class FakePad(_FakeBase, SignaturePad):

@@ -8,14 +8,13 @@ from typing import Any
 from textual.widgets import DataTable, Input, Static
 
 from kiosk.store import RecordState
-from kiosk.tui.screens.enroll_review import ReviewScreen
 from kiosk.tui.screens.home import HomeScreen
 from kiosk.tui.wizard import step_screen
 from tests.conftest import resident
 from tests.tui.test_flow import NIK, login, wait_for
 
 
-async def test_operator_exception_needs_supervisor_before_submit(make_app: Any, accounts: Any) -> None:
+async def test_an_exception_the_policy_reserves_needs_a_supervisor_before_it_counts(make_app: Any, accounts: Any) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "siti", "rahasia123")
@@ -32,26 +31,25 @@ async def test_operator_exception_needs_supervisor_before_submit(make_app: Any, 
         store.put_sample(record_id, kind="finger", position=2, data=b"x", format="image/png", actor="siti")
         app.switch_screen(step_screen("fingers", record_id))
         await pilot.pause()
-        await pilot.press("x", "enter")  # amputated, recorded by an operator: not approved
+        await pilot.press("x", "enter")  # amputated: the policy wants a supervisor to confirm
         await pilot.pause()
-        app.switch_screen(step_screen("review", record_id))
+        await pilot.press("escape")  # no supervisor at hand: nothing is recorded
         await pilot.pause()
-        review = str(app.screen.query_one("#review", Static).render())
-        assert "supervisor approval" in review
-        await pilot.press("ctrl+s")  # refused: the exception is not approved
+        assert store.exceptions(record_id) == []
+        await pilot.press("x", "enter")
         await pilot.pause()
-        assert store.get(record_id).state is RecordState.DRAFT
-        assert isinstance(app.screen, ReviewScreen)
-        await pilot.press("s")
-        await pilot.pause()
-        await pilot.press(*"siti", "enter", *"rahasia123", "enter")  # an operator cannot approve
+        await pilot.press(*"siti", "enter", *"rahasia123", "enter")  # an operator cannot confirm
         await pilot.pause()
         assert "not a supervisor" in str(app.screen.query_one("#sup-error", Static).render())
         app.screen.query_one("#sup-name", Input).value = "budi"
         app.screen.query_one("#sup-password", Input).value = "rahasia456"
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert [e.approved_by for e in store.exceptions(record_id)] == ["budi"]
+        assert [(e.reason, e.approved_by) for e in store.exceptions(record_id)] == [("amputated", "budi")]
+        app.switch_screen(step_screen("review", record_id))
+        await pilot.pause()
+        review = str(app.screen.query_one("#review", Static).render())
+        assert "approved by budi" in review
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert store.get(record_id).state is RecordState.QUEUED
@@ -68,7 +66,7 @@ async def test_diagnostics_actions_answer_in_words_and_export_a_bundle(make_app:
         await wait_for(pilot, lambda: "Vendor: Fake" in app.screen.output)
         await pilot.press("down", "c")  # test capture on the scanner
         await wait_for(pilot, lambda: "ppi" in app.screen.output)
-        assert "NFIQ 2" in app.screen.output  # unavailable on this branch, said in words
+        assert "NFIQ 2 quality" in app.screen.output
         await pilot.press("l")
         await wait_for(pilot, lambda: "protocol log" in app.screen.output)
         await pilot.press("n")

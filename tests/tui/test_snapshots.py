@@ -117,8 +117,9 @@ def wizard_app(make_app: Any, *, face: bool = False, fingers: bool = False, sign
 
         img = np.full((48, 64, 3), 200, np.uint8)
         img[10:38, 22:42] = (60, 90, 160)
-        store.put_sample(rid, kind="face", data=encode_jpeg(img), format="image/jpeg", actor="siti",
-                         metadata={"manual": True, "reason": "equipment", "checks": "unavailable"})
+        store.put_sample(rid, kind="face", data=encode_jpeg(img), format="jpeg", actor="siti",
+                         metadata={"report": {"modality": "face", "passed": False, "manual": True, "checks": []}})
+        store.log_action("siti", "face_override", record_id=rid, reason="equipment", params={"failed": ["eyes"]})
         del frame
     if fingers:
         for pos in (1, 2):
@@ -152,7 +153,8 @@ def test_form_with_errors(snap_compare: Any, make_app: Any, accounts: Any, size:
 @pytest.mark.parametrize("size", SIZES)
 def test_face(snap_compare: Any, make_app: Any, accounts: Any, size: tuple[int, int]) -> None:
     async def then(pilot: Any, app: Any) -> None:
-        await wait_for(pilot, lambda: app.screen.frame is not None)
+        # the fake camera's frontal face passes every check: auto-capture keeps it (same frame each time)
+        await wait_for(pilot, lambda: app.screen.captured, tries=200)
 
     assert snap_compare(wizard_app(make_app), terminal_size=size, run_before=before(wizard_at("face", then)))
 
@@ -161,7 +163,7 @@ def test_face(snap_compare: Any, make_app: Any, accounts: Any, size: tuple[int, 
 def test_fingers(snap_compare: Any, make_app: Any, accounts: Any, size: tuple[int, int]) -> None:
     async def then(pilot: Any, app: Any) -> None:
         await pilot.press("c")
-        await wait_for(pilot, lambda: 1 in app.screen.scores)
+        await wait_for(pilot, lambda: 1 in app.screen.scores, tries=200)
 
     assert snap_compare(wizard_app(make_app, face=True), terminal_size=size, run_before=before(wizard_at("fingers", then)))
 
@@ -205,8 +207,8 @@ def test_print(snap_compare: Any, make_app: Any, accounts: Any, size: tuple[int,
             await pilot.press("escape")
         await pilot.press("p")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "PrintScreen" and app.screen.stock is not None)
-        await pilot.press("v")
-        await wait_for(pilot, lambda: "Not available" in app.screen.preview_text)
+        await pilot.press("v")  # the card as it would print (kiosk.printer.layout.preview_png)
+        await wait_for(pilot, lambda: app.screen.query_one("#card-preview").image is not None, tries=200)
 
     assert snap_compare(app, terminal_size=size, run_before=before(steps))
 

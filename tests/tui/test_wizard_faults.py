@@ -176,8 +176,8 @@ async def test_blocked_capture_worker_does_not_freeze_keys(make_app: Any, accoun
         await pilot.press("f2")
 
 
-async def test_complete_enrollment_as_supervisor_with_amputated_finger(make_app: Any, accounts: Any,
-                                                                       devices: Any) -> None:
+async def test_a_supervisor_enrolling_cannot_confirm_their_own_finger_exception(make_app: Any, accounts: Any,
+                                                                                 devices: Any) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "budi", "rahasia456")
@@ -186,11 +186,12 @@ async def test_complete_enrollment_as_supervisor_with_amputated_finger(make_app:
         record_id = app.screen.record_id
         app.switch_screen(step_screen("fingers", record_id))
         await pilot.pause()
-        await pilot.press("x", "enter")  # first reason: amputated; a supervisor approves it himself
+        await pilot.press("x", "enter")  # first reason: amputated; the policy wants a second person
         await pilot.pause()
-        exc = app.store.exceptions(record_id)
-        assert [(e.position, e.reason, e.approved_by) for e in exc] == [(1, "amputated", "budi")]
-        assert app.screen.current == 2
+        await pilot.press(*"budi", "enter", *"rahasia456", "enter")
+        await pilot.pause()
+        assert app.store.exceptions(record_id) == []  # check_exception: supervisor_not_operator
+        assert app.screen.current == 1
 
 
 async def test_a_draft_can_be_discarded_from_the_resume_offer(make_app: Any, accounts: Any) -> None:

@@ -119,7 +119,7 @@ class DiagnosticsScreen(KioskScreen):
             elif action == "log":
                 self.post_message(DiagnosticResult(name, action, text=dev.last_exchange()))
             elif action == "capture":
-                self.post_message(DiagnosticResult(name, action, text=test_capture(dev)))
+                self.post_message(DiagnosticResult(name, action, text=test_capture(dev, self.kiosk.cfg)))
         except (DeviceError, ImportError, services.FeatureUnavailable) as exc:
             self.post_message(DiagnosticResult(name, action, error=exc))
         except Exception as exc:  # a driver bug is shown, not fatal
@@ -154,7 +154,7 @@ class DiagnosticsScreen(KioskScreen):
     @work(thread=True, exclusive=True, group="diag-other")
     def action_central(self) -> None:
         try:
-            ok = services.central_reachable(self.kiosk.station)
+            ok = services.central_reachable(self.kiosk.sync)
             text = translate("tui.diag.central_ok") if ok else translate("tui.diag.central_down")
         except Exception as exc:
             text = problem_words(exc)
@@ -173,30 +173,21 @@ class DiagnosticsScreen(KioskScreen):
         self.app.pop_screen()
 
 
-def test_capture(dev: Any) -> str:
-    """One test capture with its quality result, in words."""
+def test_capture(dev: Any, cfg: Any) -> str:
+    """One test capture described as ``kiosk diag`` does, with the quality result in words."""
+    from kiosk.cli.devices import capture_summary
+
     if dev.kind == "fingerprint":
         img = dev.capture(0, timeout_s=10.0)
-        try:
-            quality = translate("tui.fingers.nfiq2", score=f"{services.finger_nfiq2(img.pixels, img.ppi):.0f}")
-        except services.FeatureUnavailable as exc:
-            quality = problem_words(exc)
-        return f"{img.pixels.shape[1]}x{img.pixels.shape[0]} @ {img.ppi} ppi\n{quality}"
+        attempt = services.assess_finger(services.finger_engine(cfg), img, 2)
+        lines = [f"{img.pixels.shape[1]}x{img.pixels.shape[0]} px, {img.ppi} ppi",
+                 translate("tui.fingers.nfiq2", score=attempt.nfiq2)]
+        return "\n".join(lines + [translate(code, **params) for code, params in attempt.report.guidance()])
+    summary = capture_summary(dev, 2.0)
     if dev.kind == "camera":
-        frame = dev.latest(timeout_s=2.0)
-        try:
-            checks = services.face_checks(frame.image, {})
-            quality = "\n".join(f"{'✓' if c.passed else '✗'} {translate(c.code, **c.params)}" for c in checks)
-        except services.FeatureUnavailable as exc:
-            quality = problem_words(exc)
-        return f"{frame.image.shape[1]}x{frame.image.shape[0]} seq {frame.seq}\n{quality}"
-    if dev.kind == "signature":
-        points = dev.read_points(timeout_s=2.0)
-        return translate("tui.signature.points", count=len(points))
-    if dev.kind == "printer":
-        s = dev.supplies()
-        return translate("tui.home.stock", cards=s.cards_in_hopper, ribbon=s.ribbon_panels_left)
-    return ""
+        checks = services.face_checks(dev.latest(timeout_s=2.0).image, cfg)
+        return "\n".join([summary] + [f"{'✓' if c.passed else '✗'} {translate(c.code, **c.params)}" for c in checks])
+    return summary
 
 
 def export_bundle(app: Any) -> Any:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
-
 import numpy as np
 from textual import work
 from textual.app import ComposeResult
@@ -12,13 +10,15 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
+from kiosk.capture.face import FaceAnalysis, FaceCapture
+from kiosk.errors import KioskError
 from kiosk.i18n import translate
 from kiosk.tui import services
 from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, FaceAutoCaptured, FaceFrame
-from kiosk.tui.pictures import decode_image, encode_jpeg, from_bgr, picture_widget
+from kiosk.tui.pictures import decode_image, from_bgr, picture_widget
 from kiosk.tui.screens.device_help import action_for, problem_words
-from kiosk.tui.services import FeatureUnavailable, QualityCheck
+from kiosk.tui.services import QualityCheck
 from kiosk.tui.wizard import WizardStep
 
 #: reasons an operator may give for keeping a photo that fails the checks
@@ -39,6 +39,7 @@ class FaceScreen(WizardStep):
         super().__init__(record_id)
         self.frame: np.ndarray | None = None
         self.checks: list[QualityCheck] | None = None
+        self.analysis: FaceAnalysis | None = None
         self.problem: BaseException | None = None
         self.captured = False
 
@@ -65,40 +66,36 @@ class FaceScreen(WizardStep):
     @work(thread=True, exclusive=True, group="camera")
     def stream(self, reopen: bool = False) -> None:
         worker = get_current_worker()
-        thresholds = dict(self.kiosk.cfg.quality.get("face", {}))
         try:
             camera = device_of_kind(self.kiosk.devices, "camera", "no_camera")
             reopen_device(camera) if reopen else open_device(camera)
-            try:
-                auto: Any = services.face_auto_capture(thresholds)
-            except FeatureUnavailable:
-                auto = None
+            auto = services.face_tracker(self.kiosk.cfg)
             seq = -1
+            last_shown = 0.0
             while not worker.is_cancelled:
                 frame = camera.latest(timeout_s=2.0, newer_than=seq)  # type: ignore[attr-defined]
                 seq = frame.seq
-                try:
-                    checks: list[QualityCheck] | None = services.face_checks(frame.image, thresholds)
-                except FeatureUnavailable:
-                    checks = None
-                self.post_message(FaceFrame(frame.image, frame.seq, checks))
-                if auto is not None and checks is not None:
-                    chosen = auto.feed(frame.image, checks)
-                    if chosen is not None:
-                        self.post_message(FaceAutoCaptured(np.asarray(chosen), checks))
-                        auto = services.face_auto_capture(thresholds)
-                time.sleep(1.0 / PREVIEW_FPS)
+                # every frame is analysed (auto-capture needs consecutive frames); the preview is thinned
+                analysis, chosen = auto.feed(frame.image)
+                if chosen is not None:
+                    self.post_message(FaceAutoCaptured(chosen, services.checks_of(chosen.report)))
+                now = time.monotonic()
+                if now - last_shown >= 1.0 / PREVIEW_FPS:
+                    last_shown = now
+                    self.post_message(FaceFrame(frame.image, frame.seq, services.checks_of(analysis.report),
+                                                analysis))
         except Exception as exc:  # every failure is shown in words; the draft is already saved
             self.post_message(worker_failure("camera", exc))
 
     def on_face_frame(self, msg: FaceFrame) -> None:
         self.frame, self.checks, self.problem = msg.image, msg.checks, None
+        self.analysis = msg.analysis
         self.query_one("#face-live").image = from_bgr(msg.image)
         self.refresh_texts()
 
     def on_face_auto_captured(self, msg: FaceAutoCaptured) -> None:
         if not self.captured:
-            self.save(msg.image, manual=False, reason="", checks=msg.checks)
+            self.save(msg.image, reason="")
 
     def on_device_problem(self, msg: DeviceProblem) -> None:
         self.problem = msg.error
@@ -112,38 +109,40 @@ class FaceScreen(WizardStep):
             lines += [f"[red]{problem_words(self.problem)}[/red]", translate(action_for(self.problem))]
         elif self.frame is None:
             lines.append(translate("tui.face.waiting"))
-        elif self.checks is None:
-            lines += [translate("tui.face.checks_unavailable")]
-        else:
+        elif self.checks is not None:
             failing = [c for c in self.checks if not c.passed]
             if failing:
-                lines += [f"- {translate(c.code, **c.params)}" for c in failing]
-            else:
+                # one instruction per problem, in the order to fix them (same code twice is said once)
+                codes: dict[str, QualityCheck] = {}
+                for c in failing:
+                    codes.setdefault(c.code, c)
+                lines += [f"- {translate(c.code, **c.params)}" for c in codes.values() if c.code]
+            elif not self.captured:
                 lines.append(f"[green]{translate('tui.face.all_pass')}[/green]")
         self.query_one("#face-guide", Static).update("\n".join(lines))
         self.query_one("#face-saved", Static).update(translate("tui.face.saved") if self.captured else "")
 
     # -- actions -----------------------------------------------------------------------------------
     def action_capture(self) -> None:
-        if self.frame is None:
+        if self.frame is None or self.analysis is None:
             self.notify(translate("tui.face.no_frame"), severity="warning")
             return
-        if self.checks is not None and all(c.passed for c in self.checks):
-            self.save(self.frame, manual=False, reason="", checks=self.checks)
+        if self.analysis.report.passed:
+            self.save(FaceCapture(self.frame.copy(), self.analysis), reason="")
         else:
             self.action_manual()
 
     def action_manual(self) -> None:
         from kiosk.tui.modals import ReasonModal
 
-        if self.frame is None:
+        if self.frame is None or self.analysis is None:
             self.notify(translate("tui.face.no_frame"), severity="warning")
             return
-        frame, checks = self.frame, self.checks
+        capture = services.manual_face(self.frame, self.analysis)
 
         def done(reason: str | None) -> None:
             if reason:
-                self.save(frame, manual=True, reason=reason, checks=checks)
+                self.save(capture, reason=reason)
 
         self.app.push_screen(ReasonModal("tui.face.override_title", "tui.face.reason", OVERRIDE_REASONS), done)
 
@@ -152,22 +151,16 @@ class FaceScreen(WizardStep):
         self.refresh_texts()
         self.stream(reopen=True)
 
-    def save(self, image: np.ndarray, *, manual: bool, reason: str, checks: list[QualityCheck] | None) -> None:
-        meta: dict[str, Any] = {"manual": manual, "reason": reason,
-                                "checks": "unavailable" if checks is None else
-                                [{"code": c.code, "passed": c.passed} for c in checks],
-                                "failed": [] if checks is None else [c.code for c in checks if not c.passed],
-                                "height": int(image.shape[0]), "width": int(image.shape[1])}
-        try:  # the ICAO token crop when the capture module is installed, else the whole frame
-            data, mime = services.face_token(image, dict(self.kiosk.cfg.quality.get("face", {})))
-            meta["crop"] = "icao_token"
-        except FeatureUnavailable:
-            data, mime = encode_jpeg(image), "image/jpeg"
-            meta["crop"] = "unavailable"
-        self.kiosk.store.put_sample(self.record_id, kind="face", data=data, format=mime, metadata=meta,
-                                    actor=self.actor)
+    def save(self, capture: FaceCapture, *, reason: str) -> None:
+        """Token crop + quality report into the record (a manual one audited with its reason)."""
+        try:
+            sample = services.save_face(self.kiosk.store, self.record_id, capture, self.kiosk.cfg, actor=self.actor,
+                                        reason=reason)
+        except KioskError as exc:  # e.g. no face found in the frame: nothing to crop
+            self.notify(problem_words(exc), severity="error")
+            return
         self.captured = True
-        self.query_one("#face-kept").image = from_bgr(image)
+        self.query_one("#face-kept").image = decode_image(sample.data)
         self.refresh_texts()
 
     def ready_to_leave(self) -> bool:

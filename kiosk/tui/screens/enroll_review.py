@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Header, Static
@@ -24,6 +26,12 @@ def missing_words(code: str) -> str:
     return translate({"face": "tui.review.missing_face", "signature": "tui.review.missing_signature"}.get(kind, kind))
 
 
+def override_reason(store: Any, record_id: str) -> str:
+    """The reason given for the latest manual face capture (kept in the audit trail)."""
+    reasons = [e.reason for e in store.audit(record_id) if e.action == "face_override"]
+    return reasons[-1] if reasons else "other"
+
+
 class ReviewScreen(WizardStep):
     STEP = "review"
     KEYS = [
@@ -36,6 +44,8 @@ class ReviewScreen(WizardStep):
     def compose(self) -> ComposeResult:
         yield Header()
         yield from self.compose_steps()
+        # completeness stays in view at 80x24 whatever the length of the record below
+        yield Static(id="review-status", classes="banner")
         with Horizontal(classes="capture"):
             with VerticalScroll(id="review-text"):
                 yield Static(id="review")
@@ -67,12 +77,12 @@ class ReviewScreen(WizardStep):
         lines.append(f"[b]{translate('tui.review.samples')}[/b]")
         for s in store.samples(self.record_id):
             if s.kind == "face":
-                how = translate("tui.review.face_manual", reason=translate("tui.face.reason." + str(s.metadata.get("reason"))))\
-                    if s.metadata.get("manual") else translate("tui.review.face_auto")
+                how = translate("tui.review.face_manual", reason=translate("tui.face.reason." + override_reason(
+                    store, self.record_id))) if (s.metadata.get("report") or {}).get("manual") \
+                    else translate("tui.review.face_auto")
                 lines.append(f"{translate('tui.review.face')}: {how}")
             elif s.kind == "finger":
-                score = translate("tui.fingers.nfiq2_unavailable") if s.quality is None else \
-                    translate("tui.fingers.nfiq2", score=f"{s.quality:.0f}")
+                score = translate("tui.fingers.nfiq2", score="-" if s.quality is None else f"{s.quality:.0f}")
                 lines.append(f"{translate('tui.finger.' + str(s.position))}: {score}")
             elif s.kind == "signature":
                 lines.append(f"{translate('tui.review.signature')}: {translate('tui.review.present')}")
@@ -82,10 +92,11 @@ class ReviewScreen(WizardStep):
                          f"{translate('tui.fingers.reason.' + e.reason)} {who}")
         missing = store.missing(self.record_id)
         if missing:
-            lines.append(f"[b red]{translate('tui.review.missing')}[/b red]")
-            lines += [f"[red]- {missing_words(m)}[/red]" for m in missing]
+            status = f"[b red]{translate('tui.review.missing')}[/b red] [red]" \
+                     + ", ".join(missing_words(m) for m in missing) + "[/red]"
         else:
-            lines.append(f"[green]{translate('tui.review.complete')}[/green]")
+            status = f"[green]{translate('tui.review.complete')}[/green]"
+        self.query_one("#review-status", Static).update(status)
         self.query_one("#review", Static).update("\n".join(lines))
 
     def action_approve(self) -> None:

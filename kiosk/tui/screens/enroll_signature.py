@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
+from typing import Any
 
-import numpy as np
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -13,13 +11,13 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
 from kiosk.devices.protocols import PenPoint
+from kiosk.errors import KioskError
 from kiosk.i18n import translate
 from kiosk.tui import services
 from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, SignatureInk
-from kiosk.tui.pictures import decode_image, encode_png, picture_widget, render_ink
+from kiosk.tui.pictures import decode_image, picture_widget, render_ink
 from kiosk.tui.screens.device_help import action_for, problem_words
-from kiosk.tui.services import FeatureUnavailable
 from kiosk.tui.wizard import WizardStep
 
 
@@ -35,7 +33,8 @@ class SignatureScreen(WizardStep):
         self.points: list[PenPoint] = []
         self.area: tuple[float, float] = (100.0, 50.0)
         self.problem: BaseException | None = None
-        self.issues: list[str] = []
+        #: failed signature checks of the last accept (catalog code, params)
+        self.issues: list[tuple[str, dict[str, Any]]] = []
         self.saved = False
 
     def compose(self) -> ComposeResult:
@@ -71,6 +70,8 @@ class SignatureScreen(WizardStep):
             self.post_message(worker_failure("signature", exc))
 
     def on_signature_ink(self, msg: SignatureInk) -> None:
+        if self.saved:  # a kept signature is not added to: clear (R) starts a new one
+            return
         self.points.extend(msg.points)
         self.area = msg.area_mm
         self.issues = []
@@ -92,11 +93,11 @@ class SignatureScreen(WizardStep):
             lines.append(translate("tui.signature.waiting"))
         else:
             lines.append(translate("tui.signature.points", count=len(self.points)))
-        lines += [f"[red]{translate(code)}[/red]" for code in self.issues]
+        lines += [f"[red]{translate(code, **params)}[/red]" for code, params in self.issues]
         self.query_one("#sig-status", Static).update("\n".join(lines))
 
     def action_clear(self) -> None:
-        self.points, self.issues = [], []
+        self.points, self.issues, self.saved = [], [], False
         reopen = self.problem is not None
         self.problem = None
         self.query_one("#ink").image = None
@@ -104,32 +105,22 @@ class SignatureScreen(WizardStep):
         self.listen(clear=True, reopen=reopen)
 
     def action_accept(self) -> None:
-        if not any(p.tip for p in self.points):
-            self.issues = ["tui.signature.empty"]
+        """assess_signature, then the card-resolution PNG and the raw points into the record."""
+        failed = [c for c in services.signature_checks(self.points, self.kiosk.cfg) if not c.passed]
+        if failed:
+            self.issues = [(c.code, dict(c.params)) for c in failed if c.code]
             self.refresh_texts()
             return
         try:
-            self.issues = services.signature_problems(self.points, self.area)
-            checked = True
-        except FeatureUnavailable:
-            self.issues, checked = [], False
-        if self.issues:
-            self.refresh_texts()
+            sample = services.save_signature(self.kiosk.store, self.record_id, self.points, self.area, self.kiosk.cfg,
+                                             actor=self.actor)
+        except KioskError as exc:
+            self.notify(problem_words(exc), severity="error")
             return
-        try:  # the card-resolution rendering when the capture module is installed
-            data, render = services.signature_image(self.points, self.area), "card"
-        except FeatureUnavailable:
-            data = encode_png(np.asarray(render_ink(self.points, self.area, width=800).convert("L")))
-            render = "preview"
-        store = self.kiosk.store
-        store.put_sample(self.record_id, kind="signature", data=data, format="image/png", actor=self.actor,
-                         metadata={"points": len(self.points), "checked": checked, "render": render,
-                                   "area_mm": list(self.area)})
-        store.put_sample(self.record_id, kind="signature_points", format="application/json", actor=self.actor,
-                         data=json.dumps([dataclasses.astuple(p) for p in self.points]).encode())
         self.saved = True
         self.notify(translate("tui.signature.saved"))
         self.points = []
+        self.query_one("#ink").image = decode_image(sample.image)
         self.refresh_texts()
 
     def ready_to_leave(self) -> bool:

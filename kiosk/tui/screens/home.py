@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -26,6 +27,44 @@ DONE_STATES = (RecordState.QUEUED, RecordState.SUBMITTED, RecordState.APPROVED, 
 
 def state_words(state: DeviceState | str) -> str:
     return translate(f"tui.device.state.{state}")
+
+
+def network_report(app: Any) -> NetworkReport:
+    """The station's network and sync state (worker side), or why it is unknown."""
+    try:
+        state = services.network_state(app.store, app.sync)
+    except Exception as exc:
+        return NetworkReport(None, exc)
+    return NetworkReport(state, app.sync_problem if app.sync is None else None)
+
+
+def network_lines(rep: NetworkReport) -> list[str]:
+    """Network state, last sync, bytes waiting; why sync is not running when it is not."""
+    assert rep.state is not None
+    st = rep.state
+    lines = [translate("tui.net." + st.state)]
+    lines.append(translate("tui.home.last_sync", when=(st.last_sync or "")[:19].replace("T", " ")
+                           or translate("tui.home.never")))
+    lines.append(translate("tui.home.pending", kib=f"{st.pending_bytes / 1024:.0f}"))
+    if st.upload_progress is not None:
+        done, total = st.upload_progress
+        lines.append(translate("tui.net.uploading", done=done, total=total, kib=f"{st.bytes_sent / 1024:.0f}"))
+    if rep.problem is not None:
+        lines.append(f"[red]{problem_words(rep.problem)}[/red]")
+    return lines
+
+
+def stock_lines(stock: StockReport | None) -> list[str]:
+    """Cards and ribbon (kiosk.printer.stock levels) with the low-stock warnings."""
+    if stock is None:
+        return [translate("tui.home.asking")]
+    if stock.supplies is None:
+        return [problem_words(stock.problem) if stock.problem else translate("tui.home.no_printer")]
+    lv = stock.supplies
+    lines = [translate("tui.home.stock", cards=lv.cards,
+                       ribbon="?" if lv.ribbon_panels is None else lv.ribbon_panels)]
+    lines += [f"[yellow]{translate(code, **params)}[/yellow]" for code, params in lv.warnings]
+    return lines
 
 
 class HomeScreen(KioskScreen):
@@ -88,20 +127,15 @@ class HomeScreen(KioskScreen):
         except Exception as exc:  # driver missing: the device panel already says so
             self.post_message(StockReport(None, exc))
             return
-        if printer is None:
-            self.post_message(StockReport(None, None))
-            return
         try:
-            self.post_message(StockReport(printer.supplies()))  # type: ignore[attr-defined]
+            levels = services.stock_levels(self.kiosk.store, self.kiosk.cfg, printer)  # type: ignore[arg-type]
+            self.post_message(StockReport(levels, None if printer is not None else None))
         except Exception as exc:
             self.post_message(StockReport(None, exc))
 
     @work(thread=True, exclusive=True, group="home-network")
     def poll_network(self) -> None:
-        try:
-            self.post_message(NetworkReport(services.network_state(self.kiosk.station)))
-        except Exception as exc:
-            self.post_message(NetworkReport(None, exc))
+        self.post_message(network_report(self.kiosk))
 
     def on_device_report(self, msg: DeviceReport) -> None:
         self.reports[msg.name] = msg
@@ -153,9 +187,7 @@ class HomeScreen(KioskScreen):
         elif rep.state is None:
             lines.append(problem_words(rep.problem) if rep.problem else translate("tui.home.asking"))
         else:
-            lines.append(translate("tui.net." + rep.state.state))
-            lines.append(translate("tui.home.last_sync", when=rep.state.last_sync or translate("tui.home.never")))
-            lines.append(translate("tui.home.pending", kib=rep.state.pending_bytes // 1024))
+            lines += network_lines(rep)
         self.query_one("#network", Static).update("\n".join(lines))
 
     def render_queue(self) -> None:
@@ -177,21 +209,7 @@ class HomeScreen(KioskScreen):
                  translate("tui.home.today_count", count=per_day.get(today, 0))]
         if target:
             lines.append(translate("tui.home.target", done=total, target=target, pct=f"{100 * total / target:.1f}"))
-        stock = self.stock
-        if stock is None:
-            lines.append(translate("tui.home.asking"))
-        elif stock.supplies is None:
-            lines.append(problem_words(stock.problem) if stock.problem else translate("tui.home.no_printer"))
-        else:
-            s = stock.supplies
-            low = self.kiosk.cfg.stock
-            cards = "?" if s.cards_in_hopper is None else str(s.cards_in_hopper)
-            ribbon = "?" if s.ribbon_panels_left is None else str(s.ribbon_panels_left)
-            lines.append(translate("tui.home.stock", cards=cards, ribbon=ribbon))
-            if s.cards_in_hopper is not None and s.cards_in_hopper < low.low_cards:
-                lines.append(f"[yellow]{translate('tui.stock.low_cards')}[/yellow]")
-            if s.ribbon_panels_left is not None and s.ribbon_panels_left < low.low_ribbon_panels:
-                lines.append(f"[yellow]{translate('tui.stock.low_ribbon')}[/yellow]")
+        lines += stock_lines(self.stock)
         self.query_one("#today", Static).update("\n".join(lines))
 
     # -- actions ----------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -12,8 +14,11 @@ from kiosk.store import RecordState
 from kiosk.tui import services
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.messages import PrintProgress, StockReport
-from kiosk.tui.pictures import from_bgr, picture_widget
+from kiosk.tui.devices_poll import open_device
+from kiosk.tui.pictures import decode_image, picture_widget
 from kiosk.tui.screens.device_help import problem_words
+from kiosk.tui.screens.home import stock_lines
+from kiosk.tui.services import FeatureUnavailable
 
 
 class PrintScreen(KioskScreen):
@@ -49,16 +54,31 @@ class PrintScreen(KioskScreen):
         self.query_one("#print-progress", ProgressBar).display = False  # shown once a print runs
         self.poll_stock()
 
+    def printer(self) -> Any:
+        """The station's card printer, opened (in a worker); FeatureUnavailable when none is configured."""
+        printer = self.kiosk.devices.of_kind("printer")
+        if printer is None:
+            raise FeatureUnavailable(feature="no_printer")
+        open_device(printer)
+        return printer
+
     @work(thread=True, exclusive=True, group="print-stock")
     def poll_stock(self) -> None:
         try:
-            printer = self.kiosk.devices.of_kind("printer")
-            self.post_message(StockReport(printer.supplies() if printer else None))  # type: ignore[attr-defined]
+            printer = self.printer()
+        except Exception as exc:  # the book's figures still count; the printer's problem is shown
+            self.post_message(StockReport(None, exc))
+            printer = None
+        try:
+            self.post_message(StockReport(services.stock_levels(self.kiosk.store, self.kiosk.cfg, printer)))
         except Exception as exc:
             self.post_message(StockReport(None, exc))
 
     def on_stock_report(self, msg: StockReport) -> None:
-        self.stock = msg
+        if msg.supplies is None and self.stock is not None and self.stock.supplies is not None:
+            self.failures.append(problem_words(msg.problem) if msg.problem else "")
+        else:
+            self.stock = msg
         self.refresh_texts()
 
     def selected(self) -> str | None:
@@ -69,20 +89,7 @@ class PrintScreen(KioskScreen):
         return str(key) if key else None
 
     def refresh_texts(self) -> None:
-        stock = self.stock
-        if stock is None:
-            text = translate("tui.home.asking")
-        elif stock.supplies is None:
-            text = problem_words(stock.problem) if stock.problem else translate("tui.home.no_printer")
-        else:
-            s = stock.supplies
-            text = translate("tui.home.stock", cards="?" if s.cards_in_hopper is None else s.cards_in_hopper,
-                             ribbon="?" if s.ribbon_panels_left is None else s.ribbon_panels_left)
-            if s.cards_in_hopper is not None and s.cards_in_hopper < self.kiosk.cfg.stock.low_cards:
-                text += "  [yellow]" + translate("tui.stock.low_cards") + "[/yellow]"
-            if s.ribbon_panels_left is not None and s.ribbon_panels_left < self.kiosk.cfg.stock.low_ribbon_panels:
-                text += "  [yellow]" + translate("tui.stock.low_ribbon") + "[/yellow]"
-        self.query_one("#stock", Static).update(text)
+        self.query_one("#stock", Static).update("  ".join(stock_lines(self.stock)))
         table = self.query_one("#approved", DataTable)
         table.clear(columns=True)
         table.add_columns(translate("tui.field.nik"), translate("tui.field.full_name"))
@@ -98,13 +105,13 @@ class PrintScreen(KioskScreen):
     @work(thread=True, exclusive=True, group="print-preview")
     def preview(self, record_id: str) -> None:
         try:
-            image = services.card_preview(self.kiosk.station, record_id)
-            self.app.call_from_thread(self.show_preview, image, "")
+            png = services.card_preview(self.kiosk.store, record_id)
+            self.app.call_from_thread(self.show_preview, png, "")
         except Exception as exc:
             self.app.call_from_thread(self.show_preview, None, problem_words(exc))
 
-    def show_preview(self, image: object, text: str) -> None:
-        self.query_one("#card-preview").image = None if image is None else from_bgr(image[:, :, ::-1])  # type: ignore[index]
+    def show_preview(self, png: bytes | None, text: str) -> None:
+        self.query_one("#card-preview").image = None if png is None else decode_image(png)
         self.preview_text = text
         self.refresh_texts()
 
@@ -116,19 +123,37 @@ class PrintScreen(KioskScreen):
     @work(thread=True, exclusive=True, group="print-job")
     def print_records(self, record_ids: list[str]) -> None:
         user = self.kiosk.user
+        actor = user.name if user else "?"
+        try:
+            printer = self.printer()
+            gate = services.print_gate(self.kiosk.cfg, self.kiosk.store, self.kiosk.sync)
+            services.recover_prints(gate, printer, actor)
+        except Exception as exc:
+            self.post_message(PrintProgress(record_ids[0], 0, len(record_ids), error=exc))
+            return
         for i, rid in enumerate(record_ids):
+            def stage(done: int, total: int, what: str, rid: str = rid, i: int = i) -> None:
+                self.post_message(PrintProgress(rid, i, len(record_ids), stage=what))
+
             try:
-                job = services.print_record(self.kiosk.station, rid, user.name if user else "?")
+                job = services.print_record(gate, self.kiosk.store, printer, rid, actor, progress=stage)
                 self.post_message(PrintProgress(rid, i + 1, len(record_ids), job=job))
-            except Exception as exc:
+            except Exception as exc:  # the printer's or the gate's reason is shown; the batch goes on
                 self.post_message(PrintProgress(rid, i + 1, len(record_ids), error=exc))
+        self.poll_stock()
 
     def on_print_progress(self, msg: PrintProgress) -> None:
         bar = self.query_one("#print-progress", ProgressBar)
         bar.display = True
         bar.update(total=msg.total, progress=msg.done)
         if msg.error is not None:
-            self.failures.append(f"{msg.record_id[:8]}: {problem_words(msg.error)}")
+            self.failures.append(f"[red]{msg.record_id[:8]}: {problem_words(msg.error)}[/red]")
+        elif msg.job is not None:
+            self.failures.append(f"[green]{msg.record_id[:8]}: {translate('tui.print.printed', job=msg.job)}[/green]")
+        elif msg.stage:
+            words = translate(f"print.stage.{msg.stage}")
+            self.preview_text = translate("tui.print.stage", record=msg.record_id[:8],
+                                          stage=msg.stage if words == f"print.stage.{msg.stage}" else words)
         self.refresh_texts()
 
     def action_print_one(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -13,8 +15,26 @@ from kiosk.tui import services
 from kiosk.tui.base import KioskModal, KioskScreen
 from kiosk.tui.messages import NetworkReport
 from kiosk.tui.screens.device_help import problem_words
+from kiosk.tui.screens.home import network_lines, network_report
 
 FILTERS: tuple[RecordState | None, ...] = (None, *RecordState)
+
+
+def decision_words(answer: dict[str, Any]) -> str:
+    """The central's answer in words: which record the resident already has, why, deletion request."""
+    if not answer.get("decision"):
+        return translate("tui.queue.no_decision")
+    parts = [translate("tui.queue.decision." + str(answer["decision"]))]
+    dup = answer.get("duplicate_of")
+    if isinstance(dup, dict):
+        parts.append(translate("tui.queue.duplicate_of", record=str(dup.get("record_id", "?"))[:8],
+                               station=str(dup.get("station_id", "?")), region=str(dup.get("region", "?"))))
+    reason = answer.get("reason")
+    if isinstance(reason, dict) and reason.get("code"):
+        parts.append(translate(str(reason["code"]), **dict(reason.get("params") or {})))
+    if answer.get("deletion"):
+        parts.append(translate("tui.queue.deletion." + str(answer["deletion"])))
+    return "; ".join(parts)
 
 
 class QueueScreen(KioskScreen):
@@ -41,13 +61,12 @@ class QueueScreen(KioskScreen):
         super().on_mount()
         self.query_one("#records", DataTable).focus()
         self.poll_network()
+        # the sync worker moves records (queued -> submitted -> approved...) and uploads: follow it
+        self.set_interval(2.0, self.action_reload)
 
     @work(thread=True, exclusive=True, group="queue-network")
     def poll_network(self) -> None:
-        try:
-            self.post_message(NetworkReport(services.network_state(self.kiosk.station)))
-        except Exception as exc:
-            self.post_message(NetworkReport(None, exc))
+        self.post_message(network_report(self.kiosk))
 
     def on_network_report(self, msg: NetworkReport) -> None:
         self.network = msg
@@ -74,9 +93,7 @@ class QueueScreen(KioskScreen):
         elif net.state is None:
             text = problem_words(net.problem) if net.problem else ""
         else:
-            text = translate("tui.net." + net.state.state)
-            if net.state.upload_progress is not None:
-                text += " " + translate("tui.queue.upload", pct=f"{100 * net.state.upload_progress:.0f}")
+            text = ", ".join(network_lines(net))
         self.query_one("#sync-status", Static).update(translate("tui.queue.sync", status=text))
 
     def action_filter(self) -> None:
@@ -128,8 +145,7 @@ class RecordDetail(KioskModal[None]):
     @work(thread=True, exclusive=True, group="detail")
     def fetch_decision(self) -> None:
         try:
-            answer = services.central_decision(self.kiosk.station, self.record_id)
-            text = ", ".join(f"{k}: {v}" for k, v in answer.items())
+            text = decision_words(services.central_decision(self.kiosk.store, self.record_id))
         except Exception as exc:
             text = problem_words(exc)
         self.app.call_from_thread(self.show_central, text)
@@ -142,7 +158,7 @@ class RecordDetail(KioskModal[None]):
     def delete_request(self) -> None:
         user = self.kiosk.user
         try:
-            services.request_deletion(self.kiosk.station, self.record_id, user.name if user else "?")
+            services.request_deletion(self.kiosk.store, self.record_id, user.name if user else "?")
             text = translate("tui.queue.deletion_sent")
         except Exception as exc:
             text = problem_words(exc)
