@@ -111,9 +111,8 @@ keys v
 sleep 2
 shot print-preview "SITI AMINAH"
 keys p
-# printed, or the print gate's refusal in words (until the card data the central hashes and the
-# one the printer renders are one definition, the gate refuses with print.card_changed)
-shot printed "printed (job|approval again"
+# the card prints on the Evolis mock under the central's permit
+shot printed "printed (job"
 keys Escape
 shot home-again "Enroll"
 keys F10

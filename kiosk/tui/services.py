@@ -246,49 +246,33 @@ def request_deletion(store: RecordStore, record_id: str, actor: str, reason: str
 
 
 # -- printing -------------------------------------------------------------------------------------
-def print_gate(cfg: Config, store: RecordStore, sync: StationSync | None = None) -> Any:
-    """The permit gate (kiosk.printer.gate.PrintGate) with the pinned central key: the one the
-    running sync worker verifies permits with (for ``url = "local"`` the local central's own key),
-    else the one ``kiosk print`` reads."""
+def print_gate(cfg: Config, store: RecordStore) -> Any:
+    """The permit gate (kiosk.printer.gate.PrintGate), pinned to the same central key the sync
+    worker verifies permits with (kiosk.central.pinning)."""
     from kiosk.printer.gate import PrintGate
+    from kiosk.station import Station
 
-    if sync is not None:
-        key = sync.worker.permit_key
-    else:
-        from kiosk.cli.printing import central_key
-
-        key = central_key(cfg)
-    return PrintGate(store, central_key=key, station_id=cfg.station.id)
-
-
-def _bring_permits(store: RecordStore, gate: Any, record_id: str) -> None:
-    """Permits the sync worker received, handed to the gate's ledger (re-delivery is ignored)."""
-    from kiosk.sync.worker import permits
-
-    for permit in permits(store, record_id):
-        gate.store_permit(record_id, permit)
+    return PrintGate(store, central_key=Station.print_gate_key(cfg), station_id=cfg.station.id)
 
 
 def card_preview(store: RecordStore, record_id: str, width: int = 508) -> bytes:
-    """PNG of the card as it would print now (kiosk.printer.layout.preview_png)."""
-    from kiosk.printer.carddata import card_data
+    """PNG of the card as it would print now: the permit's data when there is one (its issue
+    date), else today's (kiosk.central.carddata, the function the central's permit hash covers)."""
+    import datetime as dt
+
+    from kiosk.central.carddata import card_from_store
     from kiosk.printer.layout import preview_png
+    from kiosk.sync.worker import permits
 
-    def sample(kind: str) -> bytes:
-        try:
-            return store.sample_data(record_id, kind, 0)
-        except KioskError:
-            return b""
-
-    photo, signature = sample("face"), sample("signature")
-    data = card_data(store.identity(record_id), record_id, photo=photo, signature=signature)
-    return preview_png(data, width=width, photo=photo or None, signature=signature or None)
+    held = permits(store, record_id)
+    issued_at = held[-1].issued_at if held else dt.datetime.now(dt.timezone.utc).isoformat()
+    card = card_from_store(store, record_id, issued_at=issued_at)
+    return preview_png(card.data, width=width, photo=card.photo, signature=card.signature)
 
 
 def print_record(gate: Any, store: RecordStore, printer: CardPrinter, record_id: str, actor: str,
                  progress: Callable[[int, int, str], None] | None = None) -> str:
     """Print one approved record through the permit gate; the printer's job id."""
-    _bring_permits(store, gate, record_id)
     return str(gate.print_record(record_id, printer, actor=actor, progress=progress).job)
 
 

@@ -126,7 +126,7 @@ class PrintScreen(KioskScreen):
         actor = user.name if user else "?"
         try:
             printer = self.printer()
-            gate = services.print_gate(self.kiosk.cfg, self.kiosk.store, self.kiosk.sync)
+            gate = services.print_gate(self.kiosk.cfg, self.kiosk.store)
             services.recover_prints(gate, printer, actor)
         except Exception as exc:
             self.post_message(PrintProgress(record_ids[0], 0, len(record_ids), error=exc))
