@@ -176,7 +176,7 @@ def test_runs_alone_and_prints_the_port_first(tmp_path: Path) -> None:
         assert proc.stdout is not None
         port = proc.stdout.readline().strip()
         assert proc.stdout.readline().startswith("control: ")
-        with RefClient(port) as ref:
+        with RefClient(port, timeout=10.0) as ref:  # a freshly started process on a loaded machine
             assert ref.vfy_pwd(0) == 0
     finally:
         proc.terminate()
