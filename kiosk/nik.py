@@ -134,9 +134,3 @@ def make_nik(district_code: str, birth_date: dt.date, sex: Sex, serial: int) -> 
     day = birth_date.day + (40 if sex == "F" else 0)
     return f"{district_code}{day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}{serial:04d}"
 
-
-def random_district_code(rng: "object | None" = None) -> str:
-    import random
-
-    r = rng if isinstance(rng, random.Random) else random.Random()
-    return r.choice(sorted(_districts()))

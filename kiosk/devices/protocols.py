@@ -128,10 +128,3 @@ class CardPrinter(Device):
         """Print one card (RGB arrays at the printer's resolution); return a job id.
         Raises DeviceFault with the printer's reason on failure."""
 
-
-KINDS: dict[str, type[Device]] = {
-    "fingerprint": FingerprintScanner,
-    "camera": Camera,
-    "signature": SignaturePad,
-    "printer": CardPrinter,
-}
