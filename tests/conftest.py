@@ -34,6 +34,30 @@ url = "local"
 file = "data/accounts.toml"
 """
 
+#: a simulated station whose local central decides at once (CLI tests of sync, permits, printing)
+SIMULATED_SYNC_CONFIG = """[station]
+id = "CLI-01"
+name = "CLI station"
+region = "320101"
+data_dir = "data"
+language = "en"
+simulated = true
+
+[central]
+url = "local"
+poll_interval_s = 0.2
+
+[central.local]
+data_dir = "central"
+decision_delay_s = 0.0
+
+[accounts]
+file = "data/accounts.toml"
+
+[policy]
+required_fingers = [1, 6]
+"""
+
 
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:

@@ -14,31 +14,9 @@ from kiosk.config import load_config
 from kiosk.printer import ledger
 from kiosk.store import RecordStore
 from kiosk.store.states import RecordState
-from tests.conftest import run_kiosk
+from tests.conftest import SIMULATED_SYNC_CONFIG, run_kiosk
 
-CONFIG = """
-[station]
-id = "E2E-01"
-name = "E2E station"
-region = "320101"
-data_dir = "data"
-language = "en"
-simulated = true
-
-[central]
-url = "local"
-poll_interval_s = 0.2
-
-[central.local]
-data_dir = "central"
-decision_delay_s = 0.0
-
-[accounts]
-file = "data/accounts.toml"
-
-[policy]
-required_fingers = [1, 6]
-
+CONFIG = SIMULATED_SYNC_CONFIG + """
 [devices.printer]
 driver = "evolis"
 mock = "evolis"

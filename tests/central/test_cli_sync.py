@@ -8,31 +8,9 @@ import os
 import stat
 from pathlib import Path
 
+from tests.conftest import SIMULATED_SYNC_CONFIG as CONFIG
 from tests.conftest import run_kiosk
 
-CONFIG = """
-[station]
-id = "CLI-01"
-name = "CLI station"
-region = "320101"
-data_dir = "data"
-language = "en"
-simulated = true
-
-[central]
-url = "local"
-poll_interval_s = 0.2
-
-[central.local]
-data_dir = "central"
-decision_delay_s = 0.0
-
-[accounts]
-file = "data/accounts.toml"
-
-[policy]
-required_fingers = [1, 6]
-"""
 
 
 def test_simulated_station_syncs_to_local_central_with_no_manual_step(tmp_path: Path) -> None:
