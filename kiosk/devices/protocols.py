@@ -100,6 +100,11 @@ class SignaturePad(Device):
         """Clear the pad's screen/ink and drop buffered points (retry a signature)."""
 
     @abstractmethod
+    def discard_pending(self) -> None:
+        """Drop the points received but not read yet (a signature starts: what the pen did before
+        is not part of it). Touches nothing on the device."""
+
+    @abstractmethod
     def writing_area_mm(self) -> tuple[float, float]:
         """Width and height of the writing area in millimetres."""
 

@@ -266,6 +266,11 @@ class UsbPenPad(SignaturePad):
         self._drain()
         self._last_tip = False
 
+    def discard_pending(self) -> None:
+        """Drop the queued backlog (up to QUEUE_LIMIT points) without a word to the pad."""
+        self.require_open()
+        self._drop_buffered()
+
     def status(self) -> DeviceStatus:
         params = {"reports": self._reports, "bad_reports": self._bad_reports, "usb": self._usb_id}
         if not self.is_open:

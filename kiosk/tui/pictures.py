@@ -44,18 +44,36 @@ def from_grey(pixels: np.ndarray) -> PILImage.Image:
 
 
 def render_ink(points: Sequence[PenPoint], area_mm: tuple[float, float], *, width: int = 400) -> PILImage.Image:
-    """Draw pen strokes (tip down) black on white, scaled to ``width`` pixels."""
-    w_mm, h_mm = area_mm if area_mm[0] > 0 and area_mm[1] > 0 else (100.0, 50.0)
-    scale = width / w_mm
-    img = PILImage.new("RGB", (width, max(1, int(h_mm * scale))), "white")
-    draw = ImageDraw.Draw(img)
-    prev: PenPoint | None = None
-    for p in points:
-        if p.tip and prev is not None and prev.tip:
-            draw.line([(prev.x * scale, prev.y * scale), (p.x * scale, p.y * scale)], fill="black",
-                      width=max(2, int(1 + 3 * p.pressure)))
-        prev = p
-    return img
+    """Draw pen strokes (tip down) black on white, scaled to ``width`` pixels (a whole signature
+    at once; the live screen draws incrementally with :class:`InkCanvas`)."""
+    canvas = InkCanvas(area_mm, width=width)
+    canvas.draw(None, points)
+    return canvas.image
+
+
+class InkCanvas:
+    """The live signature picture: new points are drawn onto the same image, so an update costs
+    what it adds, never what came before."""
+
+    def __init__(self, area_mm: tuple[float, float], *, width: int = 400) -> None:
+        w_mm, h_mm = area_mm if area_mm[0] > 0 and area_mm[1] > 0 else (100.0, 50.0)
+        self.area_mm = area_mm
+        self.scale = width / w_mm
+        self.image = PILImage.new("RGB", (width, max(1, int(h_mm * self.scale))), "white")
+        self._draw = ImageDraw.Draw(self.image)
+
+    def draw(self, prev: PenPoint | None, points: Sequence[PenPoint]) -> None:
+        """Add the strokes of ``points``; ``prev`` is the point drawn last (a stroke goes on from it)."""
+        scale = self.scale
+        for p in points:
+            if p.tip and prev is not None and prev.tip:
+                self._draw.line([(prev.x * scale, prev.y * scale), (p.x * scale, p.y * scale)], fill="black",
+                                width=max(2, int(1 + 3 * p.pressure)))
+            prev = p
+
+    def snapshot(self) -> PILImage.Image:
+        """A copy for the image widget (it keeps what it is given; the canvas goes on changing)."""
+        return self.image.copy()
 
 
 #: ISO/ANSI finger positions as they appear on the two hands, left to right, palms down

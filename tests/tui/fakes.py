@@ -119,6 +119,7 @@ class FakePad(_FakeBase, SignaturePad):
         self.unplugged = False
         self.pending: list[PenPoint] = []
         self.lock = threading.Lock()
+        self.clears = self.discards = 0
 
     def sign(self) -> None:
         """The resident signs: a zig-zag stroke."""
@@ -138,6 +139,18 @@ class FakePad(_FakeBase, SignaturePad):
     def clear(self) -> None:
         with self.lock:
             self.pending = []
+        self.clears += 1
+
+    def discard_pending(self) -> None:
+        with self.lock:
+            self.pending = []
+        self.discards += 1
+
+    def backlog(self, count: int) -> None:
+        """The pad streamed ``count`` points before anyone read them (hours of a stuck pen)."""
+        with self.lock:
+            self.pending += [PenPoint(5 + (i % 900) / 10, 5 + (i % 400) / 10, 0.5, i % 50 != 49, float(i))
+                             for i in range(count)]
 
     def writing_area_mm(self) -> tuple[float, float]:
         return (100.0, 50.0)

@@ -70,9 +70,11 @@ async def enroll(pilot: Any, app: Any, devices: Any, nik: str = NIK) -> str:
         await wait_for(pilot, lambda: len(app.screen.scores) > before, tries=200)
     await pilot.press("ctrl+s")  # the wrong-finger check runs, then the step is left
     await wait_for(pilot, lambda: isinstance(app.screen, SignatureScreen), tries=200)
-    devices.get("pad").sign()
+    pad = devices.get("pad")
+    await wait_for(pilot, lambda: pad.discards + pad.clears > 0)  # the step dropped the pad's backlog
+    pad.sign()
     await wait_for(pilot, lambda: len(app.screen.points) >= 20)
-    await pilot.press("a")
+    await pilot.press("ctrl+a")
     await wait_for(pilot, lambda: app.screen.saved)
     await pilot.press("ctrl+s")
     await pilot.pause()
