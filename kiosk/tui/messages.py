@@ -63,6 +63,8 @@ class FingerCaptured(Message):
     position: int
     image: FingerImage
     attempt: Any  # kiosk.capture.finger.FingerAssessment (NFIQ 2, minutiae, report)
+    #: whether this attempt replaced the kept one (keep-best; saved by the worker)
+    kept: bool = True
 
 
 @dataclass

@@ -69,7 +69,7 @@ async def test_scanner_unplugged_mid_capture_shows_action_and_keeps_draft(make_a
         await wait_for(pilot, lambda: app.screen.problem is not None)
         status = text_of(app, "#finger-status")
         assert translate("device.absent", device="scanner") in status
-        assert translate("tui.action.replug") in status
+        assert translate("tui.action.replug", key="C") in status
         assert isinstance(app.screen, FingersScreen)
         assert app.store.get(record_id).state is RecordState.DRAFT
         # plugged back in: the next capture reopens the device and works

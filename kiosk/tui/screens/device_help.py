@@ -20,6 +20,13 @@ def action_for(error: BaseException) -> str:
     return "tui.action.technician"
 
 
+def action_words(error: BaseException, retry_key: str) -> str:
+    """The action sentence, naming the key that retries on this screen (``retry_key`` as shown)."""
+    from kiosk.i18n import translate
+
+    return translate(action_for(error), key=retry_key)
+
+
 def problem_words(error: BaseException) -> str:
     """The operator sentence for an error, naming a missing feature in words."""
     from kiosk.i18n import describe, translate

@@ -17,7 +17,7 @@ from kiosk.tui import services
 from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, FaceAutoCaptured, FaceFrame
 from kiosk.tui.pictures import decode_image, from_bgr, picture_widget
-from kiosk.tui.screens.device_help import action_for, problem_words
+from kiosk.tui.screens.device_help import action_words, problem_words
 from kiosk.tui.services import QualityCheck
 from kiosk.tui.wizard import WizardStep
 
@@ -106,7 +106,7 @@ class FaceScreen(WizardStep):
         super().refresh_texts()
         lines: list[str] = []
         if self.problem is not None:
-            lines += [f"[red]{problem_words(self.problem)}[/red]", translate(action_for(self.problem))]
+            lines += [f"[red]{problem_words(self.problem)}[/red]", action_words(self.problem, "R")]
         elif self.frame is None:
             lines.append(translate("tui.face.waiting"))
         elif self.checks is not None:

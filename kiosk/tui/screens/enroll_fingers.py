@@ -1,28 +1,71 @@
-"""Enrollment step 4: the fingers. Two-hand diagram, current finger's image and NFIQ 2, exceptions."""
+"""Enrollment step: the fingers. Two-hand diagram, current finger's image and NFIQ 2, exceptions.
+
+The rules (attempts, keep-best, flagged repeats, exceptions) live in :class:`kiosk.enroll.FingerSlots`;
+this screen shows them and sends intents. Capture, assessment, WSQ encoding, the store writes and
+the wrong-finger check all run in workers; the event loop only updates the picture and the words.
+"""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Footer, Header, Static
 
 from kiosk.capture.finger import decode_finger_image
-from kiosk.errors import KioskError
+from kiosk.enroll.fingers import ATTEMPT_ACTION, WRONG_FINGER_ACTION, FingerSlots, Mark
 from kiosk.i18n import translate
 from kiosk.tui import services
 from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, FingerCaptured, WrongFingerResult
 from kiosk.tui.pictures import from_grey, hand_diagram, picture_widget
-from kiosk.tui.screens.device_help import action_for, problem_words
-from kiosk.tui.wizard import STEPS, WizardStep
+from kiosk.tui.screens.device_help import action_words, problem_words
+from kiosk.tui.wizard import WizardStep
 
 EXCEPTION_REASONS = ("amputated", "bandaged", "scarred", "temporary")
-MARK_DONE, MARK_EXCEPTION, MARK_PENDING, MARK_UNAPPROVED, MARK_FLAGGED = "✓", "✗", "·", "?", "!"
+#: the diagram's marks (kept as names for the tests and snapshots)
+MARK_DONE, MARK_EXCEPTION, MARK_PENDING, MARK_UNAPPROVED, MARK_FLAGGED = (
+    Mark.DONE, Mark.EXCEPTION, Mark.PENDING, Mark.UNAPPROVED, Mark.FLAGGED)
 CAPTURE_TIMEOUT_S = 10.0
+
+
+@dataclass
+class FingersLoaded(Message):
+    """What the draft already holds (a resumed draft): kept samples, exceptions, audit entries."""
+
+    kept: list[tuple[int, float | None]]
+    exceptions: list[tuple[int, str, str | None]]
+    audit: list[Any]
+
+
+@dataclass
+class FingerPicture(Message):
+    position: int
+    pixels: Any  # numpy grey image, or None
+
+
+@dataclass
+class ExceptionRecorded(Message):
+    position: int
+    reason: str
+    supervisor: str | None
+    error: BaseException | None = None
+
+
+def legend_lines(items: list[str], width: int) -> str:
+    """The legend's items on as few lines as fit ``width``, never breaking inside an item."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + 2 + len(item) <= width:
+            lines[-1] += "  " + item
+        else:
+            lines.append(item)
+    return "\n".join(lines)
 
 
 class FingersScreen(WizardStep):
@@ -37,21 +80,43 @@ class FingersScreen(WizardStep):
 
     def __init__(self, record_id: str) -> None:
         super().__init__(record_id)
-        self.positions: tuple[int, ...] = ()
-        self.current = 0
-        self.attempts: dict[int, int] = {}
-        self.scores: dict[int, float | None] = {}
+        self.slots = FingerSlots(positions=(), attempts_per_finger=0, supervisor_exceptions=())
+        self.loaded = False
         self.capturing = False
         self.cancel = threading.Event()
         self.problem: BaseException | None = None
         self.note = ""
         #: guidance of the last attempt's failed checks (catalog code, params)
         self.guidance: list[tuple[str, dict[str, Any]]] = []
-        #: minutiae of the kept attempt per finger (for the wrong-finger check before leaving)
-        self.minutiae: dict[int, Any] = {}
-        #: slots the wrong-finger check found holding the same finger: recapture one of them
-        self.flagged: set[int] = set()
         self.checking = False
+
+    # the slots' state under the names the tests and the snapshots read
+    @property
+    def positions(self) -> tuple[int, ...]:
+        return self.slots.positions
+
+    @property
+    def current(self) -> int:
+        return self.slots.current
+
+    @current.setter
+    def current(self, pos: int) -> None:
+        self.slots.current = pos
+
+    @property
+    def scores(self) -> dict[int, float | None]:
+        return self.slots.scores
+
+    @property
+    def flagged(self) -> set[int]:
+        return self.slots.flagged
+
+    @property
+    def attempts(self) -> dict[int, int]:
+        return self.slots.attempts
+
+    def mark(self, pos: int) -> Mark:
+        return self.slots.mark(pos)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -64,121 +129,124 @@ class FingersScreen(WizardStep):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.positions = tuple(self.kiosk.cfg.policy.required_fingers)
-        for s in self.kiosk.store.samples(self.record_id):
-            if s.kind == "finger":
-                self.attempts[s.position] = 1  # a resumed draft: the kept attempt counts as one
-                self.scores[s.position] = s.quality
-        nxt = self.next_to_capture()
-        self.current = nxt if nxt is not None else (self.positions[0] if self.positions else 0)
+        self.slots = FingerSlots.for_policy(self.kiosk.cfg.policy)
         super().on_mount()
-        self.show_saved_image()
+        self.load_draft()
 
     def on_unmount(self) -> None:
         self.cancel.set()
 
-    # -- state ------------------------------------------------------------------------------------
-    def mark(self, pos: int) -> str:
-        if pos in self.flagged:
-            return MARK_FLAGGED
-        if pos in self.scores:
-            return MARK_DONE
-        exc = {e.position: e for e in self.kiosk.store.exceptions(self.record_id)}.get(pos)
-        if exc is None:
-            return MARK_PENDING
-        if exc.reason in self.kiosk.cfg.policy.supervisor_exceptions and not exc.approved_by:
-            return MARK_UNAPPROVED
-        return MARK_EXCEPTION
+    # -- the draft (worker) -----------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="finger-store")
+    def load_draft(self) -> None:
+        store = self.kiosk.store
+        kept = [(s.position, s.quality) for s in store.samples(self.record_id) if s.kind == "finger"]
+        exceptions = [(e.position, e.reason, e.approved_by) for e in store.exceptions(self.record_id)]
+        audit = [e for e in store.audit(self.record_id) if e.action in (ATTEMPT_ACTION, WRONG_FINGER_ACTION)]
+        self.post_message(FingersLoaded(kept, exceptions, audit))
 
-    def retries_left(self, pos: int) -> int:
-        return max(0, self.kiosk.cfg.policy.attempts_per_finger - self.attempts.get(pos, 0))
+    def on_fingers_loaded(self, msg: FingersLoaded) -> None:
+        self.slots.load(msg.kept, msg.exceptions, msg.audit)
+        self.loaded = True
+        self.show_saved_image()
+        self.refresh_texts()
 
     def show_saved_image(self) -> None:
         if self.current in self.scores:
-            pixels = decode_finger_image(self.kiosk.store.sample_data(self.record_id, "finger", self.current))
-            self.query_one("#finger-image").image = from_grey(pixels)
+            self.load_picture(self.current)
         else:
             self.query_one("#finger-image").image = None
 
+    @work(thread=True, exclusive=True, group="finger-picture")
+    def load_picture(self, position: int) -> None:
+        try:
+            pixels = decode_finger_image(self.kiosk.store.sample_data(self.record_id, "finger", position))
+        except Exception:  # a picture that cannot be shown is not a reason to stop the step
+            pixels = None
+        self.post_message(FingerPicture(position, pixels))
+
+    def on_finger_picture(self, msg: FingerPicture) -> None:
+        if msg.position == self.current:
+            self.query_one("#finger-image").image = None if msg.pixels is None else from_grey(msg.pixels)
+
+    # -- words ------------------------------------------------------------------------------------
     def refresh_texts(self) -> None:
         super().refresh_texts()
+        if not self.loaded:
+            return
         if not self.positions:
             self.query_one("#hands", Static).update(translate("tui.fingers.none_required"))
             return
-        marks = {p: self.mark(p) for p in self.positions}
+        marks = {p: self.mark(p).value for p in self.positions}
         diagram = hand_diagram(marks, self.current, (translate("tui.fingers.left_hand"), translate("tui.fingers.right_hand")))
-        legend = translate("tui.fingers.legend", done=MARK_DONE, pending=MARK_PENDING, exception=MARK_EXCEPTION,
-                           unapproved=MARK_UNAPPROVED, flagged=MARK_FLAGGED)
+        items = [translate(f"tui.fingers.legend_{name}", mark=mark.value) for name, mark in (
+            ("done", Mark.DONE), ("pending", Mark.PENDING), ("exception", Mark.EXCEPTION),
+            ("unapproved", Mark.UNAPPROVED), ("flagged", Mark.FLAGGED))]
+        legend = legend_lines(items, self.query_one("#hands", Static).content_size.width or 36)
         self.query_one("#hands", Static).update(diagram + "\n" + legend)
         pos = self.current
         lines = [f"[b]{translate('tui.finger.' + str(pos))}[/b]"]
         score = self.scores.get(pos)
         if pos in self.scores:
             lines.append(translate("tui.fingers.nfiq2", score="-" if score is None else f"{score:.0f}"))
-        lines.append(translate("tui.fingers.retries", left=self.retries_left(pos)))
+        if self.slots.all_done() and not self.checking:
+            lines.append(f"[green]{translate('tui.fingers.all_done')}[/green]")
+        else:
+            lines.append(translate("tui.fingers.retries", left=self.slots.retries_left(pos)))
         lines += [f"[yellow]{translate(code, **params)}[/yellow]" for code, params in self.guidance]
         if self.checking:
             lines.append(translate("tui.fingers.checking"))
         if self.capturing:
             lines.append(f"[yellow]{translate('tui.fingers.place', finger=translate('tui.finger.' + str(pos)))}[/yellow]")
         if self.problem is not None:
-            lines += [f"[red]{problem_words(self.problem)}[/red]", translate(action_for(self.problem))]
+            lines += [f"[red]{problem_words(self.problem)}[/red]", action_words(self.problem, "C")]
         if self.note:
             lines.append(self.note)
         self.query_one("#finger-status", Static).update("\n".join(lines))
 
-    # -- capture worker ---------------------------------------------------------------------------
+    # -- capture worker: capture, assess, keep-best, save, audit the attempt ------------------------
     @work(thread=True, exclusive=True, group="scanner")
-    def capture(self, position: int, cancel: threading.Event, reopen: bool) -> None:
+    def capture(self, position: int, cancel: threading.Event, reopen: bool, old: float | None,
+                flagged: bool, had: bool) -> None:
         try:
             scanner = device_of_kind(self.kiosk.devices, "fingerprint", "no_scanner")
             reopen_device(scanner) if reopen else open_device(scanner)
             image = scanner.capture(position, timeout_s=CAPTURE_TIMEOUT_S, cancel=cancel)
-            attempt = services.assess_finger(services.finger_engine(self.kiosk.cfg), image, position)
+            cfg = self.kiosk.cfg
+            attempt = services.assess_finger(services.finger_engine(cfg), image, position)
+            keep = flagged or not had or old is None or attempt.nfiq2 >= old
+            if keep:
+                services.save_finger(self.kiosk.store, self.record_id, attempt, cfg, actor=self.actor)
+            self.kiosk.store.log_action(self.actor, ATTEMPT_ACTION, record_id=self.record_id,
+                                        params={"position": position, "nfiq2": float(attempt.nfiq2), "kept": keep})
         except Exception as exc:  # every failure is shown in words; the draft is already saved
             self.post_message(worker_failure("fingerprint", exc))
             return
-        self.post_message(FingerCaptured(position, image, attempt))
+        self.post_message(FingerCaptured(position, image, attempt, keep))
 
     def on_finger_captured(self, msg: FingerCaptured) -> None:
         self.capturing = False
         pos, attempt = msg.position, msg.attempt
-        self.attempts[pos] = self.attempts.get(pos, 0) + 1
-        old = self.scores.get(pos)
-        # the best attempt is kept; a slot flagged as a repeated finger takes the new one whatever its score
-        keep = pos in self.flagged or pos not in self.scores or old is None or attempt.nfiq2 >= old
-        if keep:
-            services.save_finger(self.kiosk.store, self.record_id, attempt, self.kiosk.cfg, actor=self.actor)
-            self.scores[pos] = float(attempt.nfiq2)
-            self.minutiae[pos] = attempt.minutiae
-            self.flagged.discard(pos)
+        self.slots.take_attempt(pos, float(attempt.nfiq2), attempt.minutiae, kept=msg.kept,
+                                passed=attempt.report.passed)
         self.note = translate("tui.fingers.last", finger=translate(f"tui.finger.{pos}"), score=attempt.nfiq2)
-        if not keep:
+        if not msg.kept:
             self.note += " " + translate("tui.fingers.kept_better")
-        self.guidance = [(code, params) for code, params in attempt.report.guidance()]
+        passed_on = self.current != pos
+        self.guidance = [] if passed_on and attempt.report.passed else list(attempt.report.guidance())
         self.query_one("#finger-image").image = from_grey(attempt.image)
-        if pos == self.current and (attempt.report.passed or self.retries_left(pos) == 0):
-            self.guidance = [] if attempt.report.passed else self.guidance
-            nxt = self.next_to_capture()
-            if nxt is not None:
-                self.current = nxt
         self.refresh_texts()
-
-    def next_to_capture(self) -> int | None:
-        for p in self.positions:
-            if self.mark(p) in (MARK_PENDING, MARK_FLAGGED):
-                return p
-        return None
 
     # -- wrong-finger check (before leaving the step) ----------------------------------------------
     @work(thread=True, exclusive=True, group="finger-check")
-    def check_wrong_fingers(self) -> None:
+    def check_wrong_fingers(self, have: dict[int, Any], missing: list[int]) -> None:
         try:
             engine = services.finger_engine(self.kiosk.cfg)
-            have = dict(self.minutiae)
-            missing = [p for p in self.scores if p not in have]
             have.update(services.stored_minutiae(self.kiosk.store, self.record_id, engine, missing))
             pairs = services.wrong_fingers(have, self.kiosk.cfg)
+            if pairs:
+                self.kiosk.store.log_action(self.actor, WRONG_FINGER_ACTION, record_id=self.record_id,
+                                            params={"pairs": [[p.first, p.second, p.score] for p in pairs]})
         except Exception as exc:
             self.post_message(worker_failure("fingerprint", exc))
             return
@@ -186,20 +254,13 @@ class FingersScreen(WizardStep):
 
     def on_wrong_finger_result(self, msg: WrongFingerResult) -> None:
         self.checking = False
-        self.minutiae.update(msg.minutiae)
+        self.slots.minutiae.update(msg.minutiae)
         if not msg.pairs:
-            self.go(STEPS[STEPS.index(self.STEP) + 1])
+            self.go_next()
             return
-        notes = []
-        for pair in msg.pairs:
-            self.flagged.update((pair.first, pair.second))
-            # the operator gets fresh attempts for the flagged slots
-            self.attempts[pair.first] = self.attempts[pair.second] = 0
-            notes.append(translate("tui.fingers.same_finger", first=translate(f"tui.finger.{pair.first}"),
-                                   second=translate(f"tui.finger.{pair.second}"), score=pair.score))
-        self.kiosk.store.log_action(self.actor, "wrong_finger", record_id=self.record_id,
-                                    params={"pairs": [[p.first, p.second, p.score] for p in msg.pairs]})
-        self.current = min(self.flagged)
+        self.slots.flag((pair.first, pair.second) for pair in msg.pairs)
+        notes = [translate("tui.fingers.same_finger", first=translate(f"tui.finger.{pair.first}"),
+                           second=translate(f"tui.finger.{pair.second}"), score=pair.score) for pair in msg.pairs]
         self.note = "[red]" + "\n".join(notes) + "[/red]"
         self.show_saved_image()
         self.refresh_texts()
@@ -211,17 +272,18 @@ class FingersScreen(WizardStep):
 
     # -- actions ----------------------------------------------------------------------------------
     def action_capture(self) -> None:
-        if not self.positions or self.capturing:
+        if not self.loaded or not self.positions or self.capturing:
             return
-        if self.retries_left(self.current) == 0:
+        pos = self.current
+        if not self.slots.may_capture(pos):
             self.notify(translate("tui.fingers.no_retries"), severity="warning")
             return
         reopen = self.problem is not None
         self.problem, self.capturing, self.guidance = None, True, []
-        if self.current not in self.flagged:
+        if pos not in self.flagged:
             self.note = ""
         self.cancel = threading.Event()
-        self.capture(self.current, self.cancel, reopen)
+        self.capture(pos, self.cancel, reopen, self.scores.get(pos), pos in self.flagged, pos in self.scores)
         self.refresh_texts()
 
     def action_cancel_capture(self) -> None:
@@ -236,8 +298,7 @@ class FingersScreen(WizardStep):
     def move(self, step: int) -> None:
         if not self.positions or self.capturing:
             return
-        i = (self.positions.index(self.current) + step) % len(self.positions)
-        self.current = self.positions[i]
+        self.slots.move(step)
         self.problem, self.note = None, ""
         self.show_saved_image()
         self.refresh_texts()
@@ -245,43 +306,45 @@ class FingersScreen(WizardStep):
     def action_exception(self) -> None:
         from kiosk.tui.modals import ReasonModal
 
-        if not self.positions or self.capturing:
+        if not self.loaded or not self.positions or self.capturing:
             return
         pos = self.current
-
-        def record(reason: str, supervisor: str | None) -> None:
-            try:
-                services.add_finger_exception(self.kiosk.store, self.record_id, self.kiosk.cfg, pos, reason,
-                                              operator=self.actor, supervisor=supervisor)
-            except KioskError as exc:  # e.g. the supervisor is the operator
-                self.notify(problem_words(exc), severity="error")
-                return
-            self.scores.pop(pos, None)
-            self.minutiae.pop(pos, None)
-            self.flagged.discard(pos)
-            nxt = self.next_to_capture()
-            if nxt is not None:
-                self.current = nxt
-            self.show_saved_image()
-            self.refresh_texts()
 
         def done(reason: str | None) -> None:
             if not reason:
                 return
             if not services.needs_supervisor(self.kiosk.cfg, reason):
-                record(reason, None)
+                self.record_exception(pos, reason, None)
                 return
             from kiosk.tui.modals import SupervisorModal
 
-            self.app.push_screen(SupervisorModal(), lambda sup: record(reason, sup) if sup else None)
+            self.app.push_screen(SupervisorModal(), lambda sup: self.record_exception(pos, reason, sup) if sup else None)
 
         self.app.push_screen(ReasonModal("tui.fingers.exception_title", "tui.fingers.reason", EXCEPTION_REASONS,
                                          finger=translate("tui.finger." + str(pos))), done)
 
+    @work(thread=True, group="finger-store")
+    def record_exception(self, pos: int, reason: str, supervisor: str | None) -> None:
+        try:
+            services.add_finger_exception(self.kiosk.store, self.record_id, self.kiosk.cfg, pos, reason,
+                                          operator=self.actor, supervisor=supervisor)
+        except Exception as exc:  # e.g. the supervisor is the operator
+            self.post_message(ExceptionRecorded(pos, reason, supervisor, exc))
+            return
+        self.post_message(ExceptionRecorded(pos, reason, supervisor))
+
+    def on_exception_recorded(self, msg: ExceptionRecorded) -> None:
+        if msg.error is not None:
+            self.notify(problem_words(msg.error), severity="error")
+            return
+        self.slots.set_exception(msg.position, msg.reason, msg.supervisor)
+        self.show_saved_image()
+        self.refresh_texts()
+
     def ready_to_leave(self) -> bool:
-        if self.capturing or self.checking:
+        if not self.loaded or self.capturing or self.checking:
             return False
-        pending = [p for p in self.positions if self.mark(p) in (MARK_PENDING, MARK_FLAGGED)]
+        pending = self.slots.pending()
         if pending:
             self.notify(translate("tui.fingers.pending", fingers=", ".join(str(p) for p in pending)), severity="warning")
             return False
@@ -292,7 +355,11 @@ class FingersScreen(WizardStep):
         if self.ready_to_leave():
             self.checking = True
             self.refresh_texts()
-            self.check_wrong_fingers()
+            have = dict(self.slots.minutiae)
+            self.check_wrong_fingers(have, [p for p in self.scores if p not in have])
+
+    def go_next(self) -> None:
+        super().action_next()
 
     def action_back(self) -> None:
         self.cancel.set()

@@ -26,7 +26,7 @@ from kiosk.tui import services
 from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, SignatureInk as InkMessage
 from kiosk.tui.pictures import InkCanvas, decode_image, picture_widget
-from kiosk.tui.screens.device_help import action_for, problem_words
+from kiosk.tui.screens.device_help import action_words, problem_words
 from kiosk.tui.wizard import WizardStep
 
 
@@ -137,7 +137,7 @@ class SignatureScreen(WizardStep):
         super().refresh_texts()
         lines = []
         if self.problem is not None:
-            lines += [f"[red]{problem_words(self.problem)}[/red]", translate(action_for(self.problem))]
+            lines += [f"[red]{problem_words(self.problem)}[/red]", action_words(self.problem, "Ctrl+R")]
         elif self.saved and not self.points:
             lines.append(f"[green]{translate('tui.signature.saved')}[/green] " + translate("tui.signature.saved_next"))
         elif not self.points:
