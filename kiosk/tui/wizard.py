@@ -12,32 +12,57 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from kiosk.enroll.steps import enrollment_steps
 from kiosk.i18n import translate
 from kiosk.tui.base import KioskScreen
 
 if TYPE_CHECKING:
     from kiosk.tui.app import KioskApp
 
-#: steps after the NIK (the draft exists from here on), in order
-STEPS: tuple[str, ...] = ("form", "face", "fingers", "signature", "review")
+#: steps after the NIK on a station without an iris camera (kiosk.enroll.enrollment_steps decides)
+STEPS: tuple[str, ...] = enrollment_steps(())
+
+#: the screen of each step (module, class), imported when the step opens
+STEP_SCREENS: dict[str, tuple[str, str]] = {
+    "form": ("kiosk.tui.screens.enroll_form", "FormScreen"),
+    "face": ("kiosk.tui.screens.enroll_face", "FaceScreen"),
+    "fingers": ("kiosk.tui.screens.enroll_fingers", "FingersScreen"),
+    "iris": ("kiosk.tui.screens.enroll_iris", "IrisScreen"),
+    "signature": ("kiosk.tui.screens.enroll_signature", "SignatureScreen"),
+    "review": ("kiosk.tui.screens.enroll_review", "ReviewScreen"),
+}
 
 
 def step_screen(step: str, record_id: str) -> "WizardStep":
-    from kiosk.tui.screens.enroll_face import FaceScreen
-    from kiosk.tui.screens.enroll_fingers import FingersScreen
-    from kiosk.tui.screens.enroll_form import FormScreen
-    from kiosk.tui.screens.enroll_review import ReviewScreen
-    from kiosk.tui.screens.enroll_signature import SignatureScreen
+    import importlib
 
-    screens: dict[str, type[WizardStep]] = {"form": FormScreen, "face": FaceScreen, "fingers": FingersScreen,
-                                            "signature": SignatureScreen, "review": ReviewScreen}
-    return screens[step](record_id)
+    module, name = STEP_SCREENS[step]
+    screen: type[WizardStep] = getattr(importlib.import_module(module), name)
+    return screen(record_id)
+
+
+def station_steps(app: "KioskApp") -> tuple[str, ...]:
+    """This station's steps: the kinds of its configured devices decide (an iris camera adds a step).
+    The kinds come from the drivers' classes named in the config: no device is opened or started."""
+    cached = getattr(app, "_enroll_steps", None)
+    if cached is None:
+        from kiosk.devices.registry import driver_class
+
+        kinds = set()
+        for dev in app.cfg.devices:
+            try:
+                kinds.add(str(driver_class(dev.driver).kind))
+            except Exception:  # a driver that cannot load is shown on its step and in diagnostics
+                continue
+        cached = enrollment_steps(kinds)
+        app._enroll_steps = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def resume(app: "KioskApp", record_id: str) -> None:
     """Open a draft at the step where it was left."""
     rec = app.store.get(record_id)
-    step = rec.step if rec.step in STEPS else "form"
+    step = rec.step if rec.step in station_steps(app) else "form"
     app.push_screen(step_screen(step, record_id))
 
 
@@ -58,30 +83,37 @@ class WizardStep(KioskScreen):
     def compose_steps(self) -> ComposeResult:
         yield Static(id="steps", classes="steps")
 
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return station_steps(self.kiosk)
+
     def refresh_texts(self) -> None:
-        names = [translate("tui.step." + s) for s in ("nik", *STEPS)]
-        here = STEPS.index(self.STEP) + 1 if self.STEP in STEPS else 0
+        steps = self.steps
+        names = [translate("tui.step." + s) for s in ("nik", *steps)]
+        here = steps.index(self.STEP) + 1 if self.STEP in steps else 0
         parts = [f"[reverse] {n} [/reverse]" if i == here else n for i, n in enumerate(names)]
         self.query_one("#steps", Static).update(" > ".join(parts))
 
     def on_mount(self) -> None:
         super().on_mount()
-        if self.STEP in STEPS:
+        if self.STEP in self.steps:
             self.kiosk.store.set_step(self.record_id, self.STEP)
 
     def go(self, step: str) -> None:
         self.app.switch_screen(step_screen(step, self.record_id))
 
     def action_back(self) -> None:
-        i = STEPS.index(self.STEP)
+        steps = self.steps
+        i = steps.index(self.STEP)
         if i == 0:
             self.action_leave()
         else:
-            self.go(STEPS[i - 1])
+            self.go(steps[i - 1])
 
     def action_next(self) -> None:
         if self.ready_to_leave():
-            self.go(STEPS[STEPS.index(self.STEP) + 1])
+            steps = self.steps
+            self.go(steps[steps.index(self.STEP) + 1])
 
     def ready_to_leave(self) -> bool:
         """Save this step; False (with the reason shown) when the operator must fix something."""

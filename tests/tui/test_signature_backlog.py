@@ -59,3 +59,26 @@ async def test_a_pad_that_never_stops_is_bounded_and_keys_still_answer(make_app:
         assert app.screen.ink.overflow == 60_000 - MAX_POINTS
         await pilot.press("ctrl+r")  # clearing starts a new signature with nothing in it
         await wait_for(pilot, lambda: pad.clears > 0 and app.screen.points == [])
+
+
+async def test_finger_attempts_survive_a_resumed_draft(make_app: Any, accounts: Any, devices: Any) -> None:
+    from kiosk.tui.screens.enroll_fingers import FingersScreen
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await pilot.press("n", *NIK, "enter")
+        await pilot.pause()
+        record_id = app.screen.record_id
+        app.switch_screen(step_screen("fingers", record_id))
+        await wait_for(pilot, lambda: isinstance(app.screen, FingersScreen) and app.screen.loaded)
+        for _ in range(2):  # two attempts on the right thumb (the policy allows two)
+            app.screen.current = 1
+            before = app.screen.attempts.get(1, 0)
+            await pilot.press("c")
+            await wait_for(pilot, lambda: app.screen.attempts.get(1, 0) > before, tries=200)
+        assert app.screen.slots.retries_left(1) == 0
+        app.switch_screen(step_screen("fingers", record_id))  # the terminal closed; the draft is resumed
+        await wait_for(pilot, lambda: isinstance(app.screen, FingersScreen) and app.screen.loaded)
+        assert app.screen.slots.retries_left(1) == 0
+        assert app.screen.current == 2
