@@ -44,6 +44,7 @@ class Subject:
 
 @cache
 def subject() -> Subject:
+    x0, y0, _, _ = _SRC_BOX
     crop = region(*_SRC_BOX)
     hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
     # the backdrop is a desaturated grey; hair, skin and the orange suit are saturated or dark
