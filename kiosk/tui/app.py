@@ -15,6 +15,7 @@ from typing import Any, Callable, ClassVar, Protocol
 from textual import events, work
 from textual.app import App
 from textual.binding import BindingsMap
+from textual.widgets import Input
 
 from kiosk.accounts import Account, AccountStore
 from kiosk.config import Config
@@ -37,6 +38,8 @@ class DeviceProvider(Protocol):
 
 #: seconds before the idle logout when the warning appears
 IDLE_WARNING_S = 30
+#: longest wait of the keys typed after an Enter in a field for the screen to act on it
+ENTER_HOLD_S = 0.15
 
 
 class KioskApp(App[None]):
@@ -70,6 +73,8 @@ class KioskApp(App[None]):
         self.sync_problem: BaseException | None = None
         self._sync_lock = threading.Lock()
         self._closing = False
+        #: keys typed after an Enter in a field, waiting for the screen to act on the Enter
+        self._held: list[events.Key] | None = None
         self.translate_keys()
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -125,7 +130,66 @@ class KioskApp(App[None]):
         if isinstance(event, (events.Key, events.MouseDown)):
             self.last_activity = self.monotonic()
             self._idle_warned = False
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self._held is not None:  # an Enter is still moving the focus: this key waits for it
+                self._held.append(event)
+                event.stop()
+                return
+            if self.key_handled_now(event):
+                event.stop()
+                return
+            await super().on_event(event)
+            if event.key == "enter" and isinstance(self.screen.focused, Input):
+                self.hold_keys_after_enter()
+            return
         await super().on_event(event)
+
+    def key_handled_now(self, event: events.Key) -> bool:
+        """Keys that must act before the next key is dispatched.
+
+        Textual hands a key to the focused widget's own queue and goes on with the next key; a Tab
+        that moves the focus only acted once the widget had passed it up, so keys typed a few
+        milliseconds later (a barcode scanner, a keyboard wedge, a fast typist) landed in the field
+        being left. Here Tab moves the focus at once. A modal that opened by itself also drops the
+        keys that were typed before it appeared."""
+        from kiosk.tui.base import KioskModal
+
+        screen = self.screen
+        if isinstance(screen, KioskModal) and screen.auto_opened and event.time < screen.opened_at:
+            return True
+        if screen.focused is None or self._screen_priority_binding(event.key):
+            return False
+        if event.key == "tab":
+            screen.focus_next()
+            return True
+        if event.key == "shift+tab":
+            screen.focus_previous()
+            return True
+        return False
+
+    def _screen_priority_binding(self, key: str) -> bool:
+        """A screen's own priority binding for the key (e.g. Enter on a dialog) goes first."""
+        return any(b.priority for b in self.screen._bindings.key_to_bindings.get(key, []))
+
+    def hold_keys_after_enter(self) -> None:
+        """Enter in a field goes to the field after the keys before it (so the field is complete);
+        the keys after it wait until the screen has acted on it (focus moved, screen changed) or
+        for at most ENTER_HOLD_S, then follow in their order."""
+        self._held = []
+        screen, widget, since = self.screen, self.screen.focused, time.monotonic()
+
+        def check() -> None:
+            if self.screen is screen and self.screen.focused is widget and time.monotonic() - since < ENTER_HOLD_S:
+                self.set_timer(0.005, check)
+                return
+            held, self._held = self._held or [], None
+            for old in held:
+                key = events.Key(old.key, old.character)
+                key.time = old.time  # still "typed before" a modal that opened meanwhile
+                key.set_sender(self)
+                self.post_message(key)
+
+        self.set_timer(0.005, check)
 
     # -- session ----------------------------------------------------------------------------------
     def login(self, account: Account) -> None:

@@ -6,6 +6,7 @@ are translated when the screen is built and again when the operator switches lan
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from textual.binding import BindingsMap
@@ -60,9 +61,13 @@ class KioskScreen(Translated, Screen[None]):
 
 
 class KioskModal(Translated, ModalScreen[T], Generic[T]):
+    #: True for a modal the station opens by itself (not on a key): it drops keys typed before it appeared
+    auto_opened: bool = False
+
     def __init__(self) -> None:
         super().__init__()
         self.translate_keys()
+        self.opened_at = time.monotonic()
 
     @property
     def kiosk(self) -> "KioskApp":

@@ -159,7 +159,7 @@ class SupervisorModal(KioskModal[str | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "sup-name":
-            self.query_one("#sup-password", Input).focus()
+            self.set_focus(self.query_one("#sup-password", Input))  # now: the next key typed goes there
         else:
             self.action_confirm()
 

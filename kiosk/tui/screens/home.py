@@ -106,7 +106,7 @@ class HomeScreen(KioskScreen):
         self.set_interval(5.0, self.action_poll)
         if self.kiosk.may_open("enroll") and self.kiosk.store.list(RecordState.DRAFT):
             self._offered_drafts = True
-            self.action_resume()
+            self.action_resume(auto=True)
 
     def on_screen_resume(self) -> None:
         self.refresh_texts()
@@ -216,7 +216,7 @@ class HomeScreen(KioskScreen):
     def action_enroll(self) -> None:
         self.kiosk.open_screen("enroll")
 
-    def action_resume(self) -> None:
+    def action_resume(self, auto: bool = False) -> None:
         from kiosk.tui.modals import ResumeDraftModal
 
         drafts = self.kiosk.store.list(RecordState.DRAFT)
@@ -230,7 +230,9 @@ class HomeScreen(KioskScreen):
 
                 resume(self.kiosk, record_id)
 
-        self.app.push_screen(ResumeDraftModal(drafts), chosen)
+        modal = ResumeDraftModal(drafts)
+        modal.auto_opened = auto  # offered after login: keys typed for the login do not act on it
+        self.app.push_screen(modal, chosen)
 
     def action_queue(self) -> None:
         self.kiosk.open_screen("queue")

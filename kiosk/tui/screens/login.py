@@ -36,7 +36,7 @@ class LoginScreen(KioskScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "name":
-            self.query_one("#password", Input).focus()
+            self.set_focus(self.query_one("#password", Input))  # now: the next key typed goes there
         else:
             self.action_login()
 

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
-from kiosk.i18n import translate
+from kiosk.i18n import current_language, translate
 from kiosk.store import RecordState
 from kiosk.tui import services
 from kiosk.tui.base import KioskScreen
@@ -34,6 +34,10 @@ class PrintScreen(KioskScreen):
         self.stock: StockReport | None = None
         self.preview_text = ""
         self.failures: list[str] = []
+        #: approved records shown (id, NIK, name), read and decrypted in a worker, never per message
+        self.approved: list[tuple[str, str, str]] | None = None
+        self._shown: list[tuple[str, str, str]] | None = None
+        self._lang = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -53,6 +57,21 @@ class PrintScreen(KioskScreen):
         self.query_one("#approved", DataTable).focus()
         self.query_one("#print-progress", ProgressBar).display = False  # shown once a print runs
         self.poll_stock()
+        self.load_approved()
+
+    @work(thread=True, exclusive=True, group="print-list")
+    def load_approved(self) -> None:
+        """The approved records with their NIK and name (each identity decrypted once per list)."""
+        store = self.kiosk.store
+        rows = []
+        for rec in store.list(RecordState.APPROVED):
+            ident = store.identity(rec.id)
+            rows.append((rec.id, ident.nik, ident.full_name))
+        self.app.call_from_thread(self.show_approved, rows)
+
+    def show_approved(self, rows: list[tuple[str, str, str]]) -> None:
+        self.approved = rows
+        self.refresh_texts()
 
     def printer(self) -> Any:
         """The station's card printer, opened (in a worker); FeatureUnavailable when none is configured."""
@@ -91,13 +110,13 @@ class PrintScreen(KioskScreen):
     def refresh_texts(self) -> None:
         self.query_one("#stock", Static).update("  ".join(stock_lines(self.stock)))
         table = self.query_one("#approved", DataTable)
-        table.clear(columns=True)
-        table.add_columns(translate("tui.field.nik"), translate("tui.field.full_name"))
-        store = self.kiosk.store
-        for rec in store.list(RecordState.APPROVED):
-            ident = store.identity(rec.id)
-            table.add_row(ident.nik, ident.full_name, key=rec.id)
-        if not table.row_count:
+        if self._shown is not self.approved or self._lang != current_language():  # the list or the language changed
+            table.clear(columns=True)
+            table.add_columns(translate("tui.field.nik"), translate("tui.field.full_name"))
+            for rid, nik, name in self.approved or []:
+                table.add_row(nik, name, key=rid)
+            self._shown, self._lang = self.approved, current_language()
+        if self.approved is not None and not table.row_count:
             self.preview_text = translate("tui.print.none")
         self.query_one("#preview-status", Static).update(self.preview_text)
         self.query_one("#print-log", Static).update("\n".join(self.failures[-5:]))
@@ -141,6 +160,7 @@ class PrintScreen(KioskScreen):
             except Exception as exc:  # the printer's or the gate's reason is shown; the batch goes on
                 self.post_message(PrintProgress(rid, i + 1, len(record_ids), error=exc))
         self.poll_stock()
+        self.load_approved()
 
     def on_print_progress(self, msg: PrintProgress) -> None:
         bar = self.query_one("#print-progress", ProgressBar)
@@ -162,7 +182,7 @@ class PrintScreen(KioskScreen):
             self.print_records([rid])
 
     def action_print_batch(self) -> None:
-        ids = [r.id for r in self.kiosk.store.list(RecordState.APPROVED)]
+        ids = [rid for rid, _, _ in self.approved or []]
         if ids:
             self.print_records(ids)
 
