@@ -97,7 +97,7 @@ async def test_simulated_station_enrolls_from_login_to_uploaded_record(station_c
 
         # signature: the pad mock streams a signature; accept it
         await wait_for(pilot, lambda: len(app.screen.points) >= 40, tries=400)
-        await pilot.press("a")
+        await pilot.press("ctrl+a")
         await wait_for(pilot, lambda: app.screen.saved)
         await pilot.press("ctrl+s")
         await pilot.pause()
