@@ -175,6 +175,8 @@ async def day(count: int) -> list[dict[str, Any]]:
                 await enroll(pilot, app, resident(100 + i).nik)
                 durations.append(time.monotonic() - t0)
                 await print_approved(pilot, app)
+                if i == 0:
+                    rss_first = rss_mb()  # models and caches are loaded by now
             stop.set()
             await probing
             await asyncio.sleep(0.3)
@@ -193,7 +195,9 @@ async def day(count: int) -> list[dict[str, Any]]:
         result("tui_day", "latency_max", lat[-1] * 1000, "ms", baseline[-1] * 1000),
         result("tui_day", "latency_probes", len(lat), "keys", None),
         result("tui_day", "rss_start", rss_start, "MB", None),
+        result("tui_day", "rss_after_first", rss_first, "MB", rss_start),
         result("tui_day", "rss_end", rss_end, "MB", rss_start),
+        result("tui_day", "rss_growth_after_first", rss_end - rss_first, "MB", None),
         result("tui_day", "first_enrollment", durations[0], "s", None),
         result("tui_day", "last_enrollment", durations[-1], "s", durations[0]),
         result("tui_day", "enrollment_median", statistics.median(durations), "s", durations[0]),
