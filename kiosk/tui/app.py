@@ -39,7 +39,7 @@ class DeviceProvider(Protocol):
 #: seconds before the idle logout when the warning appears
 IDLE_WARNING_S = 30
 #: longest wait of the keys typed after an Enter in a field for the screen to act on it
-ENTER_HOLD_S = 0.15
+ENTER_HOLD_S = 1.0
 
 
 class KioskApp(App[None]):
@@ -47,6 +47,7 @@ class KioskApp(App[None]):
     TITLE = "Kiosk e-KTP"
     KEYS: ClassVar[list[KeySpec]] = [
         ("f2", "switch_language", "tui.key.language"),
+        ("ctrl+q", "quit", "tui.key.quit"),
     ]
 
     def __init__(self, cfg: Config, *, devices: DeviceProvider | None = None,
@@ -75,6 +76,7 @@ class KioskApp(App[None]):
         self._closing = False
         #: keys typed after an Enter in a field, waiting for the screen to act on the Enter
         self._held: list[events.Key] | None = None
+        self._hold_id = 0
         self.translate_keys()
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -85,13 +87,17 @@ class KioskApp(App[None]):
     def translate_keys(self) -> None:
         bindings = self._merged_bindings.copy() if self._merged_bindings else BindingsMap()
         for key, action, code, *_ in self.KEYS:
-            bindings.bind(key, action, translate(code))
+            bindings.key_to_bindings.pop(key, None)  # ours replaces Textual's (its ctrl+q is hidden)
+            bindings.bind(key, action, translate(code), priority=key == "ctrl+q")
         self._bindings = bindings
 
     def on_mount(self) -> None:
         from kiosk.tui.screens.login import LoginScreen
 
+        from kiosk.tui.screens.device_help import note_device_kinds
+
         self.sub_title = self.cfg.station.name
+        note_device_kinds(self.cfg)
         self.demo = self.accounts.ensure_demo(self.cfg.station.simulated)
         self.set_interval(1.0, self.check_idle_logout)
         self.push_screen(LoginScreen())
@@ -131,6 +137,12 @@ class KioskApp(App[None]):
             self.last_activity = self.monotonic()
             self._idle_warned = False
         if isinstance(event, events.Key) and not event.is_forwarded:
+            if event.key == "ctrl+j":  # Enter arrives as a newline from some terminals (tmux): one key
+                enter = events.Key("enter", "\r")
+                enter.time = event.time
+                enter.set_sender(self)
+                event.stop()
+                event = enter
             if self._held is not None:  # an Enter is still moving the focus: this key waits for it
                 self._held.append(event)
                 event.stop()
@@ -173,23 +185,27 @@ class KioskApp(App[None]):
 
     def hold_keys_after_enter(self) -> None:
         """Enter in a field goes to the field after the keys before it (so the field is complete);
-        the keys after it wait until the screen has acted on it (focus moved, screen changed) or
-        for at most ENTER_HOLD_S, then follow in their order."""
+        the keys after it wait until the screen has acted on it (its Input.Submitted has bubbled up
+        to the app) or for at most ENTER_HOLD_S, then follow in their order."""
         self._held = []
-        screen, widget, since = self.screen, self.screen.focused, time.monotonic()
+        self._hold_id += 1
+        hold = self._hold_id
+        self.set_timer(ENTER_HOLD_S, lambda: self.release_held_keys(hold))
 
-        def check() -> None:
-            if self.screen is screen and self.screen.focused is widget and time.monotonic() - since < ENTER_HOLD_S:
-                self.set_timer(0.005, check)
-                return
-            held, self._held = self._held or [], None
-            for old in held:
-                key = events.Key(old.key, old.character)
-                key.time = old.time  # still "typed before" a modal that opened meanwhile
-                key.set_sender(self)
-                self.post_message(key)
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """The screen has handled an Enter (the message bubbles up after its handler ran)."""
+        if self._held is not None:
+            self.release_held_keys(self._hold_id)
 
-        self.set_timer(0.005, check)
+    def release_held_keys(self, hold: int) -> None:
+        if self._held is None or hold != self._hold_id:
+            return
+        held, self._held = self._held, None
+        for old in held:
+            key = events.Key(old.key, old.character)
+            key.time = old.time  # still "typed before" a modal that opened meanwhile
+            key.set_sender(self)
+            self.post_message(key)
 
     # -- session ----------------------------------------------------------------------------------
     def login(self, account: Account) -> None:
@@ -249,6 +265,10 @@ class KioskApp(App[None]):
             self._idle_warned = True
             self.notify(translate("tui.idle.warning", seconds=int(limit - idle)), severity="warning",
                         timeout=min(IDLE_WARNING_S, limit / 2))
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C: say in the operator's language how to quit (Textual's own note is English)."""
+        self.notify(translate("tui.quit_hint"), severity="warning")
 
     # -- language ---------------------------------------------------------------------------------
     def action_switch_language(self) -> None:

@@ -18,6 +18,19 @@ if TYPE_CHECKING:
     from kiosk.tui.app import KioskApp
 
 T = TypeVar("T")
+
+
+def quiet_textual_words() -> None:
+    """Textual's own footer words are English ("esc Dismiss menu" of an open Select): the key
+    keeps working, its English description leaves the footer (the screen's Esc says "Back")."""
+    from textual.binding import Binding
+    from textual.widgets._select import SelectOverlay
+
+    SelectOverlay.BINDINGS = [Binding("escape", "dismiss", "", show=False)]
+    SelectOverlay._merged_bindings = SelectOverlay._merge_bindings()
+
+
+quiet_textual_words()
 #: (key, action, catalog code) or (..., priority) or (..., priority, key shown in the footer);
 #: an empty code hides the key from the footer (it is then described by a neighbour, e.g. "←→")
 KeySpec = tuple[str, str, str] | tuple[str, str, str, bool] | tuple[str, str, str, bool, str]

@@ -6,6 +6,44 @@ from kiosk.devices.errors import (CaptureCancelled, DeviceAbsent, DeviceBusy, De
                                   DeviceProtocolError, DeviceTimeout)
 
 
+#: configured device name -> its kind ("fingerprint", "signature"...), filled by the app at start:
+#: the operator reads "Pemindai sidik jari", never the config table's English name
+DEVICE_KINDS: dict[str, str] = {}
+
+
+def device_label(name: str) -> str:
+    """A device in the operator's words: its kind ("Pemindai sidik jari"), with the config name
+    only when the station has two devices of that kind."""
+    from kiosk.i18n import translate
+
+    kind = DEVICE_KINDS.get(name)
+    if kind is None:
+        return name
+    words = translate(f"tui.kind.{kind}")
+    words = words[:1].upper() + words[1:]
+    twins = [n for n, k in DEVICE_KINDS.items() if k == kind]
+    return f"{words} ({name})" if len(twins) > 1 else words
+
+
+def note_device_kinds(devices: "object") -> None:
+    """Remember the kind of each configured device (from its driver class; nothing is opened)."""
+    from kiosk.devices.registry import driver_class
+
+    DEVICE_KINDS.clear()
+    for dev in getattr(devices, "devices", ()):
+        try:
+            DEVICE_KINDS[dev.name] = str(driver_class(dev.driver).kind)
+        except Exception:  # a driver that cannot load keeps its config name
+            continue
+
+
+def with_device_label(params: dict) -> dict:
+    """Error parameters with the device named in words."""
+    if "device" in params:
+        return {**params, "device": device_label(str(params["device"]))}
+    return params
+
+
 def action_for(error: BaseException) -> str:
     from kiosk.tui.services import FeatureUnavailable
 
@@ -32,6 +70,10 @@ def problem_words(error: BaseException) -> str:
     from kiosk.i18n import describe, translate
     from kiosk.tui.services import FeatureUnavailable
 
+    from kiosk.errors import KioskError
+
     if isinstance(error, FeatureUnavailable):
         return translate("tui.unavailable", feature=translate("tui.feature." + str(error.params.get("feature"))))
+    if isinstance(error, KioskError):
+        return translate(error.code, **with_device_label(dict(error.params)))
     return describe(error)

@@ -73,9 +73,10 @@ class FingersScreen(WizardStep):
     KEYS = WizardStep.KEYS + [
         ("c", "capture", "tui.key.capture"),
         ("x", "exception", "tui.key.exception"),
-        ("left", "previous_finger", "tui.key.finger", False, "←→"),
+        # ←→ and Z are named on the screen itself (80 columns hold no more footer keys)
+        ("left", "previous_finger", ""),
         ("right", "next_finger", ""),
-        ("z", "cancel_capture", "tui.key.cancel_capture"),
+        ("z", "cancel_capture", ""),
     ]
 
     def __init__(self, record_id: str) -> None:
@@ -85,7 +86,8 @@ class FingersScreen(WizardStep):
         self.capturing = False
         self.cancel = threading.Event()
         self.problem: BaseException | None = None
-        self.note = ""
+        #: the last note as catalog codes (translated when shown, so F2 switches it too): (style, code, params)
+        self.note: list[tuple[str, str, dict[str, Any]]] = []
         #: guidance of the last attempt's failed checks (catalog code, params)
         self.guidance: list[tuple[str, dict[str, Any]]] = []
         self.checking = False
@@ -198,10 +200,15 @@ class FingersScreen(WizardStep):
             lines.append(translate("tui.fingers.checking"))
         if self.capturing:
             lines.append(f"[yellow]{translate('tui.fingers.place', finger=translate('tui.finger.' + str(pos)))}[/yellow]")
+            lines.append(translate("tui.fingers.cancel_hint"))
+        else:
+            lines.append(translate("tui.fingers.move_hint"))
         if self.problem is not None:
             lines += [f"[red]{problem_words(self.problem)}[/red]", action_words(self.problem, "C")]
-        if self.note:
-            lines.append(self.note)
+        for style, code, params in self.note:
+            words = translate(code, **{k: translate(v[1:]) if isinstance(v, str) and v.startswith("@") else v
+                                       for k, v in params.items()})
+            lines.append(f"[{style}]{words}[/{style}]" if style else words)
         self.query_one("#finger-status", Static).update("\n".join(lines))
 
     # -- capture worker: capture, assess, keep-best, save, audit the attempt ------------------------
@@ -229,9 +236,9 @@ class FingersScreen(WizardStep):
         pos, attempt = msg.position, msg.attempt
         self.slots.take_attempt(pos, float(attempt.nfiq2), attempt.minutiae, kept=msg.kept,
                                 passed=attempt.report.passed)
-        self.note = translate("tui.fingers.last", finger=translate(f"tui.finger.{pos}"), score=attempt.nfiq2)
+        self.note = [("", "tui.fingers.last", {"finger": f"@tui.finger.{pos}", "score": attempt.nfiq2})]
         if not msg.kept:
-            self.note += " " + translate("tui.fingers.kept_better")
+            self.note.append(("", "tui.fingers.kept_better", {}))
         passed_on = self.current != pos
         self.guidance = [] if passed_on and attempt.report.passed else list(attempt.report.guidance())
         self.query_one("#finger-image").image = from_grey(attempt.image)
@@ -259,9 +266,9 @@ class FingersScreen(WizardStep):
             self.go_next()
             return
         self.slots.flag((pair.first, pair.second) for pair in msg.pairs)
-        notes = [translate("tui.fingers.same_finger", first=translate(f"tui.finger.{pair.first}"),
-                           second=translate(f"tui.finger.{pair.second}"), score=pair.score) for pair in msg.pairs]
-        self.note = "[red]" + "\n".join(notes) + "[/red]"
+        self.note = [("red", "tui.fingers.same_finger", {"first": f"@tui.finger.{pair.first}",
+                                                         "second": f"@tui.finger.{pair.second}", "score": pair.score})
+                     for pair in msg.pairs]
         self.show_saved_image()
         self.refresh_texts()
 
@@ -281,7 +288,7 @@ class FingersScreen(WizardStep):
         reopen = self.problem is not None
         self.problem, self.capturing, self.guidance = None, True, []
         if pos not in self.flagged:
-            self.note = ""
+            self.note = []
         self.cancel = threading.Event()
         self.capture(pos, self.cancel, reopen, self.scores.get(pos), pos in self.flagged, pos in self.scores)
         self.refresh_texts()
@@ -299,7 +306,7 @@ class FingersScreen(WizardStep):
         if not self.positions or self.capturing:
             return
         self.slots.move(step)
-        self.problem, self.note = None, ""
+        self.problem, self.note = None, []
         self.show_saved_image()
         self.refresh_texts()
 

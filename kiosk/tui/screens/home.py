@@ -16,7 +16,7 @@ from kiosk.tui import services
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.devices_poll import device_report
 from kiosk.tui.messages import DeviceReport, NetworkReport, StockReport
-from kiosk.tui.screens.device_help import problem_words
+from kiosk.tui.screens.device_help import device_label, problem_words, with_device_label
 
 #: home key -> screen name (ROLE_SCREENS decides which are shown)
 SCREEN_OF_ACTION = {"enroll": "enroll", "resume": "enroll", "queue": "queue", "print": "print",
@@ -75,7 +75,7 @@ class HomeScreen(KioskScreen):
         ("p", "print", "tui.key.print"),
         ("g", "progress", "tui.key.progress"),
         ("d", "diagnostics", "tui.key.diagnostics"),
-        ("f5", "poll", "tui.key.refresh"),
+        ("f5", "poll", ""),  # the panels refresh every 5 s by themselves: F5 is not worth footer room
         ("f10", "app.logout", "tui.key.logout"),
     ]
 
@@ -168,15 +168,16 @@ class HomeScreen(KioskScreen):
             lines.append(translate("tui.home.no_devices"))
         for name in names:
             rep = self.reports.get(name)
+            label = device_label(name)
             if rep is None:
-                lines.append(f"{name}: {translate('tui.home.asking')}")
+                lines.append(f"{label}: {translate('tui.home.asking')}")
             elif rep.status is not None:
-                line = f"{name} ({translate('tui.kind.' + rep.kind)}): {state_words(rep.status.state)}"
+                line = f"{label}: {state_words(rep.status.state)}"
                 if rep.status.reason:
-                    line += f" - {translate(rep.status.reason, **rep.status.params)}"
+                    line += f" - {translate(rep.status.reason, **with_device_label(dict(rep.status.params)))}"
                 lines.append(line)
             else:
-                lines.append(f"{name}: [red]{translate(rep.problem or 'error.generic', **rep.params)}[/red]")
+                lines.append(f"{label}: [red]{translate(rep.problem or 'error.generic', **with_device_label(dict(rep.params)))}[/red]")
         self.query_one("#devices", Static).update("\n".join(lines))
 
     def render_network(self) -> None:

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
-from kiosk.i18n import translate
+from kiosk.i18n import catalog, current_language, translate
 from kiosk.store import RecordState
 from kiosk.tui import services
 from kiosk.tui.base import KioskModal, KioskScreen
@@ -93,7 +93,7 @@ class QueueScreen(KioskScreen):
         elif net.state is None:
             text = problem_words(net.problem) if net.problem else ""
         else:
-            text = ", ".join(network_lines(net))
+            text = "\n".join(network_lines(net))
         self.query_one("#sync-status", Static).update(translate("tui.queue.sync", status=text))
 
     def action_filter(self) -> None:
@@ -114,6 +114,27 @@ class QueueScreen(KioskScreen):
 
     def action_close(self) -> None:
         self.app.pop_screen()
+
+
+def history_words(entry: Any) -> str:
+    """One audit entry in the operator's words: states and actions from the catalog, never codes."""
+    known = catalog(current_language())
+    if entry.to_state:
+        before = translate("state." + entry.from_state) if entry.from_state else translate("tui.audit.create")
+        move = f"{before} → {translate('state.' + entry.to_state)}"
+    elif f"tui.audit.{entry.action}" in known:
+        params = dict(entry.params or {})
+        if "kind" in params:
+            params["kind"] = translate(f"tui.audit.kind.{params['kind']}")
+        params.setdefault("position", "?")
+        params.setdefault("nfiq2", "-")
+        move = translate(f"tui.audit.{entry.action}", **params)
+    else:
+        move = translate("tui.audit.other", action=entry.action)
+    reason = entry.reason or ""
+    if reason and reason in known:
+        reason = translate(reason)
+    return f"{move} {reason}".rstrip()
 
 
 class RecordDetail(KioskModal[None]):
@@ -180,8 +201,7 @@ class RecordDetail(KioskModal[None]):
             lines.append(f"{translate('tui.queue.central')}: {self.central or translate('tui.home.asking')}")
         lines.append(f"[b]{translate('tui.queue.history')}[/b]")
         for e in store.audit(rec.id):
-            move = f"{e.from_state or '-'} -> {e.to_state}" if e.to_state else e.action
-            lines.append(f"{e.ts[:19].replace('T', ' ')} {e.actor} {move} {e.reason}")
+            lines.append(f"{e.ts[:19].replace('T', ' ')} {e.actor} {history_words(e)}")
         self.query_one("#detail", Static).update("\n".join(lines))
 
     def action_close(self) -> None:
