@@ -174,6 +174,10 @@ async def day(count: int) -> list[dict[str, Any]]:
                 t0 = time.monotonic()
                 await enroll(pilot, app, resident(100 + i).nik)
                 durations.append(time.monotonic() - t0)
+                lat_now = sorted(probe.samples)
+                print(f"tui_day: enrollment {i + 1}/{count} {durations[-1]:.1f} s, rss {rss_mb():.0f} MB, probes "
+                      f"{len(lat_now)}, p95 so far {lat_now[int(0.95 * len(lat_now))] * 1000 if lat_now else 0:.0f} ms",
+                      file=sys.stderr, flush=True)
                 await print_approved(pilot, app)
                 if i == 0:
                     rss_first = rss_mb()  # models and caches are loaded by now

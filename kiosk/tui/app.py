@@ -22,7 +22,7 @@ from kiosk.config import Config
 from kiosk.devices.base import Device
 from kiosk.i18n import LANGUAGES, current_language, set_language, translate
 from kiosk.station import Station
-from kiosk.tui.base import KeySpec, Translated
+from kiosk.tui.base import APP_KEYS, KeySpec, Translated
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,7 @@ ENTER_HOLD_S = 1.0
 class KioskApp(App[None]):
     CSS_PATH = ["kiosk.tcss", "wizard.tcss"]
     TITLE = "Kiosk e-KTP"
-    KEYS: ClassVar[list[KeySpec]] = [
-        ("f2", "switch_language", "tui.key.language"),
-        ("ctrl+q", "quit", "tui.key.quit"),
-    ]
+    KEYS: ClassVar[list[KeySpec]] = APP_KEYS
 
     def __init__(self, cfg: Config, *, devices: DeviceProvider | None = None,
                  clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,

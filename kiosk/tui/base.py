@@ -36,6 +36,13 @@ quiet_textual_words()
 KeySpec = tuple[str, str, str] | tuple[str, str, str, bool] | tuple[str, str, str, bool, str]
 
 
+#: keys that work on every screen, dialogs included (Textual does not pass a modal's keys to the app)
+APP_KEYS: list[KeySpec] = [
+    ("f2", "switch_language", "tui.key.language"),
+    ("ctrl+q", "quit", "tui.key.quit"),
+]
+
+
 class Translated:
     """Mixin for screens: translated footer keys and a ``refresh_texts`` hook."""
 
@@ -49,14 +56,26 @@ class Translated:
             priority = bool(spec[3]) if len(spec) > 3 else False  # type: ignore[misc]
             display = str(spec[4]) if len(spec) > 4 else None  # type: ignore[misc]
             bindings.bind(key, action, translate(code) if code else "", priority=priority, key_display=display)
+        if isinstance(self, ModalScreen):
+            for key, action, code, *_ in APP_KEYS:
+                bindings.key_to_bindings.pop(key, None)
+                bindings.bind(key, "app." + action, translate(code), priority=key == "ctrl+q")
         self._bindings = bindings  # type: ignore[attr-defined]
 
     def refresh_texts(self) -> None:
         """Re-render every text of the screen in the current language (override)."""
 
+    @staticmethod
+    def words(code: str, params: dict[str, object]) -> str:
+        """``translate`` whose parameters may themselves be catalog codes written "@code" (a
+        finger's name in a title): translated now, so they follow F2 like the rest."""
+        return translate(code, **{k: translate(v[1:]) if isinstance(v, str) and v.startswith("@") else v
+                                  for k, v in params.items()})
+
     def language_changed(self) -> None:
         self.translate_keys()
-        self.refresh_texts()
+        if self.is_mounted:  # type: ignore[attr-defined]  # a screen still being built translates on mount
+            self.refresh_texts()
         self.refresh_bindings()  # type: ignore[attr-defined]
 
 

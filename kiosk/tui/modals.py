@@ -98,7 +98,7 @@ class ReasonModal(KioskModal[str | None]):
         yield Footer(compact=True)
 
     def refresh_texts(self) -> None:
-        self.query_one("#title", Label).update(translate(self.title_code, **self.params))
+        self.query_one("#title", Label).update(self.words(self.title_code, self.params))
         options = self.query_one("#reasons", OptionList)
         highlighted = options.highlighted
         options.clear_options()
@@ -130,7 +130,7 @@ class ConfirmModal(KioskModal[bool]):
         yield Footer(compact=True)
 
     def refresh_texts(self) -> None:
-        self.query_one("#question", Static).update(translate(self.question_code, **self.params))
+        self.query_one("#question", Static).update(self.words(self.question_code, self.params))
 
     def action_yes(self) -> None:
         self.dismiss(True)

@@ -30,7 +30,7 @@ async def burst(pilot: Any, *keys: str) -> None:
 
 
 async def test_a_login_typed_without_pauses_fills_each_field(make_app: Any, accounts: Any) -> None:
-    for attempt in range(4):  # the report: 3 of 4 tries put the password into the name field
+    for attempt in range(1):  # the report: 3 of 4 tries put the password into the name field; here every one did
         app = make_app()
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()  # the login screen is on the terminal

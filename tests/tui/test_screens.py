@@ -138,8 +138,10 @@ async def test_home_shows_each_device_state_in_words(make_app: Any, accounts: An
         await login(pilot, "siti", "rahasia123")
         await wait_for(pilot, lambda: len(app.screen.reports) == 3)
         panel = str(app.screen.query_one("#devices", Static).render())
-        assert "camera (camera): ready" in panel
-        assert "scanner (fingerprint scanner): ready" in panel
+        # devices are named by kind in the operator's words, never by the config table's name
+        assert "Camera: ready" in panel
+        assert "Fingerprint scanner: ready" in panel
         from kiosk.i18n import translate
 
-        assert f"pad: {translate('device.absent', device='pad')}" in panel
+        assert f"Signature pad: {translate('device.absent', device='Signature pad')}" in panel
+        assert "scanner" not in panel.replace("Fingerprint scanner", "")

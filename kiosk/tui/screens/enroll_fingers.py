@@ -328,7 +328,7 @@ class FingersScreen(WizardStep):
             self.app.push_screen(SupervisorModal(), lambda sup: self.record_exception(pos, reason, sup) if sup else None)
 
         self.app.push_screen(ReasonModal("tui.fingers.exception_title", "tui.fingers.reason", EXCEPTION_REASONS,
-                                         finger=translate("tui.finger." + str(pos))), done)
+                                         finger="@tui.finger." + str(pos)), done)
 
     @work(thread=True, group="finger-store")
     def record_exception(self, pos: int, reason: str, supervisor: str | None) -> None:

@@ -84,6 +84,10 @@ class FormScreen(WizardStep):
                 value = sel.value
                 sel.set_options([(option_label(name, c), c) for c in choices])
                 sel.value = value
+                # the shown label is only redrawn when the value changes: redraw it in the new words
+                shown = next((w for w in sel.query("SelectCurrent")), None)
+                if shown is not None and value in choices:
+                    shown.update(option_label(name, str(value)))
 
     def collect(self) -> tuple[Identity, list[tuple[str, str, dict[str, Any]]]]:
         """The identity as entered, and every problem with it (field, code, params)."""

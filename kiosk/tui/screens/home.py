@@ -16,7 +16,7 @@ from kiosk.tui import services
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.devices_poll import device_report
 from kiosk.tui.messages import DeviceReport, NetworkReport, StockReport
-from kiosk.tui.screens.device_help import device_label, problem_words, with_device_label
+from kiosk.tui.screens.device_help import DEVICE_KINDS, device_label, problem_words, with_device_label
 
 #: home key -> screen name (ROLE_SCREENS decides which are shown)
 SCREEN_OF_ACTION = {"enroll": "enroll", "resume": "enroll", "queue": "queue", "print": "print",
@@ -168,6 +168,8 @@ class HomeScreen(KioskScreen):
             lines.append(translate("tui.home.no_devices"))
         for name in names:
             rep = self.reports.get(name)
+            if rep is not None and rep.kind:
+                DEVICE_KINDS.setdefault(name, rep.kind)
             label = device_label(name)
             if rep is None:
                 lines.append(f"{label}: {translate('tui.home.asking')}")
