@@ -82,7 +82,7 @@ def malformed(kind: str) -> bytes:
 class FakeHidDigitizer(FakeUsbDevice):
     def __init__(self, *, vendor_id: int = VENDOR_ID, product_id: int = PRODUCT_ID, serial: str = "HDP0001",
                  seed: int = 1, rate_hz: float = 200.0, pause_s: float = 1.5, malformed_every: int = 0,
-                 speed_mm_s: float = 90.0) -> None:
+                 speed_mm_s: float = 90.0, scene: str = "endless") -> None:
         super().__init__(
             vendor_id=vendor_id, product_id=product_id, bcd_device=0x0102, manufacturer="Mock Pen Works",
             product="HID Signature Pad 152", serial=serial,
@@ -93,10 +93,14 @@ class FakeHidDigitizer(FakeUsbDevice):
                               extra_descriptors=hid_class_descriptor(len(KEYBOARD_DESCRIPTOR))),
             ])
         self.stream = PenReportStream(encode_pen, width_mm=WIDTH_MM, height_mm=HEIGHT_MM, seed=seed,
-                                      rate_hz=rate_hz, pause_s=pause_s, speed_mm_s=speed_mm_s)
+                                      rate_hz=rate_hz, pause_s=pause_s, speed_mm_s=speed_mm_s, scene=scene)
         self.malformed_every = malformed_every
         self.idle_rate: int | None = None
         self._sent = 0
+
+    def request_signature(self) -> None:
+        """Ask the resident to sign (scene "person": a plain digitizer has no command for it)."""
+        self.stream.request()
 
     def inject_malformed(self, kind: str) -> None:
         self.stream.inject(malformed(kind))
@@ -130,9 +134,12 @@ class FakeHidDigitizer(FakeUsbDevice):
 
 def start_for_station(params: dict[str, Any], workdir: Path) -> UsbMockHandle:
     """Present the pad on an in-process pyusb backend; the driver is pointed at it by name."""
+    import os
+
     device = FakeHidDigitizer(vendor_id=int(params.get("vendor_id") or VENDOR_ID),
                               product_id=int(params.get("product_id") or PRODUCT_ID),
-                              serial=str(params.get("serial") or "HDP0001"))
+                              serial=str(params.get("serial") or "HDP0001"),
+                              scene=os.environ.get("KIOSK_PAD_SCENE", "endless"))
     return UsbMockHandle("hid_digitizer", device)
 
 

@@ -6,6 +6,11 @@ along each stroke; hover samples between strokes, one out-of-range sample at the
 :class:`PenReportStream` hands the samples out at the pad's report rate, encoded by the
 mock's own report format, pauses between signatures (a real digitizer sends nothing while the
 pen is away), and takes injected reports (malformed ones, for fault tests).
+
+Two scenes: ``"endless"`` signs again and again (the stress scene: a pad that never stops, as when
+a pen is left on the glass), ``"person"`` signs once each time it is asked (:meth:`PenReportStream.
+request`: the station asks the resident to sign; the Wacom mock asks on ClearScreen) and then the
+pen stays away. ``$KIOSK_PAD_SCENE`` picks the scene of a simulated station's pad.
 """
 
 from __future__ import annotations
@@ -132,11 +137,20 @@ def strokes_of(samples: list[PenSample]) -> list[list[PenSample]]:
     return out
 
 
+SCENES = ("endless", "person")
+
+
 class PenReportStream:
     """Signatures (one after another, ``pause_s`` apart) as encoded input reports, in real time."""
 
     def __init__(self, encode: Callable[[PenSample], bytes], *, width_mm: float, height_mm: float, seed: int = 1,
-                 rate_hz: float = 200.0, pause_s: float = 1.5, speed_mm_s: float = 90.0) -> None:
+                 rate_hz: float = 200.0, pause_s: float = 1.5, speed_mm_s: float = 90.0,
+                 scene: str = "endless") -> None:
+        if scene not in SCENES:
+            raise ValueError(f"unknown pad scene {scene!r}; known: {', '.join(SCENES)}")
+        self.scene = scene
+        #: signatures asked for and not yet started (scene "person")
+        self.requested = 0
         self.encode = encode
         self.speed_mm_s = speed_mm_s
         self.width_mm = width_mm
@@ -171,6 +185,11 @@ class PenReportStream:
             self.paused = False
             self._next_due = max(self._next_due, time.monotonic())
 
+    def request(self) -> None:
+        """The resident is asked to sign: one more signature (scene "person"; "endless" signs anyway)."""
+        with self._lock:
+            self.requested += 1
+
     def inject(self, report: bytes) -> None:
         self.injected.append(report)
 
@@ -181,10 +200,13 @@ class PenReportStream:
             if self.injected:
                 return self.injected.popleft()
             now = time.monotonic()
-            if self.paused:
+            idle = self.scene == "person" and self._index >= len(self._samples) and not self.requested
+            if self.paused or idle:  # pen away (a person who has signed waits to be asked again)
                 due = now + wait + 1.0
             else:
                 if self._index >= len(self._samples):
+                    if self.scene == "person":
+                        self.requested -= 1
                     seed = self.seed + self.signatures_started
                     self._samples = signature_samples(seed, self.width_mm, self.height_mm, rate_hz=self.rate_hz,
                                                       speed_mm_s=self.speed_mm_s)

@@ -68,7 +68,7 @@ REPORT_DESCRIPTOR = bytes.fromhex(
 class FakeWacomStu(FakeUsbDevice):
     def __init__(self, model: str = "STU-530", *, serial: str = "5JZQS00032", seed: int = 1, rate_hz: float = 200.0,
                  pause_s: float = 1.5, malformed_every: int = 0,
-                 speed_mm_s: float = 90.0) -> None:
+                 speed_mm_s: float = 90.0, scene: str = "endless") -> None:
         self.model = MODELS[model]
         super().__init__(vendor_id=VENDOR_ID, product_id=self.model.product_id, bcd_device=0x0100 | self.model.firmware[1],
                          manufacturer="Wacom Co.,Ltd.", product=self.model.name, serial=serial,
@@ -77,7 +77,7 @@ class FakeWacomStu(FakeUsbDevice):
         self.width_mm = self.model.max_x * 25.4 / RESOLUTION
         self.height_mm = self.model.max_y * 25.4 / RESOLUTION
         self.stream = PenReportStream(self.encode, width_mm=self.width_mm, height_mm=self.height_mm, seed=seed,
-                                      rate_hz=rate_hz, pause_s=pause_s, speed_mm_s=speed_mm_s)
+                                      rate_hz=rate_hz, pause_s=pause_s, speed_mm_s=speed_mm_s, scene=scene)
         self.malformed_every = malformed_every
         self._reset_state()
 
@@ -137,6 +137,7 @@ class FakeWacomStu(FakeUsbDevice):
         self.last_result = 0
         if report_id == 0x20:
             self.clears += 1
+            self.stream.request()  # a cleared pad screen asks the resident to sign (scene "person")
             self.ink.clear()
         elif report_id == 0x21 and len(data) >= 2:
             self.inking = data[1] == 1
@@ -201,7 +202,10 @@ def start_for_station(params: dict[str, Any], workdir: Path) -> UsbMockHandle:
     """Present the pad on an in-process pyusb backend; the driver is pointed at it by name."""
     product = int(params.get("product_id") or 0)
     model = next((m.name for m in MODELS.values() if m.product_id == product), "STU-530")
-    return UsbMockHandle("wacom_stu", FakeWacomStu(model, serial=str(params.get("serial") or "5JZQS00032")))
+    import os
+
+    return UsbMockHandle("wacom_stu", FakeWacomStu(model, serial=str(params.get("serial") or "5JZQS00032"),
+                                                   scene=os.environ.get("KIOSK_PAD_SCENE", "endless")))
 
 
 def main(argv: list[str] | None = None) -> int:
