@@ -93,7 +93,7 @@ done
 keys C-s   # the wrong-finger check (bozorth3 over every pair) runs before the step is left
 shot signature " Signature "
 shot signature-ink "pen points received"
-keys a
+keys C-a
 shot signature-saved "Signature saved"
 keys C-s
 shot review "Complete: press Ctrl+S"

@@ -31,6 +31,7 @@ SHOWN_ON: dict[str, tuple[type, ...]] = {
     "tui.nik.valid": (NikScreen,),
     "tui.fingers.no_retries": (FingersScreen,),
     "tui.fingers.all_done": (FingersScreen,),
+    "tui.quit_hint": (HomeScreen, NikScreen, FingersScreen, SignatureScreen, ConfirmModal),
     "tui.fingers.cancel_hint": (FingersScreen,),
     "tui.signature.saved_next": (SignatureScreen,),
     "tui.signature.accept_hint": (SignatureScreen,),

@@ -33,7 +33,8 @@ async def test_a_login_typed_without_pauses_fills_each_field(make_app: Any, acco
     for attempt in range(1):  # the report: 3 of 4 tries put the password into the name field; here every one did
         app = make_app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.pause()  # the login screen is on the terminal
+            await wait_for(pilot, lambda: bool(app.screen.query("HeaderTitle")))  # the login screen is drawn
+            await pilot.pause()
             await burst(pilot, *"siti", "enter", *"rahasia123", "enter")
             await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
             assert app.user is not None and app.user.name == "siti", attempt

@@ -73,4 +73,4 @@ async def test_language_switch_retranslates_screen_and_footer(make_app: Any, acc
         assert current_language() == "id"
         assert "Perangkat" in str(app.screen.query_one("#devices", Static).render())
         descriptions = {b.description for _, b in app.screen._bindings}
-        assert "Rekam baru" in descriptions
+        assert "Rekam" in descriptions

@@ -68,7 +68,7 @@ async def test_scanner_unplugged_mid_capture_shows_action_and_keeps_draft(make_a
         scanner.release.set()
         await wait_for(pilot, lambda: app.screen.problem is not None)
         status = text_of(app, "#finger-status")
-        assert translate("device.absent", device="scanner") in status
+        assert translate("device.absent", device="Fingerprint scanner") in status
         assert translate("tui.action.replug", key="C") in status
         assert isinstance(app.screen, FingersScreen)
         assert app.store.get(record_id).state is RecordState.DRAFT
@@ -172,7 +172,7 @@ async def test_blocked_capture_worker_does_not_freeze_keys(make_app: Any, accoun
         await pilot.press("z")  # stop capture: the cancel event reaches the blocked driver call
         await wait_for(pilot, lambda: app.screen.problem is not None)
         assert time.monotonic() - started < 5
-        assert translate("device.cancelled", device="scanner") in text_of(app, "#finger-status")
+        assert translate("device.cancelled", device=translate("tui.kind.fingerprint").capitalize()) in text_of(app, "#finger-status")
         await pilot.press("f2")
 
 

@@ -81,6 +81,8 @@ class FormScreen(WizardStep):
         for name, kind, choices in FIELDS:
             if kind == "select" and name == "sex":
                 sel = self.query_one(f"#{name}", Select)
+                if not sel.is_mounted or not sel.query("SelectOverlay"):  # still being built
+                    continue
                 value = sel.value
                 sel.set_options([(option_label(name, c), c) for c in choices])
                 sel.value = value
