@@ -15,7 +15,7 @@ import pytest
 
 from kiosk.config import load_config
 from kiosk.devices.protocols import SignaturePad
-from kiosk.devices.registry import build_device, check_device_config
+from kiosk.composition import build_device, check_device_config
 from kiosk.i18n import catalog
 from tests.conftest import BASE_CONFIG, ROOT
 from tests.devices.contract_signature import lifts, read_until
