@@ -13,6 +13,7 @@ import argparse
 import time
 from typing import Any, Callable
 
+from kiosk.cli.arguments import JSON_HELP
 from kiosk.cli.context import config_from, print_json
 from kiosk.devices.base import Device
 from kiosk.devices.discovery import attached
@@ -25,12 +26,12 @@ from kiosk.i18n import describe, translate
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("devices", help="configured devices with their status, and what is attached")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_devices)
 
     p = sub.add_parser("diag", help="check devices: open, info, self-test, one test capture")
     p.add_argument("device", nargs="?", help="only this configured device")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.add_argument("--hexdump", action="store_true", help="show each device's last protocol exchange")
     p.add_argument("--capture-timeout", type=float, default=10.0, metavar="S",
                    help="seconds the test capture waits (default 10)")
