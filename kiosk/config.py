@@ -101,6 +101,9 @@ class AccountsConfig:
     max_failures: Annotated[int, Ge(1)] = 5
     lockout_s: NonNegative = 300
     idle_logout_s: Annotated[int, Gt(0)] = 600
+    #: scrypt cost as log2(N): 17 is OWASP's current guidance (N=2^17, r=8, p=1, 128 MiB); a
+    #: weaker stored hash is rehashed at its next login. Test stations may lower it to 14.
+    password_cost: Annotated[int, Interval(ge=14, le=20)] = 17
 
 
 @dataclass(frozen=True)
@@ -175,14 +178,14 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raw = tomllib.loads(file.read_text("utf-8"))
     except FileNotFoundError:
         raise ConfigError("config.not_found", file=str(file)) from None
+    except RecursionError:  # a deeply nested array: tomllib recurses once per level
+        raise ConfigError("config.syntax", file=str(file), reason="nested too deeply") from None
     except RuntimeError as exc:  # a symlink loop (Python 3.11 raises RuntimeError from resolve)
         raise ConfigError("config.unreadable", file=str(file), reason=str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError("config.unreadable", file=str(file), reason=getattr(exc, "strerror", None) or str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("config.syntax", file=str(file), reason=str(exc)) from None
-    except RecursionError:  # a deeply nested array: tomllib recurses once per level
-        raise ConfigError("config.syntax", file=str(file), reason="nested too deeply") from None
     base = file.parent
     raw = dict(raw)
     devices_raw = raw.pop("devices", {})

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from kiosk.central.keys import StationKeys
+from kiosk.config import Config
 from kiosk.cli.arguments import JSON_HELP
 from kiosk.cli.context import config_from, print_json, store_from
 from kiosk.errors import InputError, KioskError
@@ -46,13 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=cmd_export)
 
 
-def language_from_config(args: argparse.Namespace) -> None:
-    """Use the config's language when there is a readable config; these commands must not need one."""
-    if getattr(args, "lang", None) is None:
-        try:
-            config_from(args, attach_log=False)
-        except KioskError:
-            pass
+def _readable_config(args: argparse.Namespace) -> "Config | None":
+    """The config (its language set) if one can be read; ``init --data`` must work without one."""
+    try:
+        return config_from(args, attach_log=False)
+    except KioskError:
+        return None
 
 
 # -- init ---------------------------------------------------------------------------------------
@@ -76,8 +76,12 @@ def read_new_password() -> str:
 def cmd_init(args: argparse.Namespace) -> int:
     if args.data is not None:
         data_dir = args.data.absolute()
-        accounts = args.accounts or data_dir / "accounts.toml"
-        language_from_config(args)
+        cfg = _readable_config(args)
+        # the config's own accounts file when the config describes this folder: the login and
+        # `kiosk users` read accounts.file, so the first supervisor must be written there
+        same_station = cfg is not None and cfg.station.data_dir == data_dir.resolve()
+        accounts = args.accounts or (cfg.accounts.file if same_station and cfg else data_dir / "accounts.toml")
+
     else:
         cfg = config_from(args, attach_log=False)
         data_dir, accounts = cfg.station.data_dir, args.accounts or cfg.accounts.file
@@ -90,6 +94,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise ProvisionError("ops.station_exists", path=str(found))
     password = read_new_password()
     done = provision_station(data_dir, user=args.user, password=password, accounts=accounts)
+    if args.data is not None and cfg is not None and done.accounts != cfg.accounts.file:
+        print(translate("ops.accounts_elsewhere", configured=str(cfg.accounts.file), written=str(done.accounts)),
+              file=sys.stderr)
     attach_station_log(done.data_dir)
     logging.getLogger("kiosk.ops").info("station provisioned", extra={"data_dir": str(done.data_dir),
                                                                       "station_key": done.fingerprint})

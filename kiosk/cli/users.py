@@ -57,10 +57,12 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     cfg = config_from(args)
-    accounts = AccountStore(cfg.accounts).list()
+    store = AccountStore(cfg.accounts)
+    store.ensure_demo(cfg.station.simulated)  # the demo operator exists only while simulated
+    accounts = store.list()
     if args.json:
         print_json([{"name": a.name, "role": a.role.value, "created_at": a.created_at,
-                     "locked": a.locked_until > 0} for a in accounts])
+                     "locked": store.is_locked(a)} for a in accounts])
     elif not accounts:
         print(translate("accounts.cli.none"))
     else:

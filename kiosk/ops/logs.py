@@ -26,6 +26,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kiosk.datafolder import private_folder
+
 LOGGER = "kiosk"
 LOG_FILE = "kiosk.log"
 MAX_BYTES = 5 * 1024 * 1024
@@ -143,8 +145,7 @@ def configure_console(verbose: bool) -> logging.Logger:
 def attach_station_log(data_dir: Path, *, level: int = logging.INFO, max_bytes: int = MAX_BYTES,
                        backups: int = BACKUPS) -> Path:
     """Add the rotating JSON-lines file in ``<data_dir>/logs`` (0700 folder, 0600 files)."""
-    folder = Path(data_dir) / "logs"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder = private_folder(Path(data_dir) / "logs")
     path = (folder / LOG_FILE).resolve()
     logger = logging.getLogger(LOGGER)
     logger.setLevel(logging.DEBUG)
