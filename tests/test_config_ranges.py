@@ -81,3 +81,19 @@ def test_the_line_is_in_indonesian_in_indonesian_mode(tmp_path: Path) -> None:
     proc = run_kiosk("--config", str(path), "--lang", "id", "records", "list")
     assert proc.returncode == 2
     assert "paling kecil 0" in proc.stderr and "retention.days" in proc.stderr
+
+
+def test_a_config_symlink_loop_is_one_plain_line(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").symlink_to(tmp_path / "b.toml")
+    (tmp_path / "b.toml").symlink_to(tmp_path / "a.toml")
+    proc = run_kiosk("--config", str(tmp_path / "a.toml"), "--lang", "en", "records", "list")
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Unexpected" not in proc.stderr and "a.toml" in proc.stderr
+
+
+def test_a_100k_deep_toml_array_is_one_plain_line(tmp_path: Path) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    proc = run_kiosk("--config", str(path), "--lang", "en", "records", "list")
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "malformed" in proc.stderr and "Unexpected" not in proc.stderr
