@@ -75,9 +75,23 @@ def cmd_sync(args: argparse.Namespace) -> int:
     cfg = config_from(args)
     from kiosk.sync.worker import SyncWorker
 
-    worker = SyncWorker.from_config(cfg, store_from(cfg), on_progress=ProgressBar())
+    from kiosk.ops.sdnotify import ServiceWatchdog, notify
+
+    bar = ProgressBar()
+    # under systemd: pings while passes keep ending (each reports "idle"); a pass may take a
+    # full backoff plus a few request timeouts
+    watchdog = ServiceWatchdog(stale_after=cfg.central.backoff_cap_s + 4 * cfg.central.timeout_s + 30)
+
+    def progress(p: Any) -> None:
+        watchdog.beat()
+        bar(p)
+
+    worker = SyncWorker.from_config(cfg, store_from(cfg), on_progress=progress)
     # SIGTERM stops cleanly between requests; SIGKILL is survived by design (state in SQLite)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
+    if not args.once:
+        watchdog.start()
+        notify("READY=1", f"STATUS=syncing with {cfg.central.url}")
     try:
         if args.once:
             report = worker.run_once()
@@ -87,9 +101,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 print(translate("sync.pass_done", **report))
             return 1 if report["deferred"] else 0
         worker.run_forever()
+        notify("STOPPING=1")
         print(translate("sync.stopped"))
         return 0
     finally:
+        watchdog.stop()
         worker.close()
 
 
