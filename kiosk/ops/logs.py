@@ -194,10 +194,18 @@ def configure_console(verbose: bool) -> logging.Logger:
     return logger
 
 
+def station_log_dir(data_dir: Path) -> Path:
+    """Where the station log is: systemd's ``$LOGS_DIRECTORY`` (``LogsDirectory=`` of the
+    services, /var/log/kiosk), else ``<data_dir>/logs``. Readers of the log (the diagnostics
+    bundle) ask here too."""
+    given = os.environ.get("LOGS_DIRECTORY", "").split(":")[0]
+    return Path(given) if given else Path(data_dir) / "logs"
+
+
 def attach_station_log(data_dir: Path, *, level: int = logging.INFO, max_bytes: int = MAX_BYTES,
                        backups: int = BACKUPS) -> Path:
-    """Add the rotating JSON-lines file in ``<data_dir>/logs`` (0700 folder, 0600 files)."""
-    folder = private_folder(Path(data_dir) / "logs")
+    """Add the rotating JSON-lines file in :func:`station_log_dir` (0700 folder, 0600 files)."""
+    folder = private_folder(station_log_dir(data_dir))
     path = (folder / LOG_FILE).resolve()
     logging.getLogger(LOGGER).setLevel(logging.DEBUG)
     logging.getLogger(LOGGER).propagate = True
