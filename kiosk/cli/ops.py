@@ -141,8 +141,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     # the packets the sync worker stores and would upload, sealed here if not yet (no connection)
     seal = sealer_for_station(cfg, store)
     key = StationKeys.load(cfg.station.data_dir).signing
-    result = export_queued(store, args.to, seal_packet=seal, key=key, station_id=cfg.station.id,
-                           actor=os.environ.get("USER", "cli"), again=args.again)
+    from kiosk.cli.progress import CommandProgress
+    from kiosk.ops.export import exportable
+
+    with CommandProgress(translate("progress.export"), len(exportable(store, again=args.again))) as bar:
+        result = export_queued(store, args.to, seal_packet=seal, key=key, station_id=cfg.station.id,
+                               actor=os.environ.get("USER", "cli"), again=args.again, on_packet=bar.update)
     checkpoint_if_due(store, key, cfg.audit.checkpoint_every)
     if args.json:
         print_json({"batch": result.batch, "folder": str(result.folder), "records": list(result.records),

@@ -71,8 +71,12 @@ def cmd_print(args: argparse.Namespace) -> int:
         ids = [store.find(args.record).id] if args.record else [r.id for r in store.list(RecordState.APPROVED)]
         if not ids and not args.json:  # --json: stdout is the JSON document alone
             print(translate("print.none_approved"))
-        for rid in ids:
-            results.append(_print_one(gate, store, printer, rid, quiet=args.json))
+        from kiosk.cli.progress import CommandProgress
+
+        with CommandProgress(translate("progress.print"), len(ids) if len(ids) > 1 else 0) as bar:
+            for rid in ids:
+                results.append(_print_one(gate, store, printer, rid, quiet=args.json))
+                bar.advance()
         levels = Stock(store, cfg.stock).levels(printer)
     warnings = [translate(code, **params) for code, params in levels.warnings]
     if args.json:

@@ -165,7 +165,11 @@ def cmd_simulate_enroll(args: argparse.Namespace) -> int:
     cfg = config_from(args)
     from kiosk.sync.synthetic import enroll_synthetic
 
-    ids = enroll_synthetic(store_from(cfg), args.count, district=args.district or cfg.station.region, seed=args.seed)
+    from kiosk.cli.progress import CommandProgress
+
+    with CommandProgress(translate("progress.simulate"), args.count) as bar:
+        ids = enroll_synthetic(store_from(cfg), args.count, district=args.district or cfg.station.region,
+                               seed=args.seed, on_record=bar.update)
     if args.json:
         print_json({"created": ids})
     else:
