@@ -136,3 +136,11 @@ def test_reader_going_away_ends_the_command_quietly(config_file: Path) -> None:
     proc.wait(timeout=60)
     assert "Broken" not in err and "Unexpected" not in err and "Traceback" not in err, err
     assert proc.returncode == 141
+
+
+def test_opencv_keeps_its_own_warnings_off_stderr(tmp_path: Path, config_file: Path) -> None:
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDRgarbage")
+    proc = run_kiosk("--config", str(config_file), "--lang", "en", "quality", "finger", str(bad))
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "grfmt" not in proc.stderr and "[ERROR" not in proc.stderr

@@ -22,6 +22,11 @@ from kiosk.errors import KioskError
 from kiosk.i18n import describe, set_language
 from kiosk.ops.logs import configure_console
 
+# OpenCV's C++ logger writes "[ WARN:0@..." lines straight to stderr (a corrupt PNG, a missing
+# camera); the operator gets our one line instead, so it stays silent. Read when OpenCV first
+# logs, so it must be set before any command module imports cv2.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+
 #: modules under kiosk.cli that add subcommands, in the order --help lists them
 COMMAND_MODULES = ["records", "devices", "quality", "sync", "central", "printing", "users", "ops"]
 
