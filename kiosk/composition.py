@@ -25,7 +25,7 @@ from kiosk.config import Config, DeviceConfig, load_config
 from kiosk.devices.base import Device
 from kiosk.devices.registry import BuiltDevice, DeviceSet, MockHandle
 from kiosk.errors import ConfigError
-from kiosk.schema import build
+from kiosk.typed_tables import build
 
 #: driver name in config.toml -> "module:Class"; adding a driver is one module plus one line
 DRIVERS: dict[str, str] = {

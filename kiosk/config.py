@@ -3,7 +3,7 @@
 Config objects say *where* things are (files, ports, URLs); drivers say *how* to talk to them.
 A wrong type, a value out of range, an unknown key or a missing value is refused at start with
 one :class:`~kiosk.errors.ConfigError` naming the file, the key and what was expected. Types
-and ranges are declared on the fields (:mod:`kiosk.schema`), never checked by hand.
+and ranges are declared on the fields (:mod:`kiosk.typed_tables`), never checked by hand.
 Relative paths are resolved against the folder of the file that names them, so a copied
 config makes an independent station.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from kiosk.errors import ConfigError
-from kiosk.schema import Ge, Gt, Interval, Matches, MinLen, build
+from kiosk.typed_tables import Ge, Gt, Interval, Matches, MinLen, build
 
 #: the source checkout's simulated station (``make run``); used when running from a checkout
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"

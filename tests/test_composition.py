@@ -16,7 +16,7 @@ from kiosk.station import Station
 from tests.conftest import ROOT, SIMULATED_SYNC_CONFIG
 
 ONCE_CIRCULAR = ["kiosk.config", "kiosk.capture.thresholds", "kiosk.devices.registry", "kiosk.composition",
-                 "kiosk.station", "kiosk.schema"]
+                 "kiosk.station", "kiosk.typed_tables"]
 
 
 @pytest.mark.parametrize("module", ONCE_CIRCULAR)

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from kiosk.schema import Ge, Gt, Interval, build
+from kiosk.typed_tables import Ge, Gt, Interval, build
 
 if TYPE_CHECKING:
     from kiosk.config import Config
 
-# ranges every threshold is checked against at load (kiosk.schema)
+# ranges every threshold is checked against at load (kiosk.typed_tables)
 Share = Annotated[float, Interval(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Gt(0)]
 NonNegativeFloat = Annotated[float, Ge(0)]

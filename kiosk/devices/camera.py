@@ -26,7 +26,7 @@ import numpy as np
 from kiosk.devices.base import DeviceInfo, DeviceState, DeviceStatus, SelfTestResult
 from kiosk.devices.errors import DeviceAbsent, DeviceTimeout
 from kiosk.devices.protocols import Camera, CameraStats, Frame
-from kiosk.schema import Ge, Gt
+from kiosk.typed_tables import Ge, Gt
 
 
 def _video_index(source: str | int) -> int | None:

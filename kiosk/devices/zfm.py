@@ -51,7 +51,7 @@ from kiosk.devices.errors import (
     DeviceTimeout,
 )
 from kiosk.devices.protocols import FingerImage, FingerprintScanner
-from kiosk.schema import Gt, Interval
+from kiosk.typed_tables import Gt, Interval
 
 try:
     import termios
