@@ -38,7 +38,8 @@ EXIT_PIPE = 141
 def build_parser() -> argparse.ArgumentParser:
     parser = KioskArgumentParser(prog="kiosk", description="Biometric enrollment kiosk (e-KTP).")
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
-    parser.add_argument("--config", metavar="PATH", help="station config (default: $KIOSK_CONFIG, else the source checkout's config.toml,"
+    parser.add_argument("--config", metavar="PATH",
+                        help="station config (default: $KIOSK_CONFIG, else the source checkout's config.toml,"
                              " else /etc/kiosk/config.toml)")
     parser.add_argument("--lang", choices=("id", "en"), help="language of messages (default: from config)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the log on stderr")
