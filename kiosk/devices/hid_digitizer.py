@@ -21,7 +21,6 @@ screens (0x0D:0x04) and finger collections are never taken for a pen.
 
 from __future__ import annotations
 
-import errno
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +32,7 @@ from kiosk.devices.errors import DeviceError, DeviceProtocolError
 from kiosk.devices.hid_descriptor import (PAGE_DIGITIZER, PAGE_GENERIC_DESKTOP, Field, ReportDescriptor,
                                           ReportDescriptorError, ReportKind, parse)
 from kiosk.devices.protocols import PenPoint
-from kiosk.devices.usb_link import LIBUSB_ERROR_ACCESS, is_gone
+from kiosk.devices.usb import is_access_denied, is_gone
 from kiosk.devices.usb_pen import USB_CLASS_HID, UsbPenPad
 
 GET_DESCRIPTOR = 0x06
@@ -216,7 +215,7 @@ class HidDigitizerSignatureDriver(UsbPenPad):
         product_id: int = 0
         #: USB serial number string to tell two identical pads apart ("" = any)
         serial: str = ""
-        #: pyusb backend: "" = the system's libusb; "mock:..." = an in-process mock (usb_link)
+        #: pyusb backend: "" = the system's libusb; "mock:..." = an in-process mock (kiosk.devices.usb)
         usb_backend: str = ""
         #: milliseconds one interrupt read waits before looking at the stop flag again
         read_timeout_ms: int = 100
@@ -276,7 +275,7 @@ class HidDigitizerSignatureDriver(UsbPenPad):
                 self._probe_error = err
                 continue  # not a pen (or a descriptor we cannot use): look further
             except usb.core.USBError as exc:
-                if is_gone(exc) or exc.errno == errno.EACCES or exc.backend_error_code == LIBUSB_ERROR_ACCESS:
+                if is_gone(exc) or is_access_denied(exc):
                     raise  # unplugged, or not ours to open: the caller decides
                 continue  # this interface refused the request
             finally:

@@ -147,7 +147,7 @@ class WacomStuSignatureDriver(UsbPenPad):
         product_id: int = 0
         #: USB serial number string to tell two pads apart ("" = any)
         serial: str = ""
-        #: pyusb backend: "" = the system's libusb; "mock:..." = an in-process mock (usb_link)
+        #: pyusb backend: "" = the system's libusb; "mock:..." = an in-process mock (kiosk.devices.usb)
         usb_backend: str = ""
         #: show ink on the pad's screen while the resident signs
         inking: bool = True

@@ -9,7 +9,7 @@ import usb.core
 
 from device_mocks.usb_backend import FakeUsbBackend
 from kiosk.devices.errors import DeviceAbsent, DeviceBusy, DeviceProtocolError, DeviceTimeout
-from kiosk.devices.usb_link import register_backend, resolve_backend, unregister_backend, usb_error
+from kiosk.devices.usb import register_backend, resolve_backend, unregister_backend, usb_error
 
 
 @pytest.mark.parametrize("exc, kind, code", [
