@@ -256,7 +256,8 @@ class EvolisMock:
                 return "ERR RIB DETECTION"
             values = {"count": s.ribbon_left, "qty": s.ribbon_capacity}
             return str(values[arg]) if arg in values else "ERROR PARAMETRES"
-        simple = {"Rfv": self.firmware, "Rsn": self.serial, "Rtp": self.model, "Rr": s.ribbon.lower()}
+        simple = {"Rfv": self.firmware, "Rsn": self.serial, "Rtp": self.model, "Rr": s.ribbon.lower(),
+                  "Rkn": "KIT-MOCK-01"}
         return simple.get(name, "ERROR CDE")
 
     def _execute(self, name: str, params: list[str], payload: bytes) -> str | None:
@@ -269,6 +270,8 @@ class EvolisMock:
             return "OK"
         if name == "Pem":  # error management mode: this mock always reports errors to the host
             return "OK" if params and params[0] in ("0", "1", "2", "3", "16", "18") else "ERROR PARAMETRES"
+        if name in ("Pmi", "Pc", "Pl", "Ps"):  # insertion mode, contrast, luminosity, speed: accepted
+            return "OK" if params else "ERROR PARAMETRES"
         if name == "Pr":
             if not params or params[0].upper() not in ("YMCKO", "YMCKOK", "KO", "K", "YMCKOKO"):
                 return "ERROR PARAMETRES"
