@@ -100,8 +100,11 @@ def test_counter_answer_of_5000_digits_without_cr_is_a_typed_error():
 
 
 def test_panel_downloads_have_the_guides_byte_counts():
+    """Guide A5013: ``Nb = 648 * 1016 * bits / 8``. (Its table prints 84,624 and 592,368, which
+    are 676,992 dots, not the 658,368 of 648 x 1016; evolis-driver.pl, run on a Dualys 3, pads
+    a 2-level panel to ``648 * 1016 / 8`` = 82,296 bytes: the formula is what printers take.)"""
     plane = np.zeros((648, 1016), np.uint8)
-    for levels, size in ((2, 84_624), (128, 592_368)):  # guide A5013, "Db" table
+    for levels, size in ((2, 648 * 1016 // 8), (128, 648 * 1016 * 7 // 8)):
         panel = b"k" if levels == 2 else b"y"
         cmd = panel_command(panel.decode(), plane, levels)
         header = ESC + b"Db;" + panel + b";" + str(levels).encode() + b";"
