@@ -139,17 +139,29 @@ def _axis(f: Field, fallback_mm: float, *, device: str) -> Axis:
 
 
 def find_pen(desc: ReportDescriptor) -> tuple[int, dict[int, Field]] | None:
-    """(report id, fields by usage) of the first pen input report, or None if none."""
+    """(report id, fields by usage) of the first pen input report, or None if none.
+
+    X and Y sit in the pen's innermost collection; Tip Switch, In Range and Tip Pressure may
+    sit there or in a parent collection of it (a Pen collection holding a Physical collection
+    of coordinates), as long as they are in the same report. The deepest one wins.
+    """
     for f in desc.fields:
         if f.kind is not ReportKind.INPUT or f.usage != USAGE_X or f.constant or not f.variable:
             continue
         usages = {c.usage for c in f.collections}
         if usages & FINGER_COLLECTIONS or not usages & PEN_COLLECTIONS:
             continue
-        same = {g.usage: g for g in reversed(desc.fields)
-                if g.kind is ReportKind.INPUT and g.report_id == f.report_id and g.collections == f.collections
-                and g.variable and not g.constant and g.usage}
-        if USAGE_Y in same:
+        same: dict[int, Field] = {}
+        for g in desc.fields:
+            if (g.kind is not ReportKind.INPUT or g.report_id != f.report_id or not g.variable or g.constant
+                    or not g.usage or f.collections[:len(g.collections)] != g.collections):
+                continue
+            held = same.get(g.usage)
+            if held is None or len(held.collections) < len(g.collections):
+                same[g.usage] = g  # first at the deepest level
+        y = same.get(USAGE_Y)
+        if y is not None and y.collections == f.collections:
+            same[USAGE_X] = f
             return f.report_id, same
     return None
 
