@@ -16,7 +16,8 @@ from device_mocks.evolis import EvolisMock, usb_connection, PtyServer, card_plan
 from kiosk.devices.base import DeviceState
 from kiosk.devices.errors import DeviceAbsent, DeviceError, DeviceFault, DeviceProtocolError, DeviceTimeout
 from kiosk.printer.connections import DummyConnection
-from kiosk.printer.evolis import EvolisPrinterDriver, command, panel_command
+from kiosk.printer.evolis import EvolisPrinterDriver
+from kiosk.printer.evolis_panels import command, panel_command
 from kiosk.printer.evolis_replies import parse_reply
 from tests.conftest import ROOT
 
@@ -283,7 +284,7 @@ def test_usb_printer_of_another_vendor_is_not_taken(tmp_path):
 @settings(max_examples=200, deadline=None)
 @given(values=st.lists(st.integers(0, 255), min_size=1, max_size=40), bits=st.sampled_from([1, 5, 6, 7, 8]))
 def test_panel_packing_matches_bit_by_bit_definition(values, bits):
-    from kiosk.printer.evolis import pack_levels
+    from kiosk.printer.evolis_panels import pack_levels
 
     stream = "".join(format(v >> (8 - bits), f"0{bits}b") for v in values)
     stream += "0" * ((-len(stream)) % 8)

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from device_mocks.evolis import EvolisMock, PtyServer, usb_connection
 from kiosk.devices.errors import DeviceError, DeviceFault, DeviceProtocolError
 from kiosk.printer.connections import DummyConnection, SerialConnection
-from kiosk.printer.evolis import MAX_PANEL_BYTES, EvolisPrinterDriver, command, panel_command
+from kiosk.printer.evolis import MAX_PANEL_BYTES, EvolisPrinterDriver
+from kiosk.printer.evolis_panels import command, panel_command
 from kiosk.printer.evolis_replies import ReplyKind, parse_count, parse_reply
 
 ESC, CR = b"\x1b", b"\r"
