@@ -13,6 +13,11 @@ we copy only command strings and byte counts from them, not code):
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -24,6 +29,7 @@ from kiosk.printer.connections import DummyConnection, SerialConnection
 from kiosk.printer.evolis import MAX_PANEL_BYTES, EvolisPrinterDriver
 from kiosk.printer.evolis_panels import command, panel_command
 from kiosk.printer.evolis_replies import ReplyKind, parse_count, parse_reply
+from tests.conftest import ROOT
 
 ESC, CR = b"\x1b", b"\r"
 
@@ -244,3 +250,42 @@ def test_feeder_empty_answer_to_se_is_never_booked_as_printed(tmp_path):
             drv.print_card(np.full((648, 1016, 3), 255, np.uint8))
     assert info.value.reason == "no_card" and info.value.params["card_fed"] is False
     assert mock.printed_cards() == []
+
+
+def test_sigkill_mid_panel_then_a_new_process_prints(tmp_path):
+    """The whole story across processes: the printer (mock) runs alone on a pty; a station
+    process writes half a colour panel and is SIGKILLed; the next station process opens the
+    printer, brings the link back (NULs + Srs) and prints a card."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    workdir = tmp_path / "printer"
+    printer = subprocess.Popen([sys.executable, "-m", "device_mocks.evolis", "--workdir", str(workdir)],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        port = printer.stdout.readline().strip() if printer.stdout else ""
+        station = subprocess.Popen([sys.executable, "-c", KILLED_STATION, port], cwd=ROOT, env=env,
+                                   stdout=subprocess.PIPE, text=True)
+        assert station.stdout is not None and station.stdout.readline().strip() == "half a panel sent"
+        station.send_signal(signal.SIGKILL)
+        station.wait()
+        drv = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(connection="serial", port=port,
+                                                                        timeout_s=1.0, print_timeout_s=5.0))
+        with drv:
+            drv.print_card(np.full((648, 1016, 3), 255, np.uint8))
+        assert len(list((workdir / "cards").glob("*/front.png"))) == 1
+    finally:
+        printer.terminate()
+        printer.wait(timeout=10)
+
+
+KILLED_STATION = """
+import sys, time
+import numpy as np
+from kiosk.printer.connections import SerialConnection
+from kiosk.printer.evolis_panels import command, panel_command
+conn = SerialConnection("printer", url=sys.argv[1])
+conn.open()
+full = panel_command("y", np.full((648, 1016), 128, np.uint8), 128)
+conn._write(command("Pem", 2) + command("Pr", "ymcko") + command("Ss") + command("Sr") + full[: len(full) // 2])
+print("half a panel sent", flush=True)
+time.sleep(600)
+"""
