@@ -30,6 +30,7 @@ from kiosk.devices.protocols import CardPrinter, PrinterSupplies
 from kiosk.printer.connections import DummyConnection
 from kiosk.printer.cups import CupsPrinterDriver
 from kiosk.printer.evolis import EvolisPrinterDriver
+from tests.printer.cupsd_rig import output_file
 
 
 class CardPrinterRig(Protocol):
@@ -92,7 +93,7 @@ class CupsRig:
         self.server = str(cupsd["server"])
         root = Path(str(cupsd["root"]))
         self.queue = f"contract{next(_queues)}"
-        self.out = root / "out" / f"{self.queue}.pdf"
+        self.out = output_file(root / "out" / f"{self.queue}.pdf")
         self.lpadmin("-E", "-v", f"file://{self.out}", *(["-m", "lsb/usr/cupsfilters/Generic-PDF_Printer-PDF.ppd"]
                                                            if cupsd["pdf"] else []))
         self.driver = CupsPrinterDriver("printer", CupsPrinterDriver.Params(

@@ -25,6 +25,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def output_file(path: Path) -> Path:
+    """Create the file a file:/// queue writes to (cupsd does not create it)."""
+    path.touch()
+    path.chmod(0o666)
+    return path
+
+
 @pytest.fixture(scope="session")
 def cupsd() -> Iterator[dict[str, object]]:
     if not shutil.which("cupsd") or not shutil.which("lpadmin"):
@@ -36,6 +43,9 @@ def cupsd() -> Iterator[dict[str, object]]:
         (root / sub).mkdir()
     (root / "out").chmod(0o1777)
     (root / "tmp").chmod(0o1777)
+    # cupsd 2.4 opens a file:/// device like a device node (O_WRONLY|O_EXCL, no O_CREAT):
+    # the file must exist before the first job
+    output_file(root / "out" / "card.pdf")
     port = free_port()
     (root / "cupsd.conf").write_text(f"""Listen 127.0.0.1:{port}
 LogLevel info
