@@ -129,6 +129,7 @@ class EvolisMock:
         self.buf = bytearray()
         self.job: Job | None = None
         self.commands: list[str] = []  # every command name received, in order
+        self.requests: list[str] = []  # every command with its parameters (panel data left out)
         self.lock = threading.RLock()
         self.hung = False
         #: the last answer given (what ``Rlr`` returns)
@@ -262,6 +263,7 @@ class EvolisMock:
 
     def _execute(self, name: str, params: list[str], payload: bytes) -> str | None:
         self.commands.append(name)
+        self.requests.append(";".join([name, *params]))
         s = self.state
         if name.startswith("R"):
             return self._read(name, params)

@@ -53,6 +53,8 @@ EVOLIS_VENDOR_ID = 0x0F49
 
 #: the longest panel download (8 bits per dot): what completes any half-received ``Db``
 MAX_PANEL_BYTES = PANEL_LINES * PANEL_DOTS
+#: the sensors ``Rse`` reads (guide A5013): colour, feeder stop, cover, card present, coded disk
+SENSORS = ("c", "m", "o", "p", "r")
 #: every fault reason an answer can carry (the catalog test checks each has operator words)
 FAULT_REASONS = frozenset(FAULTS.values()) | {"printer_error"}
 
@@ -259,12 +261,21 @@ class EvolisPrinterDriver(CardPrinter):
         for code, fn in (("printer.check.identify", lambda: self._identify().model),
                          ("printer.check.status", lambda: self._checked(self.last_reply()).text),
                          ("printer.check.ribbon", lambda: f"{self.query('Rr')} {self._query_int('Rrt', 'count')}"),
-                         ("printer.check.counter", lambda: str(self.counter()))):
+                         ("printer.check.counter", lambda: str(self.counter())),
+                         ("printer.check.sensors", self._sensor_line)):
             try:
                 checks.append((code, True, str(fn())))
             except DeviceError as exc:
                 checks.append((code, False, exc.code))
         return SelfTestResult(all(c[1] for c in checks), tuple(checks))
+
+    def sensors(self) -> dict[str, str]:
+        """``Rse;<sensor>`` for each sensor of guide A5013 (c colour, m feeder stop, o cover, p card
+        present, r coded disk): raw voltages for the technician, not a status."""
+        return {name: self.query("Rse", name) for name in SENSORS}
+
+    def _sensor_line(self) -> str:
+        return " ".join(f"{name}={value}" for name, value in self.sensors().items())
 
     # -- supplies -------------------------------------------------------------------------
     def counter(self) -> int:

@@ -127,9 +127,11 @@ def test_driver_sends_read_commands_with_their_parameters(tmp_path):
         drv.supplies()
         drv.self_test()
         drv.print_card(np.full((648, 1016, 3), 255, np.uint8))
-    sent = [c for c in mock.commands if c.startswith("R")]
-    assert "Rse" not in sent  # a sensor voltage, not a status
-    assert set(sent) <= {"Rsn", "Rtp", "Rfv", "Rlr", "Rco", "Rr", "Rrt"}
+    reads = [r for r in mock.requests if r.startswith("R")]
+    # the guide's read commands that need a parameter always carry one
+    assert all(";" in r for r in reads if r.split(";")[0] in ("Rco", "Rse", "Rrt"))
+    assert {r.split(";")[0] for r in reads} <= {"Rsn", "Rtp", "Rfv", "Rlr", "Rco", "Rr", "Rrt", "Rse"}
+    assert "Rco;c" in reads and "Rrt;count" in reads and "Rlr" in reads
     assert mock.printed_cards()
 
 
@@ -289,3 +291,12 @@ conn._write(command("Pem", 2) + command("Pr", "ymcko") + command("Ss") + command
 print("half a panel sent", flush=True)
 time.sleep(600)
 """
+
+
+def test_sensors_are_read_with_rse_and_their_parameter(tmp_path):
+    mock = EvolisMock(tmp_path / "evolis", cards=0)
+    with EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(timeout_s=0.5),
+                             connection=usb_connection(mock)) as drv:
+        sensors = drv.sensors()
+    assert set(sensors) == {"c", "m", "o", "p", "r"} and sensors["m"] == "4.10"  # feeder stop: no card
+    assert "Rse" in mock.commands
