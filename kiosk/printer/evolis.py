@@ -24,7 +24,9 @@ for the colour panels, and public code reading ``Rrt;count`` / ``Rrt;qty`` on re
 - A panel download cut off half-way (the station was killed) leaves the printer counting
   panel bytes, swallowing every later command. On (re)open the driver checks the printer
   answers; when it does not, it completes any pending download with NUL bytes, discards the
-  answers and resets the half-built job with ``Srs``, then checks again.
+  answers and resets the half-built job with ``Srs``, then checks again. A printer that stays
+  silent for ``timeout_s`` while still printing a card of the killed station is reset too; the
+  card left the feeder, so the gate's recovery finds it in ``Rco;c`` and books it as spoiled.
 - Still unverified (no hardware here): ``Sr``/``Sv`` marking front (recto) and back (verso)
   panels; which card edge is dot 0 of a head line (we follow the filter's landscape loop:
   dot index = 647 - image row).
