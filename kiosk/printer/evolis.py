@@ -174,8 +174,10 @@ class EvolisPrinterDriver(CardPrinter):
 
     # -- the link ------------------------------------------------------------------------------
     def _drain(self, quiet_s: float = 0.1) -> None:
-        """Read and drop answers until the printer is quiet for ``quiet_s``."""
-        while self.connection._read(quiet_s):
+        """Read and drop answers until the printer is quiet for ``quiet_s`` (a printer that never
+        stops talking is cut off after ``reset_timeout_s``: the next command finds out)."""
+        deadline = time.monotonic() + self.p.reset_timeout_s
+        while self.connection._read(quiet_s) and time.monotonic() < deadline:
             pass
 
     def _answers(self) -> bool:
