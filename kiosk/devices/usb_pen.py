@@ -46,7 +46,6 @@ class UsbPenPad(SignaturePad):
     def __init__(self, name: str, params: Any) -> None:
         super().__init__(name, params)
         self._link = UsbLink(name, backend_name=params.usb_backend)
-        self._dev: usb.core.Device | None = None
         self._interface: int = 0
         self._endpoint: int = 0
         self._packet_size: int = 64
@@ -87,6 +86,11 @@ class UsbPenPad(SignaturePad):
     def _usb_id(self) -> str:
         return self._link.usb_id
 
+    @property
+    def _dev(self) -> usb.core.Device | None:
+        """The open device: the link owns it."""
+        return self._link.dev
+
     def _device(self) -> usb.core.Device:
         if self._dev is None:
             self.require_open()
@@ -124,7 +128,6 @@ class UsbPenPad(SignaturePad):
         if dev is None:
             raise DeviceAbsent(device=self.name, usb=self._wanted_id())
         self._link.attach(dev)
-        self._dev = dev
         self._failure = None
         self._reports = self._bad_reports = self._bad_in_a_row = 0
         self._last_tip = False
@@ -151,7 +154,6 @@ class UsbPenPad(SignaturePad):
         self._release()
 
     def _release(self) -> None:
-        self._dev = None
         self._link.release()
 
     # -- the report stream ---------------------------------------------------------------------
