@@ -264,7 +264,7 @@ class EvolisPrinterDriver(CardPrinter):
         checks: list[tuple[str, bool, str]] = []
         for code, fn in (("printer.check.identify", lambda: self._identify().model),
                          ("printer.check.status", lambda: self._checked(self.last_reply()).text),
-                         ("printer.check.ribbon", lambda: f"{self.query('Rr')} {self._query_int('Rrt', 'count')}"),
+                         ("printer.check.ribbon", lambda: f"{self.query('Rr')} {self.ribbon_left()}"),
                          ("printer.check.counter", lambda: str(self.counter())),
                          ("printer.check.sensors", self._sensor_line)):
             try:
@@ -272,6 +272,16 @@ class EvolisPrinterDriver(CardPrinter):
             except DeviceError as exc:
                 checks.append((code, False, exc.code))
         return SelfTestResult(all(c[1] for c in checks), tuple(checks))
+
+    def ribbon_left(self) -> int:
+        """Prints the ribbon still has: ``Rrt;count``; firmware without it refuses the command
+        ("ERROR CDE") and is asked ``Rco;l`` (cards left on this ribbon, as older guides read it)."""
+        try:
+            return self._query_int("Rrt", "count")
+        except DeviceProtocolError as exc:
+            if exc.params.get("refused") != "command":
+                raise
+        return self._query_int("Rco", "l")
 
     def sensors(self) -> dict[str, str]:
         """``Rse;<sensor>`` for each sensor of guide A5013 (c colour, m feeder stop, o cover, p card
@@ -289,7 +299,7 @@ class EvolisPrinterDriver(CardPrinter):
     def supplies(self) -> PrinterSupplies:
         self.require_open()
         # Evolis printers sense "feeder empty" but do not count cards in the hopper.
-        return PrinterSupplies(cards_in_hopper=None, ribbon_panels_left=self._query_int("Rrt", "count"),
+        return PrinterSupplies(cards_in_hopper=None, ribbon_panels_left=self.ribbon_left(),
                                ribbon_type=self.query("Rr").strip().upper(), total_printed=self.counter())
 
     # -- printing -------------------------------------------------------------------------

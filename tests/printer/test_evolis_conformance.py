@@ -300,3 +300,13 @@ def test_sensors_are_read_with_rse_and_their_parameter(tmp_path):
         sensors = drv.sensors()
     assert set(sensors) == {"c", "m", "o", "p", "r"} and sensors["m"] == "4.10"  # feeder stop: no card
     assert "Rse" in mock.commands
+
+
+def test_older_firmware_without_rrt_reads_the_ribbon_with_rco_l(tmp_path):
+    mock = EvolisMock(tmp_path / "evolis", ribbon_left=42)
+    real = mock._read
+    mock._read = lambda name, params: "ERROR CDE" if name == "Rrt" else real(name, params)
+    with EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(timeout_s=0.5),
+                             connection=usb_connection(mock)) as drv:
+        assert drv.supplies().ribbon_panels_left == 42
+    assert "Rco;l" in mock.requests
