@@ -226,19 +226,20 @@ class WacomStuSignatureDriver(UsbPenPad):
                                       report_id=report_id, length=len(raw))
         return raw
 
-    def set_feature(self, report_id: int, payload: bytes) -> None:
-        """Send a command once the pad is in a state that takes it (as the SDK does)."""
-        self._wait_to_send(report_id)
+    def set_feature(self, report_id: int, payload: bytes, *, wait_ms: int | None = None) -> None:
+        """Send a command once the pad is in a state that takes it (as the SDK does), waiting
+        at most ``wait_ms`` (default ``ready_timeout_ms``)."""
+        self._wait_to_send(report_id, self.params.ready_timeout_ms if wait_ms is None else wait_ms)
         self._ctrl_out(f"set report {report_id:#04x}", REQ_OUT_CLASS_INTERFACE, REQ_SET_REPORT,
                        (FEATURE << 8) | report_id, self._interface, bytes([report_id]) + payload)
 
     def status_code(self) -> int:
         return self.get_feature(STATUS, 5)[1]
 
-    def _wait_to_send(self, report_id: int) -> None:
+    def _wait_to_send(self, report_id: int, wait_ms: int) -> None:
         """Poll Status until its statusCode allows ``report_id`` (SDK ``waitForStatusToSend``)."""
         allowed = SEND_STATES.get(report_id, frozenset({STATUS_READY}))
-        deadline = time.monotonic() + self.params.ready_timeout_ms / 1000
+        deadline = time.monotonic() + wait_ms / 1000
         while True:
             code = self.status_code()
             if code in allowed:
@@ -272,8 +273,10 @@ class WacomStuSignatureDriver(UsbPenPad):
     def _do_close(self) -> None:
         if self._dev is not None and self._failure is None:
             try:
-                self.set_feature(INKING_MODE, b"\0")  # leave the pad blank and quiet for the next user
-                self.set_feature(CLEAR_SCREEN, b"\0")
+                # leave the pad blank and quiet for the next user; closing does not wait long for it
+                quick = self.params.control_timeout_ms
+                self.set_feature(INKING_MODE, b"\0", wait_ms=quick)
+                self.set_feature(CLEAR_SCREEN, b"\0", wait_ms=quick)
             except DeviceError:
                 pass  # unplugged or refusing: closing goes on
         super()._do_close()
