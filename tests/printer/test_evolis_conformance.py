@@ -310,3 +310,21 @@ def test_older_firmware_without_rrt_reads_the_ribbon_with_rco_l(tmp_path):
                              connection=usb_connection(mock)) as drv:
         assert drv.supplies().ribbon_panels_left == 42
     assert "Rco;l" in mock.requests
+
+
+@settings(max_examples=12, deadline=None)
+@given(cut=st.floats(0.0, 1.0))
+def test_a_job_cut_off_anywhere_is_recovered_by_the_next_driver(tmp_path_factory, cut):
+    """Property: whatever prefix of a card job reached the printer before the station died,
+    the next driver brings the link back and prints exactly one more card."""
+    mock = EvolisMock(tmp_path_factory.mktemp("cut"))
+    job = b"".join(data for _, data in EvolisPrinterDriver(
+        "printer", EvolisPrinterDriver.Params(), connection=DummyConnection()).build_job(
+            np.full((648, 1016, 3), 200, np.uint8)))
+    mock.feed(job[: int(len(job) * cut)])
+    before = len(mock.printed_cards())
+    drv = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(timeout_s=0.05, reset_timeout_s=1.0),
+                              connection=DummyConnection("printer", answer=mock.feed))
+    with drv:
+        drv.print_card(np.full((648, 1016, 3), 255, np.uint8))
+    assert len(mock.printed_cards()) == before + 1
