@@ -46,7 +46,7 @@ def station_steps(app: "KioskApp") -> tuple[str, ...]:
     The kinds come from the drivers' classes named in the config: no device is opened or started."""
     cached = getattr(app, "_enroll_steps", None)
     if cached is None:
-        from kiosk.devices.registry import driver_class
+        from kiosk.composition import driver_class
 
         kinds = set()
         for dev in app.cfg.devices:

@@ -27,7 +27,7 @@ def device_label(name: str) -> str:
 
 def note_device_kinds(devices: "object") -> None:
     """Remember the kind of each configured device (from its driver class; nothing is opened)."""
-    from kiosk.devices.registry import driver_class
+    from kiosk.composition import driver_class
 
     DEVICE_KINDS.clear()
     for dev in getattr(devices, "devices", ()):
