@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from device_mocks.evolis import EvolisMock, EvolisUsbBackend
-from kiosk.printer import ledger
+from kiosk import permits as station_permits
 from kiosk.printer.connections import UsbConnection
 from kiosk.printer.evolis import EvolisPrinterDriver
 from kiosk.printer.gate import PrintGate, PrintRefused
@@ -58,14 +58,14 @@ def driver_for(mock: EvolisMock) -> EvolisPrinterDriver:
 
 def no_permit_unspent_and_printed(store: RecordStore, mock: EvolisMock, rid: str) -> None:
     """Every card that came out is matched by a consumed (spent or spoiled) permit."""
-    consumed = [r for r in ledger.permits_for(store, rid) if r.status in ("spent", "spoiled")]
+    consumed = [r for r in station_permits.permits_for(store, rid) if r.status in ("spent", "spoiled")]
     assert len(mock.printed_cards()) <= len(consumed)
 
 
 def test_kill_after_card_fed_needs_new_permit_and_never_double_prints(store, central_key, tmp_path):
     rid = approved_record(store)
     permit = issue(central_key, store, rid)
-    ledger.store_permit(store, rid, permit)
+    station_permits.store_permit(store, rid, permit)
     mock_dir = tmp_path / "evolis"
     kill_mid_print(store, mock_dir, rid, "hang_after_feed")
     assert store.get(rid).state is RecordState.PRINTING
@@ -75,15 +75,15 @@ def test_kill_after_card_fed_needs_new_permit_and_never_double_prints(store, cen
     gate = PrintGate(store, central_key=central_key.public_key(), station_id=STATION)
     assert gate.recover(drv) == [(rid, "spoiled_reprint_needed")]
     assert store.get(rid).state is RecordState.APPROVED
-    assert ledger.permit(store, permit.permit_id).status == "spoiled"
-    assert [r["record_id"] for r in ledger.reprint_requests(store)] == [rid]
+    assert station_permits.permit(store, permit.permit_id).status == "spoiled"
+    assert [r["record_id"] for r in station_permits.reprint_requests(store)] == [rid]
     no_permit_unspent_and_printed(store, mock, rid)
     with pytest.raises(PrintRefused) as info:
         gate.print_record(rid, drv, actor="op")
     assert info.value.code == "print.permit_used"
     assert len(mock.printed_cards()) == 1
     # the central answers the reprint request with a new permit: exactly one more card
-    ledger.store_permit(store, rid, issue(central_key, store, rid))
+    station_permits.store_permit(store, rid, issue(central_key, store, rid))
     gate.print_record(rid, drv, actor="op")
     assert len(mock.printed_cards()) == 2
     assert store.get(rid).state is RecordState.PRINTED
@@ -94,7 +94,7 @@ def test_kill_after_card_fed_needs_new_permit_and_never_double_prints(store, cen
 def test_kill_before_card_fed_reuses_permit_and_prints_once(store, central_key, tmp_path):
     rid = approved_record(store)
     permit = issue(central_key, store, rid)
-    ledger.store_permit(store, rid, permit)
+    station_permits.store_permit(store, rid, permit)
     mock_dir = tmp_path / "evolis"
     kill_mid_print(store, mock_dir, rid, "stall")
     mock = EvolisMock(mock_dir)
@@ -102,10 +102,10 @@ def test_kill_before_card_fed_reuses_permit_and_prints_once(store, central_key, 
     drv = driver_for(mock)
     gate = PrintGate(store, central_key=central_key.public_key(), station_id=STATION)
     assert gate.recover(drv) == [(rid, "permit_reusable")]
-    assert ledger.permit(store, permit.permit_id).status == "received"
+    assert station_permits.permit(store, permit.permit_id).status == "received"
     gate.print_record(rid, drv, actor="op")
     assert len(mock.printed_cards()) == 1
-    assert ledger.permit(store, permit.permit_id).status == "spent"
+    assert station_permits.permit(store, permit.permit_id).status == "spent"
     assert store.get(rid).state is RecordState.PRINTED
     no_permit_unspent_and_printed(store, mock, rid)
     drv.close()
@@ -114,8 +114,8 @@ def test_kill_before_card_fed_reuses_permit_and_prints_once(store, central_key, 
 def test_recover_without_printer_assumes_spoiled(store, central_key, tmp_path):
     rid = approved_record(store)
     permit = issue(central_key, store, rid)
-    ledger.store_permit(store, rid, permit)
+    station_permits.store_permit(store, rid, permit)
     kill_mid_print(store, tmp_path / "evolis", rid, "stall")
     gate = PrintGate(store, central_key=central_key.public_key(), station_id=STATION)
     assert gate.recover(None) == [(rid, "spoiled_reprint_needed")]
-    assert ledger.permit(store, permit.permit_id).status == "spoiled"
+    assert station_permits.permit(store, permit.permit_id).status == "spoiled"
