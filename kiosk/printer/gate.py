@@ -132,10 +132,6 @@ class PrintGate:
         if rec.state is not RecordState.APPROVED:
             raise PrintRefused("print.not_approved", record_id=record_id, state=str(rec.state))
         conn = self.store.conn
-        audited = audited_state(conn, record_id)
-        if audited != RecordState.APPROVED:  # the state was set behind the audit trail's back
-            raise PrintRefused("print.state_unaudited", record_id=record_id, state=str(rec.state),
-                               audited=str(audited))
         rows = permits.permits_for(self.store, record_id)
         received = [r for r in rows if r.status == "received"]
         if not received:
@@ -149,6 +145,10 @@ class PrintGate:
         if history.status != "received":  # the row says usable, the signed trail says otherwise
             raise PrintRefused("print.permit_spent", record_id=record_id, permit_id=row.permit_id,
                                audited=history.status)
+        audited = audited_state(conn, record_id)
+        if audited != RecordState.APPROVED:  # the state was set behind the audit trail's back
+            raise PrintRefused("print.state_unaudited", record_id=record_id, state=str(rec.state),
+                               audited=str(audited))
         card = permits.check(self.store, record_id, row.permit, central_key=self.central_key,
                              station_id=self.station_id, now=self._now())
         front = render_card(card.data, photo=card.photo, signature=card.signature, template=self.template)

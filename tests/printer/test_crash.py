@@ -1,5 +1,6 @@
 """kill -9 between permit use and print completion: no permit both unspent and printed, and no
-double print after the start-up recovery."""
+double print after the start-up recovery (which asks the operator to look in the output tray
+whenever a card may have come out)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,15 @@ def test_kill_after_card_fed_needs_new_permit_and_never_double_prints(store, cen
     assert len(mock.printed_cards()) == 1
     drv = driver_for(mock)
     gate = PrintGate(store, central_key=central_key.public_key(), station_id=STATION)
-    assert gate.recover(drv) == [(rid, "spoiled_reprint_needed")]
+    assert gate.recover(drv) == [(rid, "tray_check")]  # the counter moved: a card came out
+    assert [c.record_id for c in gate.pending_tray_checks()] == [rid]
+    with pytest.raises(PrintRefused) as waiting:  # nothing prints for it until the operator has looked
+        gate.print_record(rid, drv, actor="op")
+    assert waiting.value.code == "print.not_approved"
+    assert gate.recover(drv) == [(rid, "tray_check")]  # asked again at the next start, not resolved behind
+    # the operator finds the card smudged: destroyed, booked as spoiled, a new permit asked for
+    assert gate.resolve_tray(rid, good=False, actor="op") == "spoiled_reprint_needed"
+    assert gate.pending_tray_checks() == []
     assert store.get(rid).state is RecordState.APPROVED
     assert station_permits.permit(store, permit.permit_id).status == "spoiled"
     assert [r["record_id"] for r in station_permits.reprint_requests(store)] == [rid]
@@ -111,11 +120,34 @@ def test_kill_before_card_fed_reuses_permit_and_prints_once(store, central_key, 
     drv.close()
 
 
-def test_recover_without_printer_assumes_spoiled(store, central_key, tmp_path):
+def test_kill_after_card_fed_and_a_good_card_in_the_tray_is_booked_printed(store, central_key, tmp_path):
+    rid = approved_record(store)
+    permit = issue(central_key, store, rid)
+    station_permits.store_permit(store, rid, permit)
+    mock_dir = tmp_path / "evolis"
+    kill_mid_print(store, mock_dir, rid, "hang_after_feed")
+    mock = EvolisMock(mock_dir)
+    drv = driver_for(mock)
+    gate = PrintGate(store, central_key=central_key.public_key(), station_id=STATION)
+    assert gate.recover(drv) == [(rid, "tray_check")]
+    assert gate.resolve_tray(rid, good=True, actor="op") == "printed"
+    assert store.get(rid).state is RecordState.PRINTED
+    assert station_permits.permit(store, permit.permit_id).status == "spent"
+    assert station_permits.reprint_requests(store) == []  # the card came out whole: no new permit
+    moves = [e for e in store.audit(rid) if e.action == "transition"]
+    assert (moves[-1].to_state, moves[-1].params.get("tray")) == ("printed", "good")
+    assert len(mock.printed_cards()) == 1
+    no_permit_unspent_and_printed(store, mock, rid)
+    drv.close()
+
+
+def test_recover_without_printer_asks_the_operator(store, central_key, tmp_path):
     rid = approved_record(store)
     permit = issue(central_key, store, rid)
     station_permits.store_permit(store, rid, permit)
     kill_mid_print(store, tmp_path / "evolis", rid, "stall")
     gate = PrintGate(store, central_key=central_key.public_key(), station_id=STATION)
-    assert gate.recover(None) == [(rid, "spoiled_reprint_needed")]
+    assert gate.recover(None) == [(rid, "tray_check")]  # no counter: the card's fate is unknown
+    assert station_permits.permit(store, permit.permit_id).status == "in_use"
+    assert gate.resolve_tray(rid, good=False, actor="op") == "spoiled_reprint_needed"
     assert station_permits.permit(store, permit.permit_id).status == "spoiled"
