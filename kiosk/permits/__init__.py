@@ -2,7 +2,7 @@
 
 - :func:`receive` — the sync inbox hands over a permit the central sent, inside the
   transaction that approves the record (or answers a reprint request).
-- :func:`parse_permit` — a permit document read strictly (typed ``permit.malformed`` refusals).
+- :func:`parse_permit` — a permit document read strictly (typed :class:`MalformedPermit` refusals).
 - :func:`check` — does this permit authorise exactly this record's card, here, now.
 - :mod:`kiosk.permits.ledger` — single use as the audit chain proves it.
 - reprint requests: :func:`reprint_requests`, :func:`reprint_answered`.
@@ -19,12 +19,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.central.permit import PermitError, PrintPermit, card_data_hash
-from kiosk.permits.parse import parse_permit
+from kiosk.permits.parse import MalformedPermit, parse_permit
 from kiosk.permits.store import (PermitRow, adopt_sync_permits, attach_print, held_permits, mark_spent, mark_spoiled,
                                  permit, permits_for, receive, release, reprint_answered, reprint_requests,
                                  store_permit, take)
 
-__all__ = ["PermitError", "PermitRow", "PrintPermit", "adopt_sync_permits", "attach_print", "check", "held_permits",
+__all__ = ["MalformedPermit", "PermitError", "PermitRow", "PrintPermit", "adopt_sync_permits", "attach_print", "check", "held_permits",
            "mark_spent", "mark_spoiled", "parse_permit", "permit", "permits_for", "receive", "release",
            "reprint_answered", "reprint_requests", "store_permit", "take"]
 
@@ -38,7 +38,7 @@ def check(store: Any, record_id: str, permit: PrintPermit, *, central_key: Ed255
     try:
         card = card_from_store(store, record_id, issued_at=permit.issued_at)
     except ValueError:  # an issued_at parse_permit let through but the card's date cannot use
-        raise PermitError("permit.malformed", field="issued_at", problem="not_a_date") from None
+        raise MalformedPermit(field="issued_at", problem="not_a_date") from None
     permit.verify(central_key, station_id=station_id, record_id=record_id, card_hash=card_data_hash(card.data),
                   now=now)
     return card

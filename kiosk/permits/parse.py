@@ -2,7 +2,7 @@
 
 A permit arrives as JSON (with an approval decision, in answer to a reprint request, or read
 back from ``print_permits``). Anything that is not exactly a version-1 permit is refused with
-:class:`~kiosk.central.permit.PermitError` ``permit.malformed`` naming the field and what is
+:class:`MalformedPermit` (a PermitError, code ``permit.bad.<problem>``) naming the field and what is
 wrong with it, never a TypeError/ValueError further down (a signature ``5`` used to reach
 ``base64.b64decode``, a naive ``issued_at`` used to be compared with an aware clock).
 
@@ -31,8 +31,15 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 MAX_ID = 128
 
 
-def malformed(field: str, problem: str) -> PermitError:
-    return PermitError("permit.malformed", field=field, problem=problem)
+class MalformedPermit(PermitError):
+    """A permit document that is not a well-formed version-1 permit. The code names the problem
+    (``permit.bad.not_text``, ``permit.bad.no_utc_offset`` ...); ``field`` names the field."""
+
+    code = "permit.bad.document"
+
+
+def malformed(field: str, problem: str) -> MalformedPermit:
+    return MalformedPermit(f"permit.bad.{problem}", field=field, problem=problem)
 
 
 def parse_timestamp(value: object, field: str) -> dt.datetime:
@@ -49,7 +56,7 @@ def parse_timestamp(value: object, field: str) -> dt.datetime:
 
 
 def parse_permit(doc: object) -> PrintPermit:
-    """The permit in ``doc`` (a decoded JSON object), or PermitError ``permit.malformed``."""
+    """The permit in ``doc`` (a decoded JSON object), or :class:`MalformedPermit`."""
     if not isinstance(doc, dict):
         raise malformed("permit", "not_an_object")
     missing = [f for f in FIELDS if f not in doc]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.central.permit import PermitError, PrintPermit
-from kiosk.permits.parse import parse_permit
+from kiosk.permits.parse import malformed, parse_permit
 from kiosk.printer.ledger import ensure_schema, migrate_in_transaction
 from kiosk.store.queue import RecordStore, now_iso
 
@@ -41,7 +41,7 @@ class PermitRow:
     used_at: str | None
     spent_at: str | None
     spoiled_at: str | None
-    #: why the stored body is not a permit (a ``permit.malformed`` error), else None
+    #: why the stored body is not a permit (a MalformedPermit), else None
     problem: PermitError | None = None
 
 
@@ -53,7 +53,7 @@ def _row(r: sqlite3.Row) -> PermitRow:
     except PermitError as exc:
         problem = exc
     except ValueError:  # not JSON at all
-        problem = PermitError("permit.malformed", field="permit", problem="not_json")
+        problem = malformed("permit", "not_json")
     return PermitRow(r["permit_id"], r["record_id"], permit, r["status"], r["received_at"], r["used_at"],
                      r["spent_at"], r["spoiled_at"], problem)
 
@@ -64,7 +64,7 @@ def receive(store: RecordStore, conn: sqlite3.Connection, permit_doc: PrintPermi
 
     The one hand-over from sync to printing: the inbox calls it in the transaction that moves
     the record to approved (or answers a reprint request). The document is parsed strictly
-    (PermitError ``permit.malformed`` otherwise, nothing stored); its signature and card hash
+    (:class:`~kiosk.permits.parse.MalformedPermit` otherwise, nothing stored); its signature and card hash
     are checked by the caller before and by the gate again at print time. A permit id seen
     before changes nothing (returns False): a re-delivered permit never resets a used one.
     ``record_id`` is the record the central's message was about; the permit is kept under it

@@ -140,7 +140,7 @@ class PrintGate:
             raise PrintRefused("print.no_permit", record_id=record_id)
         row = received[-1]
         if row.permit is None:
-            raise row.problem or PermitError("permit.malformed", field="permit", problem="unreadable")
+            raise row.problem or PermitError("permit.malformed")
         history = permit_history(conn, record_id, row.permit_id)
         if history.status != "received":  # the row says usable, the signed trail says otherwise
             raise PrintRefused("print.permit_spent", record_id=record_id, permit_id=row.permit_id,
