@@ -61,6 +61,7 @@ def test_print_record_with_permit(station, central_key):
 def test_print_refusal_in_plain_words(station):
     path, store = station
     rid = approved_record(store)
+    assert run_kiosk("--config", str(path), "stock", "add", "10").returncode == 0
     result = run_kiosk("--config", str(path), "print", rid)
     assert result.returncode == 1
     assert "no print permit from the central" in result.stderr
@@ -73,6 +74,7 @@ def test_print_approved_batch(station, central_key):
     ids = [approved_record(store, n) for n in (1, 2, 3)]
     for rid in ids[:2]:
         station_permits.store_permit(store, rid, issue(central_key, store, rid))
+    assert run_kiosk("--config", str(path), "stock", "add", "10").returncode == 0
     result = run_kiosk("--config", str(path), "print", "--approved", "--json")
     assert result.returncode == 1  # the third has no permit
     data = json.loads(result.stdout)
