@@ -61,8 +61,8 @@ def stock_lines(stock: StockReport | None) -> list[str]:
     if stock.supplies is None:
         return [problem_words(stock.problem) if stock.problem else translate("tui.home.no_printer")]
     lv = stock.supplies
-    lines = [translate("tui.home.stock", cards=lv.cards,
-                       ribbon="?" if lv.ribbon_panels is None else lv.ribbon_panels)]
+    # the words `kiosk stock` prints (one read model); the printer's own report line is for the CLI
+    lines = [translate(code, **params) for code, params in lv.lines()[:2]]
     lines += [f"[yellow]{translate(code, **params)}[/yellow]" for code, params in lv.warnings]
     return lines
 
