@@ -55,14 +55,15 @@ def network_lines(rep: NetworkReport) -> list[str]:
 
 
 def stock_lines(stock: StockReport | None) -> list[str]:
-    """Cards and ribbon (kiosk.printer.stock levels) with the low-stock warnings."""
+    """Cards booked and ribbon (kiosk.printer.stock levels, the read model ``kiosk stock`` shows)
+    with the low-stock warnings."""
     if stock is None:
         return [translate("tui.home.asking")]
     if stock.supplies is None:
         return [problem_words(stock.problem) if stock.problem else translate("tui.home.no_printer")]
     lv = stock.supplies
-    # the words `kiosk stock` prints (one read model); the printer's own report line is for the CLI
-    lines = [translate(code, **params) for code, params in lv.lines()[:2]]
+    lines = [translate("tui.home.stock", cards=lv.cards,
+                       ribbon="?" if lv.ribbon_panels is None else lv.ribbon_panels)]
     lines += [f"[yellow]{translate(code, **params)}[/yellow]" for code, params in lv.warnings]
     return lines
 
