@@ -65,6 +65,7 @@ def test_enroll_sync_print_spoil_reprint_through_the_cli(tmp_path: Path) -> None
             assert row.status == "received" and row.permit is not None and row.permit.record_id == rid
         assert store.conn.execute("SELECT name FROM sqlite_master WHERE name='sync_permits'").fetchone() is None
 
+        assert run_kiosk("--config", str(cfg_path), "stock", "add", "10").returncode == 0  # cards delivered
         code, out, err = kiosk(cfg_path, "print", "--approved")
         assert code == 0, err
         assert [r["printed"] for r in out["results"]] == [True, True, True]
