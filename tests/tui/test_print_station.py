@@ -14,6 +14,7 @@ from kiosk.central.keys import CentralKeys
 from kiosk.config import Config, PolicyConfig
 from kiosk.store import RecordState
 from kiosk.tui.app import KioskApp
+from kiosk.tui.screens.home import HomeScreen
 from kiosk.tui.screens.print import PrintScreen
 from kiosk.tui.screens.print_modals import BookStockModal, TrayCheckModal
 from tests.printer.conftest import approved_record, issue
@@ -66,8 +67,11 @@ async def test_print_screen_books_stock_prints_and_asks_about_the_tray(station_c
         counter = app.station.open_printer().supplies().total_printed
         stuck_in_printing(app.station, rid2, permit2, counter - 1)
         await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), tries=200)
+        await pilot.pause(0.2)
         await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, TrayCheckModal), tries=400)
+        await wait_for(pilot, lambda: isinstance(app.screen, (PrintScreen, TrayCheckModal)), tries=200)
+        await wait_for(pilot, lambda: isinstance(app.screen, TrayCheckModal), tries=600)
         question = str(app.screen.query_one("#question").render())
         assert "PENDUDUK 2" in question and "320101******0002" in question and rid2 not in question
         await pilot.press("y")  # a bare letter does not answer: the answer books a card
