@@ -1,21 +1,42 @@
-"""SBI device service emulator: a slap fingerprint scanner's MOSIP SBI service over HTTP.
+"""SBI device service emulator: a slap fingerprint scanner's (or a two-eye iris device's) MOSIP
+SBI service over HTTP.
 
-Listens on 127.0.0.1, on a free port of 4501-4600 unless told one, and answers the SBI verbs
-MOSIPDISC (/device), MOSIPDINFO (/info), RCAPTURE (/capture) and STREAM (/stream) with the
-specification's JSON shapes. Signed fields are compact JWS (RS256) made with its own
-self-signed test certificate, generated at start and written as PEM into the work folder so a
-driver can pin it. Finger images come from the synthetic generator (device_mocks.fingerprints), wrapped in ISO/IEC
-19794-4:2011 records with a JPEG 2000 (or PNG, or WSQ) image.
+Follows MOSIP's reference device service (mosip/mosip-mock-services MockMDS,
+``SBIServiceResponse.java``, the ``io.mosip.registration.mdm.dto`` request DTOs,
+``IntegerDeserializer.java``, ``application.properties``) where MockMDS follows the SBI
+specification 0.9.5 (mosip/documentation ``docs/biometrics/mds-specification.md``,
+``api/sbi/common.yaml``):
+
+- request fields are checked as MockMDS's deserializers check them: JSON strings, not null, not
+  empty, else error 123; ``timeout``, ``count`` and ``deviceSubId`` may also be integers, which
+  is what common.yaml types them as (MockMDS refuses those: there it departs from the schema);
+  ``requestedScore`` must be a string (a string in common.yaml too);
+- then MockMDS's order of refusals: 115 env, 121 purpose, 704 no deviceId, 114 type, 705
+  unknown deviceId, 120 type mismatch, 100 not registered, 110 not ready, 112 transactionId not
+  4-50 letters/digits/hyphens, 122 bad bioSubType/exception, 109 unless a slap's count plus
+  exceptions is 4 (2 for thumbs; iris: 1 per eye, 2 for both), 703 a capture in progress, 701
+  capture timeout, 708 nothing to answer;
+- a slap answers every finger of the slap but the exceptions, in MockMDS's order; scores are
+  strings of floats ("82.0");
+- finger records are ISO/IEC 19794-4:2011 with the certification flag and extended data
+  blocks, iris records ISO/IEC 19794-6:2011 (device_mocks.sbi_records, after MockMDS's samples);
+- STREAM declares ``boundary=--BoundaryString`` and writes ``--BoundaryString`` lines with
+  ``Content-Length``, as MockMDS does; a refused STREAM is a JSON error object;
+- discovery of another type answers 503 ("Devices are not Connected"), of an unknown type 502.
+
+Signed fields are compact JWS (RS256) made with its own self-signed test certificate, generated
+at start and written as PEM into the work folder so a driver can pin it. Finger images come
+from the synthetic generator (device_mocks.fingerprints), iris images from device_mocks.irises.
 
 Fault injection (``service.fault = ...`` or, when run alone, ``POST /mock/fault {"fault": ...}``):
 ``busy``, ``not_ready``, ``not_registered`` (deviceStatus and capture error codes), ``no_finger``
-(capture ends with the timeout error), ``silence`` (accepts the request, never answers),
+(capture ends with the timeout error 701), ``silence`` (accepts the request, never answers),
 ``bad_signature`` (a biometric's JWS signature is corrupted), ``untrusted`` (signed with another,
 unpinned certificate), ``broken_hash`` (wrong hash chain), ``garbage`` (non-JSON answer).
 ``unplug()`` stops the server (the port refuses connections); ``plug()`` starts it again.
 
-Run alone: ``python -m device_mocks.sbi [--port N] [--workdir DIR]`` prints the service URL on its
-first line and the certificate path on the second.
+Run alone: ``python -m device_mocks.sbi [--port N] [--workdir DIR] [--iris]`` prints the service
+URL on its first line and the certificate path on the second.
 """
 
 from __future__ import annotations
@@ -27,11 +48,12 @@ import hashlib
 import json
 import os
 import signal
-import struct
+import re
 import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,6 +63,8 @@ import cv2
 import numpy as np
 
 from device_mocks.fingerprints import FingerprintGenerator
+from device_mocks.irises import synthetic_iris
+from device_mocks.sbi_records import iso_finger_record, iso_iris_record  # noqa: F401  (re-exported)
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -50,7 +74,8 @@ PORT_FIRST, PORT_LAST = 4501, 4600
 FAULTS = ("busy", "not_ready", "not_registered", "no_finger", "silence", "bad_signature", "untrusted",
           "broken_hash", "garbage")
 
-#: bioSubType names by slap (deviceSubId 1 left slap, 2 right slap, 3 two thumbs)
+#: bioSubType names by slap (deviceSubId 1 left slap, 2 right slap, 3 two thumbs), in the order
+#: MockMDS answers them (SBIServiceResponse.getBioMetricsDtoList)
 SLAPS: dict[int, tuple[str, ...]] = {
     1: ("Left IndexFinger", "Left MiddleFinger", "Left RingFinger", "Left LittleFinger"),
     2: ("Right IndexFinger", "Right MiddleFinger", "Right RingFinger", "Right LittleFinger"),
@@ -107,7 +132,7 @@ class TestSigner:
 
 
 # ------------------------------------------------------------------------------------------
-# Synthetic finger images and ISO/IEC 19794-4:2011 records
+# Synthetic images
 
 
 _FINGERS = FingerprintGenerator(seed=2026)
@@ -118,50 +143,154 @@ def synthetic_finger(seed: int, width: int = 320, height: int = 400) -> np.ndarr
     return _FINGERS.impression(seed, 0, size=(height, width))
 
 
-def iso_finger_record(pixels: np.ndarray, position: int, quality: int, *, compression: str = "jp2",
-                      ppi: int = 500) -> bytes:
-    """One-representation ISO/IEC 19794-4:2011 finger image record."""
-    if compression == "jp2":
-        ok, buf = cv2.imencode(".jp2", pixels)
-        code = 4
-    elif compression == "png":
-        ok, buf = cv2.imencode(".png", pixels)
-        code = 6
-    elif compression == "wsq":
-        import io
-
-        import wsq  # noqa: F401  (registers the WSQ Pillow plugin)
-        from PIL import Image
-
-        out = io.BytesIO()
-        Image.fromarray(pixels).save(out, "WSQ")
-        ok, buf, code = True, np.frombuffer(out.getvalue(), np.uint8), 2
-    else:
-        raise ValueError(f"unknown compression {compression!r}")
-    if not ok:
-        raise RuntimeError(f"OpenCV cannot encode {compression}")
-    image = buf.tobytes()
-    height, width = pixels.shape
-    now = dt.datetime.now(dt.UTC)
-    rep = b"".join([
-        struct.pack(">HBBBBBH", now.year, now.month, now.day, now.hour, now.minute, now.second,
-                    now.microsecond // 1000),
-        struct.pack(">BHH", 0, 0x0101, 0x0001),  # technology unknown, vendor, device type
-        struct.pack(">BBHH", 1, quality, 0x0101, 0x0001),  # one quality block
-        struct.pack(">BBB", position, 0, 1),  # position, representation number, ppi
-        struct.pack(">HHHH", ppi, ppi, ppi, ppi),
-        struct.pack(">BBB", 8, code, 0),  # bit depth, compression, live-scan plain impression
-        struct.pack(">HHI", width, height, len(image)),
-        image,
-    ])
-    rep = struct.pack(">I", len(rep) + 4) + rep
-    header = struct.pack(">4s4sIHBB", b"FIR\x00", b"020\x00", 16 + len(rep), 1, 0, 1)
-    return header + rep
-
-
 def sbi_hash(previous_hash: str, bio_value: bytes) -> str:
     prev = bytes.fromhex(previous_hash) if previous_hash.strip() else hashlib.sha256(b"").digest()
     return hashlib.sha256(prev + hashlib.sha256(bio_value).digest()).hexdigest().upper()
+
+
+# ------------------------------------------------------------------------------------------
+# Request checks, in MockMDS's order (SBIServiceResponse.processRCaptureInfo)
+
+ENVS = ("Staging", "Developer", "Pre-Production", "Production")
+#: MockMDS application.properties messages of the codes this mock answers with
+MESSAGES = {
+    "0": "Success", "100": "Device not registered", "106": "Device not found",
+    "109": "Requested number of biometric (Finger/IRIS) not supported", "110": "Device is not ready",
+    "111": "Device is busy", "112": "Invalid Transaction ID",
+    "114": "Device Type Mismatch('Finger', 'Iris', 'Face')",
+    "115": "Env values Mismatch('Staging', 'Developer', 'Pre-Production', 'Production')",
+    "120": "Device Type MisMatch for given deviceId",
+    "121": "Purpose Value Mismatch('Registration', 'Auth')",
+    "122": "BioSubType/Exception MisMatch for given Biometric Type", "123": "Invalid JSON",
+    "502": "Biometric Type values Mismatch('Biometric Device', 'Finger', 'Face', 'Iris')",
+    "503": "Devices are not Connected, please connect devices",
+    "604": "Device Id value not present in Livestream request object",
+    "605": "Device is not connected or not Registered for the deviceId given in Livestream request object",
+    "609": "Live Stream timeout",
+    "701": "RCapture Failed because Capture Timeout has happened",
+    "703": "RCapture process already in progress, try after sometime",
+    "704": "Device Id value not present in RCapture request object",
+    "705": "Device is not connected or not Registered for the deviceId given in RCapture request object",
+    "708": "No BioMetric information present for the given Biotype and BioSubType Id",
+}
+FINGER_NAMES = tuple(ISO_POSITIONS)
+IRIS_NAMES = ("Left", "Right")
+
+
+class RequestRefused(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _text(body: dict[str, Any], key: str, *, number_ok: bool = False, empty_ok: bool = False) -> str:
+    """A field MockMDS reads with its String/IntegerDeserializer: a JSON string (a number only
+    where the SBI schema api/sbi/common.yaml types the field as integer), not null, not empty."""
+    value = body.get(key)
+    if isinstance(value, bool) or value is None:
+        raise RequestRefused("123")
+    if isinstance(value, int) and number_ok:
+        return str(value)
+    if not isinstance(value, str) or (not empty_ok and not value.strip()):
+        raise RequestRefused("123")
+    return value
+
+
+def _int_text(body: dict[str, Any], key: str, *, number_ok: bool) -> int:
+    text = _text(body, key, number_ok=number_ok)
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise RequestRefused("123") from None
+
+
+def _names(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RequestRefused("123")
+    return value
+
+
+@dataclass
+class CaptureAsk:
+    bio_type: str
+    count: int
+    sub_id: int
+    sub_types: list[str]
+    exceptions: list[str]
+    timeout_s: float
+    requested_score: float
+    previous_hash: str
+    transaction_id: str
+    env: str
+
+
+def read_capture_request(body: Any) -> CaptureAsk:
+    """Check an RCAPTURE body like MockMDS; RequestRefused carries its error code.
+
+    timeout, count and deviceSubId may be JSON strings (what the registration client sends and
+    all MockMDS accepts) or integers (what api/sbi/common.yaml types them as); requestedScore is
+    a string in both, so a number there is refused with 123 as MockMDS refuses it.
+    """
+    if not isinstance(body, dict) or not isinstance(body.get("bio"), list) or not body["bio"] or not all(
+            isinstance(b, dict) for b in body["bio"]):
+        raise RequestRefused("123")
+    env = _text(body, "env")
+    purpose = _text(body, "purpose")
+    _text(body, "specVersion")
+    _text(body, "captureTime")
+    txn = _text(body, "transactionId", empty_ok=True)
+    timeout_ms = _int_text(body, "timeout", number_ok=True)
+    bio = body["bio"][0]
+    bio_type = _text(bio, "type")
+    count = _int_text(bio, "count", number_ok=True)
+    score_text = _text(bio, "requestedScore")
+    sub_id = _int_text(bio, "deviceSubId", number_ok=True)
+    device_id = _text(bio, "deviceId", empty_ok=True)
+    previous = bio.get("previousHash")
+    if not isinstance(previous, str):
+        raise RequestRefused("123")
+    sub_types, exceptions = _names(bio.get("bioSubType")), _names(bio.get("exception"))
+    try:
+        score = float(score_text)
+    except ValueError:
+        raise RequestRefused("123") from None
+    if env not in ENVS:
+        raise RequestRefused("115")
+    if purpose != "Registration":
+        raise RequestRefused("121")
+    if not device_id.strip():
+        raise RequestRefused("704")
+    if bio_type not in ("Finger", "Iris", "Face"):
+        raise RequestRefused("114")
+    if not re.fullmatch(r"[A-Za-z0-9-]{4,50}", txn):
+        raise RequestRefused("112")
+    return CaptureAsk(bio_type, count, sub_id, sub_types, exceptions, timeout_ms / 1000, score, previous, txn, env)
+
+
+def expected_biometrics(ask: CaptureAsk, finger_mode: str) -> list[str]:
+    """The bioSubTypes a device answers for a valid request; RequestRefused(109/122) otherwise."""
+    names = FINGER_NAMES if ask.bio_type == "Finger" else IRIS_NAMES
+    if any(s not in (*names, "UNKNOWN") for s in ask.sub_types) or any(e not in names for e in ask.exceptions):
+        raise RequestRefused("122")
+    if ask.bio_type == "Finger" and finger_mode == "slap":
+        slap = SLAPS.get(ask.sub_id)
+        if slap is None or ask.count + len(ask.exceptions) != len(slap) or any(e not in slap for e in ask.exceptions):
+            raise RequestRefused("109")
+        return [s for s in slap if s not in ask.exceptions]
+    if ask.bio_type == "Finger":  # single-finger sensor: one named finger at a time
+        if ask.count != 1 or len(ask.sub_types) != 1:
+            raise RequestRefused("109")
+        return ["Left IndexFinger" if ask.sub_types[0] == "UNKNOWN" else ask.sub_types[0]]
+    eyes = {1: ["Left"], 2: ["Right"], 3: ["Left", "Right"]}.get(ask.sub_id)
+    if eyes is None:
+        raise RequestRefused("109")
+    if ask.sub_id in (1, 2) and (ask.count != 1 or ask.exceptions):
+        raise RequestRefused("109")
+    if ask.sub_id == 3 and ask.count + len(ask.exceptions) != 2:
+        raise RequestRefused("109")
+    return [e for e in eyes if e not in ask.exceptions]
 
 
 # ------------------------------------------------------------------------------------------
@@ -169,27 +298,39 @@ def sbi_hash(previous_hash: str, bio_value: bytes) -> str:
 
 
 class SbiDeviceService:
-    """The emulated device and its HTTP service. Thread-safe enough for tests to flip faults."""
+    """The emulated device and its HTTP service. Thread-safe enough for tests to flip faults.
+
+    ``bio_type`` "Finger" (``finger_mode`` "slap": a 4-4-2 slap scanner, deviceSubType "Slap";
+    "single": one finger at a time) or "Iris" (a two-eye "Double" device).
+    """
 
     def __init__(self, workdir: Path, *, port: int = 0, seed: int = 1, quality: int = 82,
-                 compression: str = "jp2", env: str = "Staging") -> None:
+                 compression: str = "jp2", env: str = "Staging", bio_type: str = "Finger",
+                 finger_mode: str = "slap") -> None:
+        if bio_type not in ("Finger", "Iris") or finger_mode not in ("slap", "single"):
+            raise ValueError(f"unknown device {bio_type}/{finger_mode}")
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.seed = seed
         self.quality = quality
+        #: per-bioSubType qualityScore overriding ``quality`` (tests: one poor eye)
+        self.quality_of: dict[str, int] = {}
         self.compression = compression
         self.env = env
+        self.bio_type = bio_type
+        self.finger_mode = finger_mode
         self.fault: str | None = None
         #: every request as (verb, path, parsed JSON body or None), for tests to inspect
         self.requests: list[tuple[str, str, Any]] = []
         self.captures = 0
+        self._capturing = threading.Lock()
         self._stop = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = self._bind(port)
         self.serial = f"SIM{seed:04d}{self.port}"
         # unique like a real device's id: a service that later takes over this port is another device
-        self.device_id = f"sim-finger-{self.port}-{uuid.uuid4().hex[:8]}"
+        self.device_id = f"sim-{bio_type.lower()}-{self.port}-{uuid.uuid4().hex[:8]}"
         self.signer = TestSigner(f"SBI test device {self.serial}")
         self.cert_path = self.workdir / f"sbi-{self.port}-cert.pem"
         self.cert_path.write_bytes(self.signer.pem())
@@ -261,9 +402,17 @@ class SbiDeviceService:
         return {"busy": "Busy", "not_ready": "Not Ready", "not_registered": "Not Registered"}.get(
             self.fault or "", "Ready")
 
+    @property
+    def sub_ids(self) -> list[str]:
+        return ["0"] if self.bio_type == "Finger" and self.finger_mode == "single" else ["1", "2", "3"]
+
     def digital_id(self) -> dict[str, Any]:
-        return {"serialNo": self.serial, "make": "Kiosk Sim", "model": "SLAP-4S", "type": "Finger",
-                "deviceSubType": "Slap", "deviceProvider": "Kiosk Simulated Devices",
+        if self.bio_type == "Iris":
+            model, sub_type = "IRIS-2E", "Double"
+        else:
+            model, sub_type = ("SLAP-4S", "Slap") if self.finger_mode == "slap" else ("FP-1", "Single")
+        return {"serialNo": self.serial, "make": "Kiosk Sim", "model": model, "type": self.bio_type,
+                "deviceSubType": sub_type, "deviceProvider": "Kiosk Simulated Devices",
                 "deviceProviderId": "KIOSK.SIM", "dateTime": _now()}
 
     def _signer(self) -> TestSigner:
@@ -273,13 +422,22 @@ class SbiDeviceService:
             return self._stranger
         return self.signer
 
+    @staticmethod
+    def error_list(code: str) -> list[dict[str, Any]]:
+        """MockMDS's SBIJsonInfo.getErrorJson shape."""
+        return [{"error": {"errorCode": code, "errorInfo": MESSAGES.get(code, "No Description available.")}}]
+
     def discovery(self, body: Any) -> list[dict[str, Any]]:
         wanted = body.get("type") if isinstance(body, dict) else None
-        if wanted not in ("Biometric Device", "Finger"):
-            return []
+        if not isinstance(body, dict) or (wanted is not None and not isinstance(wanted, str)):
+            return self.error_list("123")
+        if wanted not in ("Biometric Device", "Finger", "Face", "Iris"):
+            return self.error_list("502")
+        if wanted not in ("Biometric Device", self.bio_type):
+            return self.error_list("503")
         return [{
             "deviceId": self.device_id, "deviceStatus": self.device_status, "certification": "L0",
-            "serviceVersion": "1.0", "deviceSubId": ["1", "2", "3"], "callbackId": self.url,
+            "serviceVersion": "1.0", "deviceSubId": self.sub_ids, "callbackId": self.url,
             "digitalId": b64url(json.dumps(self.digital_id()).encode()), "deviceCode": self.device_id,
             "specVersion": ["0.9.5"], "purpose": "Registration",
             "error": {"errorCode": "0", "errorInfo": "Success"},
@@ -289,7 +447,7 @@ class SbiDeviceService:
         info = {"specVersion": ["0.9.5"], "env": self.env, "deviceId": self.device_id,
                 "deviceCode": self.device_id, "purpose": "Registration", "serviceVersion": "1.0",
                 "deviceStatus": self.device_status, "firmware": "sim-1.4.2", "certification": "L0",
-                "deviceSubId": ["1", "2", "3"], "callbackId": self.url}
+                "deviceSubId": self.sub_ids, "callbackId": self.url}
         if self.device_status == "Not Registered":
             info["digitalId"] = b64url(json.dumps(self.digital_id()).encode())
             token = b64url(json.dumps(info).encode())
@@ -300,65 +458,79 @@ class SbiDeviceService:
         return [{"deviceInfo": token, "error": {"errorCode": "0", "errorInfo": "Success"}}]
 
     def capture(self, body: Any) -> dict[str, Any]:
-        def failed(code: str, info: str) -> dict[str, Any]:
-            return {"biometrics": [{"specVersion": "0.9.5", "data": "", "hash": "",
-                                    "error": {"errorCode": code, "errorInfo": info}}]}
+        spec = body.get("specVersion", "") if isinstance(body, dict) and isinstance(
+            body.get("specVersion"), str) else ""
 
-        if not isinstance(body, dict) or not isinstance(body.get("bio"), list) or not body["bio"]:
-            return failed("500", "Invalid JSON Value Type For Registration Capture")
-        if body.get("purpose") != "Registration":
-            return failed("500", "Invalid Purpose")
-        if self.fault == "busy":
-            return failed("111", "Device is busy")
-        if self.fault == "not_ready":
-            return failed("110", "Device is not ready")
-        if self.fault == "not_registered":
-            return failed("100", "Device not registered")
-        timeout_s = float(body.get("timeout", 10000)) / 1000
-        if self.fault == "no_finger":
-            self._stop.wait(min(timeout_s, 2.0))  # the real device waits out the whole timeout
-            return failed("501", "Capture Timeout")
+        def failed(code: str) -> dict[str, Any]:
+            # MockMDS's SBIJsonInfo.getCaptureErrorJson shape
+            return {"biometrics": [{"specVersion": spec, "data": "", "hash": "",
+                                    "error": {"errorCode": code, "errorInfo": MESSAGES.get(code, "")}}]}
+
+        try:
+            ask = read_capture_request(body)
+            device_id = body["bio"][0]["deviceId"]
+            if device_id != self.device_id:
+                raise RequestRefused("705")
+            if ask.bio_type != self.bio_type:
+                raise RequestRefused("120")
+            if self.fault == "not_registered":
+                raise RequestRefused("100")
+            if self.fault == "not_ready":
+                raise RequestRefused("110")
+            answer = expected_biometrics(ask, self.finger_mode)
+        except RequestRefused as refused:
+            return failed(refused.code)
+        if self.fault == "busy" or not self._capturing.acquire(blocking=False):
+            return failed("703")
+        try:
+            # no finger on the glass: wait for one until the request's timeout (at most 2 s here)
+            deadline = time.monotonic() + min(ask.timeout_s, 2.0)
+            while self.fault == "no_finger" and not self._stop.is_set():
+                if time.monotonic() >= deadline:
+                    return failed("701")
+                time.sleep(0.02)
+            if not answer:
+                return failed("708")
+            return {"biometrics": self._biometrics(ask, answer)}
+        finally:
+            self._capturing.release()
+
+    def _biometrics(self, ask: CaptureAsk, answer: list[str]) -> list[dict[str, Any]]:
         biometrics = []
-        for bio in body["bio"]:
-            if not isinstance(bio, dict) or bio.get("type") != "Finger" or bio.get("deviceId") != self.device_id:
-                return failed("500", "Invalid type or deviceId")
-            try:
-                sub_id = int(bio.get("deviceSubId", 0))
-                count = int(bio.get("count", 1))
-            except (TypeError, ValueError):
-                return failed("500", "Invalid JSON Value")
-            excluded = set(bio.get("exception") or [])
-            asked = [s for s in (bio.get("bioSubType") or []) if s != "UNKNOWN"]
-            pool = asked or list(SLAPS.get(sub_id, ()))
-            fingers = [s for s in pool if s not in excluded and s in ISO_POSITIONS][:count]
-            if not fingers:
-                return failed("109", "Requested number of biometric not supported")
-            previous = str(bio.get("previousHash") or "")
-            requested = bio.get("requestedScore")
-            for subtype in fingers:
-                self.captures += 1
+        previous = ask.previous_hash
+        for subtype in answer:
+            self.captures += 1
+            quality = max(0, min(100, self.quality_of.get(subtype, self.quality)))
+            if self.bio_type == "Iris":
+                eye = 2 if subtype == "Left" else 1
+                record = iso_iris_record(np.ascontiguousarray(synthetic_iris(self.seed, eye)), eye, quality,
+                                         compression="png" if self.compression == "png" else "jp2")
+            else:
                 position = ISO_POSITIONS[subtype]
-                pixels = synthetic_finger(self.seed * 100 + position)
-                quality = max(0, min(100, self.quality))
-                record = iso_finger_record(pixels, position, quality, compression=self.compression)
-                data = {"digitalId": self._signer().sign(json.dumps(self.digital_id()).encode()),
-                        "deviceCode": self.device_id, "deviceServiceVersion": "1.0", "bioType": "Finger",
-                        "bioSubType": subtype, "purpose": "Registration", "env": body.get("env", self.env),
-                        "bioValue": b64url(record), "transactionId": body.get("transactionId"),
-                        "timestamp": _now(), "requestedScore": str(requested), "qualityScore": str(quality)}
-                token = self._signer().sign(json.dumps(data).encode(), corrupt=self.fault == "bad_signature")
-                digest = sbi_hash(previous, record)
-                if self.fault == "broken_hash":
-                    digest = sbi_hash("", record + b"x")
-                biometrics.append({"specVersion": body.get("specVersion", "0.9.5"), "data": token, "hash": digest,
-                                   "error": {"errorCode": "0", "errorInfo": "Success"}})
-                previous = digest
-        return {"biometrics": biometrics}
+                record = iso_finger_record(synthetic_finger(self.seed * 100 + position), position, quality,
+                                           compression=self.compression)
+            data = {"digitalId": self._signer().sign(json.dumps(self.digital_id()).encode()),
+                    "deviceCode": self.device_id, "deviceServiceVersion": "1.0", "bioType": self.bio_type,
+                    "bioSubType": subtype, "purpose": "Registration", "env": ask.env,
+                    "bioValue": b64url(record), "transactionId": ask.transaction_id,
+                    "timestamp": _now(), "requestedScore": f"{ask.requested_score:.1f}",
+                    "qualityScore": f"{float(quality):.1f}"}
+            token = self._signer().sign(json.dumps(data).encode(), corrupt=self.fault == "bad_signature")
+            digest = sbi_hash(previous, record)
+            if self.fault == "broken_hash":
+                digest = sbi_hash("", record + b"x")
+            biometrics.append({"specVersion": "0.9.5", "data": token, "hash": digest,
+                               "error": {"errorCode": "0", "errorInfo": "Success"}})
+            previous = digest
+        return biometrics
 
     def stream_frames(self, count: int) -> list[bytes]:
         frames = []
         for i in range(count):
-            pixels = synthetic_finger(self.seed * 100 + 50 + i % 5, 160, 200)
+            if self.bio_type == "Iris":
+                pixels = np.ascontiguousarray(synthetic_iris(self.seed, 1 + i % 2, 320, 240))
+            else:
+                pixels = synthetic_finger(self.seed * 100 + 50 + i % 5, 160, 200)
             ok, buf = cv2.imencode(".jpg", pixels)
             frames.append(buf.tobytes())
         return frames
@@ -366,6 +538,26 @@ class SbiDeviceService:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def read_stream_request(body: Any) -> tuple[str, float]:
+    """deviceId and timeout (s) of a STREAM body as MockMDS's StreamingRequestDetail reads it."""
+    if not isinstance(body, dict):
+        raise RequestRefused("123")
+    device_id = _text(body, "deviceId", empty_ok=True)
+    _int_text(body, "deviceSubId", number_ok=True)
+    timeout = body.get("timeout")
+    if timeout is None or timeout == "":
+        return device_id, 300.0  # spec: optional, five minutes by default
+    text = _text(body, "timeout", number_ok=True)
+    try:
+        return device_id, int(text) / 1000
+    except ValueError:
+        raise RequestRefused("123") from None
+
+
+#: MockMDS's multipart boundary, declared and written exactly like this (SBIServiceResponse)
+BOUNDARY = "--BoundaryString"
 
 
 def _make_handler(service: SbiDeviceService) -> type[BaseHTTPRequestHandler]:
@@ -408,21 +600,31 @@ def _make_handler(service: SbiDeviceService) -> type[BaseHTTPRequestHandler]:
 
         def do_STREAM(self) -> None:  # noqa: N802
             body = self._body()
-            timeout_s = float(body.get("timeout", 5000)) / 1000 if isinstance(body, dict) else 5.0
             if service.fault == "silence":
                 service._stop.wait(30)
                 return
-            boundary = "mosipframe"
+            try:
+                device_id, timeout_s = read_stream_request(body)
+                if not device_id.strip():
+                    raise RequestRefused("604")
+                if device_id != service.device_id:
+                    raise RequestRefused("605")
+            except RequestRefused as refused:
+                # MockMDS: getErrorJson (a list) for 123, the bare ErrorInfo object otherwise
+                code = refused.code
+                self._send(service.error_list(code) if code == "123" else
+                           {"errorCode": code, "errorInfo": MESSAGES.get(code, "")})
+                return
             self.send_response(200)
-            self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={boundary}")
+            self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
             self.end_headers()
             deadline = time.monotonic() + min(timeout_s, 10.0)
             try:
                 for jpeg in service.stream_frames(50):
                     if time.monotonic() > deadline or service._stop.is_set():
                         break
-                    self.wfile.write(f"--{boundary}\r\nContent-Type: image/jpeg\r\n"
-                                     f"Content-Length: {len(jpeg)}\r\n\r\n".encode() + jpeg + b"\r\n")
+                    self.wfile.write(f"{BOUNDARY}\r\nAccess-Control-Allow-Origin:*\r\nContent-Type:image/jpeg\r\n"
+                                     f"Content-Length:{len(jpeg)}\r\n\r\n".encode() + jpeg + b"\r\n")
                     self.wfile.flush()
                     time.sleep(0.04)
             except (BrokenPipeError, ConnectionResetError):
@@ -470,9 +672,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quality", type=int, default=82, help="qualityScore of every capture")
     parser.add_argument("--compression", choices=("jp2", "png", "wsq"), default="jp2")
     parser.add_argument("--fault", choices=FAULTS, default=None)
+    parser.add_argument("--iris", action="store_true", help="a two-eye iris device instead of a slap scanner")
+    parser.add_argument("--single", action="store_true", help="a single-finger sensor instead of a slap scanner")
     args = parser.parse_args(argv)
     service = SbiDeviceService(args.workdir.resolve(), port=args.port, seed=args.seed, quality=args.quality,
-                               compression=args.compression)
+                               compression=args.compression, bio_type="Iris" if args.iris else "Finger",
+                               finger_mode="single" if args.single else "slap")
     service.fault = args.fault
     print(service.url, flush=True)
     print(f"cert: {service.cert_path}", flush=True)
