@@ -121,10 +121,25 @@ class SignatureThresholds:
 
 
 @dataclass(frozen=True)
+class IrisThresholds:
+    # The iris device's own quality score (SBI qualityScore, 0-100, which the SBI spec scales
+    # from ISO/IEC 29794-6) must reach this. MOSIP's registration client compares the same score
+    # with its deployment setting mosip.registration.iris_threshold; no standard fixes the value,
+    # 60 is this project's choice.
+    min_device_quality: float = 60.0
+    # Attempts per eye before the operator may keep the best one (as attempts_per_finger).
+    attempts_per_eye: int = 3
+    # Stored image format: "iso19794-6" keeps the device's record as delivered (image inside),
+    # "png" a lossless PNG of the decoded image.
+    image_format: str = "iso19794-6"
+
+
+@dataclass(frozen=True)
 class QualityThresholds:
     face: FaceThresholds = field(default_factory=FaceThresholds)
     finger: FingerThresholds = field(default_factory=FingerThresholds)
     signature: SignatureThresholds = field(default_factory=SignatureThresholds)
+    iris: IrisThresholds = field(default_factory=IrisThresholds)
 
 
 def thresholds_from_mapping(table: Mapping[str, Any], *, file: Path = Path("config.toml")) -> QualityThresholds:
@@ -136,6 +151,12 @@ def thresholds_from_mapping(table: Mapping[str, Any], *, file: Path = Path("conf
     if th.finger.image_format not in ("wsq", "png"):
         raise ConfigError(file=str(file), key="quality.finger.image_format", expected="'wsq' or 'png'",
                           got=repr(th.finger.image_format))
+    if th.iris.image_format not in ("iso19794-6", "png"):
+        raise ConfigError(file=str(file), key="quality.iris.image_format", expected="'iso19794-6' or 'png'",
+                          got=repr(th.iris.image_format))
+    if not 0 <= th.iris.min_device_quality <= 100:
+        raise ConfigError(file=str(file), key="quality.iris.min_device_quality", expected="0..100",
+                          got=repr(th.iris.min_device_quality))
     return th
 
 

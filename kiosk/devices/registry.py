@@ -22,6 +22,8 @@ DRIVERS: dict[str, str] = {
     # fingerprint scanners
     "zfm": "kiosk.devices.zfm:ZfmFingerprintDriver",
     "sbi": "kiosk.devices.sbi:SbiFingerprintDriver",
+    # iris scanners
+    "sbi-iris": "kiosk.devices.sbi_iris:SbiIrisDriver",
     # cameras
     "opencv": "kiosk.devices.camera:OpenCvCameraDriver",
     # signature pads
