@@ -110,7 +110,8 @@ def capture_summary(drv: Device, timeout_s: float) -> str:
         return f"{w}x{h} px, {img.ppi} ppi"
     if isinstance(drv, IrisScanner):
         eyes = drv.capture_irises(timeout_s=timeout_s)
-        return ", ".join(f"{'right' if e.eye == 1 else 'left'} {e.pixels.shape[1]}x{e.pixels.shape[0]} px"
+        return ", ".join(f"{translate('iris.right' if e.eye == 1 else 'iris.left')} "
+                         f"{e.pixels.shape[1]}x{e.pixels.shape[0]} px"
                          f" q{e.device_quality if e.device_quality is not None else '-'}" for e in eyes)
     if isinstance(drv, Camera):
         frame = drv.latest(timeout_s=timeout_s)
