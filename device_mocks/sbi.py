@@ -63,7 +63,7 @@ import numpy as np
 
 from device_mocks.fingerprints import FingerprintGenerator
 from device_mocks.irises import synthetic_iris
-from device_mocks.sbi_records import iso_finger_record, iso_iris_record  # noqa: F401  (re-exported)
+from device_mocks.sbi_records import encoded_image, iso_finger_record, iso_iris_record  # noqa: F401  (re-exported)
 from device_mocks.sbi_requests import (  # noqa: F401  (SLAPS, ISO_POSITIONS: part of this module's API)
     ISO_POSITIONS,
     MESSAGES,
@@ -354,12 +354,13 @@ class SbiDeviceService:
             quality = max(0, min(100, self.quality_of.get(subtype, self.quality)))
             if self.bio_type == "Iris":
                 eye = 2 if subtype == "Left" else 1
-                record = iso_iris_record(np.ascontiguousarray(synthetic_iris(self.seed, eye)), eye, quality,
-                                         compression="png" if self.compression == "png" else "jp2")
+                compression = "png" if self.compression == "png" else "jp2"
+                pixels, encoded = encoded_image(f"iris-{eye}", self.seed, compression)
+                record = iso_iris_record(pixels, eye, quality, compression=compression, encoded=encoded)
             else:
                 position = ISO_POSITIONS[subtype]
-                record = iso_finger_record(synthetic_finger(self.seed * 100 + position), position, quality,
-                                           compression=self.compression)
+                pixels, encoded = encoded_image("finger", self.seed * 100 + position, self.compression)
+                record = iso_finger_record(pixels, position, quality, compression=self.compression, encoded=encoded)
             data = {"digitalId": self._signer().sign(json.dumps(self.digital_id()).encode()),
                     "deviceCode": self.device_id, "deviceServiceVersion": "1.0", "bioType": self.bio_type,
                     "bioSubType": subtype, "purpose": "Registration", "env": ask.env,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import struct
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -39,6 +40,21 @@ def _encode(pixels: np.ndarray, compression: str) -> bytes:
     return buf.tobytes()
 
 
+@lru_cache(maxsize=256)
+def encoded_image(kind: str, seed: int, compression: str) -> tuple[np.ndarray, bytes]:
+    """A synthetic image (``kind`` "finger": generator finger ``seed``; "iris-1"/"iris-2": the
+    eyes of person ``seed``) and its compressed bytes, made once per process."""
+    if kind == "finger":
+        from device_mocks.sbi import synthetic_finger
+
+        pixels = synthetic_finger(seed)
+    else:
+        from device_mocks.irises import synthetic_iris
+
+        pixels = np.ascontiguousarray(synthetic_iris(seed, int(kind[-1])))
+    return pixels, _encode(pixels, compression)
+
+
 def _now() -> bytes:
     now = dt.datetime.now(dt.UTC)
     return struct.pack(">HBBBBBH", now.year, now.month, now.day, now.hour, now.minute, now.second,
@@ -56,11 +72,13 @@ def extended_blocks(position: int, quality: int, width: int, height: int) -> byt
 
 
 def iso_finger_record(pixels: np.ndarray, position: int, quality: int, *, compression: str = "jp2",
-                      ppi: int = 500, certified: bool = True, extended: bool = True) -> bytes:
-    """One-representation ISO/IEC 19794-4:2011 finger image record."""
+                      ppi: int = 500, certified: bool = True, extended: bool = True,
+                      encoded: bytes | None = None) -> bytes:
+    """One-representation ISO/IEC 19794-4:2011 finger image record (``encoded``: the image
+    already compressed, to spare the mock encoding the same synthetic finger again)."""
     if compression not in FINGER_COMPRESSION:
         raise ValueError(f"unknown compression {compression!r}")
-    image = _encode(pixels, compression)
+    image = encoded if encoded is not None else _encode(pixels, compression)
     height, width = pixels.shape
     certs = (bytes([len(CERTIFICATIONS)]) + b"".join(struct.pack(">HB", a, s) for a, s in CERTIFICATIONS)
              if certified else b"")
@@ -81,9 +99,10 @@ def iso_finger_record(pixels: np.ndarray, position: int, quality: int, *, compre
     return header + rep
 
 
-def iso_iris_record(pixels: np.ndarray, eye: int, quality: int, *, compression: str = "png") -> bytes:
+def iso_iris_record(pixels: np.ndarray, eye: int, quality: int, *, compression: str = "png",
+                    encoded: bytes | None = None) -> bytes:
     """One-representation ISO/IEC 19794-6:2011 iris image record (cropped image type 3)."""
-    image = _encode(pixels, compression)
+    image = encoded if encoded is not None else _encode(pixels, compression)
     height, width = pixels.shape
     rep = b"".join([
         _now(),
