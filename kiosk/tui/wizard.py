@@ -24,7 +24,7 @@ STEPS: tuple[str, ...] = ("form", "face", "fingers", "iris", "signature", "revie
 
 def station_steps(app: "KioskApp") -> tuple[str, ...]:
     """The steps of this station: "iris" only where the config has an iris device."""
-    from kiosk.devices.registry import driver_class
+    from kiosk.composition import driver_class
 
     has_iris = any(driver_class(d.driver).kind == "iris" for d in app.cfg.devices)
     return STEPS if has_iris else tuple(s for s in STEPS if s != "iris")
