@@ -23,7 +23,7 @@ from kiosk.devices.zfm import (
 )
 from kiosk.i18n import catalog
 
-DRIVER_SOURCE = Path(__file__).resolve().parents[2] / "kiosk" / "devices" / "zfm.py"
+DRIVER_SOURCES = [Path(__file__).resolve().parents[2] / "kiosk" / "devices" / n for n in ("zfm.py", "zfm_wire.py")]
 
 
 def params(port: str, **kw: object) -> ZfmFingerprintDriver.Params:
@@ -42,7 +42,7 @@ def test_every_confirmation_code_and_protocol_error_has_words(language: str) -> 
     words = catalog(language)
     for reason in [*CONFIRMATION_REASONS.values(), "unknown_code"]:
         assert f"device.fault.{reason}" in words
-    for code in set(re.findall(r'"(zfm\.[a-z_.]+)"', DRIVER_SOURCE.read_text())):
+    for code in {c for src in DRIVER_SOURCES for c in re.findall(r'"(zfm\.[a-z_.]+)"', src.read_text())}:
         assert code in words, code
 
 
