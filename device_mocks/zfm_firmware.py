@@ -353,6 +353,14 @@ class ZfmEmulator:
             return [self._ack(0x00)]
         if code == 0x1D:  # TemplateNum
             return [self._ack(0x00, len(self.library).to_bytes(2, "big"))]
+        if code == 0x1F:  # ReadIndexTable (ReadConList): 32 bytes, bit p of byte i = page*256 + i*8 + p used
+            if len(args) != 1:
+                return [self._ack(0x01)]
+            table = bytearray(32)
+            for slot in self.library:
+                if slot // 256 == args[0]:
+                    table[(slot % 256) // 8] |= 1 << (slot % 8)
+            return [self._ack(0x00, bytes(table))]
         if code == 0x14:  # GetRandomCode
             return [self._ack(0x00, self._rng.getrandbits(32).to_bytes(4, "big"))]
         if code == 0x12:  # SetPwd
