@@ -119,7 +119,7 @@ def _diagnose_here(cfg: Config, chosen: list[str], capture_timeout: float, bundl
 
             store = store_from(cfg)
             try:
-                path = str(write_bundle(cfg, devices, store.counts))
+                path = str(write_bundle(cfg, devices, store))
             finally:
                 store.close()
     return rows, path

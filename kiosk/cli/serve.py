@@ -44,7 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                         drv.open()
                 except Exception as exc:  # a missing device is what diag will report; the station runs
                     log.warning("device %s not opened: %s", name, exc)
-            with ControlServer(lock, StationDiagnostics(cfg, lambda: devices, store.counts)) as control:
+            with ControlServer(lock, StationDiagnostics(cfg, lambda: devices, lambda: store)) as control:
                 print(translate("serve.ready", pid=lock.holder.pid, control=str(control.path)), flush=True)
                 done.wait()
         finally:

@@ -20,6 +20,6 @@ def run_ui(args: argparse.Namespace) -> int:
         prepare_terminal()
         app = KioskApp(cfg)
         # kiosk devices / kiosk diag ask the devices this UI holds, over the control socket
-        with ControlServer(lock, StationDiagnostics(cfg, lambda: app.devices, app.store.counts)):
+        with ControlServer(lock, StationDiagnostics(cfg, lambda: app.devices, lambda: app.store)):
             app.run()
     return 0

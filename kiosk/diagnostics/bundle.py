@@ -4,8 +4,9 @@ It holds what finds a fault from afar: versions (kiosk, Python, the platform, th
 talk to devices), the configuration without secrets, each device's status, identity and last
 exchanges (packets named, payloads cut to their first bytes), the last lines of the station log,
 and the queue counts. It holds no personal data: no record is read, exchange payloads (which may
-carry fingerprint or face data) are cut to their headers, and every text goes through the log's
-PII filter (a NIK anywhere is masked).
+carry fingerprint or face data) are cut to their headers, every text goes through the log's
+PII filter (a NIK anywhere is masked), and the names, NIKs and addresses of the residents the
+station holds are masked wherever they appear (a log line that slipped a name into its message).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import types
 from collections import deque
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Iterable
 
 from kiosk import __version__
 from kiosk.devices.base import Device, Exchange
@@ -91,18 +92,45 @@ def device_entry(dev: Device) -> dict[str, Any]:
     return entry
 
 
-def last_log_lines(data_dir: Path, n: int = LOG_LINES) -> list[str]:
+def resident_words(store: Any) -> list[str]:
+    """What identifies the residents this station holds (NIK, full name and its longer words,
+    address), longest first: the bundle masks each wherever it appears."""
+    words: set[str] = set()
+    for record in store.list():
+        try:
+            who = store.identity(record.id)
+        except Exception:  # purged or unreadable: nothing of it can leak from here either
+            continue
+        words.update(w for w in (who.nik, who.full_name, who.address) if w)
+        words.update(part for part in who.full_name.split() if len(part) >= 3)
+    return sorted(words, key=len, reverse=True)
+
+
+class Scrubber:
+    """Masks NIK-like digit runs and the given personal words (case-insensitively)."""
+
+    def __init__(self, personal: Iterable[str] = ()) -> None:
+        words = [re.escape(w) for w in personal if w.strip()]
+        self._pattern = re.compile("|".join(words), re.IGNORECASE) if words else None
+
+    def __call__(self, text: str) -> str:
+        text = redact_text(text)
+        return self._pattern.sub("[personal]", text) if self._pattern is not None else text
+
+
+def last_log_lines(data_dir: Path, scrub: Scrubber, n: int = LOG_LINES) -> list[str]:
     path = data_dir / "logs" / LOG_FILE
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
-            return [redact_text(line.rstrip("\n")) for line in deque(fh, maxlen=n)]
+            return [scrub(line.rstrip("\n")) for line in deque(fh, maxlen=n)]
     except OSError:
         return []
 
 
-def build_bundle(cfg: Any, devices: Any, counts: Callable[[], dict[str, int]]) -> dict[str, Any]:
+def build_bundle(cfg: Any, devices: Any, store: Any) -> dict[str, Any]:
     """Everything the bundle holds, as data. ``devices`` is the station's device set: only
-    devices already built are asked (no mock is started and no device opened for a bundle)."""
+    devices already built are asked (no mock is started and no device opened for a bundle);
+    ``store`` gives the queue counts and the residents' words to mask."""
     entries: dict[str, Any] = {}
     pairs = []
     for name in devices.names():
@@ -114,9 +142,10 @@ def build_bundle(cfg: Any, devices: Any, counts: Callable[[], dict[str, int]]) -
         pairs.append((name, dev.params))
         entries[name] = device_entry(dev)
     try:
-        queue: dict[str, Any] = counts()
+        queue: dict[str, Any] = store.counts()
+        scrub = Scrubber(resident_words(store))
     except Exception as exc:  # a damaged store is a finding too
-        queue = {"error": error_words(exc)}
+        queue, scrub = {"error": error_words(exc)}, Scrubber()
     return {
         "station": cfg.station.id,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -125,13 +154,13 @@ def build_bundle(cfg: Any, devices: Any, counts: Callable[[], dict[str, int]]) -
         "devices": entries,
         "ports": port_list(pairs),
         "queue": queue,
-        "log": last_log_lines(cfg.station.data_dir),
+        "log": last_log_lines(cfg.station.data_dir, scrub),
     }
 
 
-def write_bundle(cfg: Any, devices: Any, counts: Callable[[], dict[str, int]]) -> Path:
+def write_bundle(cfg: Any, devices: Any, store: Any) -> Path:
     """Write the bundle to ``<data_dir>/diagnostics/diag-<UTC time>.json`` (0600) and return its path."""
-    bundle = build_bundle(cfg, devices, counts)
+    bundle = build_bundle(cfg, devices, store)
     folder = Path(cfg.station.data_dir) / "diagnostics"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / f"diag-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}.json"

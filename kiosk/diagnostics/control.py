@@ -40,10 +40,10 @@ MAX_REQUEST = 64 * 1024
 class StationDiagnostics:
     """What the control socket runs, on the devices the running kiosk holds."""
 
-    def __init__(self, cfg: Any, devices: Callable[[], Any], counts: Callable[[], dict[str, int]]) -> None:
+    def __init__(self, cfg: Any, devices: Callable[[], Any], store: Callable[[], Any]) -> None:
         self.cfg = cfg
         self._devices = devices
-        self._counts = counts
+        self._store = store
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         from kiosk.diagnostics.runner import diagnose, status_row
@@ -62,7 +62,7 @@ class StationDiagnostics:
             if request.get("bundle"):
                 from kiosk.diagnostics.bundle import write_bundle
 
-                path = str(write_bundle(self.cfg, devices, self._counts))
+                path = str(write_bundle(self.cfg, devices, self._store()))
             return {"ok": True, "devices": rows, "bundle": path}
         if op == "ping":
             return {"ok": True}

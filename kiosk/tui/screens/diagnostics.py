@@ -191,7 +191,7 @@ class DiagnosticsScreen(KioskScreen):
 
     @work(thread=True, exclusive=True, group="diag-other")
     def action_export(self) -> None:
-        path = write_bundle(self.kiosk.cfg, self.kiosk.devices, self.kiosk.store.counts)
+        path = write_bundle(self.kiosk.cfg, self.kiosk.devices, self.kiosk.store)
         self.app.call_from_thread(self.show, escape(translate("tui.diag.exported", path=str(path))))
 
     def show(self, text: str) -> None:
