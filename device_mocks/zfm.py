@@ -23,7 +23,7 @@ workdir taking one command per line and answering one JSON line::
     fault NAME [COUNT]   inject a fault (COUNT times; forever when omitted)
     clear                remove all faults
     unplug | replug      close the pty (the device vanishes) / bring a new one at the same path
-    timing on|off        wire timing: sleep len*10/baud per packet, as the UART would take
+    timing on|off        wire timing: each packet leaves len*10/baud after the previous one, as on the UART
     finger N | each      finger N stays on the glass / every image is of a new finger
     status               faults, plug state, templates stored
 
@@ -157,12 +157,21 @@ class ZfmPtyServer:
                     time.sleep(0.02)
                     continue
                 raise
+            # the UART sends a reply's packets back to back at a constant rate: each packet is due
+            # when the previous one's last bit left (8N1: ten bit times per byte). Pacing against
+            # that running schedule, not sleeping per packet, keeps a late wake-up (a loaded
+            # machine) from adding up over the 288 packets of an image
+            due = time.monotonic()
+            if self.wire_timing:
+                due += len(data) * 10 / self.emulator.baudrate  # the command's own bytes take that long to arrive
             for packet in self.emulator.feed(data):
                 if self._stop.is_set():
                     break
                 if self.wire_timing:
-                    # 8N1: ten bit times per byte at the module's baud rate
-                    time.sleep(len(packet) * 10 / self.emulator.baudrate)
+                    due += len(packet) * 10 / self.emulator.baudrate
+                    delay = due - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
                 self._write_all(packet)
 
 

@@ -1,15 +1,21 @@
-"""Driver for ZhianTec ZFM / Hangzhou Grow R30x / Synochip AS60x optical fingerprint sensors.
+"""Driver for ZhianTec ZFM / Hangzhou Grow R30x and R503 / Synochip AS60x fingerprint sensors.
 
-These modules speak one UART protocol (the "ZFM user manual" / R307 / AS608 manuals):
+These modules speak one UART protocol (the "ZFM user manual", the R307 / AS608 manuals, the R503
+user manual; the wire format, codes and parameter blocks are in :mod:`kiosk.devices.zfm_wire`,
+which cites them):
 
     EF 01 | address (4, big endian) | packet id (1) | length (2) | payload | checksum (2)
 
-``length`` counts the payload plus the two checksum bytes; the checksum is the 16-bit sum of the
-packet id, both length bytes and every payload byte. Packet ids: 0x01 command, 0x02 data, 0x07
-acknowledge, 0x08 last data packet. A command payload is an instruction code and its
-arguments; an acknowledge starts with a confirmation code (0x00 = OK). Bulk transfers (UpImage,
-UpChar, DownChar) follow the acknowledge with data packets of the module's packet size
-(32/64/128/256 bytes, from ReadSysPara) and end with an end-of-data packet.
+A command payload is an instruction code and its arguments; an acknowledge starts with a
+confirmation code (0x00 = OK). Bulk transfers (UpImage, UpChar, DownChar) follow the acknowledge
+with data packets of the module's packet size (32/64/128/256 bytes, from ReadSysPara) and end
+with an end-of-data packet.
+
+Sizes: at open the driver asks ReadProdInfo (0x3C; R503-era modules: 192x192 images, 1536-byte
+templates); a module that refuses it (0x01, 0x19 or 0xFC) keeps the classic 256x288 image and
+512-byte template. Every bulk transfer is bounded by the packets, bytes and time its size
+legitimately takes at the port's baud rate (:class:`~kiosk.devices.zfm_wire.TransferBudget`): a
+peer streaming empty or 1-byte packets, or dripping them, is refused instead of holding the driver.
 
 Why not a library: ``pyfingerprint`` (the usual Python choice) is unmaintained since 2019, opens
 the port itself from a device path (no pyserial URLs, so no ``spy://`` hexdumps and no
@@ -20,8 +26,9 @@ wire log, so the protocol is implemented here (it is small) on top of pyserial.
 
 The port is a pyserial URL (``serial.serial_for_url``): a device path such as ``/dev/ttyUSB0``,
 ``spy:///dev/ttyUSB0`` to hex-dump the traffic on stderr, or ``loop://`` in tests. Every packet
-also goes into :attr:`Device.log` for ``kiosk diag --hexdump`` (image and template transfers
-log their first and last data packet only, so the command exchange stays readable).
+also goes into :attr:`Device.log` for ``kiosk diag --hexdump``, decoded (command names,
+confirmation codes, lengths), with every failure next to it (image and template transfers log
+their first and last data packet only, so the command exchange stays readable).
 
 Unplug: any serial/OS error on the port means the device vanished; the port is dropped and every
 call raises DeviceAbsent naming the device until ``open()`` succeeds again once it is back.

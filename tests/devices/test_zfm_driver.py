@@ -27,7 +27,8 @@ DRIVER_SOURCES = [Path(__file__).resolve().parents[2] / "kiosk" / "devices" / n 
 
 
 def params(port: str, **kw: object) -> ZfmFingerprintDriver.Params:
-    return ZfmFingerprintDriver.Params(port=port, **{"timeout_s": 0.5, "poll_interval_s": 0.01, **kw})  # type: ignore[arg-type]
+    # the driver's default reply timeout: the emulator's synthetic GenImg takes ~0.1 s, several times that on a loaded machine
+    return ZfmFingerprintDriver.Params(port=port, **{"timeout_s": 2.0, "poll_interval_s": 0.01, **kw})  # type: ignore[arg-type]
 
 
 @pytest.fixture

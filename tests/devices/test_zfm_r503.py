@@ -42,7 +42,7 @@ R503_PRODUCT_INFO = (b"R503".ljust(16, b"\0") + b"2301" + b"00001234" + bytes([1
 
 
 def params(port: str, **kw: object) -> ZfmFingerprintDriver.Params:
-    return ZfmFingerprintDriver.Params(port=port, **{"timeout_s": 0.5, "poll_interval_s": 0.01, **kw})  # type: ignore[arg-type]
+    return ZfmFingerprintDriver.Params(port=port, **{"timeout_s": 2.0, "poll_interval_s": 0.01, **kw})  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ IMAGE_MAGICS = (b"\x89PNG", b"\xff\xd8\xff", b"\xff\xa0\xff\xa8")  # PNG, JPEG, 
 def station(tmp_path: Path) -> Path:
     cfg = tmp_path / "config.toml"
     cfg.write_text(BASE_CONFIG + f'\n[devices.jari]\ndriver = "zfm"\nmock = "zfm"\npassword = {MODULE_PASSWORD}\n'
-                   'timeout_s = 0.5\npoll_interval_s = 0.01\n')
+                   'timeout_s = 2.0\npoll_interval_s = 0.01\n')
     return cfg
 
 

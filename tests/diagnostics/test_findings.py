@@ -52,7 +52,7 @@ def english() -> Iterator[None]:
 
 
 def zfm(port: str) -> ZfmFingerprintDriver:
-    return ZfmFingerprintDriver("jari", ZfmFingerprintDriver.Params(port=port, timeout_s=0.5, poll_interval_s=0.01))
+    return ZfmFingerprintDriver("jari", ZfmFingerprintDriver.Params(port=port, timeout_s=2.0, poll_interval_s=0.01))
 
 
 # -- errors in the technician's and the operator's terms ---------------------------------------
@@ -112,7 +112,7 @@ def test_port_list_shows_the_configured_ports_present_or_missing(mock: ZfmMock, 
 # -- words in the station's language ------------------------------------------------------------------
 def test_indonesian_diagnostics_show_no_raw_codes_or_english_details(mock: ZfmMock) -> None:
     set_language("id")
-    result = diagnose(Devices(jari=zfm(mock.server.port)), "jari", capture_timeout_s=2)
+    result = diagnose(Devices(jari=zfm(mock.server.port)), "jari", capture_timeout_s=10)
     assert result.ok, result.as_dict()
     text = "\n".join(s.detail for s in result.steps)
     assert "zfm.check" not in text and "zfm.detail" not in text
@@ -130,7 +130,7 @@ def test_worded_details_translate_and_plain_values_stay() -> None:
 
 def test_kiosk_diag_in_indonesian_on_a_simulated_sensor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = tmp_path / "config.toml"
-    cfg.write_text(BASE_CONFIG + '\n[devices.jari]\ndriver = "zfm"\nmock = "zfm"\ntimeout_s = 0.5\npoll_interval_s = 0.01\n')
+    cfg.write_text(BASE_CONFIG + '\n[devices.jari]\ndriver = "zfm"\nmock = "zfm"\ntimeout_s = 2.0\npoll_interval_s = 0.01\n')
     assert main(["--lang", "id", "--config", str(cfg), "diag"]) == 0
     out = capsys.readouterr().out
     assert "Semua pemeriksaan perangkat lulus." in out

@@ -23,7 +23,7 @@ from kiosk.errors import KioskError
 from kiosk.instance import LOCK_FILE, StationLock, running_holder
 from tests.conftest import BASE_CONFIG, ROOT, run_kiosk
 
-SIMULATED_ZFM = BASE_CONFIG + '\n[devices.jari]\ndriver = "zfm"\nmock = "zfm"\ntimeout_s = 0.5\npoll_interval_s = 0.01\n'
+SIMULATED_ZFM = BASE_CONFIG + '\n[devices.jari]\ndriver = "zfm"\nmock = "zfm"\ntimeout_s = 2.0\npoll_interval_s = 0.01\n'
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
