@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.devices.base import Worded
+from kiosk.devices.errors import os_error_text
 from kiosk.errors import KioskError
 from kiosk.i18n import catalog, current_language, describe, translate
 
@@ -50,9 +51,11 @@ def technical_line(exc: BaseException, *, device: str = "", params: Any = None) 
         place = where(params, exc.params)
         inner = ", ".join(f"{k}={v}" for k, v in p.items() if k not in ("port",))
         line = f"{device or '?'} @ {place}: {exc.code}" + (f" ({inner})" if inner else "")
-        os_error = exc.params.get("os_error")
+        # drivers that do not name it themselves raised from the OS error: it is the context
+        os_error = exc.params.get("os_error") or os_error_text(exc)
         return line + (f"; {os_error}" if os_error else "")
-    return f"{device or '?'} @ {where(params)}: {type(exc).__name__}: {exc}"[:300]
+    os_error = os_error_text(exc)
+    return f"{device or '?'} @ {where(params)}: {type(exc).__name__}: {exc}"[:300] + (f"; {os_error}" if os_error else "")
 
 
 def error_words(exc: BaseException, *, device: str = "", params: Any = None) -> dict[str, Any]:

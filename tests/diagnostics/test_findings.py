@@ -84,6 +84,19 @@ def test_kiosk_diag_shows_the_technician_line_for_a_pulled_cable(tmp_path: Path)
     assert "ENOENT: No such file or directory" in proc.stdout
 
 
+def test_a_driver_that_does_not_name_the_os_error_still_gets_it_from_the_cause(english: None) -> None:
+    from kiosk.devices.hid_digitizer import HidDigitizerSignatureDriver
+
+    try:
+        try:
+            raise OSError(19, "No such device")
+        except OSError:
+            raise DeviceAbsent(device="pad") from None
+    except DeviceAbsent as exc:
+        line = error_words(exc, device="pad", params=HidDigitizerSignatureDriver.Params(vendor_id=0x056A, product_id=0x00A8))
+    assert line["technical"] == "pad @ USB 056a:00a8: device.absent; ENODEV: No such device"
+
+
 # -- the exchange log ----------------------------------------------------------------------------
 def test_exchange_log_keeps_the_failure_with_readable_times_and_decoded_packets(mock: ZfmMock) -> None:
     with zfm(mock.server.port) as d:
