@@ -248,3 +248,34 @@ def test_the_bound_leaves_a_real_upload_at_wire_speed_alone(tmp_path: Path) -> N
 def test_flood_fault_is_big_enough_to_have_held_the_old_driver() -> None:
     # 40,000 empty packets of 11 bytes: 440,000 bytes, the size of the 1-byte-packet stream
     assert FLOOD_PACKETS * 11 >= 440_000
+
+
+PACKETS = st.lists(st.builds(lambda pid, n: Packet(0xFFFFFFFF, pid, bytes(n)),
+                             st.sampled_from([int(Pid.DATA), int(Pid.END), int(Pid.ACK)]),
+                             st.sampled_from([0, 1, 31, 32, 33, 64, 128, 256])), max_size=40)
+
+
+@given(PACKETS, st.sampled_from([64, 512, 1536, 18432]), st.sampled_from([32, 64, 128, 256]))
+def test_any_packet_stream_gives_the_data_or_a_typed_error_within_the_budget(
+        packets: list[Packet], expected: int, size: int) -> None:
+    budget = TransferBudget.for_transfer(expected, packet_size=size, baudrate=57600, timeout_s=1.0)
+    clock = Clock()
+    taken = 0
+
+    def next_packet(deadline: float) -> Packet:
+        nonlocal taken
+        clock.now += 0.001
+        if taken >= len(packets):  # the peer went quiet
+            clock.now = deadline
+            raise DeviceTimeout(device="jari", waited_s=1.0, received=0)
+        taken += 1
+        return packets[taken - 1]
+
+    try:
+        data = receive_transfer(next_packet, budget, device="jari", clock=clock)
+    except (DeviceProtocolError, DeviceTimeout) as exc:
+        assert exc.device == "jari"
+    else:
+        assert len(data) <= expected and packets[taken - 1].pid == Pid.END
+        assert all(len(p.payload) == size for p in packets[:taken - 1])  # only the last may be short
+    assert taken <= budget.max_packets
