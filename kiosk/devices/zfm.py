@@ -417,7 +417,7 @@ class ZfmFingerprintDriver(FingerprintScanner):
                 checks.append((code, False, exc.technical()))
 
         with self._guarded():
-            check("zfm.check.password", lambda: (self.verify_password(), Worded("zfm.detail.ok", "ok"))[1])
+            check("zfm.check.password", lambda: (self.verify_password(), Worded("zfm.detail.accepted", "accepted"))[1])
 
             def sys_para() -> str:
                 sys = self._sys = self.read_system_parameters()

@@ -111,8 +111,11 @@ def capture_summary(drv: Device, timeout_s: float) -> str:
 def self_test_summary(drv: Device) -> str:
     """The driver's self-test in words; raises ``diag.self_test_failed`` naming the failed checks."""
     result = drv.self_test()
-    parts = [f"{check_words(code)}: {translate('diag.check_ok' if ok else 'diag.check_fail')} ({detail_words(detail)})"
-             for code, ok, detail in result.checks]
+    parts = []
+    for code, ok, detail in result.checks:
+        words = detail_words(detail)
+        parts.append(f"{check_words(code)}: {translate('diag.check_ok' if ok else 'diag.check_fail')}"
+                     + (f" ({words})" if words else ""))
     if not result.passed:
         raise KioskError("diag.self_test_failed", device=drv.name, checks="; ".join(parts))
     return "; ".join(parts)

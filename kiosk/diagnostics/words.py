@@ -35,8 +35,8 @@ def where(params: Any, error_params: dict[str, Any] | None = None) -> str:
     if get("source") is not None:
         return f"video {get('source')}"
     if get("vendor_id") is not None:
-        pid = get("product_id") or 0
-        return f"USB {int(get('vendor_id')):04x}:{int(pid):04x}" + (" (any product)" if not pid else "")
+        vid, pid = int(get("vendor_id") or 0), int(get("product_id") or 0)
+        return f"USB {f'{vid:04x}' if vid else '*'}:{f'{pid:04x}' if pid else '*'}"
     for key in ("printer", "uri", "device"):
         if get(key):
             return str(get(key))

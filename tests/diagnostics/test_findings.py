@@ -131,7 +131,7 @@ def test_indonesian_diagnostics_show_no_raw_codes_or_english_details(mock: ZfmMo
     assert "zfm.check" not in text and "zfm.detail" not in text
     for english_word in ("templates", "library", "bytes", "packet", " ok"):
         assert english_word not in text, (english_word, text)
-    assert "Jabat tangan (kata sandi): baik" in text and "templat tersimpan" in text and "piksel" in text
+    assert "Jabat tangan (kata sandi): baik (diterima)" in text and "templat tersimpan" in text and "piksel" in text
 
 
 def test_worded_details_translate_and_plain_values_stay() -> None:
