@@ -23,8 +23,8 @@ from device_mocks.zfm import ZfmEmulator, ZfmMock
 os.environ.setdefault("BLINKA_FORCECHIP", "GENERIC_X86")
 os.environ.setdefault("BLINKA_FORCEBOARD", "GENERIC_LINUX_PC")
 
-pyfingerprint = pytest.importorskip("pyfingerprint.pyfingerprint")
-adafruit_fingerprint = pytest.importorskip("adafruit_fingerprint")
+import adafruit_fingerprint  # noqa: E402 - after the Blinka board override above
+from pyfingerprint import pyfingerprint  # noqa: E402
 
 
 @pytest.fixture
