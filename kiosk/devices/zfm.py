@@ -302,8 +302,13 @@ class ZfmFingerprintDriver(FingerprintScanner):
 
     def read_product_info(self) -> ProductInfo | None:
         """ReadProdInfo (0x3C, R503-era modules); None when the module refuses the instruction
-        (classic R30x/AS60x answer 0x01 or 0x19, later firmware 0xFC), so the classic sizes hold."""
-        code, data = self.command(Instr.READ_PROD_INFO, check=False)
+        (classic R30x/AS60x answer 0x01 or 0x19, later firmware 0xFC) or ignores it (no answer
+        within the reply timeout: the manuals of the older modules do not say what they do), so
+        the classic sizes hold."""
+        try:
+            code, data = self.command(Instr.READ_PROD_INFO, check=False)
+        except DeviceTimeout:
+            return None
         if code in NOT_SUPPORTED:
             return None
         if code != 0:

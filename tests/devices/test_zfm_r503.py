@@ -109,6 +109,13 @@ def test_any_not_supported_answer_to_read_prod_info_falls_back(refusal: int) -> 
     assert d.read_product_info() is None
 
 
+def test_a_module_ignoring_read_prod_info_falls_back_after_the_reply_timeout() -> None:
+    d = ZfmFingerprintDriver("jari", ZfmFingerprintDriver.Params(port="loop://", timeout_s=0.05))
+    d._port = ScriptedPort(b"")  # type: ignore[assignment]
+    d._open = True
+    assert d.read_product_info() is None
+
+
 # -- R503-era confirmation codes ---------------------------------------------------------------
 @pytest.mark.parametrize("code,reason", [(0x1F, "library_full"), (0x22, "template_empty"), (0x24, "library_empty"),
                                          (0x26, "sensor_timeout"), (0x27, "already_enrolled"),
