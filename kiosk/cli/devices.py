@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from kiosk.cli.arguments import JSON_HELP
 from kiosk.cli.context import config_from, print_json
 from kiosk.config import Config
 from kiosk.devices.discovery import attached
@@ -26,12 +27,12 @@ from kiosk.i18n import translate
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("devices", help="configured devices with their status, and what is attached")
-    p.add_argument("--json", action="store_true", help="print the listing as JSON")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_devices)
 
     p = sub.add_parser("diag", help="check devices: open, info, self-test, one test capture")
     p.add_argument("device", nargs="?", help="only this configured device")
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.add_argument("--hexdump", action="store_true", help="show each device's last exchanges, decoded")
     p.add_argument("--bundle", action="store_true", help="also write the diagnostics bundle for a remote expert")
     p.add_argument("--capture-timeout", type=float, default=10.0, metavar="S",
@@ -52,12 +53,12 @@ def _status_rows(cfg: Config) -> tuple[list[dict[str, Any]], str | None]:
     answer = _ask_running_kiosk(cfg, {"op": "devices"})
     if answer is not None:
         return answer["configured"], answer["holder"]
-    from kiosk.devices.registry import DeviceSet
+    from kiosk.composition import device_set
     from kiosk.diagnostics.runner import status_row
     from kiosk.instance import StationLock
 
     # no kiosk runs: hold the station while this listing opens the devices (and starts mocks)
-    with StationLock.acquire(cfg.station.data_dir, mode="kiosk devices"), DeviceSet(cfg) as devices:
+    with StationLock.acquire(cfg.station.data_dir, mode="kiosk devices"), device_set(cfg) as devices:
         return [status_row(devices, d.name, d.driver, d.mock).as_dict() for d in cfg.devices], None
 
 
@@ -106,11 +107,11 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def _diagnose_here(cfg: Config, chosen: list[str], capture_timeout: float, bundle: bool) -> tuple[list[dict[str, Any]], str]:
-    from kiosk.devices.registry import DeviceSet
+    from kiosk.composition import device_set
     from kiosk.diagnostics.runner import diagnose
     from kiosk.instance import StationLock
 
-    with StationLock.acquire(cfg.station.data_dir, mode="kiosk diag"), DeviceSet(cfg) as devices:
+    with StationLock.acquire(cfg.station.data_dir, mode="kiosk diag"), device_set(cfg) as devices:
         rows = [diagnose(devices, n, capture_timeout_s=capture_timeout).as_dict(exchanges=True) for n in chosen]
         path = ""
         if bundle:

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from kiosk.devices.registry import DeviceSet
+    from kiosk.composition import device_set
     from kiosk.diagnostics.control import ControlServer, StationDiagnostics
     from kiosk.instance import StationLock
 
@@ -35,7 +35,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: done.set())
     with StationLock.acquire(cfg.station.data_dir, mode="kiosk serve") as lock:
         store = store_from(cfg)
-        devices = DeviceSet(cfg)
+        devices = device_set(cfg)
         try:
             for name in devices.names():
                 try:

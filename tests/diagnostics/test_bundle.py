@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kiosk.cli import main
 from kiosk.config import load_config
-from kiosk.devices.registry import DeviceSet
+from kiosk.composition import device_set
 from kiosk.diagnostics.bundle import write_bundle
 from kiosk.ops.logs import attach_station_log
 from kiosk.store import RecordStore
@@ -37,7 +37,7 @@ def test_bundle_has_versions_config_devices_exchanges_log_and_counts_but_no_pers
     store.put_sample(record.id, kind="face", data=face, format="png", actor="siti")
     attach_station_log(cfg.station.data_dir)
     logging.getLogger("kiosk.test").info("enrolled %s (%s)", who.nik, who.full_name, extra={"nik": who.nik})
-    with DeviceSet(cfg) as devices:
+    with device_set(cfg) as devices:
         drv = devices.get("jari")
         drv.open()
         drv.capture(timeout_s=2)  # an image upload crossed the wire
