@@ -28,7 +28,7 @@ from kiosk import __version__
 from kiosk.devices.base import Device, Exchange
 from kiosk.diagnostics.ports import port_list
 from kiosk.diagnostics.words import error_words, where
-from kiosk.ops.logs import LOG_FILE, REDACTED, redact_text
+from kiosk.ops.logs import LOG_FILE, REDACTED, redact_text, station_log_dir
 
 #: libraries whose version matters when a device or the link misbehaves
 LIBRARIES = ("pyserial", "pyusb", "opencv-python-headless", "opencv-python", "numpy", "httpx", "textual",
@@ -119,7 +119,7 @@ class Scrubber:
 
 
 def last_log_lines(data_dir: Path, scrub: Scrubber, n: int = LOG_LINES) -> list[str]:
-    path = data_dir / "logs" / LOG_FILE
+    path = station_log_dir(data_dir) / LOG_FILE  # $LOGS_DIRECTORY under systemd
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             return [scrub(line.rstrip("\n")) for line in deque(fh, maxlen=n)]
