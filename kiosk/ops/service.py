@@ -37,3 +37,13 @@ def run_daily(cfg: Config, store: RecordStore, *, actor: str = "sync") -> Mainte
     confirmed = confirm_exports(store)
     cp = checkpoint_if_due(store, StationKeys.init(cfg.station.data_dir).signing, 1)
     return MaintenanceResult(purged, confirmed, cp)
+
+
+def sign_checkpoint(cfg: Config, store: RecordStore) -> Checkpoint | None:
+    """Sign the newest audit entry now: at every print (the gate) and every sync exchange, so
+    the unsigned tail is at most what happened since the last one. None when already signed
+    or the log is empty."""
+    from kiosk.ops.audit import checkpoint
+
+    ensure_ops_tables(store)
+    return checkpoint(store, StationKeys.init(cfg.station.data_dir).signing)

@@ -9,7 +9,7 @@ Durability rules (the station may be killed at any instant):
   transaction that marks the packet confirmed.
 - Decisions are applied in the transaction that advances the decision cursor, so one is
   never applied twice or lost. An approval's permit is stored where the print gate reads it
-  (``print_permits``, :mod:`kiosk.printer.ledger`) in the transaction that moves the record to
+  (:func:`kiosk.permits.receive`) in the transaction that moves the record to
   approved; so is the new permit answering a reprint request the gate queued for a spoiled card. A decision for a record still ``queued`` (killed before the
   confirmation was written) confirms it first.
 """
@@ -36,7 +36,7 @@ from kiosk.central.carddata import card_data_from_store
 from kiosk.central.packet import build_content, seal
 from kiosk.central.permit import PermitError, PrintPermit, card_data_hash
 from kiosk.errors import ConfigError, InputError
-from kiosk.printer import ledger
+from kiosk import permits as station_permits
 from kiosk.ops.export import upload_order
 from kiosk.store import IllegalTransition, RecordState, RecordStore
 from kiosk.store.queue import UnknownRecord, now_iso
@@ -100,15 +100,7 @@ SYNC_MIGRATIONS: list[Any] = [
 ]
 
 
-def _permits_to_print_ledger(conn: sqlite3.Connection) -> None:
-    """One permit store: permits kept in ``sync_permits`` move to the print gate's ``print_permits``."""
-    ledger.migrate_in_transaction(conn)
-    conn.execute("INSERT OR IGNORE INTO print_permits(permit_id, record_id, body, received_at, source)"
-                 " SELECT permit_id, record_id, permit, received_at, source FROM sync_permits")
-    conn.execute("DROP TABLE sync_permits")
-
-
-SYNC_MIGRATIONS.append(_permits_to_print_ledger)
+SYNC_MIGRATIONS.append(station_permits.adopt_sync_permits)  # one permit store (kiosk.permits)
 
 
 def ensure_schema(store: RecordStore) -> None:
@@ -466,7 +458,7 @@ class SyncWorker:
         permit: PrintPermit | None = None
         if decision == "approved":
             try:
-                permit = PrintPermit.from_dict(d.get("permit") or {})
+                permit = station_permits.parse_permit(d.get("permit"))
                 self._verify_permit(record_id, permit)
             except PermitError as exc:
                 # a permit that does not verify is never stored; the record stays submitted and
@@ -489,7 +481,7 @@ class SyncWorker:
                 (record_id, submission, seq, decision, json.dumps(reason) if reason else None,
                  json.dumps(dup) if dup else None, d.get("decided_at", ""), now_iso()))
             if permit is not None:
-                ledger.store_permit(self.store, record_id, permit, conn=conn, source="approval")
+                station_permits.receive(self.store, conn, permit, record_id=record_id, actor=ACTOR, source="approval")
             advance(conn)
 
         target = {"approved": S.APPROVED, "rejected": S.REJECTED, "duplicate": S.DUPLICATE}.get(decision)
@@ -512,11 +504,10 @@ class SyncWorker:
         Raises CentralUnavailable / CentralRefused / PermitError."""
         permit = self._call(self.client.request_reprint, record_id, reason, permit_id)
         self._verify_permit(record_id, permit)
-        ledger.ensure_schema(self.store)
         with self.store.transaction() as conn:
-            ledger.store_permit(self.store, record_id, permit, conn=conn, source="reprint")
+            station_permits.receive(self.store, conn, permit, record_id=record_id, actor=ACTOR, source="reprint")
             if request_id is not None:
-                ledger.reprint_answered(conn, request_id, new_permit_id=permit.permit_id)
+                station_permits.reprint_answered(conn, request_id, new_permit_id=permit.permit_id)
             self.store.write_audit(conn, ACTOR, "reprint_permit", record_id=record_id, reason=reason,
                                    params={"permit_id": permit.permit_id, "replaces": permit_id or ""})
         return permit
@@ -526,7 +517,7 @@ class SyncWorker:
         permits stored. A request the central refuses, or whose permit does not verify, is
         closed with that code (audited) rather than asked again every pass."""
         got = 0
-        for req in ledger.reprint_requests(self.store, unsent_only=True):
+        for req in station_permits.reprint_requests(self.store, unsent_only=True):
             if self.stop_event.is_set():
                 break
             try:
@@ -534,7 +525,7 @@ class SyncWorker:
                 got += 1
             except (CentralRefused, PermitError) as exc:
                 with self.store.transaction() as conn:
-                    ledger.reprint_answered(conn, req["id"], error=exc.code)
+                    station_permits.reprint_answered(conn, req["id"], error=exc.code)
                     self.store.write_audit(conn, ACTOR, "reprint_refused", record_id=req["record_id"],
                                            reason=exc.code, params={k: str(v) for k, v in exc.params.items()})
         return got
@@ -814,7 +805,7 @@ def permits(store: RecordStore, record_id: str) -> list[PrintPermit]:
     """Permits received for a record, oldest first (read from the print gate's ledger, the
     one permit store; the gate decides which to use)."""
     ensure_schema(store)
-    return [row.permit for row in ledger.permits_for(store, record_id) if row.permit is not None]
+    return station_permits.held_permits(store, record_id)
 
 
 def queue_status(store: RecordStore) -> dict[str, Any]:

@@ -110,10 +110,13 @@ class WizardStep(KioskScreen):
         else:
             self.go(steps[i - 1])
 
+    def next_step(self) -> str:
+        steps = self.steps
+        return steps[steps.index(self.STEP) + 1]
+
     def action_next(self) -> None:
         if self.ready_to_leave():
-            steps = self.steps
-            self.go(steps[steps.index(self.STEP) + 1])
+            self.go(self.next_step())
 
     def ready_to_leave(self) -> bool:
         """Save this step; False (with the reason shown) when the operator must fix something."""
