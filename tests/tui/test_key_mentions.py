@@ -22,6 +22,7 @@ from kiosk.tui.screens.enroll_nik import NikScreen
 from kiosk.tui.screens.enroll_review import ReviewScreen
 from kiosk.tui.screens.enroll_signature import SignatureScreen
 from kiosk.tui.screens.home import HomeScreen
+from kiosk.tui.screens.print_modals import TrayCheckModal
 from kiosk.tui.screens.queue import QueueScreen
 
 #: catalog code -> screens that show it
@@ -39,6 +40,7 @@ SHOWN_ON: dict[str, tuple[type, ...]] = {
     "tui.review.complete": (ReviewScreen,),
     "tui.queue.filter": (QueueScreen,),
     "tui.diag.hint": (DiagnosticsScreen,),
+    "tui.tray.answers": (TrayCheckModal,),
 }
 #: keys the focused field takes itself (not a screen binding)
 FIELD_KEYS: dict[type, set[str]] = {NikScreen: {"enter"}}
