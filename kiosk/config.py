@@ -65,6 +65,11 @@ class CentralConfig:
     backoff_cap_s: float = 60.0
     #: records uploaded at the same time
     parallel_uploads: int = 2
+    #: PEM file of the central's TLS certificate or of the CA that issued it: the ONLY trust
+    #: anchor for https (required for a real station's https URL)
+    ca_file: Path | None = None
+    #: accept a plain http:// central on a real station (a warning is logged at start)
+    allow_plain_http: bool = False
     local: LocalCentralConfig = field(default_factory=LocalCentralConfig)
 
 

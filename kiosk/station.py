@@ -7,7 +7,7 @@ The CLI and the TUI both start from here, so they see the same station. Printing
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from kiosk.config import Config
 from kiosk.devices.registry import DeviceSet
@@ -17,8 +17,12 @@ from kiosk.store import RecordStore
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+    from kiosk.central.local import LocalCentral
     from kiosk.devices.protocols import CardPrinter
     from kiosk.printer.gate import PrintGate
+    from kiosk.sync.session import SyncSettings
+    from kiosk.sync.status import SyncProgress
+    from kiosk.sync.worker import SyncWorker
 
 
 class Station:
@@ -29,6 +33,33 @@ class Station:
         self._gate: PrintGate | None = None
         #: (record id, outcome) of the start-up recovery done when the printer was opened
         self.recovered: list[tuple[str, str]] = []
+        #: the local central this Station started (simulated station, ``[central] url = "local"``)
+        self.central: LocalCentral | None = None
+
+    # -- sync (issue 13 §4: the Station starts the local central and schedules upkeep) ----------
+    def start_central(self) -> "LocalCentral | None":
+        """Start (or find running) the local central of a ``url = "local"`` station; None otherwise."""
+        if self.cfg.central.url != "local":
+            return None
+        if self.central is None:
+            from kiosk.central.local import start_local_central
+
+            self.central = start_local_central(self.cfg)
+        return self.central
+
+    def sync_worker(self, *, store: RecordStore | None = None,
+                    on_progress: "Callable[[SyncProgress], None] | None" = None,
+                    settings: "SyncSettings | None" = None) -> "SyncWorker":
+        """The sync worker of this station, with the station's upkeep after each pass. ``store``:
+        a store of its own for a worker thread (the UI's connection is not shared)."""
+        from kiosk.ops.service import Upkeep
+        from kiosk.sync.worker import SyncWorker
+
+        store = store or self.store
+        central = self.start_central()
+        return SyncWorker.from_config(self.cfg, store, on_progress=on_progress, settings=settings,
+                                      central_url=central.url if central else None,
+                                      after_pass=Upkeep(self.cfg, store))
 
     def print_gate(self) -> "PrintGate":
         """The print gate, pinned to the central key the sync worker also uses."""
@@ -69,6 +100,9 @@ class Station:
         raise KioskError("print.no_printer")
 
     def close(self) -> None:
+        if self.central is not None:
+            self.central.close()
+            self.central = None
         self.devices.close()
         self.store.close()
 

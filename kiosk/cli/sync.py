@@ -69,9 +69,10 @@ class ProgressBar:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     cfg = config_from(args)
-    from kiosk.sync.worker import SyncWorker
+    from kiosk.station import Station
 
-    worker = SyncWorker.from_config(cfg, store_from(cfg), on_progress=ProgressBar())
+    station = Station(cfg)
+    worker = station.sync_worker(on_progress=ProgressBar())
     # SIGTERM stops cleanly between requests; SIGKILL is survived by design (state in SQLite)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
     try:
@@ -87,6 +88,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return 0
     finally:
         worker.close()
+        station.close()
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
@@ -110,6 +112,12 @@ def cmd_queue(args: argparse.Namespace) -> int:
         print(f"{translate('queue.refused')}: {status['refused']}")
     if status["deletions_pending"]:
         print(f"{translate('queue.deletions')}: {status['deletions_pending']}")
+    if status["quarantined"]:
+        print(f"{translate('queue.quarantined')}: {status['quarantined']}")
+    if status["last_errors"]:
+        print(f"{translate('queue.last_errors')}:")
+        for e in status["last_errors"]:
+            print(f"  {e['at']}  {e['code']:24} {translate(e['code'])}")
     return 0
 
 
