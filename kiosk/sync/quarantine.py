@@ -48,13 +48,16 @@ def _local_record(store: RecordStore, candidate: Any) -> str | None:
 
 
 def quarantine(store: RecordStore, *, source: str, code: str, raw: Any, detail: str = "") -> None:
-    """Keep aside one answer the station refused (``source``: decisions | decision | deletion | reprint)."""
+    """Keep aside one answer the station refused (``source``: decisions | decision | deletion | reprint).
+    An answer already quarantined (same digest and code) is not kept or audited again."""
     ensure_schema(store)
     seq = raw.get("seq") if isinstance(raw, dict) else None
     seq = seq if type(seq) is int and -(2 ** 63) <= seq < 2 ** 63 else None
     record_id = _local_record(store, raw.get("record_id") if isinstance(raw, dict) else None)
     h = digest(raw)
     with store.transaction() as conn:
+        if conn.execute("SELECT 1 FROM sync_quarantine WHERE digest=? AND code=?", (h, code)).fetchone():
+            return  # the same answer again (a fake central repeats itself): kept once, audited once
         conn.execute("INSERT INTO sync_quarantine(at, source, code, seq, record_id, digest, detail)"
                      " VALUES (?,?,?,?,?,?,?)", (now_iso(), source, code, seq, record_id, h, detail[:200]))
         store.write_audit(conn, ACTOR, "sync_quarantined", record_id=record_id, reason=code,
