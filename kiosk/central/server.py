@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -309,17 +310,21 @@ class CentralServer(ThreadingHTTPServer):
     request_queue_size = 64
 
     def __init__(self, registry: CentralRegistry, host: str = "127.0.0.1", port: int = 0,
-                 faults: FaultInjector | None = None) -> None:
+                 faults: FaultInjector | None = None, tls: "ssl.SSLContext | None" = None) -> None:
         self.registry = registry
         self.faults = faults or FaultInjector()
         super().__init__((host, port), CentralHandler)
+        #: https: the server side of the certificate a station pins (``[central] ca_file``)
+        self.tls = tls
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
         self._decider: threading.Thread | None = None
         self._stop = threading.Event()
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("central: connection error from %s", client_address, exc_info=True)
