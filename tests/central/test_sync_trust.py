@@ -203,3 +203,22 @@ def test_poisoned_decision_lists_change_no_record_and_never_move_the_cursor(make
     worker.session.client.decisions = lambda cursor, limit=200: (items, 10 ** 12, more)
     worker.pull_decisions()
     assert (store.get(rid).state, worker.cursor()) == before
+
+
+def test_sync_failures_reach_the_station_log_and_the_technician(make_station, central, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.ops.logs import attach_station_log, detach_station_logs
+
+    log_file = attach_station_log(tmp_path / "logs-station")
+    try:
+        st = make_station()
+        enroll(st.store, resident(7, full_name="SITI RAHAYU"))
+        central.faults.set(outage_s=3600)
+        st.worker.run_once()
+    finally:
+        detach_station_logs()
+    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    failures = [e for e in lines if "central unavailable" in e.get("msg", e.get("message", ""))]
+    assert failures, lines
+    assert "SITI" not in log_file.read_text()
+    errors = queue_status(st.store)["last_errors"]
+    assert errors and errors[0]["code"].startswith("sync.")
