@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import sqlite_utils
 
 from kiosk.config import PolicyConfig
 from kiosk.errors import InputError, KioskError
@@ -198,11 +197,6 @@ class RecordStore:
         if conn is None:
             conn = self._local.conn = connect(self.path)
         return conn
-
-    @property
-    def db(self) -> sqlite_utils.Database:
-        """sqlite-utils view of this thread's connection (introspection, ad-hoc queries)."""
-        return sqlite_utils.Database(self.conn)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
