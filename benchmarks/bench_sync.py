@@ -13,8 +13,8 @@
   link's capacity (goal >= 0.9); and the same link cut every 2-5 s: every record arrives, and
   bytes on the uplink / packet bytes (goal <= 1.3).
   NOTE: until ``kiosk simulate enroll`` makes realistic records (abis branch), the bench builds
-  its own: synthetic fingers from device_mocks' generator encoded as WSQ, the astronaut face
-  (skimage, public domain) at 480x640 JPEG.
+  its own: synthetic fingers from device_mocks' generator encoded as WSQ, the shipped public-domain
+  portrait (device_mocks.faces) at 480x640 JPEG.
 """
 
 from __future__ import annotations
@@ -125,22 +125,20 @@ LINK_RTT_S = 0.6
 
 def _realistic_samples() -> dict[str, Any]:
     """Sample bytes of the size a station records (see the module docstring)."""
-    import cv2
-    import numpy as np
-    from skimage import data as skdata
+    import random
 
+    import cv2
+
+    from device_mocks.faces import portrait
     from device_mocks.sbi import synthetic_finger
     from kiosk.capture.finger import encode_finger_image
     from kiosk.sync.synthetic import signature_png
 
     fingers = [encode_finger_image(synthetic_finger(100 + pos, width=500, height=500)) for pos in range(1, 11)]
-    face = cv2.cvtColor(cv2.resize(skdata.astronaut()[0:400, 100:400], (480, 640)), cv2.COLOR_RGB2BGR)
+    face = portrait(shape=(640, 480))  # ICAO-size token photo of the shipped public-domain portrait
     ok, jpeg = cv2.imencode(".jpg", face, [cv2.IMWRITE_JPEG_QUALITY, 92])
     assert ok
-    import random
-
     sig = signature_png(random.Random(1), size=(600, 200))
-    del np
     return {"fingers": fingers, "face": jpeg.tobytes(), "signature": sig}
 
 
