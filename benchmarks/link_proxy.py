@@ -43,7 +43,7 @@ class _Link:
 
 class LinkProxy:
     def __init__(self, target_port: int, *, rate_bps: float, rtt_s: float, cuts: tuple[float, float] | None = None,
-                 seed: int = 1, buffer_s: float = 0.5, segment: int = 1024) -> None:
+                 seed: int = 1, buffer_s: float = 0.15, segment: int = 1024) -> None:
         self.target_port = target_port
         self.up = _Link(rate_bps, rtt_s / 2, buffer_s)
         self.down = _Link(rate_bps, rtt_s / 2, buffer_s)
@@ -135,18 +135,19 @@ class LinkProxy:
                 while link.backlog() > link.buffer_s:  # the modem buffer is full: stop reading
                     await asyncio.sleep(link.backlog() - link.buffer_s + 0.005)
                 data = await reader.read(self.segment)
-                if not data:
-                    break
+                if not data or writer.transport.is_closing():
+                    break  # a cut connection's leftovers (still in the reader's buffer) never use the link
                 queue.append((link.book(len(data)), data))
                 arrived.set()
         except (ConnectionError, OSError):
             pass
         finally:
             done = True
-            arrived.set()
+            if not asyncio.get_running_loop().is_closed():
+                arrived.set()
         try:
             await sender
             if not writer.transport.is_closing() and writer.can_write_eof():
                 writer.write_eof()
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError, RuntimeError):  # RuntimeError: the loop is stopping
             pass

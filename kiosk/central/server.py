@@ -100,6 +100,7 @@ class CentralHandler(BaseHTTPRequestHandler):
                                      digest=chunk_digest(offset, length))
             if body and self.headers.get("Content-Type") == CHUNK_TYPE:
                 self.server.registry.append_chunk(station, m.group(1), int(m.group(2)), offset, body)
+                log.debug("central: kept %d bytes of a cut chunk at offset %d", len(body), offset)
         except (ValueError, KioskError):  # unauthenticated or out of place: keep nothing
             log.debug("central: cut chunk not kept", exc_info=True)
         self._reset()

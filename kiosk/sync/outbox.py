@@ -168,7 +168,11 @@ class Outbox:
                 return self._upload_once(record_id)
             except CentralUnavailable:
                 if self._moved(record_id, before):
+                    # the link carries bytes and the central kept them: go on at once (a link
+                    # cut every few seconds leaves no time to wait); only tries that moved
+                    # nothing back off and count
                     attempt = 0
+                    continue
                 attempt += 1
                 if max_attempts is not None and attempt >= max_attempts:
                     return "deferred"
