@@ -22,6 +22,8 @@ from kiosk.central.auth import chunk_digest, sign_headers
 from kiosk.errors import KioskError
 
 CHUNK_TYPE = "application/offset+octet-stream"
+#: bytes/s of the slowest link a body's write timeout allows for (16 kbit/s)
+MIN_LINK_BPS = 2000
 
 
 class CentralUnavailable(KioskError):
@@ -55,6 +57,7 @@ class CentralClient:
         self.base_url = base_url.rstrip("/")
         self.station_id = station_id
         self.key = key
+        self.timeout_s = timeout_s
         hooks = {"response": [self._hook]} if on_exchange else {}
         self._on_exchange = on_exchange
         if transport is None:
@@ -84,8 +87,12 @@ class CentralClient:
             body = json.dumps(json_body).encode()
             hdrs["Content-Type"] = "application/json"
         hdrs.update(sign_headers(self.key, self.station_id, method, target, body, digest=digest))
+        # sending a body is one timed operation: give it time for the bytes at the slowest
+        # link we serve (MIN_LINK_BPS) on top of the timeout, so a big chunk on a slow link is
+        # not cut by our own timer (a dead link is still noticed: reads keep the plain timeout)
+        timeout = httpx.Timeout(self.timeout_s, write=self.timeout_s + len(body) / MIN_LINK_BPS)
         try:
-            response = self.http.request(method, target, content=body or None, headers=hdrs)
+            response = self.http.request(method, target, content=body or None, headers=hdrs, timeout=timeout)
         except httpx.TimeoutException as exc:
             raise CentralUnavailable("sync.timeout", kind=type(exc).__name__) from None
         except httpx.HTTPError as exc:  # connect errors, resets, protocol errors mid-body

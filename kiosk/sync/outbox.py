@@ -41,11 +41,18 @@ S = RecordState
 
 class ChunkSizer:
     """Chunk size from the measured throughput: EWMA of bytes/s over whole chunk round trips
-    (send time plus the wait for the answer), times the target seconds, within [min, max]."""
+    (send time plus the wait for the answer), times the target seconds, within [min, max].
+
+    Until a chunk has been measured the size is ``min(first, PROBE)``: a 256 KB first chunk
+    takes 64 s at 32 kbit/s, longer than the request timeout, so it could never complete. A
+    chunk that timed out halves the ceiling (a cut connection does not: its bytes were kept)."""
+
+    PROBE = 32 * 1024
 
     def __init__(self, first: int, target_s: float, lo: int, hi: int) -> None:
         self.first, self.target_s, self.lo, self.hi = first, target_s, lo, hi
         self.rate: float | None = None  # bytes/s
+        self.ceiling = hi
         self._lock = threading.Lock()
 
     def observe(self, nbytes: int, seconds: float) -> None:
@@ -54,19 +61,25 @@ class ChunkSizer:
         sample = nbytes / seconds
         with self._lock:
             self.rate = sample if self.rate is None else 0.7 * self.rate + 0.3 * sample
+            self.ceiling = min(self.hi, self.ceiling * 2)
+
+    def timed_out(self, size: int) -> None:
+        with self._lock:
+            self.ceiling = max(self.lo, size // 2)
 
     def size(self) -> int:
         with self._lock:
-            if self.target_s <= 0 or self.rate is None:
+            if self.target_s <= 0:
                 return self.first
-            return int(min(self.hi, max(self.lo, self.rate * self.target_s)))
+            base = min(self.first, self.PROBE) if self.rate is None else self.rate * self.target_s
+            return int(min(self.hi, self.ceiling, max(self.lo, base)))
 
 
 class Outbox:
     def __init__(self, session: SyncSession) -> None:
         self.s = session
         st = session.settings
-        self.sizer = ChunkSizer(st.chunk_size, st.chunk_target_s, st.min_chunk, st.max_chunk)
+        self.sizer = ChunkSizer(st.chunk_size, st.chunk_target_s, min(st.min_chunk, st.chunk_size), st.max_chunk)
         #: the central's offset last seen per record: a try that moved it made progress
         self._seen_offset: dict[str, int] = {}
 
@@ -136,6 +149,10 @@ class Outbox:
             started = time.monotonic()
             try:
                 answer = s.call(s.client.send_chunk, answer.url, offset, chunk)
+            except CentralUnavailable as exc:
+                if exc.code == "sync.timeout":
+                    self.sizer.timed_out(len(chunk))
+                raise
             except CentralRefused as exc:
                 if exc.code == "upload.offset_mismatch" and "offset" in exc.params:
                     offset = int(exc.params["offset"])

@@ -40,7 +40,7 @@ class SyncSettings:
     #: consecutive failed requests after which the network counts as offline and a pass stops
     offline_after: int = 4
     #: seconds of measured throughput one chunk should take (0: always ``chunk_size``)
-    chunk_target_s: float = 4.0
+    chunk_target_s: float = 16.0
     min_chunk: int = 8192
     max_chunk: int = 4 * 1024 * 1024
 
