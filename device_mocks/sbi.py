@@ -1,21 +1,42 @@
-"""SBI device service emulator: a slap fingerprint scanner's MOSIP SBI service over HTTP.
+"""SBI device service emulator: a slap fingerprint scanner's (or a two-eye iris device's) MOSIP
+SBI service over HTTP.
 
-Listens on 127.0.0.1, on a free port of 4501-4600 unless told one, and answers the SBI verbs
-MOSIPDISC (/device), MOSIPDINFO (/info), RCAPTURE (/capture) and STREAM (/stream) with the
-specification's JSON shapes. Signed fields are compact JWS (RS256) made with its own
-self-signed test certificate, generated at start and written as PEM into the work folder so a
-driver can pin it. Finger images come from the synthetic generator (device_mocks.fingerprints), wrapped in ISO/IEC
-19794-4:2011 records with a JPEG 2000 (or PNG, or WSQ) image.
+Follows MOSIP's reference device service (mosip/mosip-mock-services MockMDS,
+``SBIServiceResponse.java``, the ``io.mosip.registration.mdm.dto`` request DTOs,
+``IntegerDeserializer.java``, ``application.properties``) where MockMDS follows the SBI
+specification 0.9.5 (mosip/documentation ``docs/biometrics/mds-specification.md``,
+``api/sbi/common.yaml``):
+
+- request fields are checked as MockMDS's deserializers check them: JSON strings, not null, not
+  empty, else error 123; ``timeout``, ``count`` and ``deviceSubId`` may also be integers, which
+  is what common.yaml types them as (MockMDS refuses those: there it departs from the schema);
+  ``requestedScore`` must be a string (a string in common.yaml too);
+- then MockMDS's order of refusals: 115 env, 121 purpose, 704 no deviceId, 114 type, 705
+  unknown deviceId, 120 type mismatch, 100 not registered, 110 not ready, 112 transactionId not
+  4-50 letters/digits/hyphens, 122 bad bioSubType/exception, 109 unless a slap's count plus
+  exceptions is 4 (2 for thumbs; iris: 1 per eye, 2 for both), 703 a capture in progress, 701
+  capture timeout, 708 nothing to answer;
+- a slap answers every finger of the slap but the exceptions, in MockMDS's order; scores are
+  strings of floats ("82.0");
+- finger records are ISO/IEC 19794-4:2011 with the certification flag and extended data
+  blocks, iris records ISO/IEC 19794-6:2011 (device_mocks.sbi_records, after MockMDS's samples);
+- STREAM declares ``boundary=--BoundaryString`` and writes ``--BoundaryString`` lines with
+  ``Content-Length``, as MockMDS does; a refused STREAM is a JSON error object;
+- discovery of another type answers 503 ("Devices are not Connected"), of an unknown type 502.
+
+Signed fields are compact JWS (RS256) made with its own self-signed test certificate, generated
+at start and written as PEM into the work folder so a driver can pin it. Finger images come
+from the synthetic generator (device_mocks.fingerprints), iris images from device_mocks.irises.
 
 Fault injection (``service.fault = ...`` or, when run alone, ``POST /mock/fault {"fault": ...}``):
 ``busy``, ``not_ready``, ``not_registered`` (deviceStatus and capture error codes), ``no_finger``
-(capture ends with the timeout error), ``silence`` (accepts the request, never answers),
+(capture ends with the timeout error 701), ``silence`` (accepts the request, never answers),
 ``bad_signature`` (a biometric's JWS signature is corrupted), ``untrusted`` (signed with another,
 unpinned certificate), ``broken_hash`` (wrong hash chain), ``garbage`` (non-JSON answer).
 ``unplug()`` stops the server (the port refuses connections); ``plug()`` starts it again.
 
-Run alone: ``python -m device_mocks.sbi [--port N] [--workdir DIR]`` prints the service URL on its
-first line and the certificate path on the second.
+Run alone: ``python -m device_mocks.sbi [--port N] [--workdir DIR] [--iris]`` prints the service
+URL on its first line and the certificate path on the second.
 """
 
 from __future__ import annotations
@@ -27,11 +48,11 @@ import hashlib
 import json
 import os
 import signal
-import struct
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,6 +62,18 @@ import cv2
 import numpy as np
 
 from device_mocks.fingerprints import FingerprintGenerator
+from device_mocks.irises import synthetic_iris
+from device_mocks.sbi_records import encoded_image, iso_finger_record, iso_iris_record  # noqa: F401  (re-exported)
+from device_mocks.sbi_requests import (  # noqa: F401  (SLAPS, ISO_POSITIONS: part of this module's API)
+    ISO_POSITIONS,
+    MESSAGES,
+    SLAPS,
+    CaptureAsk,
+    RequestRefused,
+    expected_biometrics,
+    read_capture_request,
+    read_stream_request,
+)
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -49,18 +82,6 @@ from cryptography.x509.oid import NameOID
 PORT_FIRST, PORT_LAST = 4501, 4600
 FAULTS = ("busy", "not_ready", "not_registered", "no_finger", "silence", "bad_signature", "untrusted",
           "broken_hash", "garbage")
-
-#: bioSubType names by slap (deviceSubId 1 left slap, 2 right slap, 3 two thumbs)
-SLAPS: dict[int, tuple[str, ...]] = {
-    1: ("Left IndexFinger", "Left MiddleFinger", "Left RingFinger", "Left LittleFinger"),
-    2: ("Right IndexFinger", "Right MiddleFinger", "Right RingFinger", "Right LittleFinger"),
-    3: ("Left Thumb", "Right Thumb"),
-}
-#: ISO 19794-4 finger position codes (1 right thumb .. 10 left little)
-ISO_POSITIONS = {"Right Thumb": 1, "Right IndexFinger": 2, "Right MiddleFinger": 3, "Right RingFinger": 4,
-                 "Right LittleFinger": 5, "Left Thumb": 6, "Left IndexFinger": 7, "Left MiddleFinger": 8,
-                 "Left RingFinger": 9, "Left LittleFinger": 10}
-
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
@@ -107,7 +128,7 @@ class TestSigner:
 
 
 # ------------------------------------------------------------------------------------------
-# Synthetic finger images and ISO/IEC 19794-4:2011 records
+# Synthetic images
 
 
 _FINGERS = FingerprintGenerator(seed=2026)
@@ -116,47 +137,6 @@ _FINGERS = FingerprintGenerator(seed=2026)
 def synthetic_finger(seed: int, width: int = 320, height: int = 400) -> np.ndarray:
     """A grey synthetic fingerprint (finger ``seed``, first impression) from the shared generator."""
     return _FINGERS.impression(seed, 0, size=(height, width))
-
-
-def iso_finger_record(pixels: np.ndarray, position: int, quality: int, *, compression: str = "jp2",
-                      ppi: int = 500) -> bytes:
-    """One-representation ISO/IEC 19794-4:2011 finger image record."""
-    if compression == "jp2":
-        ok, buf = cv2.imencode(".jp2", pixels)
-        code = 4
-    elif compression == "png":
-        ok, buf = cv2.imencode(".png", pixels)
-        code = 6
-    elif compression == "wsq":
-        import io
-
-        import wsq  # noqa: F401  (registers the WSQ Pillow plugin)
-        from PIL import Image
-
-        out = io.BytesIO()
-        Image.fromarray(pixels).save(out, "WSQ")
-        ok, buf, code = True, np.frombuffer(out.getvalue(), np.uint8), 2
-    else:
-        raise ValueError(f"unknown compression {compression!r}")
-    if not ok:
-        raise RuntimeError(f"OpenCV cannot encode {compression}")
-    image = buf.tobytes()
-    height, width = pixels.shape
-    now = dt.datetime.now(dt.UTC)
-    rep = b"".join([
-        struct.pack(">HBBBBBH", now.year, now.month, now.day, now.hour, now.minute, now.second,
-                    now.microsecond // 1000),
-        struct.pack(">BHH", 0, 0x0101, 0x0001),  # technology unknown, vendor, device type
-        struct.pack(">BBHH", 1, quality, 0x0101, 0x0001),  # one quality block
-        struct.pack(">BBB", position, 0, 1),  # position, representation number, ppi
-        struct.pack(">HHHH", ppi, ppi, ppi, ppi),
-        struct.pack(">BBB", 8, code, 0),  # bit depth, compression, live-scan plain impression
-        struct.pack(">HHI", width, height, len(image)),
-        image,
-    ])
-    rep = struct.pack(">I", len(rep) + 4) + rep
-    header = struct.pack(">4s4sIHBB", b"FIR\x00", b"020\x00", 16 + len(rep), 1, 0, 1)
-    return header + rep
 
 
 def sbi_hash(previous_hash: str, bio_value: bytes) -> str:
@@ -169,27 +149,39 @@ def sbi_hash(previous_hash: str, bio_value: bytes) -> str:
 
 
 class SbiDeviceService:
-    """The emulated device and its HTTP service. Thread-safe enough for tests to flip faults."""
+    """The emulated device and its HTTP service. Thread-safe enough for tests to flip faults.
+
+    ``bio_type`` "Finger" (``finger_mode`` "slap": a 4-4-2 slap scanner, deviceSubType "Slap";
+    "single": one finger at a time) or "Iris" (a two-eye "Double" device).
+    """
 
     def __init__(self, workdir: Path, *, port: int = 0, seed: int = 1, quality: int = 82,
-                 compression: str = "jp2", env: str = "Staging") -> None:
+                 compression: str = "jp2", env: str = "Staging", bio_type: str = "Finger",
+                 finger_mode: str = "slap") -> None:
+        if bio_type not in ("Finger", "Iris") or finger_mode not in ("slap", "single"):
+            raise ValueError(f"unknown device {bio_type}/{finger_mode}")
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.seed = seed
         self.quality = quality
+        #: per-bioSubType qualityScore overriding ``quality`` (tests: one poor eye)
+        self.quality_of: dict[str, int] = {}
         self.compression = compression
         self.env = env
+        self.bio_type = bio_type
+        self.finger_mode = finger_mode
         self.fault: str | None = None
         #: every request as (verb, path, parsed JSON body or None), for tests to inspect
         self.requests: list[tuple[str, str, Any]] = []
         self.captures = 0
+        self._capturing = threading.Lock()
         self._stop = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = self._bind(port)
         self.serial = f"SIM{seed:04d}{self.port}"
         # unique like a real device's id: a service that later takes over this port is another device
-        self.device_id = f"sim-finger-{self.port}-{uuid.uuid4().hex[:8]}"
+        self.device_id = f"sim-{bio_type.lower()}-{self.port}-{uuid.uuid4().hex[:8]}"
         self.signer = TestSigner(f"SBI test device {self.serial}")
         self.cert_path = self.workdir / f"sbi-{self.port}-cert.pem"
         self.cert_path.write_bytes(self.signer.pem())
@@ -261,9 +253,17 @@ class SbiDeviceService:
         return {"busy": "Busy", "not_ready": "Not Ready", "not_registered": "Not Registered"}.get(
             self.fault or "", "Ready")
 
+    @property
+    def sub_ids(self) -> list[str]:
+        return ["0"] if self.bio_type == "Finger" and self.finger_mode == "single" else ["1", "2", "3"]
+
     def digital_id(self) -> dict[str, Any]:
-        return {"serialNo": self.serial, "make": "Kiosk Sim", "model": "SLAP-4S", "type": "Finger",
-                "deviceSubType": "Slap", "deviceProvider": "Kiosk Simulated Devices",
+        if self.bio_type == "Iris":
+            model, sub_type = "IRIS-2E", "Double"
+        else:
+            model, sub_type = ("SLAP-4S", "Slap") if self.finger_mode == "slap" else ("FP-1", "Single")
+        return {"serialNo": self.serial, "make": "Kiosk Sim", "model": model, "type": self.bio_type,
+                "deviceSubType": sub_type, "deviceProvider": "Kiosk Simulated Devices",
                 "deviceProviderId": "KIOSK.SIM", "dateTime": _now()}
 
     def _signer(self) -> TestSigner:
@@ -273,13 +273,22 @@ class SbiDeviceService:
             return self._stranger
         return self.signer
 
+    @staticmethod
+    def error_list(code: str) -> list[dict[str, Any]]:
+        """MockMDS's SBIJsonInfo.getErrorJson shape."""
+        return [{"error": {"errorCode": code, "errorInfo": MESSAGES.get(code, "No Description available.")}}]
+
     def discovery(self, body: Any) -> list[dict[str, Any]]:
         wanted = body.get("type") if isinstance(body, dict) else None
-        if wanted not in ("Biometric Device", "Finger"):
-            return []
+        if not isinstance(body, dict) or (wanted is not None and not isinstance(wanted, str)):
+            return self.error_list("123")
+        if wanted not in ("Biometric Device", "Finger", "Face", "Iris"):
+            return self.error_list("502")
+        if wanted not in ("Biometric Device", self.bio_type):
+            return self.error_list("503")
         return [{
             "deviceId": self.device_id, "deviceStatus": self.device_status, "certification": "L0",
-            "serviceVersion": "1.0", "deviceSubId": ["1", "2", "3"], "callbackId": self.url,
+            "serviceVersion": "1.0", "deviceSubId": self.sub_ids, "callbackId": self.url,
             "digitalId": b64url(json.dumps(self.digital_id()).encode()), "deviceCode": self.device_id,
             "specVersion": ["0.9.5"], "purpose": "Registration",
             "error": {"errorCode": "0", "errorInfo": "Success"},
@@ -289,7 +298,7 @@ class SbiDeviceService:
         info = {"specVersion": ["0.9.5"], "env": self.env, "deviceId": self.device_id,
                 "deviceCode": self.device_id, "purpose": "Registration", "serviceVersion": "1.0",
                 "deviceStatus": self.device_status, "firmware": "sim-1.4.2", "certification": "L0",
-                "deviceSubId": ["1", "2", "3"], "callbackId": self.url}
+                "deviceSubId": self.sub_ids, "callbackId": self.url}
         if self.device_status == "Not Registered":
             info["digitalId"] = b64url(json.dumps(self.digital_id()).encode())
             token = b64url(json.dumps(info).encode())
@@ -300,72 +309,90 @@ class SbiDeviceService:
         return [{"deviceInfo": token, "error": {"errorCode": "0", "errorInfo": "Success"}}]
 
     def capture(self, body: Any) -> dict[str, Any]:
-        def failed(code: str, info: str) -> dict[str, Any]:
-            return {"biometrics": [{"specVersion": "0.9.5", "data": "", "hash": "",
-                                    "error": {"errorCode": code, "errorInfo": info}}]}
+        spec = body.get("specVersion", "") if isinstance(body, dict) and isinstance(
+            body.get("specVersion"), str) else ""
 
-        if not isinstance(body, dict) or not isinstance(body.get("bio"), list) or not body["bio"]:
-            return failed("500", "Invalid JSON Value Type For Registration Capture")
-        if body.get("purpose") != "Registration":
-            return failed("500", "Invalid Purpose")
-        if self.fault == "busy":
-            return failed("111", "Device is busy")
-        if self.fault == "not_ready":
-            return failed("110", "Device is not ready")
-        if self.fault == "not_registered":
-            return failed("100", "Device not registered")
-        timeout_s = float(body.get("timeout", 10000)) / 1000
-        if self.fault == "no_finger":
-            self._stop.wait(min(timeout_s, 2.0))  # the real device waits out the whole timeout
-            return failed("501", "Capture Timeout")
+        def failed(code: str) -> dict[str, Any]:
+            # MockMDS's SBIJsonInfo.getCaptureErrorJson shape
+            return {"biometrics": [{"specVersion": spec, "data": "", "hash": "",
+                                    "error": {"errorCode": code, "errorInfo": MESSAGES.get(code, "")}}]}
+
+        try:
+            ask = read_capture_request(body)
+            device_id = body["bio"][0]["deviceId"]
+            if device_id != self.device_id:
+                raise RequestRefused("705")
+            if ask.bio_type != self.bio_type:
+                raise RequestRefused("120")
+            if self.fault == "not_registered":
+                raise RequestRefused("100")
+            if self.fault == "not_ready":
+                raise RequestRefused("110")
+            answer = expected_biometrics(ask, self.finger_mode)
+        except RequestRefused as refused:
+            return failed(refused.code)
+        if self.fault == "busy" or not self._capturing.acquire(blocking=False):
+            return failed("703")
+        try:
+            # no finger on the glass: wait for one until the request's timeout (at most 2 s here)
+            deadline = time.monotonic() + min(ask.timeout_s, 2.0)
+            while self.fault == "no_finger" and not self._stop.is_set():
+                if time.monotonic() >= deadline:
+                    return failed("701")
+                time.sleep(0.02)
+            if not answer:
+                return failed("708")
+            return {"biometrics": self._biometrics(ask, answer)}
+        finally:
+            self._capturing.release()
+
+    def _biometrics(self, ask: CaptureAsk, answer: list[str]) -> list[dict[str, Any]]:
         biometrics = []
-        for bio in body["bio"]:
-            if not isinstance(bio, dict) or bio.get("type") != "Finger" or bio.get("deviceId") != self.device_id:
-                return failed("500", "Invalid type or deviceId")
-            try:
-                sub_id = int(bio.get("deviceSubId", 0))
-                count = int(bio.get("count", 1))
-            except (TypeError, ValueError):
-                return failed("500", "Invalid JSON Value")
-            excluded = set(bio.get("exception") or [])
-            asked = [s for s in (bio.get("bioSubType") or []) if s != "UNKNOWN"]
-            pool = asked or list(SLAPS.get(sub_id, ()))
-            fingers = [s for s in pool if s not in excluded and s in ISO_POSITIONS][:count]
-            if not fingers:
-                return failed("109", "Requested number of biometric not supported")
-            previous = str(bio.get("previousHash") or "")
-            requested = bio.get("requestedScore")
-            for subtype in fingers:
-                self.captures += 1
+        previous = ask.previous_hash
+        for subtype in answer:
+            self.captures += 1
+            quality = max(0, min(100, self.quality_of.get(subtype, self.quality)))
+            if self.bio_type == "Iris":
+                eye = 2 if subtype == "Left" else 1
+                compression = "png" if self.compression == "png" else "jp2"
+                pixels, encoded = encoded_image(f"iris-{eye}", self.seed, compression)
+                record = iso_iris_record(pixels, eye, quality, compression=compression, encoded=encoded)
+            else:
                 position = ISO_POSITIONS[subtype]
-                pixels = synthetic_finger(self.seed * 100 + position)
-                quality = max(0, min(100, self.quality))
-                record = iso_finger_record(pixels, position, quality, compression=self.compression)
-                data = {"digitalId": self._signer().sign(json.dumps(self.digital_id()).encode()),
-                        "deviceCode": self.device_id, "deviceServiceVersion": "1.0", "bioType": "Finger",
-                        "bioSubType": subtype, "purpose": "Registration", "env": body.get("env", self.env),
-                        "bioValue": b64url(record), "transactionId": body.get("transactionId"),
-                        "timestamp": _now(), "requestedScore": str(requested), "qualityScore": str(quality)}
-                token = self._signer().sign(json.dumps(data).encode(), corrupt=self.fault == "bad_signature")
-                digest = sbi_hash(previous, record)
-                if self.fault == "broken_hash":
-                    digest = sbi_hash("", record + b"x")
-                biometrics.append({"specVersion": body.get("specVersion", "0.9.5"), "data": token, "hash": digest,
-                                   "error": {"errorCode": "0", "errorInfo": "Success"}})
-                previous = digest
-        return {"biometrics": biometrics}
+                pixels, encoded = encoded_image("finger", self.seed * 100 + position, self.compression)
+                record = iso_finger_record(pixels, position, quality, compression=self.compression, encoded=encoded)
+            data = {"digitalId": self._signer().sign(json.dumps(self.digital_id()).encode()),
+                    "deviceCode": self.device_id, "deviceServiceVersion": "1.0", "bioType": self.bio_type,
+                    "bioSubType": subtype, "purpose": "Registration", "env": ask.env,
+                    "bioValue": b64url(record), "transactionId": ask.transaction_id,
+                    "timestamp": _now(), "requestedScore": f"{ask.requested_score:.1f}",
+                    "qualityScore": f"{float(quality):.1f}"}
+            token = self._signer().sign(json.dumps(data).encode(), corrupt=self.fault == "bad_signature")
+            digest = sbi_hash(previous, record)
+            if self.fault == "broken_hash":
+                digest = sbi_hash("", record + b"x")
+            biometrics.append({"specVersion": "0.9.5", "data": token, "hash": digest,
+                               "error": {"errorCode": "0", "errorInfo": "Success"}})
+            previous = digest
+        return biometrics
 
-    def stream_frames(self, count: int) -> list[bytes]:
-        frames = []
+    def stream_frames(self, count: int) -> Iterator[bytes]:
+        """Preview frames, made one at a time (the first goes out at once, as from a sensor)."""
         for i in range(count):
-            pixels = synthetic_finger(self.seed * 100 + 50 + i % 5, 160, 200)
+            if self.bio_type == "Iris":
+                pixels = np.ascontiguousarray(synthetic_iris(self.seed, 1 + i % 2, 320, 240))
+            else:
+                pixels = synthetic_finger(self.seed * 100 + 50 + i % 5, 160, 200)
             ok, buf = cv2.imencode(".jpg", pixels)
-            frames.append(buf.tobytes())
-        return frames
+            yield buf.tobytes()
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+#: MockMDS's multipart boundary, declared and written exactly like this (SBIServiceResponse)
+BOUNDARY = "--BoundaryString"
 
 
 def _make_handler(service: SbiDeviceService) -> type[BaseHTTPRequestHandler]:
@@ -408,21 +435,31 @@ def _make_handler(service: SbiDeviceService) -> type[BaseHTTPRequestHandler]:
 
         def do_STREAM(self) -> None:  # noqa: N802
             body = self._body()
-            timeout_s = float(body.get("timeout", 5000)) / 1000 if isinstance(body, dict) else 5.0
             if service.fault == "silence":
                 service._stop.wait(30)
                 return
-            boundary = "mosipframe"
+            try:
+                device_id, timeout_s = read_stream_request(body)
+                if not device_id.strip():
+                    raise RequestRefused("604")
+                if device_id != service.device_id:
+                    raise RequestRefused("605")
+            except RequestRefused as refused:
+                # MockMDS: getErrorJson (a list) for 123, the bare ErrorInfo object otherwise
+                code = refused.code
+                self._send(service.error_list(code) if code == "123" else
+                           {"errorCode": code, "errorInfo": MESSAGES.get(code, "")})
+                return
             self.send_response(200)
-            self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={boundary}")
+            self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
             self.end_headers()
             deadline = time.monotonic() + min(timeout_s, 10.0)
             try:
                 for jpeg in service.stream_frames(50):
                     if time.monotonic() > deadline or service._stop.is_set():
                         break
-                    self.wfile.write(f"--{boundary}\r\nContent-Type: image/jpeg\r\n"
-                                     f"Content-Length: {len(jpeg)}\r\n\r\n".encode() + jpeg + b"\r\n")
+                    self.wfile.write(f"{BOUNDARY}\r\nAccess-Control-Allow-Origin:*\r\nContent-Type:image/jpeg\r\n"
+                                     f"Content-Length:{len(jpeg)}\r\n\r\n".encode() + jpeg + b"\r\n")
                     self.wfile.flush()
                     time.sleep(0.04)
             except (BrokenPipeError, ConnectionResetError):
@@ -470,9 +507,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quality", type=int, default=82, help="qualityScore of every capture")
     parser.add_argument("--compression", choices=("jp2", "png", "wsq"), default="jp2")
     parser.add_argument("--fault", choices=FAULTS, default=None)
+    parser.add_argument("--iris", action="store_true", help="a two-eye iris device instead of a slap scanner")
+    parser.add_argument("--single", action="store_true", help="a single-finger sensor instead of a slap scanner")
     args = parser.parse_args(argv)
     service = SbiDeviceService(args.workdir.resolve(), port=args.port, seed=args.seed, quality=args.quality,
-                               compression=args.compression)
+                               compression=args.compression, bio_type="Iris" if args.iris else "Finger",
+                               finger_mode="single" if args.single else "slap")
     service.fault = args.fault
     print(service.url, flush=True)
     print(f"cert: {service.cert_path}", flush=True)

@@ -32,6 +32,8 @@ DRIVERS: dict[str, str] = {
     # fingerprint scanners
     "zfm": "kiosk.devices.zfm:ZfmFingerprintDriver",
     "sbi": "kiosk.devices.sbi:SbiFingerprintDriver",
+    # iris scanners
+    "sbi-iris": "kiosk.devices.sbi_iris:SbiIrisDriver",
     # cameras
     "opencv": "kiosk.devices.camera:OpenCvCameraDriver",
     # signature pads
@@ -47,6 +49,7 @@ DRIVERS: dict[str, str] = {
 MOCKS: dict[str, str] = {
     "zfm": "device_mocks.zfm:start_for_station",
     "sbi": "device_mocks.sbi:start_for_station",
+    "sbi_iris": "device_mocks.sbi_iris:start_for_station",
     "camera": "device_mocks.camera:start_for_station",
     "hid_digitizer": "device_mocks.hid_digitizer:start_for_station",
     "wacom_stu": "device_mocks.wacom_stu:start_for_station",

@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 
     from kiosk.central.local import LocalCentral
     from kiosk.devices.protocols import CardPrinter
-    from kiosk.printer.gate import PrintGate
+    from kiosk.ops.audit import Checkpoint
+    from kiosk.printer.desk import PrintDesk
+    from kiosk.printer.gate import PrintGate, PrintOutcome, Progress
+    from kiosk.printer.stock import Stock
     from kiosk.sync.session import SyncSettings
     from kiosk.sync.status import SyncProgress
     from kiosk.sync.worker import SyncWorker
@@ -73,7 +76,8 @@ class Station:
         if self._gate is None:
             from kiosk.printer.gate import PrintGate
 
-            self._gate = PrintGate(self.store, central_key=self.print_gate_key(self.cfg), station_id=self.cfg.station.id)
+            self._gate = PrintGate(self.store, central_key=self.print_gate_key(self.cfg), station_id=self.cfg.station.id,
+                                   sign_checkpoint=self.sign_checkpoint)
         return self._gate
 
     @staticmethod
@@ -104,6 +108,32 @@ class Station:
                 self.recovered = gate.recover(printer, actor=actor)
                 return printer
         raise KioskError("print.no_printer")
+
+    # -- the one print path (CLI and TUI) ---------------------------------------------------
+    def print(self, record_id: str, *, actor: str, progress: "Progress | None" = None) -> "PrintOutcome":
+        """Print one approved record's card: stock check, permit gate, outcome booked with its
+        audit row and a signed checkpoint (:class:`kiosk.printer.desk.PrintDesk`)."""
+        return self.print_desk().print(record_id, actor=actor, progress=progress)
+
+    def print_desk(self) -> "PrintDesk":
+        if getattr(self, "_desk", None) is None:
+            from kiosk.printer.desk import PrintDesk
+
+            self._desk = PrintDesk(self.store, self.print_gate(), self.stock(), self.open_printer)
+        return self._desk  # type: ignore[return-value]
+
+    def stock(self) -> "Stock":
+        """The one stock read model (cards booked, ribbon, the printer's last report)."""
+        from kiosk.printer.stock import Stock
+
+        return Stock(self.store, self.cfg.stock)
+
+    def sign_checkpoint(self) -> "Checkpoint | None":
+        """Sign the newest audit entry now (the gate at every print; the sync worker calls
+        :func:`kiosk.ops.service.sign_checkpoint` at every exchange)."""
+        from kiosk.ops.service import sign_checkpoint
+
+        return sign_checkpoint(self.cfg, self.store)
 
     def close(self) -> None:
         if self.central is not None:

@@ -24,6 +24,10 @@ NIK="${NIK:-3201015705900007}"
 cleanup() { tmux kill-session -t "$SESSION" 2>/dev/null || true; rm -rf "$WORK/var"; }
 trap cleanup EXIT
 
+# the blank cards delivered with the station, booked before the first print (no card prints
+# while the station's book holds none)
+(cd "$ROOT" && PYTHONPATH="$ROOT" KIOSK_CONFIG="$WORK/config.toml" "$PYTHON" -m kiosk stock add 100 >/dev/null)
+
 tmux new-session -d -s "$SESSION" -x 80 -y 24 \
   "cd '$ROOT' && PYTHONPATH='$ROOT' KIOSK_CONFIG='$WORK/config.toml' '$PYTHON' -m kiosk; sleep 60"
 

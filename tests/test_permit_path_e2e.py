@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import load_config
-from kiosk.printer import ledger
+from kiosk import permits as station_permits
 from kiosk.store import RecordStore
 from kiosk.store.states import RecordState
 from tests.conftest import SIMULATED_SYNC_CONFIG, run_kiosk
@@ -61,16 +61,17 @@ def test_enroll_sync_print_spoil_reprint_through_the_cli(tmp_path: Path) -> None
         assert [store.get(r).state for r in ids] == [RecordState.APPROVED] * 3
         # the permit of each approval is where the gate reads it, usable
         for rid in ids:
-            [row] = ledger.permits_for(store, rid)
+            [row] = station_permits.permits_for(store, rid)
             assert row.status == "received" and row.permit is not None and row.permit.record_id == rid
         assert store.conn.execute("SELECT name FROM sqlite_master WHERE name='sync_permits'").fetchone() is None
 
+        assert run_kiosk("--config", str(cfg_path), "stock", "add", "10").returncode == 0  # cards delivered
         code, out, err = kiosk(cfg_path, "print", "--approved")
         assert code == 0, err
         assert [r["printed"] for r in out["results"]] == [True, True, True]
         assert len(printed_fronts(tmp_path)) == 3
         assert [store.get(r).state for r in ids] == [RecordState.PRINTED] * 3
-        assert all(ledger.permits_for(store, r)[0].status == "spent" for r in ids)
+        assert all(station_permits.permits_for(store, r)[0].status == "spent" for r in ids)
 
         code, out, err = kiosk(cfg_path, "print", "--approved")  # nothing left to print
         assert code == 0, err
@@ -80,15 +81,15 @@ def test_enroll_sync_print_spoil_reprint_through_the_cli(tmp_path: Path) -> None
         code, out, err = kiosk(cfg_path, "simulate", "enroll", "--count", "1")
         [rid] = out["created"]
         sync_twice(cfg_path)
-        [first] = ledger.permits_for(store, rid)
+        [first] = station_permits.permits_for(store, rid)
         faults = tmp_path / "data" / "mocks" / "evolis" / "faults"
         faults.write_text("jam\n")
         code, out, err = kiosk(cfg_path, "print", "--approved")
         assert code == 1
         assert [(r["record_id"], r["printed"]) for r in out["results"]] == [(rid, False)]
         assert store.get(rid).state is RecordState.APPROVED
-        assert ledger.permit(store, first.permit_id).status == "spoiled"  # type: ignore[union-attr]
-        [req] = ledger.reprint_requests(store, unsent_only=True)
+        assert station_permits.permit(store, first.permit_id).status == "spoiled"  # type: ignore[union-attr]
+        [req] = station_permits.reprint_requests(store, unsent_only=True)
         assert (req["record_id"], req["permit_id"]) == (rid, first.permit_id)
         faults.unlink()
 
@@ -101,22 +102,22 @@ def test_enroll_sync_print_spoil_reprint_through_the_cli(tmp_path: Path) -> None
         code, out, err = kiosk(cfg_path, "sync", "--once")
         assert code == 0, err
         assert out["report"]["reprints"] == 1
-        assert ledger.reprint_requests(store, unsent_only=True) == []
-        rows = ledger.permits_for(store, rid)
+        assert station_permits.reprint_requests(store, unsent_only=True) == []
+        rows = station_permits.permits_for(store, rid)
         assert [r.status for r in rows] == ["spoiled", "received"]
         new = rows[-1]
-        assert ledger.reprint_requests(store)[0]["new_permit_id"] == new.permit_id
+        assert station_permits.reprint_requests(store)[0]["new_permit_id"] == new.permit_id
 
         code, out, err = kiosk(cfg_path, "print", "--approved")
         assert code == 0, err
         assert [(r["record_id"], r["printed"], r["permit_id"]) for r in out["results"]] == [(rid, True, new.permit_id)]
         assert store.get(rid).state is RecordState.PRINTED
-        assert ledger.permit(store, new.permit_id).status == "spent"  # type: ignore[union-attr]
+        assert station_permits.permit(store, new.permit_id).status == "spent"  # type: ignore[union-attr]
         assert len(printed_fronts(tmp_path)) == 4
 
         # a second sync pass sends nothing more (the request was answered once)
         code, out, err = kiosk(cfg_path, "sync", "--once")
         assert out["report"]["reprints"] == 0
-        assert len(ledger.permits_for(store, rid)) == 2
+        assert len(station_permits.permits_for(store, rid)) == 2
     finally:
         store.close()

@@ -2,7 +2,7 @@
 
 ``face`` (token JPEG/JPEG 2000), ``finger`` (WSQ/PNG at 500 ppi) with its ``finger_template``
 (ISO/IEC 19794-2), ``signature`` (PNG at card resolution) with ``signature_points`` (JSON),
-and finger exceptions. The quality report goes into the sample's metadata, so a manual
+``iris`` (the ISO/IEC 19794-6 record per eye, position 1 right / 2 left), and finger exceptions. The quality report goes into the sample's metadata, so a manual
 capture carries the checks that failed.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from kiosk.capture.face import FaceSample
 from kiosk.capture.finger import ExceptionDecision, FingerSample
+from kiosk.capture.iris import IrisSample
 from kiosk.capture.signature import SignatureSample
 from kiosk.store import RecordStore
 
@@ -28,6 +29,14 @@ def store_finger(store: RecordStore, record_id: str, sample: FingerSample, *, ac
     store.put_sample(record_id, kind="finger_template", data=sample.template, format="iso19794-2:2005",
                      position=sample.position, quality=float(sample.nfiq2),
                      metadata={"standard": "ISO/IEC 19794-2:2005"}, actor=actor)
+
+
+def store_iris(store: RecordStore, record_id: str, sample: IrisSample, *, actor: str) -> None:
+    """One eye: kind ``iris``, position = ISO/IEC 19794-6 eye label (1 right, 2 left)."""
+    meta = {"report": sample.report.to_dict(), "width": sample.width, "height": sample.height,
+            "standard": "ISO/IEC 19794-6:2011", "device_quality": sample.device_quality}
+    store.put_sample(record_id, kind="iris", data=sample.data, format=sample.format, position=sample.eye,
+                     quality=sample.device_quality, metadata=meta, actor=actor)
 
 
 def store_signature(store: RecordStore, record_id: str, sample: SignatureSample, *, actor: str) -> None:

@@ -131,10 +131,25 @@ class SignatureThresholds:
 
 
 @dataclass(frozen=True)
+class IrisThresholds:
+    # The iris device's own quality score (SBI qualityScore, 0-100, which the SBI spec scales
+    # from ISO/IEC 29794-6) must reach this. MOSIP's registration client compares the same score
+    # with its deployment setting mosip.registration.iris_threshold; no standard fixes the value,
+    # 60 is this project's choice.
+    min_device_quality: Annotated[float, Interval(ge=0.0, le=100.0)] = 60.0
+    # Attempts per eye before the operator may keep the best one (as attempts_per_finger).
+    attempts_per_eye: AtLeastOne = 3
+    # Stored image format: "iso19794-6" keeps the device's record as delivered (image inside),
+    # "png" a lossless PNG of the decoded image.
+    image_format: Literal["iso19794-6", "png"] = "iso19794-6"
+
+
+@dataclass(frozen=True)
 class QualityThresholds:
     face: FaceThresholds = field(default_factory=FaceThresholds)
     finger: FingerThresholds = field(default_factory=FingerThresholds)
     signature: SignatureThresholds = field(default_factory=SignatureThresholds)
+    iris: IrisThresholds = field(default_factory=IrisThresholds)
 
 
 def thresholds_from_mapping(table: Mapping[str, Any], *, file: Path = Path("config.toml")) -> QualityThresholds:

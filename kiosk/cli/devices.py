@@ -17,7 +17,7 @@ from kiosk.cli.arguments import JSON_HELP
 from kiosk.cli.context import config_from, print_json
 from kiosk.devices.base import Device
 from kiosk.devices.discovery import attached
-from kiosk.devices.protocols import Camera, CardPrinter, FingerprintScanner, SignaturePad
+from kiosk.devices.protocols import Camera, CardPrinter, FingerprintScanner, IrisScanner, SignaturePad
 from kiosk.composition import device_set
 from kiosk.devices.registry import DeviceSet
 from kiosk.errors import InputError, KioskError
@@ -110,6 +110,11 @@ def capture_summary(drv: Device, timeout_s: float) -> str:
         img = drv.capture(0, timeout_s=timeout_s)
         h, w = img.pixels.shape[:2]
         return f"{w}x{h} px, {img.ppi} ppi"
+    if isinstance(drv, IrisScanner):
+        eyes = drv.capture_irises(timeout_s=timeout_s)
+        return ", ".join(f"{translate('iris.right' if e.eye == 1 else 'iris.left')} "
+                         f"{e.pixels.shape[1]}x{e.pixels.shape[0]} px"
+                         f" q{e.device_quality if e.device_quality is not None else '-'}" for e in eyes)
     if isinstance(drv, Camera):
         frame = drv.latest(timeout_s=timeout_s)
         h, w = frame.image.shape[:2]

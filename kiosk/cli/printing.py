@@ -11,10 +11,8 @@ from kiosk.cli.arguments import JSON_HELP, count
 from kiosk.cli.context import config_from, print_json, store_from
 from kiosk.config import Config
 from kiosk.devices.errors import DeviceError
-from kiosk.devices.protocols import CardPrinter
 from kiosk.errors import KioskError
 from kiosk.i18n import describe, translate
-from kiosk.store import RecordStore
 from kiosk.store.states import RecordState
 
 
@@ -22,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("print", help="print approved cards (only with the central's permit)")
     p.add_argument("record", nargs="?", help="record id (or a unique prefix)")
     p.add_argument("--approved", action="store_true", help="print every approved record that has a permit")
+    p.add_argument("--tray", choices=("good", "bad"),
+                   help="after an interrupted print of RECORD: the card in the output tray is good, or bad/absent")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_print)
 
@@ -53,21 +53,68 @@ def _stage(stage: str) -> str:
     return stage if text == f"print.stage.{stage}" else text
 
 
+YES = ("y", "ya", "yes")
+NO = ("t", "tidak", "n", "no")
+
+
+def ask_tray(question: str) -> bool | None:
+    """The operator's answer on the terminal: True good card, False bad/absent, None no answer."""
+    for _ in range(3):
+        try:
+            answer = input(question + " ").strip().lower()
+        except EOFError:
+            return None
+        if answer in YES:
+            return True
+        if answer in NO:
+            return False
+        print(translate("print.tray_answer_invalid"), file=sys.stderr)
+    return None
+
+
+def _tray_checks(desk: Any, *, interactive: bool) -> list[dict[str, Any]]:
+    """Interrupted prints whose card may be in the tray: ask on a terminal, else say what to do."""
+    out: list[dict[str, Any]] = []
+    for check, who in desk.tray_checks():
+        good = ask_tray(translate("print.tray_question", **who.words())) if interactive else None
+        if good is None:  # no terminal (or no answer): it stays pending, and the line says how to answer
+            print(translate("print.tray_pending", **who.words()), file=sys.stderr)
+            out.append({"record_id": check.record_id, "name": who.name, "nik": who.nik, "tray_check": "pending"})
+            continue
+        outcome = desk.resolve_tray(check.record_id, good=good, actor=actor())
+        print(translate("print.tray_good_booked" if good else "print.tray_bad_booked", **who.words()),
+              file=sys.stderr)
+        out.append({"record_id": check.record_id, "name": who.name, "nik": who.nik, "tray_check": outcome})
+    return out
+
+
 def cmd_print(args: argparse.Namespace) -> int:
     from kiosk.errors import InputError
-    from kiosk.printer.stock import Stock
     from kiosk.station import Station
 
     if not args.record and not args.approved:
         raise InputError("print.which")
+    if args.tray and (args.approved or not args.record):
+        raise InputError("print.tray_not_asked")
     cfg = config_from(args)
     results: list[dict[str, Any]] = []
     with Station(cfg) as station:
-        store, gate = station.store, station.print_gate()
+        store, desk = station.store, station.print_desk()
         printer = station.open_printer(actor=actor())  # resolves prints a crash interrupted
         for record_id, outcome in station.recovered:
-            key = "print.recovered_reusable" if outcome == "permit_reusable" else "print.recovered_spoiled"
-            print(translate(key, record=record_id), file=sys.stderr)
+            if outcome == "permit_reusable" and not args.json:
+                print(translate("print.recovered_reusable_named", **desk.resident(record_id).words()), file=sys.stderr)
+        if args.tray:
+            rid = store.find(args.record).id
+            outcome = desk.resolve_tray(rid, good=args.tray == "good", actor=actor())
+            who = desk.resident(rid)
+            if args.json:
+                print_json({"record_id": rid, "tray_check": outcome})
+            else:
+                print(translate("print.tray_good_booked" if args.tray == "good" else "print.tray_bad_booked",
+                                **who.words()))
+            return 0
+        trays = _tray_checks(desk, interactive=not args.json and sys.stdin.isatty())
         ids = [store.find(args.record).id] if args.record else [r.id for r in store.list(RecordState.APPROVED)]
         if not ids and not args.json:  # --json: stdout is the JSON document alone
             print(translate("print.none_approved"))
@@ -75,15 +122,15 @@ def cmd_print(args: argparse.Namespace) -> int:
 
         with CommandProgress(translate("progress.print"), len(ids) if len(ids) > 1 else 0) as bar:
             for rid in ids:
-                results.append(_print_one(gate, store, printer, rid, quiet=args.json))
+                results.append(_print_one(station, rid, quiet=args.json))
                 bar.advance()
-        levels = Stock(store, cfg.stock).levels(printer)
-    warnings = [translate(code, **params) for code, params in levels.warnings]
+        levels = station.stock().levels(printer)
     if args.json:
-        print_json({"results": results, "stock": levels.as_dict()})
+        print_json({"results": [{k: v for k, v in r.items() if k != "error"} for r in results],
+                    "tray_checks": trays, "stock": levels.as_dict()})
     else:
-        for w in warnings:
-            print(w, file=sys.stderr)
+        for code, params in levels.warnings:
+            print(translate(code, **params), file=sys.stderr)
         if len(ids) > 1:
             ok = sum(1 for r in results if r["printed"])
             print(translate("print.batch_done", printed=ok, failed=len(results) - ok))
@@ -93,24 +140,25 @@ def cmd_print(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _print_one(gate: Any, store: RecordStore, printer: CardPrinter, rid: str, *, quiet: bool) -> dict[str, Any]:
-    ident = store.identity(rid)
+def _print_one(station: Any, rid: str, *, quiet: bool) -> dict[str, Any]:
+    who = station.print_desk().resident(rid)
 
     def progress(done: int, total: int, stage: str) -> None:
         if not quiet:
             print(translate("print.progress", done=done, total=total, stage=_stage(stage)), file=sys.stderr, flush=True)
 
     if not quiet:
-        print(translate("print.printing", name=ident.full_name, nik=ident.nik), file=sys.stderr)
+        print(translate("print.printing", name=who.name, nik=who.nik), file=sys.stderr)
     try:
-        outcome = gate.print_record(rid, printer, actor=actor(), progress=progress)
+        outcome = station.print(rid, actor=actor(), progress=progress)
     except (KioskError, DeviceError) as exc:
         if not quiet:
-            print(translate("print.failed", record=rid, reason=describe(exc)), file=sys.stderr)
-        return {"record_id": rid, "printed": False, "code": exc.code, "message": describe(exc), "error": exc}
+            print(translate("print.not_printed", name=who.name, nik=who.nik, reason=describe(exc)), file=sys.stderr)
+        return {"record_id": rid, "name": who.name, "printed": False, "code": exc.code, "message": describe(exc),
+                "error": exc}
     if not quiet:
-        print(translate("print.printed", name=ident.full_name, nik=ident.nik, job=outcome.job))
-    return {"record_id": rid, "printed": True, "job": outcome.job, "permit_id": outcome.permit_id}
+        print(translate("print.printed", name=who.name, nik=who.nik, job=outcome.job))
+    return {"record_id": rid, "name": who.name, "printed": True, "job": outcome.job, "permit_id": outcome.permit_id}
 
 
 def _stock(args: argparse.Namespace) -> tuple[Config, Any]:
@@ -122,18 +170,11 @@ def _stock(args: argparse.Namespace) -> tuple[Config, Any]:
 
 def cmd_stock(args: argparse.Namespace) -> int:
     cfg, stock = _stock(args)
-    levels = stock.levels(None)
+    levels = stock.levels(None)  # the book and the printer's last report: the figures the UI shows
     if args.json:
         print_json(levels.as_dict())
         return 0
-    print(translate("stock.levels", cards=levels.cards, cards_source=translate(f"stock.source_{levels.cards_source}"),
-                    printed=levels.printed, spoiled=levels.spoiled))
-    if levels.ribbon_panels is None:
-        print(translate("stock.ribbon_unknown"))
-    else:
-        print(translate("stock.ribbon", ribbon=levels.ribbon_panels,
-                        ribbon_source=translate(f"stock.source_{levels.ribbon_source}")))
-    for code, params in levels.warnings:
+    for code, params in levels.lines():
         print(translate(code, **params))
     return 0
 

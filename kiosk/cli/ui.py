@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from kiosk.cli.context import config_from
 
 
 def run_ui(args: argparse.Namespace) -> int:
     cfg = config_from(args)
+    from kiosk.tui import app as app_module
     from kiosk.tui.app import KioskApp  # Textual is imported only here, never below the UI
     from kiosk.tui.pictures import prepare_terminal
 
@@ -17,6 +19,9 @@ def run_ui(args: argparse.Namespace) -> int:
     class ServicedApp(KioskApp):
         """The app as a systemd ``Type=notify`` service: ready once mounted, and the watchdog fed
         from the event loop itself, so a frozen UI stops the pings and systemd restarts it."""
+
+        # Textual resolves CSS paths against the module that defines the class: keep the app's
+        CSS_PATH = [str(Path(app_module.__file__).parent / css) for css in KioskApp.CSS_PATH]
 
         def on_mount(self) -> None:
             super().on_mount()

@@ -17,6 +17,15 @@ Each finger representation::
     scan sampling rate h, v (2, 2)  image sampling rate h, v (2, 2)  bit depth (1)
     compression (1)  impression type (1)  line length h, v (2, 2)  image data length (4)
     image data
+    [extended data blocks, up to the representation length: block type (2)  block length (2,
+    counting these four bytes)  block data; 0x0001 segmentation, 0x0002 annotation, 0x0003
+    comment, 0x0004-0x00FF reserved, 0x0100-0xFFFF vendor-defined]
+
+MOSIP's reference device service (mosip-mock-services MockMDS, the records under
+``Profile/Default/Registration/``) sets the certification flag with two certification blocks and
+writes a segmentation, an annotation and a comment block after every image; the tests read those
+records as they are. Segmentation and annotation blocks are kept as bytes (the kiosk does not
+use them); a comment is decoded as text.
 
 Compression codes: 0 raw, 1 raw bit-packed, 2 WSQ, 3 JPEG, 4 JPEG 2000 lossy,
 5 JPEG 2000 lossless, 6 PNG. Every malformed input raises :class:`IsoRecordError`.
@@ -43,6 +52,34 @@ class IsoRecordError(ValueError):
     """The bytes are not a well-formed ISO/IEC 19794-4:2011 record."""
 
 
+#: extended data block types of ISO/IEC 19794-4:2011 (0x0100 and above are vendor-defined)
+EXTENDED_SEGMENTATION = 0x0001
+EXTENDED_ANNOTATION = 0x0002
+EXTENDED_COMMENT = 0x0003
+EXTENDED_NAMES = {EXTENDED_SEGMENTATION: "segmentation", EXTENDED_ANNOTATION: "annotation",
+                  EXTENDED_COMMENT: "comment"}
+
+
+@dataclass(frozen=True)
+class ExtendedDataBlock:
+    """One extended data block after a representation's image."""
+
+    type: int
+    data: bytes
+
+    @property
+    def name(self) -> str:
+        if self.type in EXTENDED_NAMES:
+            return EXTENDED_NAMES[self.type]
+        return "vendor" if self.type >= 0x0100 else "reserved"
+
+    @property
+    def text(self) -> str:
+        """A comment block's text (ISO/IEC 19794-4 comments are character data; undecodable
+        bytes are replaced, not raised: a comment never decides anything)."""
+        return self.data.decode("utf-8", errors="replace").rstrip("\x00")
+
+
 @dataclass(frozen=True)
 class FingerRepresentation:
     position: int
@@ -53,6 +90,13 @@ class FingerRepresentation:
     width: int
     height: int
     image_data: bytes
+    #: (certification authority id, certification scheme id) pairs; empty when the flag is 0
+    certifications: tuple[tuple[int, int], ...] = ()
+    extended_data: tuple[ExtendedDataBlock, ...] = ()
+
+    @property
+    def comment(self) -> str:
+        return "\n".join(b.text for b in self.extended_data if b.type == EXTENDED_COMMENT)
 
     @property
     def compression_name(self) -> str:
@@ -111,8 +155,10 @@ def parse_record(data: bytes) -> FingerRecord:
         reader.take(9)  # capture date and time
         reader.take(5)  # device technology, vendor, type
         qualities = [reader.take(5)[0] for _ in range(reader.u8())]
+        certifications: list[tuple[int, int]] = []
         if cert_flag:
-            reader.take(3 * reader.u8())
+            for _ in range(reader.u8()):
+                certifications.append((reader.u16(), reader.u8()))
         position = reader.u8()
         reader.u8()  # representation number
         scale = reader.u8()
@@ -123,8 +169,9 @@ def parse_record(data: bytes) -> FingerRecord:
         reader.u8()  # impression type
         width, height = reader.u16(), reader.u16()
         image = reader.take(reader.u32())
-        if reader.pos - start != rep_length:
+        if rep_length < reader.pos - start:
             raise IsoRecordError(f"representation length field {rep_length} but {reader.pos - start} bytes used")
+        extended = _extended_blocks(reader.take(rep_length - (reader.pos - start)))
         if scale not in (1, 2):
             raise IsoRecordError(f"unknown scale units {scale}")
         if width == 0 or height == 0:
@@ -132,10 +179,29 @@ def parse_record(data: bytes) -> FingerRecord:
         ppi = h_rate if scale == 1 else round(h_rate * 2.54)
         reps.append(FingerRepresentation(position=position, quality=qualities[0] if qualities else None, ppi=ppi,
                                          bit_depth=bit_depth, compression=compression, width=width, height=height,
-                                         image_data=image))
+                                         image_data=image, certifications=tuple(certifications),
+                                         extended_data=extended))
     if reader.pos != len(data):
         raise IsoRecordError(f"{len(data) - reader.pos} bytes after the last representation")
     return FingerRecord(tuple(reps))
+
+
+def _extended_blocks(data: bytes) -> tuple[ExtendedDataBlock, ...]:
+    """The extended data blocks filling the rest of a representation, exactly."""
+    blocks = []
+    pos = 0
+    while pos < len(data):
+        if len(data) - pos < 4:
+            raise IsoRecordError(f"{len(data) - pos} stray bytes after the image (an extended data block needs 4)")
+        block_type, length = struct.unpack_from(">HH", data, pos)
+        if block_type == 0:
+            raise IsoRecordError("extended data block of type 0")
+        if length < 4 or pos + length > len(data):
+            raise IsoRecordError(f"extended data block 0x{block_type:04x} has length {length} "
+                                 f"with {len(data) - pos} bytes left")
+        blocks.append(ExtendedDataBlock(block_type, data[pos + 4:pos + length]))
+        pos += length
+    return tuple(blocks)
 
 
 def decode_image(rep: FingerRepresentation) -> np.ndarray:

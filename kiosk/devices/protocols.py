@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from kiosk.devices.base import Device
+from kiosk.devices.errors import DeviceFault
 
 
 # ------------------------------------------------------------------------------------------
@@ -37,11 +38,54 @@ class FingerImage:
 class FingerprintScanner(Device):
     kind: ClassVar[str] = "fingerprint"
 
+    @property
+    def supports_slap(self) -> bool:
+        """True when :meth:`capture_slap` takes a whole slap at once (a slap scanner; valid
+        once the device is open). Single-finger sensors answer False."""
+        return False
+
+    def capture_slap(self, slap: int, exceptions: tuple[int, ...] = (), *, timeout_s: float = 10.0,
+                     cancel: threading.Event | None = None) -> list[FingerImage]:
+        """Capture one slap: 1 left four fingers (7-10), 2 right four (2-5), 3 both thumbs
+        (6, 1), minus ``exceptions`` (positions the resident cannot give). Returns one image
+        per finger, split by the device, ordered as the slap. Only where :attr:`supports_slap`."""
+        raise DeviceFault("slap_unsupported", device=self.name)
+
     @abstractmethod
     def capture(self, position: int = 0, *, timeout_s: float = 10.0,
                 cancel: threading.Event | None = None) -> FingerImage:
         """Wait for a finger, take its image. Raises DeviceFault('no_finger') on timeout
         without a finger, CaptureCancelled when ``cancel`` is set."""
+
+
+# ------------------------------------------------------------------------------------------
+# Iris scanner
+
+
+@dataclass(frozen=True)
+class IrisImage:
+    """One eye's iris image as the scanner delivered it."""
+
+    pixels: np.ndarray  # uint8, H x W grey
+    #: ISO/IEC 19794-6 eye label: 1 right, 2 left
+    eye: int
+    captured_at: float = 0.0
+    #: the device's own quality score 0..100 (SBI qualityScore), if it gives one
+    device_quality: float | None = None
+    #: the ISO/IEC 19794-6 record exactly as the device sent it (kept in the sealed packet)
+    record: bytes = b""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class IrisScanner(Device):
+    kind: ClassVar[str] = "iris"
+
+    @abstractmethod
+    def capture_irises(self, eyes: tuple[int, ...] = (1, 2), *, exceptions: tuple[int, ...] = (),
+                       timeout_s: float = 10.0, cancel: threading.Event | None = None) -> list[IrisImage]:
+        """Capture the eyes asked (1 right, 2 left; both at once where the device can), minus
+        ``exceptions`` (eyes the resident cannot give). Raises DeviceFault('no_iris') on
+        timeout without an eye, CaptureCancelled when ``cancel`` is set."""
 
 
 # ------------------------------------------------------------------------------------------

@@ -48,11 +48,13 @@ from kiosk.store.queue import GENESIS, audit_hash, now_iso
 
 log = logging.getLogger("kiosk.ops.audit")
 
-FindingKind = Literal["altered", "removed", "reordered", "signature"]
+FindingKind = Literal["altered", "removed", "reordered", "signature", "unaudited", "deleted", "emptied", "reused"]
 
 #: exit status of ``kiosk audit verify`` per finding (0 = chain and signatures intact;
 #: 1 and 2 keep their CLI-wide meaning: failure to run, bad input)
-EXIT_CODES: dict[str, int] = {"altered": 3, "removed": 4, "reordered": 5, "signature": 6}
+EXIT_CODES: dict[str, int] = {"altered": 3, "removed": 4, "reordered": 5, "signature": 6,
+                              # records, permits and the trail disagree (kiosk.ops.audit_cross)
+                              "unaudited": 7, "deleted": 8, "emptied": 9, "reused": 10}
 
 #: sign a checkpoint once this many entries were appended since the last one
 DEFAULT_EVERY = 100
@@ -261,6 +263,11 @@ def verify_audit_log(store: RecordStore, public_key: Ed25519PublicKey | None) ->
                             {"first": chain.seq + 1, "next": chain.params["next"]})
         findings.append(chain)
     findings.extend(signed)
+    from kiosk.ops.audit_cross import cross_check  # imports this module's Finding
+
+    cross = cross_check(conn, rows)
+    # an emptied trail explains every other finding (checkpoints signing entries now gone)
+    findings = [f for f in cross if f.kind == "emptied"] + findings + [f for f in cross if f.kind != "emptied"]
     if findings:
         log.warning("audit log broken", extra={"kind": findings[0].kind, "seq": findings[0].seq,
                                                 "reason": findings[0].reason})

@@ -42,6 +42,16 @@ def run_daily(cfg: Config, store: RecordStore, *, actor: str = "sync") -> Mainte
     return MaintenanceResult(purged, confirmed, cp)
 
 
+def sign_checkpoint(cfg: Config, store: RecordStore) -> Checkpoint | None:
+    """Sign the newest audit entry now: at every print (the gate) and every sync exchange, so
+    the unsigned tail is at most what happened since the last one. None when already signed
+    or the log is empty."""
+    from kiosk.ops.audit import checkpoint
+
+    ensure_ops_tables(store)
+    return checkpoint(store, StationKeys.init(cfg.station.data_dir).signing)
+
+
 class Upkeep:
     """The station's upkeep after each sync pass: :func:`on_sync_pass` every time,
     :func:`run_daily` on the first pass of each day. The day of the last daily run is kept in

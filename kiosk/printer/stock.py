@@ -2,7 +2,13 @@
 
 The station counts cards received (``kiosk stock add N``), printed and spoiled (with a reason),
 and ribbon prints loaded minus used. Where the printer can tell (an Evolis ribbon reports the
-prints it has left) its figure wins; low-stock warnings use the thresholds of ``[stock]``.
+prints it has left) its ribbon figure wins; low-stock warnings use the thresholds of ``[stock]``.
+
+One read model for every screen and command: :meth:`Stock.levels` reads the book, and the
+printer's figures as last read (stored in ``printer_supplies`` whenever someone holding the
+printer asks it), so the UI, which holds the printer, and ``kiosk stock``, which must not open
+it, show the same numbers. Cards are always the book's (the printer's hopper count is shown
+beside it): printing is refused while the book holds no blank card (:meth:`Stock.require_card`).
 """
 
 from __future__ import annotations
@@ -13,27 +19,63 @@ from typing import Any
 from kiosk.config import StockConfig
 from kiosk.devices.errors import DeviceError
 from kiosk.devices.protocols import CardPrinter
-from kiosk.errors import InputError
+from kiosk.errors import InputError, KioskError
 from kiosk.printer.ledger import add_movement, ensure_schema
-from kiosk.store.queue import RecordStore
+from kiosk.store.queue import RecordStore, now_iso
+
+
+class NoBlankCards(KioskError):
+    """The station's book holds no blank card: nothing prints until stock is booked."""
+
+    code = "print.no_cards"
+
+
+@dataclass(frozen=True)
+class PrinterReport:
+    """What the printer said about its supplies when last asked."""
+
+    printer: str
+    read_at: str
+    cards_in_hopper: int | None
+    ribbon_panels_left: int | None
 
 
 @dataclass(frozen=True)
 class StockLevels:
+    #: blank cards in the station's book (received - printed - spoiled), never below 0
     cards: int
-    #: "printer" when the printer told us, "counted" when it comes from the station's own book
+    #: always "counted": the book is what printing is allowed against
     cards_source: str
     ribbon_panels: int | None
+    #: "printer" when the printer's last report says, "counted" from the book, "unknown"
     ribbon_source: str
     spoiled: int
     printed: int
     #: catalog codes with params, e.g. ("stock.low_cards", {"cards": 12, "threshold": 50})
     warnings: tuple[tuple[str, dict[str, Any]], ...] = field(default_factory=tuple)
+    printer: PrinterReport | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"cards": self.cards, "cards_source": self.cards_source, "ribbon_panels": self.ribbon_panels,
                 "ribbon_source": self.ribbon_source, "spoiled": self.spoiled, "printed": self.printed,
+                "printer": None if self.printer is None else self.printer.__dict__,
                 "warnings": [{"code": c, **p} for c, p in self.warnings]}
+
+    def lines(self) -> list[tuple[str, dict[str, Any]]]:
+        """The words every screen and command shows for these levels: catalog codes + params."""
+        out: list[tuple[str, dict[str, Any]]] = [
+            ("stock.book", {"cards": self.cards, "printed": self.printed, "spoiled": self.spoiled})]
+        if self.ribbon_panels is None:
+            out.append(("stock.book_ribbon_unknown", {}))
+        elif self.ribbon_source == "printer":
+            out.append(("stock.ribbon_printer", {"ribbon": self.ribbon_panels}))
+        else:
+            out.append(("stock.book_ribbon", {"ribbon": self.ribbon_panels}))
+        if self.printer is not None:
+            out.append(("stock.printer_report", {"printer": self.printer.printer, "read_at": self.printer.read_at[:16],
+                                                 "cards": self.printer.cards_in_hopper,
+                                                 "ribbon": self.printer.ribbon_panels_left}))
+        return out + list(self.warnings)
 
 
 class Stock:
@@ -71,7 +113,43 @@ class Stock:
         sql = f"SELECT COALESCE(SUM({column}), 0) FROM stock_movements" + (" WHERE kind = ?" if kind else "")
         return int(conn.execute(sql, (kind,) if kind else ()).fetchone()[0])
 
+    def booked_cards(self) -> int:
+        return max(0, self._sum(self.store.conn, "cards"))
+
+    def require_card(self) -> None:
+        """Refuse to print with no blank card booked (NoBlankCards)."""
+        if self.booked_cards() <= 0:
+            raise NoBlankCards()
+
+    def read_printer(self, printer: CardPrinter) -> PrinterReport | None:
+        """Ask the printer (the caller holds it) and keep its answer for every other reader."""
+        if not printer.is_open:
+            return None
+        try:
+            sup = printer.supplies()
+        except DeviceError:
+            return None
+        report = PrinterReport(printer.name, now_iso(), sup.cards_in_hopper, sup.ribbon_panels_left)
+        with self.store.transaction() as conn:
+            conn.execute("INSERT INTO printer_supplies(id, read_at, printer, cards_in_hopper, ribbon_panels_left,"
+                         " total_printed) VALUES (1,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET read_at=excluded.read_at,"
+                         " printer=excluded.printer, cards_in_hopper=excluded.cards_in_hopper,"
+                         " ribbon_panels_left=excluded.ribbon_panels_left, total_printed=excluded.total_printed",
+                         (report.read_at, report.printer, report.cards_in_hopper, report.ribbon_panels_left,
+                          sup.total_printed))
+        return report
+
+    def last_printer_report(self) -> PrinterReport | None:
+        r = self.store.conn.execute("SELECT * FROM printer_supplies WHERE id = 1").fetchone()
+        if r is None:
+            return None
+        return PrinterReport(r["printer"], r["read_at"], r["cards_in_hopper"], r["ribbon_panels_left"])
+
     def levels(self, printer: CardPrinter | None = None) -> StockLevels:
+        """The one read model. ``printer``: the caller holds it, so ask it now (and keep the
+        answer); without it, the printer's last answer is used."""
+        report = self.read_printer(printer) if printer is not None else None
+        report = report or self.last_printer_report()
         conn = self.store.conn
         cards = max(0, self._sum(conn, "cards"))  # cards printed before any were booked in cannot go below 0
         ribbon: int | None = self._sum(conn, "ribbon_panels")
@@ -80,16 +158,8 @@ class Stock:
         if not has_ribbon_book:
             ribbon = None
         cards_source = "counted"
-        if printer is not None and printer.is_open:
-            try:
-                sup = printer.supplies()
-            except DeviceError:
-                sup = None
-            if sup is not None:
-                if sup.cards_in_hopper is not None:
-                    cards, cards_source = sup.cards_in_hopper, "printer"
-                if sup.ribbon_panels_left is not None:
-                    ribbon, ribbon_source = sup.ribbon_panels_left, "printer"
+        if report is not None and report.ribbon_panels_left is not None:
+            ribbon, ribbon_source = report.ribbon_panels_left, "printer"
         spoiled = -self._sum(conn, "cards", "spoiled")
         printed = -self._sum(conn, "cards", "printed")
         warnings: list[tuple[str, dict[str, Any]]] = []
@@ -97,4 +167,4 @@ class Stock:
             warnings.append(("stock.low_cards", {"cards": cards, "threshold": self.config.low_cards}))
         if ribbon is not None and ribbon < self.config.low_ribbon_panels:
             warnings.append(("stock.low_ribbon", {"panels": ribbon, "threshold": self.config.low_ribbon_panels}))
-        return StockLevels(cards, cards_source, ribbon, ribbon_source, spoiled, printed, tuple(warnings))
+        return StockLevels(cards, cards_source, ribbon, ribbon_source, spoiled, printed, tuple(warnings), report)

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from kiosk.central.answers import AnswerError, verify_answer
 from kiosk.central.carddata import card_data_from_store
 from kiosk.central.permit import PermitError, PrintPermit, card_data_hash
-from kiosk.printer import ledger
+from kiosk import permits as station_permits
 from kiosk.store import RecordState, RecordStore
 from kiosk.store.queue import UnknownRecord, now_iso
 from kiosk.sync.outbox import Outbox
@@ -76,10 +76,9 @@ def validation_detail(exc: ValidationError) -> str:
 
 def hand_on_permit(store: RecordStore, conn: sqlite3.Connection, record_id: str, permit: PrintPermit,
                    source: str) -> None:
-    """THE one place sync writes a permit: hands a verified permit to the permit owner inside
-    the caller's transaction (today the print gate's ledger; the permits component redirects
-    this single call)."""
-    ledger.store_permit(store, record_id, permit, conn=conn, source=source)
+    """THE one place sync writes a permit: hands a verified permit to its owner
+    (:func:`kiosk.permits.receive`) inside the caller's transaction."""
+    station_permits.receive(store, conn, permit, record_id=record_id, actor=ACTOR, source=source)
 
 
 class Inbox:
@@ -179,7 +178,7 @@ class Inbox:
         permit: PrintPermit | None = None
         if d.decision == "approved":
             try:
-                permit = PrintPermit.from_dict(d.permit or {})
+                permit = station_permits.parse_permit(d.permit)
                 self.verify_permit(record_id, permit)
             except (PermitError, TypeError, ValueError, AttributeError) as exc:
                 # a permit that does not verify is never stored; the record stays submitted and

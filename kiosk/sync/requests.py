@@ -21,7 +21,7 @@ from typing import Any
 from kiosk.central.answers import AnswerError, verify_answer
 from kiosk.central.permit import PermitError, PrintPermit
 from kiosk.errors import InputError
-from kiosk.printer import ledger
+from kiosk import permits as station_permits
 from kiosk.store import IllegalTransition, RecordState, RecordStore
 from kiosk.store.queue import now_iso
 from kiosk.sync.client import CentralRefused
@@ -60,18 +60,14 @@ class Requests:
             raise AnswerError("answer.mismatch", kind="reprint")
         if not isinstance(signed.get("permit"), dict):
             raise AnswerError("answer.malformed", kind="reprint")
-        try:
-            permit = PrintPermit.from_dict(signed["permit"])
-        except (TypeError, ValueError):
-            raise PermitError("permit.malformed") from None
+        permit = station_permits.parse_permit(signed["permit"])
         if permit.permit_id != signed.get("permit_id"):
             raise AnswerError("answer.mismatch", kind="reprint")
         self.inbox.verify_permit(record_id, permit)
-        ledger.ensure_schema(s.store)
         with s.store.transaction() as conn:
             hand_on_permit(s.store, conn, record_id, permit, "reprint")
             if request_row is not None:
-                ledger.reprint_answered(conn, request_row, new_permit_id=permit.permit_id)
+                station_permits.reprint_answered(conn, request_row, new_permit_id=permit.permit_id)
             s.store.write_audit(conn, ACTOR, "reprint_permit", record_id=record_id, reason=reason,
                                 params={"permit_id": permit.permit_id, "replaces": permit_id or "",
                                         "request_id": rid})
@@ -84,7 +80,7 @@ class Requests:
         is not signed by the central is quarantined and the request asked again next pass."""
         s = self.s
         got = 0
-        for req in ledger.reprint_requests(s.store, unsent_only=True):
+        for req in station_permits.reprint_requests(s.store, unsent_only=True):
             if s.stop_event.is_set():
                 break
             try:
@@ -96,7 +92,7 @@ class Requests:
                 s.monitor.note(exc.code, "reprint")
             except (CentralRefused, PermitError) as exc:
                 with s.store.transaction() as conn:
-                    ledger.reprint_answered(conn, req["id"], error=exc.code)
+                    station_permits.reprint_answered(conn, req["id"], error=exc.code)
                     s.store.write_audit(conn, ACTOR, "reprint_refused", record_id=req["record_id"],
                                         reason=exc.code, params={k: str(v) for k, v in exc.params.items()})
                 log.warning("sync: reprint request refused", extra={"code": exc.code, "record_id": req["record_id"]})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from kiosk.printer import ledger
+from kiosk import permits as station_permits
 from kiosk.store import RecordStore
 from kiosk.store.schema import migrate
 
@@ -67,16 +67,7 @@ SYNC_MIGRATIONS: list[Any] = [
 ]
 
 
-def _permits_to_print_ledger(conn: sqlite3.Connection) -> None:
-    """(Historic step, kept so old databases upgrade.) Permits kept in ``sync_permits`` moved
-    to the print gate's ``print_permits``."""
-    ledger.migrate_in_transaction(conn)
-    conn.execute("INSERT OR IGNORE INTO print_permits(permit_id, record_id, body, received_at, source)"
-                 " SELECT permit_id, record_id, permit, received_at, source FROM sync_permits")
-    conn.execute("DROP TABLE sync_permits")
-
-
-SYNC_MIGRATIONS.append(_permits_to_print_ledger)
+SYNC_MIGRATIONS.append(station_permits.adopt_sync_permits)  # one permit store (kiosk.permits)
 
 # issue 13: answers from the central that were not applied (unsigned, foreign key, malformed);
 # ``digest`` is the SHA-256 of the answer as received, ``detail`` names the failed check (never

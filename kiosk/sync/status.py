@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kiosk.central.permit import PrintPermit
-from kiosk.printer import ledger
+from kiosk import permits as station_permits
 from kiosk.store import RecordState, RecordStore
 from kiosk.store.queue import now_iso
 from kiosk.sync.schema import ensure_schema, get_state
@@ -122,7 +122,7 @@ def permits(store: RecordStore, record_id: str) -> list[PrintPermit]:
     """Permits received for a record, oldest first (read from the print gate's ledger, the
     one permit store; the gate decides which to use)."""
     ensure_schema(store)
-    return [row.permit for row in ledger.permits_for(store, record_id) if row.permit is not None]
+    return station_permits.held_permits(store, record_id)
 
 
 def queue_status(store: RecordStore) -> dict[str, Any]:

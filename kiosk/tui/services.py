@@ -249,15 +249,6 @@ def request_deletion(store: RecordStore, record_id: str, actor: str, reason: str
 
 
 # -- printing -------------------------------------------------------------------------------------
-def print_gate(cfg: Config, store: RecordStore) -> Any:
-    """The permit gate (kiosk.printer.gate.PrintGate), pinned to the same central key the sync
-    worker verifies permits with (kiosk.central.pinning)."""
-    from kiosk.printer.gate import PrintGate
-    from kiosk.station import Station
-
-    return PrintGate(store, central_key=Station.print_gate_key(cfg), station_id=cfg.station.id)
-
-
 def card_preview(store: RecordStore, record_id: str, width: int = 508) -> bytes:
     """PNG of the card as it would print now: the permit's data when there is one (its issue
     date), else today's (kiosk.central.carddata, the function the central's permit hash covers)."""
@@ -265,27 +256,17 @@ def card_preview(store: RecordStore, record_id: str, width: int = 508) -> bytes:
 
     from kiosk.central.carddata import card_from_store
     from kiosk.printer.layout import preview_png
-    from kiosk.sync.worker import permits
+    from kiosk.permits import held_permits
 
-    held = permits(store, record_id)
+    held = held_permits(store, record_id)
     issued_at = held[-1].issued_at if held else dt.datetime.now(dt.timezone.utc).isoformat()
     card = card_from_store(store, record_id, issued_at=issued_at)
     return preview_png(card.data, width=width, photo=card.photo, signature=card.signature)
 
 
-def print_record(gate: Any, store: RecordStore, printer: CardPrinter, record_id: str, actor: str,
-                 progress: Callable[[int, int, str], None] | None = None) -> str:
-    """Print one approved record through the permit gate; the printer's job id."""
-    return str(gate.print_record(record_id, printer, actor=actor, progress=progress).job)
-
-
-def recover_prints(gate: Any, printer: CardPrinter | None, actor: str) -> list[tuple[str, str]]:
-    """Records left in ``printing`` by a crash, resolved with the printer's counter."""
-    return list(gate.recover(printer, actor=actor))
-
-
 def stock_levels(store: RecordStore, cfg: Config, printer: CardPrinter | None) -> Any:
-    """Cards and ribbon (the printer's figures when it tells, else the station's book) + warnings."""
+    """Cards booked, ribbon (the printer's last report when it tells, else the book) + warnings:
+    the one stock read model ``kiosk stock`` shows too (kiosk.printer.stock)."""
     from kiosk.printer.stock import Stock
 
     return Stock(store, cfg.stock).levels(printer)

@@ -19,18 +19,27 @@ if TYPE_CHECKING:
     from kiosk.tui.app import KioskApp
 
 #: steps after the NIK (the draft exists from here on), in order
-STEPS: tuple[str, ...] = ("form", "face", "fingers", "signature", "review")
+STEPS: tuple[str, ...] = ("form", "face", "fingers", "iris", "signature", "review")
+
+
+def station_steps(app: "KioskApp") -> tuple[str, ...]:
+    """The steps of this station: "iris" only where the config has an iris device."""
+    from kiosk.composition import driver_class
+
+    has_iris = any(driver_class(d.driver).kind == "iris" for d in app.cfg.devices)
+    return STEPS if has_iris else tuple(s for s in STEPS if s != "iris")
 
 
 def step_screen(step: str, record_id: str) -> "WizardStep":
     from kiosk.tui.screens.enroll_face import FaceScreen
     from kiosk.tui.screens.enroll_fingers import FingersScreen
     from kiosk.tui.screens.enroll_form import FormScreen
+    from kiosk.tui.screens.enroll_iris import IrisScreen
     from kiosk.tui.screens.enroll_review import ReviewScreen
     from kiosk.tui.screens.enroll_signature import SignatureScreen
 
     screens: dict[str, type[WizardStep]] = {"form": FormScreen, "face": FaceScreen, "fingers": FingersScreen,
-                                            "signature": SignatureScreen, "review": ReviewScreen}
+                                            "iris": IrisScreen, "signature": SignatureScreen, "review": ReviewScreen}
     return screens[step](record_id)
 
 
@@ -59,8 +68,9 @@ class WizardStep(KioskScreen):
         yield Static(id="steps", classes="steps")
 
     def refresh_texts(self) -> None:
-        names = [translate("tui.step." + s) for s in ("nik", *STEPS)]
-        here = STEPS.index(self.STEP) + 1 if self.STEP in STEPS else 0
+        steps = station_steps(self.kiosk)
+        names = [translate("tui.step." + s) for s in ("nik", *steps)]
+        here = steps.index(self.STEP) + 1 if self.STEP in steps else 0
         parts = [f"[reverse] {n} [/reverse]" if i == here else n for i, n in enumerate(names)]
         self.query_one("#steps", Static).update(" > ".join(parts))
 
@@ -73,15 +83,20 @@ class WizardStep(KioskScreen):
         self.app.switch_screen(step_screen(step, self.record_id))
 
     def action_back(self) -> None:
-        i = STEPS.index(self.STEP)
+        steps = station_steps(self.kiosk)
+        i = steps.index(self.STEP)
         if i == 0:
             self.action_leave()
         else:
-            self.go(STEPS[i - 1])
+            self.go(steps[i - 1])
+
+    def next_step(self) -> str:
+        steps = station_steps(self.kiosk)
+        return steps[steps.index(self.STEP) + 1]
 
     def action_next(self) -> None:
         if self.ready_to_leave():
-            self.go(STEPS[STEPS.index(self.STEP) + 1])
+            self.go(self.next_step())
 
     def ready_to_leave(self) -> bool:
         """Save this step; False (with the reason shown) when the operator must fix something."""

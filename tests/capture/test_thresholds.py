@@ -32,7 +32,9 @@ def test_unknown_key_is_refused() -> None:
         thresholds_from_mapping({"face": {"min_smile": 1}})
     assert err.value.code == "config.unknown_key" and err.value.params["key"] == "quality.face.min_smile"
     with pytest.raises(ConfigError):
-        thresholds_from_mapping({"iris": {}})
+        thresholds_from_mapping({"palm": {}})
+    with pytest.raises(ConfigError):
+        thresholds_from_mapping({"iris": {"min_device_quality": 101.0}})
 
 
 def test_wrong_type_and_bad_format_are_refused() -> None:
@@ -47,13 +49,14 @@ def test_wrong_type_and_bad_format_are_refused() -> None:
 
 def test_shipped_config_quality_tables_load_and_match_defaults() -> None:
     cfg = load_typed_config(ROOT / "config.toml")
-    assert set(cfg.quality) == {"face", "finger", "signature"}
+    assert set(cfg.quality) == {"face", "finger", "signature", "iris"}
     # every key is written out in config.toml with the default value
     th = quality_thresholds(cfg)
     assert th == QualityThresholds()
     assert set(cfg.quality["face"]) == set(QualityThresholds().face.__dataclass_fields__)
     assert set(cfg.quality["finger"]) == set(QualityThresholds().finger.__dataclass_fields__)
     assert set(cfg.quality["signature"]) == set(QualityThresholds().signature.__dataclass_fields__)
+    assert set(cfg.quality["iris"]) == set(QualityThresholds().iris.__dataclass_fields__)
 
 
 def test_load_config_refuses_unknown_quality_key(config_file: Path) -> None:

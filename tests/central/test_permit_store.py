@@ -12,6 +12,7 @@ import pytest
 
 from device_mocks.evolis import EvolisMock, usb_connection
 from kiosk.central.carddata import card_from_store, issue_date
+from kiosk import permits as station_permits
 from kiosk.printer import ledger
 from kiosk.printer.evolis import EvolisPrinterDriver
 from kiosk.printer.gate import PrintGate
@@ -39,14 +40,14 @@ def test_permit_from_the_central_prints_at_the_gate_with_its_issue_date(make_sta
     rid = enroll(st.store, resident(1))
     st.worker.run_once()
     assert st.store.get(rid).state is S.APPROVED
-    [row] = ledger.permits_for(st.store, rid)  # stored where the gate reads it, by the approval
+    [row] = station_permits.permits_for(st.store, rid)  # stored where the gate reads it, by the approval
     assert row.status == "received" and row.permit is not None
     gate = PrintGate(st.store, central_key=central.registry.keys.signing_public, station_id="ST-01")
     prep = gate.prepare(rid)  # every check, with the same card data the central hashed
     assert prep.data["tanggal_terbit"] == issue_date(row.permit.issued_at)
     gate.print_record(rid, drv, actor="op")
     assert st.store.get(rid).state is S.PRINTED and len(mock.printed_cards()) == 1
-    assert ledger.permits_for(st.store, rid)[0].status == "spent"
+    assert station_permits.permits_for(st.store, rid)[0].status == "spent"
     assert [p.permit_id for p in permits(st.store, rid)] == [row.permit_id]  # the sync API reads the same rows
 
 
@@ -56,7 +57,7 @@ def test_printed_card_carries_the_card_data_the_permit_covers(make_station, cent
     st = make_station()
     rid = enroll(st.store, resident(2))
     st.worker.run_once()
-    [row] = ledger.permits_for(st.store, rid)
+    [row] = station_permits.permits_for(st.store, rid)
     assert row.permit is not None
     card = card_from_store(st.store, rid, issued_at=row.permit.issued_at)
     other_day = card_from_store(st.store, rid, issued_at="2020-01-02T00:00:00+00:00")
@@ -80,7 +81,7 @@ def test_permits_of_an_older_station_database_move_to_the_print_ledger(tmp_path:
                  ("p-old", rid, json.dumps(body), "reprint", "2026-11-01T00:00:01+00:00"))
     sync_worker.ensure_schema(store)
     assert conn.execute("SELECT name FROM sqlite_master WHERE name='sync_permits'").fetchone() is None
-    [row] = ledger.permits_for(store, rid)
+    [row] = station_permits.permits_for(store, rid)
     assert (row.permit_id, row.status, row.received_at) == ("p-old", "received", "2026-11-01T00:00:01+00:00")
     assert conn.execute("SELECT source FROM print_permits").fetchone()[0] == "reprint"
     store.close()
@@ -99,43 +100,43 @@ def test_sync_pass_answers_a_reprint_request_once_with_a_verified_permit(make_st
     st = make_station()
     rid = enroll(st.store, resident(4))
     st.worker.run_once()
-    [old] = ledger.permits_for(st.store, rid)
+    [old] = station_permits.permits_for(st.store, rid)
     _queue_reprint(st.store, rid, old.permit_id)
     assert st.worker.run_once()["reprints"] == 1
-    rows = ledger.permits_for(st.store, rid)
+    rows = station_permits.permits_for(st.store, rid)
     assert [(r.status, r.permit_id == old.permit_id) for r in rows] == [("spoiled", True), ("received", False)]
-    [req] = ledger.reprint_requests(st.store)
+    [req] = station_permits.reprint_requests(st.store)
     assert req["new_permit_id"] == rows[1].permit_id and req["sent_at"] and req["error"] is None
     assert st.worker.run_once()["reprints"] == 0  # answered: never asked again
-    assert len(ledger.permits_for(st.store, rid)) == 2
+    assert len(station_permits.permits_for(st.store, rid)) == 2
 
 
 def test_reprint_request_the_central_refuses_is_closed_with_its_code(make_station) -> None:  # type: ignore[no-untyped-def]
     st = make_station()
     rid = enroll(st.store, resident(5))
     st.worker.run_once()
-    [old] = ledger.permits_for(st.store, rid)
+    [old] = station_permits.permits_for(st.store, rid)
     with st.store.transaction() as conn:  # a permit id the central never issued
         conn.execute("INSERT INTO print_permits(permit_id, record_id, body, received_at) VALUES (?,?,?,?)",
                      ("not-from-central", rid, "{}", "2026-11-23T00:00:00+00:00"))
     _queue_reprint(st.store, rid, "not-from-central")
     assert st.worker.run_once()["reprints"] == 0
-    [req] = ledger.reprint_requests(st.store)
+    [req] = station_permits.reprint_requests(st.store)
     assert req["error"] == "reprint.unknown_permit" and req["new_permit_id"] is None
     assert any(e.action == "reprint_refused" for e in st.store.audit(rid))
-    assert ledger.reprint_requests(st.store, unsent_only=True) == []
-    assert {r.permit_id for r in ledger.permits_for(st.store, rid)} == {old.permit_id, "not-from-central"}
+    assert station_permits.reprint_requests(st.store, unsent_only=True) == []
+    assert {r.permit_id for r in station_permits.permits_for(st.store, rid)} == {old.permit_id, "not-from-central"}
 
 
 def test_reprint_request_waits_while_the_central_is_unreachable(make_station, central) -> None:  # type: ignore[no-untyped-def]
     st = make_station()
     rid = enroll(st.store, resident(6))
     st.worker.run_once()
-    [old] = ledger.permits_for(st.store, rid)
+    [old] = station_permits.permits_for(st.store, rid)
     _queue_reprint(st.store, rid, old.permit_id)
     central.faults.set(outage_s=60)  # every request answered 503
     assert st.worker.run_once()["reprints"] == 0
-    assert len(ledger.reprint_requests(st.store, unsent_only=True)) == 1
+    assert len(station_permits.reprint_requests(st.store, unsent_only=True)) == 1
     central.faults.set(outage_s=0)
     assert st.worker.run_once()["reprints"] == 1
 

@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -39,6 +40,7 @@ from kiosk.devices.errors import (
 from kiosk.composition import device_set
 from kiosk.devices.jws import b64url_decode
 from kiosk.devices.sbi import SbiFingerprintDriver, chain_hash, sbi_error
+from kiosk.devices.sbi_wire import FIRST_PREVIOUS_HASH, capture_request
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -146,31 +148,36 @@ def test_png_records_decode_losslessly(tmp_path: Path) -> None:
 
 
 def test_capture_request_has_the_spec_shape(driver: SbiFingerprintDriver, service: SbiDeviceService) -> None:
+    # The registration client's RCaptureRequestDTO / RCaptureRequestBioDTO (spec_0_9_5): every
+    # field a string; a slap scanner is asked for the whole slap, count = 4 - exceptions, no bioSubType.
     driver.capture(3, timeout_s=4)
     body = last_capture_body(service)
     assert set(body) == {"env", "purpose", "specVersion", "timeout", "captureTime", "transactionId", "bio",
                          "customOpts"}
-    assert body["purpose"] == "Registration" and body["timeout"] == 4000
+    assert body["purpose"] == "Registration" and body["timeout"] == "4000"
     (bio,) = body["bio"]
-    assert bio == {"type": "Finger", "count": 1, "bioSubType": ["Right MiddleFinger"], "exception": [],
-                   "requestedScore": 40, "deviceId": service.device_id, "deviceSubId": 2, "previousHash": ""}
+    assert bio == {"type": "Finger", "count": "4", "bioSubType": None, "exception": [],
+                   "requestedScore": "40", "deviceId": service.device_id, "deviceSubId": "2",
+                   "previousHash": FIRST_PREVIOUS_HASH}
+    assert re.fullmatch(r"[A-Za-z0-9-]{4,50}", body["transactionId"])  # spec: 4-50 letters, digits, hyphens
 
 
 def test_exceptions_and_requested_score_are_passed(driver: SbiFingerprintDriver, service: SbiDeviceService) -> None:
     images = driver.capture_fingers([7, 8, 9], exceptions=(10,), requested_score=60)
     assert [i.position for i in images] == [7, 8, 9]
     (bio,) = last_capture_body(service)["bio"]
-    assert bio["count"] == 3 and bio["deviceSubId"] == 1  # the left slap
-    assert bio["bioSubType"] == ["Left IndexFinger", "Left MiddleFinger", "Left RingFinger"]
-    assert bio["exception"] == ["Left LittleFinger"] and bio["requestedScore"] == 60
+    assert bio["count"] == "3" and bio["deviceSubId"] == "1"  # the left slap
+    assert bio["bioSubType"] is None
+    assert bio["exception"] == ["Left LittleFinger"] and bio["requestedScore"] == "60"
 
 
 def test_hash_chain_links_captures_across_slaps(driver: SbiFingerprintDriver, service: SbiDeviceService) -> None:
-    images = driver.capture_fingers([2, 1])  # right slap, then thumbs
+    images = driver.capture_fingers([2, 3, 4, 5, 6, 1])  # right slap, then the thumbs
     bodies = [body for verb, _, body in service.requests if verb == "RCAPTURE"][-2:]
-    assert bodies[0]["bio"][0]["previousHash"] == ""
-    assert bodies[1]["bio"][0]["previousHash"] == images[0].metadata["hash"]
-    assert images[1].metadata["hash"] == chain_hash(images[0].metadata["hash"], images[1].metadata["iso_19794_4"])
+    assert bodies[0]["bio"][0]["previousHash"] == hashlib.sha256(b"").hexdigest().upper()
+    assert bodies[1]["bio"][0]["previousHash"] == images[3].metadata["hash"]  # right little, last of its slap
+    for before, after in zip(images[3:], images[4:]):  # left thumb, then right thumb (MockMDS's order)
+        assert after.metadata["hash"] == chain_hash(before.metadata["hash"], after.metadata["iso_19794_4"])
 
 
 def test_chain_hash_is_the_spec_formula() -> None:
@@ -339,7 +346,7 @@ def test_stream_preview_yields_jpeg_frames(driver: SbiFingerprintDriver, service
     frames = list(driver.preview(2, frames=3, timeout_s=3))
     assert len(frames) == 3 and all(f.shape == (200, 160) for f in frames)
     body = [b for verb, _, b in service.requests if verb == "STREAM"][-1]
-    assert body == {"deviceId": service.device_id, "serialNo": service.serial, "deviceSubId": 2, "timeout": 3000}
+    assert body == {"deviceId": service.device_id, "deviceSubId": "2", "timeout": "3000"}  # StreamRequestDTO
 
 
 # -- the emulator speaks the spec: an independent minimal client -----------------------------------------
@@ -370,17 +377,20 @@ def test_emulator_answers_the_spec_json_shapes(service: SbiDeviceService) -> Non
                 "digitalId", "deviceCode", "specVersion", "purpose", "error"} <= set(dev)
         assert dev["deviceStatus"] == "Ready" and dev["error"]["errorCode"] == "0"
         assert json.loads(_b64url(dev["digitalId"]))["type"] == "Finger"  # unsigned in discovery
-        assert client.request("MOSIPDISC", "/device", json={"type": "Iris"}).json() == []
+        # no device of that type: MockMDS answers error 503 (reported by the driver, not dropped)
+        (none,) = client.request("MOSIPDISC", "/device", json={"type": "Iris"}).json()
+        assert none["error"]["errorCode"] == "503"
 
         (item,) = client.request("MOSIPDINFO", "/info").json()
         info = _check_jws(item["deviceInfo"], pem)
         assert info["deviceId"] == dev["deviceId"] and info["deviceStatus"] == "Ready"
         assert _check_jws(info["digitalId"], pem)["serialNo"] == service.serial
 
+        # integers where api/sbi/common.yaml types the field as integer; requestedScore a string
         request = {"env": "Staging", "purpose": "Registration", "specVersion": "0.9.5", "timeout": 5000,
                    "captureTime": "2026-01-01T00:00:00Z", "transactionId": "txn-42",
-                   "bio": [{"type": "Finger", "count": 4, "bioSubType": [], "exception": ["Right RingFinger"],
-                            "requestedScore": 55, "deviceId": dev["deviceId"], "deviceSubId": 2,
+                   "bio": [{"type": "Finger", "count": 3, "bioSubType": [], "exception": ["Right RingFinger"],
+                            "requestedScore": "55", "deviceId": dev["deviceId"], "deviceSubId": 2,
                             "previousHash": ""}]}
         answer = client.request("RCAPTURE", "/capture", json=request).json()
     bios = answer["biometrics"]
@@ -390,7 +400,7 @@ def test_emulator_answers_the_spec_json_shapes(service: SbiDeviceService) -> Non
     for bio in bios:
         assert set(bio) == {"specVersion", "data", "hash", "error"} and bio["error"]["errorCode"] == "0"
         data = _check_jws(bio["data"], pem)
-        assert data["transactionId"] == "txn-42" and data["bioType"] == "Finger" and data["requestedScore"] == "55"
+        assert data["transactionId"] == "txn-42" and data["bioType"] == "Finger" and float(data["requestedScore"]) == 55
         record = _b64url(data["bioValue"])
         assert record[:8] == b"FIR\x00020\x00" and int.from_bytes(record[8:12], "big") == len(record)
         digest = hashlib.sha256(previous + hashlib.sha256(record).digest()).digest()
@@ -437,9 +447,9 @@ def test_station_config_starts_the_emulator_for_the_driver(tmp_path: Path) -> No
 
 def test_capture_of_an_unknown_position_takes_the_finger_the_device_reports(driver: SbiFingerprintDriver,
                                                                            service: SbiDeviceService) -> None:
-    img = driver.capture(0)
-    assert 1 <= img.position <= 10 and img.metadata["bio_sub_type"] != "UNKNOWN"
-    assert last_capture_body(service)["bio"][0]["bioSubType"] == ["UNKNOWN"]
+    img = driver.capture(0)  # a slap scanner: the left slap, its first finger
+    assert img.position == 7 and img.metadata["bio_sub_type"] == "Left IndexFinger"
+    assert last_capture_body(service)["bio"][0]["deviceSubId"] == "1"
 
 
 def test_a_driver_without_a_pinned_certificate_refuses_to_open(service: SbiDeviceService) -> None:
@@ -497,7 +507,10 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SbiFing
     drv = make_driver(svc)
     drv.open()
     txn = "fuzz-txn"
-    body = drv.capture_request(2, [2], [], None, "", 5.0, txn)
+    body = capture_request(env="Staging", spec_version="0.9.5", timeout_ms=5000, capture_time="2026-01-01T00:00:00Z",
+                           transaction_id=txn, bio_type="Finger", count=1, bio_sub_types=None,
+                           exceptions=["Right MiddleFinger", "Right RingFinger", "Right LittleFinger"],
+                           requested_score=40, device_id=drv.device_id, device_sub_id=2, previous_hash="")
     answer = httpx.request("RCAPTURE", f"{svc.url}/capture", json=body, timeout=10).json()
     yield drv, answer, txn
     drv.close()
@@ -523,10 +536,11 @@ def test_mangled_capture_answers_raise_only_typed_errors(captured: tuple[SbiFing
     except (IndexError, TypeError):
         mangled = value
     try:
-        images, _ = drv._read_biometrics(mangled, [2], txn, "")
+        (bio,) = drv._read_biometrics(mangled, {"Right IndexFinger"}, txn, "")
+        image = drv._image(bio)
     except DeviceError:
         return
-    assert images[0].position == 2  # survived mangling only where the answer stayed valid
+    assert image.position == 2  # survived mangling only where the answer stayed valid
 
 
 @settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -539,7 +553,7 @@ def test_flipped_bytes_in_the_signed_data_are_refused(captured: tuple[SbiFingerp
     mangled = json.loads(json.dumps(answer))
     mangled["biometrics"][0]["data"] = token[:i] + chr(ord(token[i]) ^ (flip & 0x1F) or 1) + token[i + 1:]
     try:
-        drv._read_biometrics(mangled, [2], txn, "")
+        drv._read_biometrics(mangled, {"Right IndexFinger"}, txn, "")
     except DeviceError:
         return
     # base64url can decode two texts to the same bytes (unused low bits of the last char): only then

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.devices.sbi import ERROR_REASONS, STATUS_MAP
+from kiosk.devices.sbi_device import STATUS_MAP
+from kiosk.devices.sbi_wire import FAULT_REASONS
 from kiosk.i18n import LANGUAGES, catalog
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [ROOT / "kiosk/devices/sbi.py", ROOT / "kiosk/devices/camera.py"]
+SOURCES = [ROOT / "kiosk/devices/sbi.py", ROOT / "kiosk/devices/sbi_device.py", ROOT / "kiosk/devices/sbi_wire.py",
+           ROOT / "kiosk/devices/sbi_iris.py", ROOT / "kiosk/devices/camera.py"]
 
 
 def codes_in_sources() -> set[str]:
@@ -20,7 +22,8 @@ def codes_in_sources() -> set[str]:
         text = path.read_text()
         codes |= set(re.findall(r'"((?:sbi|camera)\.[a-z_]+)"', text))
         codes |= {f"device.fault.{r}" for r in re.findall(r'DeviceFault\(\s*"([a-z_]+)"', text)}
-    codes |= {f"device.fault.{reason}" for reason in ERROR_REASONS.values()}
+    codes |= {f"device.fault.{reason}" for reason in FAULT_REASONS.values()}
+    codes |= {"device.fault.no_iris", "device.fault.sbi_vendor_error", "device.fault.sbi_error"}
     codes |= {reason for _, reason in STATUS_MAP.values() if reason}
     # "no_finger" is the shared fingerprint fault: its words come with the ZFM driver's catalog
     codes.discard("device.fault.no_finger")

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from device_mocks.sbi import iso_finger_record, synthetic_finger
 from kiosk.devices.iso19794_4 import IsoRecordError, parse_record
 from kiosk.devices.jws import JwsError, b64url_encode, verify
+from kiosk.devices.sbi_wire import JPEG_START, multipart_frames
 
 FINGER = synthetic_finger(11, 64, 80)
 PNG_RECORD = iso_finger_record(FINGER, 7, 66, compression="png")
@@ -170,25 +171,25 @@ def test_algorithm_mismatch_is_refused() -> None:
 
 # -- multipart/x-mixed-replace (STREAM) ------------------------------------------------------------------
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.binary(min_size=1, max_size=40), min_size=1, max_size=4), st.lists(st.integers(1, 30), max_size=20),
-       st.booleans())
-def test_stream_parts_survive_any_chunking(parts: list[bytes], cuts: list[int], with_length: bool) -> None:
-    from kiosk.devices.sbi import _multipart_parts
-
-    boundary = b"frame"
-    if not with_length:  # without Content-Length a part ends at the next boundary marker
-        parts = [p.replace(b"--frame", b"") or b"x" for p in parts]
+       st.booleans(), st.sampled_from([(b"--frame", b"--frame"), (b"frame", b"--frame"), (b"--frame", b"----frame")]))
+def test_stream_frames_survive_any_chunking(parts: list[bytes], cuts: list[int], with_length: bool,
+                                            boundary: tuple[bytes, bytes]) -> None:
+    # declared boundary vs. the line written: MockMDS declares "--BoundaryString" and writes
+    # "--BoundaryString"; RFC 2046 would write "--" + declared. Frames are JPEG (0xFF 0xD8 first).
+    declared, line = boundary
+    parts = [JPEG_START + p.replace(b"frame", b"") for p in parts]
     stream = b""
     for p in parts:
-        length = b"Content-Length: %d\r\n" % len(p) if with_length else b""
-        stream += b"--frame\r\nContent-Type: image/jpeg\r\n" + length + b"\r\n" + p + b"\r\n"
-    stream += b"--frame--\r\n"
+        length = b"Content-Length:%d\r\n" % len(p) if with_length else b""
+        stream += line + b"\r\nContent-Type:image/jpeg\r\n" + length + b"\r\n" + p + b"\r\n"
+    stream += line + b"--\r\n"
     chunks, pos = [], 0
     for cut in cuts:
         chunks.append(stream[pos:pos + cut])
         pos += cut
     chunks.append(stream[pos:])
-    got = list(_multipart_parts(iter(chunks), boundary))
+    got = list(multipart_frames(iter(chunks), declared))
     expected = parts if with_length else [p.rstrip(b"\r\n") for p in parts]
     assert got == expected

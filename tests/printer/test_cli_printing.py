@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from kiosk.config import load_config
-from kiosk.printer import ledger
+from kiosk import permits as station_permits
 from kiosk.store import RecordStore
 from kiosk.store.states import RecordState
 from tests.conftest import BASE_CONFIG, run_kiosk
@@ -47,7 +47,7 @@ timeout_s = 2.0
 def test_print_record_with_permit(station, central_key):
     path, store = station
     rid = approved_record(store)
-    ledger.store_permit(store, rid, issue(central_key, store, rid))
+    station_permits.store_permit(store, rid, issue(central_key, store, rid))
     assert run_kiosk("--config", str(path), "stock", "add", "10").returncode == 0
     result = run_kiosk("--config", str(path), "print", rid[:8])
     assert result.returncode == 0, result.stderr
@@ -61,6 +61,7 @@ def test_print_record_with_permit(station, central_key):
 def test_print_refusal_in_plain_words(station):
     path, store = station
     rid = approved_record(store)
+    assert run_kiosk("--config", str(path), "stock", "add", "10").returncode == 0
     result = run_kiosk("--config", str(path), "print", rid)
     assert result.returncode == 1
     assert "no print permit from the central" in result.stderr
@@ -72,7 +73,8 @@ def test_print_approved_batch(station, central_key):
     path, store = station
     ids = [approved_record(store, n) for n in (1, 2, 3)]
     for rid in ids[:2]:
-        ledger.store_permit(store, rid, issue(central_key, store, rid))
+        station_permits.store_permit(store, rid, issue(central_key, store, rid))
+    assert run_kiosk("--config", str(path), "stock", "add", "10").returncode == 0
     result = run_kiosk("--config", str(path), "print", "--approved", "--json")
     assert result.returncode == 1  # the third has no permit
     data = json.loads(result.stdout)

@@ -1,5 +1,6 @@
 """kill -9 between permit use and print completion: no permit both unspent and printed, and no
-double print after the start-up recovery."""
+double print after the start-up recovery (which asks the operator to look in the output tray
+whenever a card may have come out)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from device_mocks.evolis import EvolisMock, usb_connection
-from kiosk.printer import ledger
+from kiosk import permits as station_permits
 from kiosk.printer.evolis import EvolisPrinterDriver
 from kiosk.printer.gate import PrintGate, PrintRefused
 from kiosk.store import RecordStore
@@ -57,14 +58,14 @@ def driver_for(mock: EvolisMock) -> EvolisPrinterDriver:
 
 def no_permit_unspent_and_printed(store: RecordStore, mock: EvolisMock, rid: str) -> None:
     """Every card that came out is matched by a consumed (spent or spoiled) permit."""
-    consumed = [r for r in ledger.permits_for(store, rid) if r.status in ("spent", "spoiled")]
+    consumed = [r for r in station_permits.permits_for(store, rid) if r.status in ("spent", "spoiled")]
     assert len(mock.printed_cards()) <= len(consumed)
 
 
 def test_kill_after_card_fed_needs_new_permit_and_never_double_prints(store, central_key, tmp_path):
     rid = approved_record(store)
     permit = issue(central_key, store, rid)
-    ledger.store_permit(store, rid, permit)
+    station_permits.store_permit(store, rid, permit)
     mock_dir = tmp_path / "evolis"
     kill_mid_print(store, mock_dir, rid, "hang_after_feed")
     assert store.get(rid).state is RecordState.PRINTING
@@ -72,17 +73,25 @@ def test_kill_after_card_fed_needs_new_permit_and_never_double_prints(store, cen
     assert len(mock.printed_cards()) == 1
     drv = driver_for(mock)
     gate = PrintGate(store, central_key=central_key.public_key(), station_id=STATION)
-    assert gate.recover(drv) == [(rid, "spoiled_reprint_needed")]
+    assert gate.recover(drv) == [(rid, "tray_check")]  # the counter moved: a card came out
+    assert [c.record_id for c in gate.pending_tray_checks()] == [rid]
+    with pytest.raises(PrintRefused) as waiting:  # nothing prints for it until the operator has looked
+        gate.print_record(rid, drv, actor="op")
+    assert waiting.value.code == "print.not_approved"
+    assert gate.recover(drv) == [(rid, "tray_check")]  # asked again at the next start, not resolved behind
+    # the operator finds the card smudged: destroyed, booked as spoiled, a new permit asked for
+    assert gate.resolve_tray(rid, good=False, actor="op") == "spoiled_reprint_needed"
+    assert gate.pending_tray_checks() == []
     assert store.get(rid).state is RecordState.APPROVED
-    assert ledger.permit(store, permit.permit_id).status == "spoiled"
-    assert [r["record_id"] for r in ledger.reprint_requests(store)] == [rid]
+    assert station_permits.permit(store, permit.permit_id).status == "spoiled"
+    assert [r["record_id"] for r in station_permits.reprint_requests(store)] == [rid]
     no_permit_unspent_and_printed(store, mock, rid)
     with pytest.raises(PrintRefused) as info:
         gate.print_record(rid, drv, actor="op")
     assert info.value.code == "print.permit_used"
     assert len(mock.printed_cards()) == 1
     # the central answers the reprint request with a new permit: exactly one more card
-    ledger.store_permit(store, rid, issue(central_key, store, rid))
+    station_permits.store_permit(store, rid, issue(central_key, store, rid))
     gate.print_record(rid, drv, actor="op")
     assert len(mock.printed_cards()) == 2
     assert store.get(rid).state is RecordState.PRINTED
@@ -93,7 +102,7 @@ def test_kill_after_card_fed_needs_new_permit_and_never_double_prints(store, cen
 def test_kill_before_card_fed_reuses_permit_and_prints_once(store, central_key, tmp_path):
     rid = approved_record(store)
     permit = issue(central_key, store, rid)
-    ledger.store_permit(store, rid, permit)
+    station_permits.store_permit(store, rid, permit)
     mock_dir = tmp_path / "evolis"
     kill_mid_print(store, mock_dir, rid, "stall")
     mock = EvolisMock(mock_dir)
@@ -101,20 +110,43 @@ def test_kill_before_card_fed_reuses_permit_and_prints_once(store, central_key, 
     drv = driver_for(mock)
     gate = PrintGate(store, central_key=central_key.public_key(), station_id=STATION)
     assert gate.recover(drv) == [(rid, "permit_reusable")]
-    assert ledger.permit(store, permit.permit_id).status == "received"
+    assert station_permits.permit(store, permit.permit_id).status == "received"
     gate.print_record(rid, drv, actor="op")
     assert len(mock.printed_cards()) == 1
-    assert ledger.permit(store, permit.permit_id).status == "spent"
+    assert station_permits.permit(store, permit.permit_id).status == "spent"
     assert store.get(rid).state is RecordState.PRINTED
     no_permit_unspent_and_printed(store, mock, rid)
     drv.close()
 
 
-def test_recover_without_printer_assumes_spoiled(store, central_key, tmp_path):
+def test_kill_after_card_fed_and_a_good_card_in_the_tray_is_booked_printed(store, central_key, tmp_path):
     rid = approved_record(store)
     permit = issue(central_key, store, rid)
-    ledger.store_permit(store, rid, permit)
+    station_permits.store_permit(store, rid, permit)
+    mock_dir = tmp_path / "evolis"
+    kill_mid_print(store, mock_dir, rid, "hang_after_feed")
+    mock = EvolisMock(mock_dir)
+    drv = driver_for(mock)
+    gate = PrintGate(store, central_key=central_key.public_key(), station_id=STATION)
+    assert gate.recover(drv) == [(rid, "tray_check")]
+    assert gate.resolve_tray(rid, good=True, actor="op") == "printed"
+    assert store.get(rid).state is RecordState.PRINTED
+    assert station_permits.permit(store, permit.permit_id).status == "spent"
+    assert station_permits.reprint_requests(store) == []  # the card came out whole: no new permit
+    moves = [e for e in store.audit(rid) if e.action == "transition"]
+    assert (moves[-1].to_state, moves[-1].params.get("tray")) == ("printed", "good")
+    assert len(mock.printed_cards()) == 1
+    no_permit_unspent_and_printed(store, mock, rid)
+    drv.close()
+
+
+def test_recover_without_printer_asks_the_operator(store, central_key, tmp_path):
+    rid = approved_record(store)
+    permit = issue(central_key, store, rid)
+    station_permits.store_permit(store, rid, permit)
     kill_mid_print(store, tmp_path / "evolis", rid, "stall")
     gate = PrintGate(store, central_key=central_key.public_key(), station_id=STATION)
-    assert gate.recover(None) == [(rid, "spoiled_reprint_needed")]
-    assert ledger.permit(store, permit.permit_id).status == "spoiled"
+    assert gate.recover(None) == [(rid, "tray_check")]  # no counter: the card's fate is unknown
+    assert station_permits.permit(store, permit.permit_id).status == "in_use"
+    assert gate.resolve_tray(rid, good=False, actor="op") == "spoiled_reprint_needed"
+    assert station_permits.permit(store, permit.permit_id).status == "spoiled"

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from device_mocks.evolis import EvolisMock
 from kiosk.central.permit import PermitError
 from kiosk.devices.errors import DeviceFault
-from kiosk.printer import ledger
+from kiosk import permits as station_permits
 from kiosk.printer.evolis import EvolisPrinterDriver
 from kiosk.printer.gate import PrintGate, PrintRefused
 from kiosk.store import RecordStore
@@ -44,10 +44,10 @@ def assert_refused(store: RecordStore, key: Ed25519PrivateKey, printer: EvolisPr
 def test_prints_with_a_valid_permit(store, central_key, printer, mock):
     rid = approved_record(store)
     permit = issue(central_key, store, rid)
-    ledger.store_permit(store, rid, permit)
+    station_permits.store_permit(store, rid, permit)
     outcome = gate_for(store, central_key).print_record(rid, printer, actor="op")
     assert store.get(rid).state is RecordState.PRINTED
-    assert ledger.permit(store, permit.permit_id).status == "spent"
+    assert station_permits.permit(store, permit.permit_id).status == "spent"
     assert len(mock.printed_cards()) == 1
     assert outcome.permit_id == permit.permit_id
 
@@ -59,19 +59,19 @@ def test_refuses_without_permit(store, central_key, printer, mock):
 
 def test_refuses_permit_for_another_record(store, central_key, printer, mock):
     rid, other = approved_record(store, 1), approved_record(store, 2)
-    ledger.store_permit(store, rid, issue(central_key, store, other))
+    station_permits.store_permit(store, rid, issue(central_key, store, other))
     assert_refused(store, central_key, printer, mock, rid, "permit.record")
 
 
 def test_refuses_permit_for_another_station(store, central_key, printer, mock):
     rid = approved_record(store)
-    ledger.store_permit(store, rid, issue(central_key, store, rid, station="OTHER-STATION"))
+    station_permits.store_permit(store, rid, issue(central_key, store, rid, station="OTHER-STATION"))
     assert_refused(store, central_key, printer, mock, rid, "permit.station")
 
 
 def test_refuses_card_data_altered_after_approval(store, central_key, printer, mock):
     rid = approved_record(store)
-    ledger.store_permit(store, rid, issue(central_key, store, rid))
+    station_permits.store_permit(store, rid, issue(central_key, store, rid))
     # tamper with the sealed identity directly in the database (no API allows it once approved)
     ident = store.identity(rid).to_dict()
     ident["full_name"] = "SOMEONE ELSE"
@@ -84,7 +84,7 @@ def test_refuses_card_data_altered_after_approval(store, central_key, printer, m
 
 def test_refuses_altered_photo_after_approval(store, central_key, printer, mock):
     rid = approved_record(store)
-    ledger.store_permit(store, rid, issue(central_key, store, rid))
+    station_permits.store_permit(store, rid, issue(central_key, store, rid))
     sealed = store.vault.seal(b"another face", f"sample:{rid}:face:0".encode())
     with store.transaction() as conn:
         conn.execute("UPDATE samples SET data=? WHERE record_id=? AND kind='face'", (sealed, rid))
@@ -94,39 +94,39 @@ def test_refuses_altered_photo_after_approval(store, central_key, printer, mock)
 def test_refuses_expired_permit(store, central_key, printer, mock):
     rid = approved_record(store)
     old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=40)
-    ledger.store_permit(store, rid, issue(central_key, store, rid, now=old))
+    station_permits.store_permit(store, rid, issue(central_key, store, rid, now=old))
     assert_refused(store, central_key, printer, mock, rid, "permit.expired")
 
 
 def test_refuses_reused_permit(store, central_key, printer, mock):
     rid = approved_record(store)
     permit = issue(central_key, store, rid)
-    ledger.store_permit(store, rid, permit)
+    station_permits.store_permit(store, rid, permit)
     mock.faults.add("jam")  # a card is fed and jams: the permit is consumed
     with pytest.raises(DeviceFault):
         gate_for(store, central_key).print_record(rid, printer, actor="op")
     mock.faults.clear()
     mock.commands.clear()
     assert store.get(rid).state is RecordState.APPROVED
-    assert ledger.store_permit(store, rid, permit) is False  # re-delivery does not reset it
+    assert station_permits.store_permit(store, rid, permit) is False  # re-delivery does not reset it
     assert_refused(store, central_key, printer, mock, rid, "print.permit_used")
 
 
 def test_refuses_permit_signed_by_another_key(store, central_key, printer, mock):
     rid = approved_record(store)
     rogue = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
-    ledger.store_permit(store, rid, issue(rogue, store, rid))
+    station_permits.store_permit(store, rid, issue(rogue, store, rid))
     assert_refused(store, central_key, printer, mock, rid, "permit.signature")
 
 
 @pytest.mark.parametrize("state", [RecordState.SUBMITTED, RecordState.PRINTED])
 def test_refuses_record_not_in_approved(store, central_key, printer, mock, state):
     rid = approved_record(store)
-    ledger.store_permit(store, rid, issue(central_key, store, rid))
+    station_permits.store_permit(store, rid, issue(central_key, store, rid))
     if state is RecordState.PRINTED:
         gate_for(store, central_key).print_record(rid, printer, actor="op")
         mock.commands.clear()
-        ledger.store_permit(store, rid, issue(central_key, store, rid))  # even a fresh permit
+        station_permits.store_permit(store, rid, issue(central_key, store, rid))  # even a fresh permit
         assert_refused(store, central_key, printer, mock, rid, "print.not_approved")
         assert len(mock.printed_cards()) == 1
     else:

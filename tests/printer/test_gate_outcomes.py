@@ -8,6 +8,7 @@ import pytest
 
 from kiosk.config import StockConfig
 from kiosk.devices.errors import DeviceError, DeviceFault, DeviceTimeout
+from kiosk import permits as station_permits
 from kiosk.printer import ledger
 from kiosk.printer.gate import PrintGate, PrintRefused
 from kiosk.printer.stock import Stock
@@ -23,33 +24,33 @@ def gate_for(store, key) -> PrintGate:
 def test_failure_before_feeding_keeps_permit_and_retry_prints_once(store, central_key, printer, mock):
     rid = approved_record(store)
     permit = issue(central_key, store, rid)
-    ledger.store_permit(store, rid, permit)
+    station_permits.store_permit(store, rid, permit)
     mock.faults.add("cover_open")
     with pytest.raises(DeviceFault) as info:
         gate_for(store, central_key).print_record(rid, printer, actor="op")
     assert info.value.reason == "cover_open"
     assert store.get(rid).state is RecordState.APPROVED
-    assert ledger.permit(store, permit.permit_id).status == "received"
+    assert station_permits.permit(store, permit.permit_id).status == "received"
     (row,) = ledger.prints_for(store, rid)
     assert (row["state"], row["reason"]) == ("failed", "device.fault.cover_open")
-    assert ledger.reprint_requests(store) == []
+    assert station_permits.reprint_requests(store) == []
     mock.faults.clear()  # the operator closed the cover
     gate_for(store, central_key).print_record(rid, printer, actor="op")
     assert len(mock.printed_cards()) == 1
-    assert ledger.permit(store, permit.permit_id).status == "spent"
+    assert station_permits.permit(store, permit.permit_id).status == "spent"
 
 
 def test_jam_spoils_card_and_queues_reprint_request(store, central_key, printer, mock):
     rid = approved_record(store)
     permit = issue(central_key, store, rid)
-    ledger.store_permit(store, rid, permit)
+    station_permits.store_permit(store, rid, permit)
     Stock(store).add_cards(10, actor="op")
     mock.faults.add("jam")
     with pytest.raises(DeviceFault):
         gate_for(store, central_key).print_record(rid, printer, actor="op")
     assert store.get(rid).state is RecordState.APPROVED
-    assert ledger.permit(store, permit.permit_id).status == "spoiled"
-    (req,) = ledger.reprint_requests(store, unsent_only=True)
+    assert station_permits.permit(store, permit.permit_id).status == "spoiled"
+    (req,) = station_permits.reprint_requests(store, unsent_only=True)
     assert (req["record_id"], req["permit_id"], req["reason"]) == (rid, permit.permit_id, "device.fault.jam")
     levels = Stock(store).levels()
     assert (levels.cards, levels.spoiled, levels.printed) == (9, 1, 0)
@@ -60,7 +61,7 @@ def test_jam_spoils_card_and_queues_reprint_request(store, central_key, printer,
 def test_printer_silent_mid_job_counts_as_spoiled(store, central_key, printer, mock):
     rid = approved_record(store)
     permit = issue(central_key, store, rid)
-    ledger.store_permit(store, rid, permit)
+    station_permits.store_permit(store, rid, permit)
     real = mock._execute
 
     def silent_after_start(name, params, payload):
@@ -71,12 +72,12 @@ def test_printer_silent_mid_job_counts_as_spoiled(store, central_key, printer, m
     mock._execute = silent_after_start
     with pytest.raises(DeviceTimeout):
         gate_for(store, central_key).print_record(rid, printer, actor="op")
-    assert ledger.permit(store, permit.permit_id).status == "spoiled"
+    assert station_permits.permit(store, permit.permit_id).status == "spoiled"
 
 
 def test_success_books_card_and_ribbon(store, central_key, printer, mock):
     rid = approved_record(store)
-    ledger.store_permit(store, rid, issue(central_key, store, rid))
+    station_permits.store_permit(store, rid, issue(central_key, store, rid))
     stock = Stock(store, StockConfig(low_cards=5, low_ribbon_panels=10))
     stock.add_cards(6, actor="op")
     stock.load_ribbon(11, actor="op")
@@ -108,7 +109,7 @@ def test_spoil_needs_a_reason(store):
 
 def test_two_printers_racing_for_one_permit_print_one_card(store, central_key, printer, mock):
     rid = approved_record(store)
-    ledger.store_permit(store, rid, issue(central_key, store, rid))
+    station_permits.store_permit(store, rid, issue(central_key, store, rid))
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
 
@@ -139,8 +140,8 @@ def test_permit_stored_in_the_same_transaction_that_approves_the_record(store, c
         conn.execute("UPDATE records SET state='submitted' WHERE id=?", (rid,))
     permit = issue(central_key, fresh, rid)
     fresh.transition(rid, RecordState.APPROVED, actor="sync",
-                     extra=lambda conn: ledger.store_permit(fresh, rid, permit, conn=conn))
-    assert ledger.permit(fresh, permit.permit_id).status == "received"
+                     extra=lambda conn: station_permits.receive(fresh, conn, permit, record_id=rid, actor="sync"))
+    assert station_permits.permit(fresh, permit.permit_id).status == "received"
     gate_for(fresh, central_key).print_record(rid, printer, actor="op")
     assert len(mock.printed_cards()) == 1
     fresh.close()
@@ -153,10 +154,10 @@ def test_permit_is_not_kept_when_the_approval_rolls_back(store, central_key):
     permit = issue(central_key, store, rid)
 
     def store_then_fail(conn):
-        ledger.store_permit(store, rid, permit, conn=conn)
+        station_permits.receive(store, conn, permit, record_id=rid, actor="sync")
         raise RuntimeError("crash inside the transaction")
 
     with pytest.raises(RuntimeError):
         store.transition(rid, RecordState.APPROVED, actor="sync", extra=store_then_fail)
-    assert ledger.permit(store, permit.permit_id) is None
+    assert station_permits.permit(store, permit.permit_id) is None
     assert store.get(rid).state is RecordState.SUBMITTED

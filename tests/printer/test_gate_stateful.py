@@ -19,7 +19,7 @@ from device_mocks.evolis import EvolisMock, usb_connection
 from kiosk.central.permit import PermitError
 from kiosk.config import PolicyConfig
 from kiosk.devices.errors import DeviceError
-from kiosk.printer import ledger
+from kiosk import permits as station_permits
 from kiosk.printer.evolis import EvolisPrinterDriver
 from kiosk.printer.gate import PrintGate, PrintRefused
 from kiosk.store import RecordStore
@@ -75,7 +75,7 @@ class GateMachine(RuleBasedStateMachine):
             permit = issue(KEY, self.store, rid, station="ELSEWHERE")
         else:
             permit = issue(ROGUE, self.store, rid)
-        ledger.store_permit(self.store, rid, permit)
+        station_permits.store_permit(self.store, rid, permit)
 
     @rule(fault=st.sampled_from([None, "jam", None, "cover_open", "no_card"]))
     def printer_condition(self, fault: str | None) -> None:
@@ -96,12 +96,12 @@ class GateMachine(RuleBasedStateMachine):
     def every_card_out_has_exactly_one_spent_permit(self) -> None:
         spent: dict[str, int] = {}
         for rid in self.records:
-            for row in ledger.permits_for(self.store, rid):
+            for row in station_permits.permits_for(self.store, rid):
                 if row.status == "spent":
                     spent[rid] = spent.get(rid, 0) + 1
         assert len(self.mock.printed_cards()) == sum(spent.values())
         assert all(n == 1 for n in spent.values())
-        used = {r.permit_id for rid in self.records for r in ledger.permits_for(self.store, rid)
+        used = {r.permit_id for rid in self.records for r in station_permits.permits_for(self.store, rid)
                 if r.status in ("spent", "spoiled")}
         assert used <= self.good, "a bad permit (expired, other station, other key) was used"
         # every card that left the hopper (printed or jammed) consumed exactly one permit
@@ -113,7 +113,7 @@ class GateMachine(RuleBasedStateMachine):
     def nothing_left_half_done(self) -> None:
         assert self.store.list(RecordState.PRINTING) == []
         for rid in self.records:
-            assert all(r.status != "in_use" for r in ledger.permits_for(self.store, rid))
+            assert all(r.status != "in_use" for r in station_permits.permits_for(self.store, rid))
 
 
 TestGateMachine = GateMachine.TestCase

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 
 from kiosk.config import load_config
 from kiosk.errors import KioskError
-from kiosk.printer import ledger
+from kiosk import permits as station_permits
 from kiosk.station import Station
 from kiosk.store.queue import now_iso
 from kiosk.store.states import RecordState
@@ -57,7 +57,7 @@ def test_open_printer_recovers_a_print_interrupted_before_any_card_moved(tmp_pat
     with Station(cfg) as station:
         rid = approved_record(station.store)
         permit = issue(central_key, station.store, rid)
-        ledger.store_permit(station.store, rid, permit)
+        station_permits.store_permit(station.store, rid, permit)
         printer = station.open_printer()
         assert station.recovered == []
         counter = printer.supplies().total_printed
@@ -67,7 +67,7 @@ def test_open_printer_recovers_a_print_interrupted_before_any_card_moved(tmp_pat
         station.open_printer()
         assert station.recovered == [(rid, "permit_reusable")]
         assert station.store.get(rid).state is RecordState.APPROVED
-        assert ledger.permit(station.store, permit.permit_id).status == "received"  # type: ignore[union-attr]
+        assert station_permits.permit(station.store, permit.permit_id).status == "received"  # type: ignore[union-attr]
         station.print_gate().print_record(rid, station.open_printer(), actor="op")
         assert station.store.get(rid).state is RecordState.PRINTED
 

@@ -18,7 +18,7 @@ from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, w
 from kiosk.tui.messages import DeviceProblem, FingerCaptured, WrongFingerResult
 from kiosk.tui.pictures import from_grey, hand_diagram, picture_widget
 from kiosk.tui.screens.device_help import action_for, problem_words
-from kiosk.tui.wizard import STEPS, WizardStep
+from kiosk.tui.wizard import WizardStep
 
 EXCEPTION_REASONS = ("amputated", "bandaged", "scarred", "temporary")
 MARK_DONE, MARK_EXCEPTION, MARK_PENDING, MARK_UNAPPROVED, MARK_FLAGGED = "✓", "✗", "·", "?", "!"
@@ -188,7 +188,7 @@ class FingersScreen(WizardStep):
         self.checking = False
         self.minutiae.update(msg.minutiae)
         if not msg.pairs:
-            self.go(STEPS[STEPS.index(self.STEP) + 1])
+            self.go(self.next_step())
             return
         notes = []
         for pair in msg.pairs:

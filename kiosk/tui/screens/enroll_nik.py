@@ -11,7 +11,7 @@ from kiosk.identity import Identity
 from kiosk.nik import NikError, ParsedNik, parse_nik
 from kiosk.store import DuplicateNik
 from kiosk.tui.base import KioskScreen
-from kiosk.tui.wizard import STEPS, step_screen
+from kiosk.tui.wizard import station_steps, step_screen
 
 
 class NikScreen(KioskScreen):
@@ -37,7 +37,7 @@ class NikScreen(KioskScreen):
         self.query_one("#nik", Input).focus()
 
     def refresh_texts(self) -> None:
-        names = [translate("tui.step." + s) for s in ("nik", *STEPS)]
+        names = [translate("tui.step." + s) for s in ("nik", *station_steps(self.kiosk))]
         names[0] = f"[reverse] {names[0]} [/reverse]"
         self.query_one("#steps", Static).update(" > ".join(names))
         self.query_one("#nik-label", Label).update(translate("tui.nik.label"))

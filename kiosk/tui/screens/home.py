@@ -55,7 +55,8 @@ def network_lines(rep: NetworkReport) -> list[str]:
 
 
 def stock_lines(stock: StockReport | None) -> list[str]:
-    """Cards and ribbon (kiosk.printer.stock levels) with the low-stock warnings."""
+    """Cards booked and ribbon (kiosk.printer.stock levels, the read model ``kiosk stock`` shows)
+    with the low-stock warnings."""
     if stock is None:
         return [translate("tui.home.asking")]
     if stock.supplies is None:

@@ -1,7 +1,13 @@
-"""Print: approved records, card preview, print one or a batch with progress, stock, failures."""
+"""Print: approved records, card preview, print one or a batch with progress, stock, failures.
+
+Printing goes through the station's one print path (:meth:`kiosk.station.Station.print`: stock
+check, permit gate, signed checkpoint) in a worker. An interrupted print whose card may be in the
+output tray is asked about (:class:`TrayCheckModal`, naming the resident) before anything else
+prints; a supervisor books blank cards from here (:class:`BookStockModal`)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from textual import work
@@ -9,6 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
+from kiosk.accounts import Role
 from kiosk.i18n import translate
 from kiosk.store import RecordState
 from kiosk.tui import services
@@ -18,7 +25,11 @@ from kiosk.tui.devices_poll import open_device
 from kiosk.tui.pictures import decode_image, picture_widget
 from kiosk.tui.screens.device_help import problem_words
 from kiosk.tui.screens.home import stock_lines
+from kiosk.tui.screens.print_modals import (BookStockModal, StockBooked, TrayCheckModal, TrayChecksFound,
+                                            TrayResolved)
 from kiosk.tui.services import FeatureUnavailable
+
+log = logging.getLogger(__name__)
 
 
 class PrintScreen(KioskScreen):
@@ -26,6 +37,7 @@ class PrintScreen(KioskScreen):
         ("p", "print_one", "tui.key.print_one"),
         ("b", "print_batch", "tui.key.print_batch"),
         ("v", "preview", "tui.key.preview"),
+        ("s", "book_stock", "tui.stock.key"),
         ("escape", "close", "tui.key.close"),
     ]
 
@@ -34,6 +46,9 @@ class PrintScreen(KioskScreen):
         self.stock: StockReport | None = None
         self.preview_text = ""
         self.failures: list[str] = []
+        #: record id -> resident's name, from the rows the table shows (messages name the resident)
+        self.names: dict[str, str] = {}
+        self.asking_tray = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -53,6 +68,11 @@ class PrintScreen(KioskScreen):
         self.query_one("#approved", DataTable).focus()
         self.query_one("#print-progress", ProgressBar).display = False  # shown once a print runs
         self.poll_stock()
+        self.find_tray_checks()
+
+    def actor(self) -> str:
+        user = self.kiosk.user
+        return user.name if user else "?"
 
     def printer(self) -> Any:
         """The station's card printer, opened (in a worker); FeatureUnavailable when none is configured."""
@@ -96,6 +116,7 @@ class PrintScreen(KioskScreen):
         store = self.kiosk.store
         for rec in store.list(RecordState.APPROVED):
             ident = store.identity(rec.id)
+            self.names[rec.id] = ident.full_name
             table.add_row(ident.nik, ident.full_name, key=rec.id)
         if not table.row_count:
             self.preview_text = translate("tui.print.none")
@@ -120,39 +141,123 @@ class PrintScreen(KioskScreen):
         if rid:
             self.preview(rid)
 
+    # -- interrupted prints: the output tray ----------------------------------------------------
+    @work(thread=True, exclusive=True, group="print-job")
+    def find_tray_checks(self) -> None:
+        """Open the printer (the station's start-up recovery runs) and list the prints whose card
+        may be in the output tray."""
+        station = self.kiosk.station
+        try:
+            station.open_printer(actor=self.actor())
+            checks = station.print_desk().tray_checks()
+        except Exception:  # no printer / no central key: printing says so in words when asked
+            log.info("tray check skipped: printer not available", exc_info=True)
+            return
+        if checks:
+            self.post_message(TrayChecksFound(checks))
+
+    def on_tray_checks_found(self, msg: TrayChecksFound) -> None:
+        if self.asking_tray or not msg.checks:
+            return
+        check, who = msg.checks[0]
+        self.asking_tray = True
+        words = who.words()
+
+        def answered(good: bool | None) -> None:
+            self.asking_tray = False
+            if good is None:
+                self.failures.append(f"[yellow]{translate('print.tray_pending', **words)}[/yellow]")
+                self.refresh_texts()
+                return
+            self.resolve_tray(check.record_id, good, words)
+
+        self.app.push_screen(TrayCheckModal(words), answered)
+
+    @work(thread=True, exclusive=True, group="print-job")
+    def resolve_tray(self, record_id: str, good: bool, words: dict[str, str]) -> None:
+        try:
+            self.kiosk.station.print_desk().resolve_tray(record_id, good=good, actor=self.actor())
+        except Exception as exc:
+            self.post_message(TrayResolved(record_id, good, words, exc))
+            return
+        self.post_message(TrayResolved(record_id, good, words))
+
+    def on_tray_resolved(self, msg: TrayResolved) -> None:
+        if msg.problem is not None:
+            self.failures.append(f"[red]{msg.words['name']}: {problem_words(msg.problem)}[/red]")
+        else:
+            key = "print.tray_good_booked" if msg.good else "print.tray_bad_booked"
+            self.failures.append(f"[green]{translate(key, **msg.words)}[/green]")
+        self.refresh_texts()
+        self.poll_stock()
+        self.find_tray_checks()  # the next one, if several prints were interrupted
+
+    # -- stock ------------------------------------------------------------------------------------
+    def action_book_stock(self) -> None:
+        user = self.kiosk.user
+        if user is None or user.role is not Role.SUPERVISOR:
+            self.failures.append(f"[yellow]{translate('tui.stock.supervisor_only')}[/yellow]")
+            self.refresh_texts()
+            return
+
+        def booked(count: int | None) -> None:
+            if count:
+                self.book_cards(count)
+
+        self.app.push_screen(BookStockModal(), booked)
+
+    @work(thread=True, exclusive=True, group="print-stock-book")
+    def book_cards(self, count: int) -> None:
+        try:
+            self.kiosk.station.stock().add_cards(count, actor=self.actor())
+        except Exception as exc:
+            self.post_message(StockReport(None, exc))
+            return
+        self.post_message(StockBooked(count))
+        self.poll_stock()
+
+    def on_stock_booked(self, msg: StockBooked) -> None:
+        self.failures.append(f"[green]{translate('tui.stock.booked', count=msg.count)}[/green]")
+        self.refresh_texts()
+
+    # -- printing -----------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="print-job")
     def print_records(self, record_ids: list[str]) -> None:
-        user = self.kiosk.user
-        actor = user.name if user else "?"
+        station = self.kiosk.station
+        actor = self.actor()
         try:
-            printer = self.printer()
-            gate = services.print_gate(self.kiosk.cfg, self.kiosk.store)
-            services.recover_prints(gate, printer, actor)
+            station.open_printer(actor=actor)  # the start-up recovery of prints a crash interrupted
+            checks = station.print_desk().tray_checks()
         except Exception as exc:
             self.post_message(PrintProgress(record_ids[0], 0, len(record_ids), error=exc))
+            return
+        if checks:  # first the operator looks in the tray; nothing prints until then
+            self.post_message(TrayChecksFound(checks))
             return
         for i, rid in enumerate(record_ids):
             def stage(done: int, total: int, what: str, rid: str = rid, i: int = i) -> None:
                 self.post_message(PrintProgress(rid, i, len(record_ids), stage=what))
 
             try:
-                job = services.print_record(gate, self.kiosk.store, printer, rid, actor, progress=stage)
+                job = station.print(rid, actor=actor, progress=stage).job
                 self.post_message(PrintProgress(rid, i + 1, len(record_ids), job=job))
             except Exception as exc:  # the printer's or the gate's reason is shown; the batch goes on
                 self.post_message(PrintProgress(rid, i + 1, len(record_ids), error=exc))
         self.poll_stock()
+        self.find_tray_checks()  # an interrupted job (no answer from the printer) is asked about now
 
     def on_print_progress(self, msg: PrintProgress) -> None:
         bar = self.query_one("#print-progress", ProgressBar)
         bar.display = True
         bar.update(total=msg.total, progress=msg.done)
+        who = self.names.get(msg.record_id, msg.record_id[:8])
         if msg.error is not None:
-            self.failures.append(f"[red]{msg.record_id[:8]}: {problem_words(msg.error)}[/red]")
+            self.failures.append(f"[red]{who}: {problem_words(msg.error)}[/red]")
         elif msg.job is not None:
-            self.failures.append(f"[green]{msg.record_id[:8]}: {translate('tui.print.printed', job=msg.job)}[/green]")
+            self.failures.append(f"[green]{who}: {translate('tui.print.printed', job=msg.job)}[/green]")
         elif msg.stage:
             words = translate(f"print.stage.{msg.stage}")
-            self.preview_text = translate("tui.print.stage", record=msg.record_id[:8],
+            self.preview_text = translate("tui.print.stage", record=who,
                                           stage=msg.stage if words == f"print.stage.{msg.stage}" else words)
         self.refresh_texts()
 

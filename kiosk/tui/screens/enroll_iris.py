@@ -1,0 +1,124 @@
+"""Enrollment step (stations with an iris device): both irises.
+
+C captures both eyes in a worker thread (the SBI iris driver, kiosk/devices/sbi_iris.py); each
+eye's device score is checked against ``[quality.iris]`` (kiosk/capture/iris.py) and the best
+attempt per eye is kept; Ctrl+S stores the kept eyes (kind ``iris``) and moves on. After the
+set attempts the best ones may be kept even below the threshold (their report says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Footer, Header, Static
+
+from kiosk.capture.iris import EyeSlot, assess_iris, iris_sample
+from kiosk.capture.storage import store_iris
+from kiosk.capture.thresholds import quality_thresholds
+from kiosk.devices.protocols import IrisImage
+from kiosk.i18n import translate
+from kiosk.tui.devices_poll import device_of_kind, open_device, worker_failure
+from kiosk.tui.messages import DeviceProblem
+from kiosk.tui.screens.device_help import action_for, problem_words
+from kiosk.tui.wizard import WizardStep
+
+
+@dataclass
+class IrisCaptured(Message):
+    images: list[IrisImage]
+
+
+class IrisScreen(WizardStep):
+    STEP = "iris"
+    KEYS = WizardStep.KEYS + [("c", "capture", "tui.key.capture")]
+
+    def __init__(self, record_id: str) -> None:
+        super().__init__(record_id)
+        self.problem: BaseException | None = None
+        self.busy = False
+        self.saved = False
+        self.slots: dict[int, EyeSlot] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield from self.compose_steps()
+        with Vertical(classes="capture-col"):
+            yield Static(id="iris-status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        th = quality_thresholds(self.kiosk.cfg).iris
+        self.slots = {eye: EyeSlot(eye, th.attempts_per_eye) for eye in (1, 2)}
+        self.saved = {s.position for s in self.kiosk.store.samples(self.record_id) if s.kind == "iris"} == {1, 2}
+        self.refresh_texts()
+
+    def action_capture(self) -> None:
+        if self.busy:
+            return
+        self.busy, self.problem = True, None
+        self.refresh_texts()
+        self.capture()
+
+    @work(thread=True, exclusive=True, group="iris")
+    def capture(self) -> None:
+        try:
+            scanner = device_of_kind(self.kiosk.devices, "iris", "no_iris")
+            open_device(scanner)
+            self.post_message(IrisCaptured(scanner.capture_irises(timeout_s=10.0)))
+        except Exception as exc:  # shown in words; the draft is already saved
+            self.post_message(worker_failure("iris", exc))
+
+    def on_iris_captured(self, msg: IrisCaptured) -> None:
+        self.busy = False
+        th = quality_thresholds(self.kiosk.cfg).iris
+        for image in msg.images:
+            slot = self.slots[image.eye]
+            if not slot.done:
+                slot.add(image, assess_iris(image, th))
+        self.saved = False
+        self.refresh_texts()
+
+    def on_device_problem(self, msg: DeviceProblem) -> None:
+        self.busy, self.problem = False, msg.error
+        self.refresh_texts()
+
+    def refresh_texts(self) -> None:
+        super().refresh_texts()
+        lines = [f"[b]{translate('iris.title')}[/b]", translate("iris.hint")]
+        if self.busy:
+            lines.append(translate("iris.capturing"))
+        if self.problem is not None:
+            lines += [f"[red]{problem_words(self.problem)}[/red]", translate(action_for(self.problem))]
+        for eye, slot in self.slots.items():
+            name = translate("iris.right" if eye == 1 else "iris.left")
+            best = slot.best
+            if best is None:
+                continue
+            check = best[1].checks[0]
+            score = check.params.get("score")
+            if best[1].passed:
+                lines.append(f"[green]{translate('iris.passed', eye=name, score=score)}[/green]")
+            else:
+                lines.append(f"[red]{translate('iris.failed', eye=name, score=score, minimum=check.params['minimum'])}"
+                             f"[/red]  {translate('iris.attempts', n=len(slot.attempts or []), max=slot.max_attempts)}")
+        if self.saved:
+            lines.append(f"[green]{translate('iris.saved')}[/green]")
+        self.query_one("#iris-status", Static).update("\n".join(lines))
+
+    def ready_to_leave(self) -> bool:
+        if self.saved:
+            return True
+        if not all(slot.done for slot in self.slots.values()):
+            self.notify(translate("iris.hint"), severity="warning")
+            return False
+        th = quality_thresholds(self.kiosk.cfg).iris
+        for slot in self.slots.values():
+            image, report = slot.best  # type: ignore[misc]
+            store_iris(self.kiosk.store, self.record_id, iris_sample(image, report, th), actor=self.actor)
+        self.saved = True
+        return True

@@ -1,0 +1,98 @@
+"""The iris wizard step: shown only on stations with an iris device; each eye checked against
+[quality.iris]; the kept eyes stored as ``iris`` samples."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from device_mocks.irises import synthetic_iris
+from kiosk.config import load_config
+from kiosk.devices.protocols import IrisImage, IrisScanner
+from kiosk.i18n import set_language
+from kiosk.tui.app import KioskApp
+from kiosk.tui.screens.enroll_iris import IrisScreen
+from kiosk.tui.screens.enroll_signature import SignatureScreen
+from kiosk.tui.wizard import station_steps
+from tests.conftest import resident
+from tests.tui.conftest import FIXED_TODAY, TUI_CONFIG, Clock
+from tests.tui.fakes import _FakeBase, fake_devices
+from tests.tui.test_flow import wait_for
+
+IRIS_TABLES = """
+[devices.iris]
+driver = "sbi-iris"
+
+[quality.iris]
+min_device_quality = 60.0
+attempts_per_eye = 2
+"""
+
+
+class FakeIris(_FakeBase, IrisScanner):
+    """Answers scripted device scores per capture: [(right, left), ...]."""
+
+    def __init__(self, scores: list[tuple[float, float]]) -> None:
+        super().__init__("iris", None)
+        self.scores = list(scores)
+        self.captures = 0
+
+    def capture_irises(self, eyes: tuple[int, ...] = (1, 2), *, exceptions: tuple[int, ...] = (),
+                       timeout_s: float = 10.0, cancel: threading.Event | None = None) -> list[IrisImage]:
+        right, left = self.scores[min(self.captures, len(self.scores) - 1)]
+        self.captures += 1
+        return [IrisImage(np.ascontiguousarray(synthetic_iris(5, eye, 160, 120)), eye, device_quality=q,
+                          record=b"IIR\x00fake")
+                for eye, q in ((1, right), (2, left)) if eye in eyes]
+
+
+def _app(tmp_path: Path, extra: str, iris: FakeIris | None) -> KioskApp:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "config.toml"
+    path.write_text(TUI_CONFIG + extra)
+    set_language("en")
+    cfg = load_config(path)
+    devices = fake_devices()
+    if iris is not None:
+        devices.devices["iris"] = iris
+    clock = Clock()
+    return KioskApp(cfg, devices=devices, sync=False, clock=clock, monotonic=clock, today=lambda: FIXED_TODAY)
+
+
+def test_the_iris_step_is_there_only_with_an_iris_device(tmp_path: Path) -> None:
+    try:
+        with_iris = _app(tmp_path / "a", IRIS_TABLES, FakeIris([(90, 90)]))
+        without = _app(tmp_path / "b", "", None)
+        assert station_steps(with_iris) == ("form", "face", "fingers", "iris", "signature", "review")
+        assert "iris" not in station_steps(without)
+    finally:
+        set_language("id")
+
+
+async def test_a_poor_eye_is_captured_again_and_both_eyes_are_stored(tmp_path: Path) -> None:
+    iris = FakeIris([(90, 40), (88, 75)])
+    app = _app(tmp_path, IRIS_TABLES, iris)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            rec = app.store.create_draft(resident(3), actor="siti")
+            app.push_screen(IrisScreen(rec.id))
+            await wait_for(pilot, lambda: isinstance(app.screen, IrisScreen))
+            screen: Any = app.screen
+            await pilot.press("c")
+            await wait_for(pilot, lambda: screen.slots[2].attempts and not screen.busy)
+            assert screen.slots[1].good_enough and not screen.slots[2].good_enough
+            await pilot.press("ctrl+s")  # refused: the left eye is below the threshold, attempts remain
+            assert isinstance(app.screen, IrisScreen)
+            await pilot.press("c")
+            await wait_for(pilot, lambda: len(screen.slots[2].attempts) == 2 and not screen.busy)
+            assert screen.slots[2].good_enough
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: isinstance(app.screen, SignatureScreen))
+        stored = {s.position: s for s in app.store.samples(rec.id) if s.kind == "iris"}
+        assert set(stored) == {1, 2} and stored[2].quality == 75 and stored[2].format == "iso19794-6"
+    finally:
+        set_language("id")
