@@ -1,27 +1,28 @@
 """``kiosk devices`` (what is configured and attached) and ``kiosk diag`` (technician checks).
 
+The procedure lives in :mod:`kiosk.diagnostics` (the TUI's diagnostics screen uses the same).
 ``kiosk diag [DEVICE]`` runs, per configured device: open, info, self-test, one test capture
-(kind-specific: a finger image, a camera frame, pen points, the printer's supplies — never a
+(kind-specific: a finger image, a camera frame, pen points, the printer's supplies; never a
 printed card), close; each step timed. Exit 0 only when every step of every device passed.
-``--hexdump`` adds the device's last protocol exchange. Devices come from config.toml through
-:func:`kiosk.composition.device_set`, which starts the mocks of a simulated station.
+``--hexdump`` adds the device's last exchanges (decoded, with times, failures included);
+``--bundle`` writes the diagnostics bundle.
+
+While a kiosk runs on this station's data, its devices are its own: these commands ask it over its
+control socket (:mod:`kiosk.diagnostics.control`) instead of opening the devices (or starting
+mocks) themselves.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
-from typing import Any, Callable
+from typing import Any
 
 from kiosk.cli.arguments import JSON_HELP
 from kiosk.cli.context import config_from, print_json
-from kiosk.devices.base import Device
+from kiosk.config import Config
 from kiosk.devices.discovery import attached
-from kiosk.devices.protocols import Camera, CardPrinter, FingerprintScanner, IrisScanner, SignaturePad
-from kiosk.composition import device_set
-from kiosk.devices.registry import DeviceSet
-from kiosk.errors import InputError, KioskError
-from kiosk.i18n import describe, translate
+from kiosk.errors import InputError
+from kiosk.i18n import translate
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -32,58 +33,59 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("diag", help="check devices: open, info, self-test, one test capture")
     p.add_argument("device", nargs="?", help="only this configured device")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
-    p.add_argument("--hexdump", action="store_true", help="show each device's last protocol exchange")
+    p.add_argument("--hexdump", action="store_true", help="show each device's last exchanges, decoded")
+    p.add_argument("--bundle", action="store_true", help="also write the diagnostics bundle for a remote expert")
     p.add_argument("--capture-timeout", type=float, default=10.0, metavar="S",
                    help="seconds the test capture waits (default 10)")
     p.set_defaults(func=cmd_diag)
 
 
-def _error(exc: BaseException) -> dict[str, Any]:
-    if isinstance(exc, KioskError):
-        return {"code": exc.code, "params": {k: str(v) for k, v in exc.params.items()}, "message": describe(exc)}
-    return {"code": "error.unexpected", "params": {"kind": type(exc).__name__}, "message": describe(exc)}
+def _ask_running_kiosk(cfg: Config, request: dict[str, Any]) -> dict[str, Any] | None:
+    """The running kiosk's answer, or None when no kiosk runs on this station's data. Raises
+    ``instance.busy_devices`` when one runs but cannot be asked."""
+    from kiosk.diagnostics.control import ask_running_kiosk
+
+    return ask_running_kiosk(cfg.station.data_dir, request)
 
 
-def _configured_status(devices: DeviceSet, name: str) -> dict[str, Any]:
-    row: dict[str, Any] = {"name": name}
-    dev_cfg = devices.cfg.device(name)
-    assert dev_cfg is not None
-    row.update(driver=dev_cfg.driver, mock=dev_cfg.mock)
-    try:
-        drv = devices.get(name)
-        row["kind"] = drv.kind
-        with drv:
-            status = drv.status()
-            info = drv.info()
-        row.update(state=str(status.state), reason=status.reason,
-                   info={"vendor": info.vendor, "model": info.model, "serial": info.serial, "firmware": info.firmware})
-    except Exception as exc:  # any failure is this device's status, the listing goes on
-        err = _error(exc)
-        row.update(state="absent" if err["code"] == "device.absent" else "error", reason=err["code"], error=err)
-    return row
+def _status_rows(cfg: Config) -> tuple[list[dict[str, Any]], str | None]:
+    """(rows, running kiosk's description or None)."""
+    answer = _ask_running_kiosk(cfg, {"op": "devices"})
+    if answer is not None:
+        return answer["configured"], answer["holder"]
+    from kiosk.composition import device_set
+    from kiosk.diagnostics.runner import status_row
+    from kiosk.instance import StationLock
+
+    # no kiosk runs: hold the station while this listing opens the devices (and starts mocks)
+    with StationLock.acquire(cfg.station.data_dir, mode="kiosk devices"), device_set(cfg) as devices:
+        return [status_row(devices, d.name, d.driver, d.mock).as_dict() for d in cfg.devices], None
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
     cfg = config_from(args)
-    with device_set(cfg) as devices:
-        configured = [_configured_status(devices, n) for n in devices.names()]
+    configured, holder = _status_rows(cfg)
     found = attached()
     if args.json:
-        print_json({"configured": configured, "attached": found.as_dict()})
+        print_json({"configured": configured, "attached": found.as_dict(), "held_by": holder})
         return 0
+    if holder:
+        print(translate("diag.asked_running", holder=holder))
     print(translate("diag.configured"))
     if not configured:
         print("  " + translate("diag.none"))
     for row in configured:
         state = translate(f"diag.state.{row['state']}")
-        line = f"  {row['name']:14} {row.get('kind', '?'):12} {row['driver']:10} {state}"
+        line = f"  {row['name']:14} {row.get('kind') or '?':12} {row['driver']:10} {state}"
         if row.get("mock"):
             line += f"  ({translate('diag.mock', mock=row['mock'])})"
         print(line)
-        if "info" in row:
+        print(f"      {translate('diag.where', where=row.get('where', '-'))}")
+        if row.get("info"):
             print(f"      {row['info']['vendor']} {row['info']['model']} {row['info']['serial']}".rstrip())
-        if "error" in row:
+        if row.get("error"):
             print(f"      {row['error']['message']}")
+            print(f"      {translate('diag.technical', line=row['error']['technical'])}")
     print(translate("diag.serial_ports"))
     for s in found.serial:
         print(f"  {s.device:16} {s.known or s.description}" + (f"  [{s.vid}:{s.pid}]" if s.vid else ""))
@@ -104,79 +106,24 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
-def capture_summary(drv: Device, timeout_s: float) -> str:
-    """One capture in the device's own way; a short description of what came back."""
-    if isinstance(drv, FingerprintScanner):
-        img = drv.capture(0, timeout_s=timeout_s)
-        h, w = img.pixels.shape[:2]
-        return f"{w}x{h} px, {img.ppi} ppi"
-    if isinstance(drv, IrisScanner):
-        eyes = drv.capture_irises(timeout_s=timeout_s)
-        return ", ".join(f"{translate('iris.right' if e.eye == 1 else 'iris.left')} "
-                         f"{e.pixels.shape[1]}x{e.pixels.shape[0]} px"
-                         f" q{e.device_quality if e.device_quality is not None else '-'}" for e in eyes)
-    if isinstance(drv, Camera):
-        frame = drv.latest(timeout_s=timeout_s)
-        h, w = frame.image.shape[:2]
-        return f"{w}x{h} frame #{frame.seq}"
-    if isinstance(drv, SignaturePad):
-        points = drv.read_points(timeout_s=min(timeout_s, 0.5))
-        width, height = drv.writing_area_mm()
-        return f"{len(points)} points, {width:.0f}x{height:.0f} mm"
-    if isinstance(drv, CardPrinter):
-        s = drv.supplies()
-        return f"cards {s.cards_in_hopper}, ribbon {s.ribbon_panels_left}"
-    return "-"
+def _diagnose_here(cfg: Config, chosen: list[str], capture_timeout: float, bundle: bool) -> tuple[list[dict[str, Any]], str]:
+    from kiosk.composition import device_set
+    from kiosk.diagnostics.runner import diagnose
+    from kiosk.instance import StationLock
 
+    with StationLock.acquire(cfg.station.data_dir, mode="kiosk diag"), device_set(cfg) as devices:
+        rows = [diagnose(devices, n, capture_timeout_s=capture_timeout).as_dict(exchanges=True) for n in chosen]
+        path = ""
+        if bundle:
+            from kiosk.cli.context import store_from
+            from kiosk.diagnostics.bundle import write_bundle
 
-def _diag_one(devices: DeviceSet, name: str, capture_timeout: float, hexdump: bool) -> dict[str, Any]:
-    steps: list[dict[str, Any]] = []
-    drv: Device | None = None
-
-    def step(code: str, fn: Callable[[], str]) -> bool:
-        started = time.monotonic()
-        try:
-            detail = fn()
-        except Exception as exc:  # a failed step is the result; diag goes on to tell the rest
-            steps.append({"step": code, "ok": False, "seconds": round(time.monotonic() - started, 4), **_error(exc)})
-            return False
-        steps.append({"step": code, "ok": True, "seconds": round(time.monotonic() - started, 4), "detail": detail})
-        return True
-
-    def build() -> str:
-        nonlocal drv
-        drv = devices.get(name)
-        return f"{type(drv).__name__}"
-
-    def open_() -> str:
-        assert drv is not None
-        drv.open()
-        return translate(f"diag.state.{drv.status().state}")
-
-    def info() -> str:
-        assert drv is not None
-        i = drv.info()
-        return f"{i.vendor} {i.model} {i.serial} {i.firmware}".strip()
-
-    def self_test() -> str:
-        assert drv is not None
-        result = drv.self_test()
-        parts = [f"{translate(code)}: {'ok' if ok else 'FAIL'} ({detail})" for code, ok, detail in result.checks]
-        if not result.passed:
-            raise KioskError("diag.self_test_failed", device=name, checks="; ".join(parts))
-        return "; ".join(parts)
-
-    ok = step("build", build) and step("open", open_)
-    if ok:
-        step("info", info)
-        step("self_test", self_test)
-        step("capture", lambda: capture_summary(drv, capture_timeout))  # type: ignore[arg-type]
-        step("close", lambda: (drv.close(), "")[1])  # type: ignore[union-attr]
-    row: dict[str, Any] = {"name": name, "kind": drv.kind if drv else None, "ok": all(s["ok"] for s in steps),
-                           "steps": steps}
-    if hexdump and drv is not None:
-        row["hexdump"] = drv.last_exchange()
-    return row
+            store = store_from(cfg)
+            try:
+                path = str(write_bundle(cfg, devices, store))
+            finally:
+                store.close()
+    return rows, path
 
 
 def cmd_diag(args: argparse.Namespace) -> int:
@@ -185,23 +132,38 @@ def cmd_diag(args: argparse.Namespace) -> int:
     if args.device is not None and args.device not in names:
         raise InputError("diag.unknown_device", device=args.device, known=", ".join(names) or "-")
     chosen = [args.device] if args.device else names
-    with device_set(cfg) as devices:
-        rows = [_diag_one(devices, n, args.capture_timeout, args.hexdump) for n in chosen]
+    answer = _ask_running_kiosk(cfg, {"op": "diag", "devices": chosen, "capture_timeout_s": args.capture_timeout,
+                                      "bundle": bool(args.bundle)})
+    holder = answer["holder"] if answer is not None else None
+    if answer is not None:
+        rows, bundle_path = answer["devices"], answer.get("bundle", "")
+    else:
+        rows, bundle_path = _diagnose_here(cfg, chosen, args.capture_timeout, args.bundle)
+    if not args.hexdump:
+        for row in rows:
+            row.pop("hexdump", None)
     all_ok = bool(rows) and all(r["ok"] for r in rows)
     if args.json:
-        print_json({"ok": all_ok, "devices": rows})
+        print_json({"ok": all_ok, "devices": rows, "held_by": holder, "bundle": bundle_path or None})
         return 0 if all_ok else 1
+    if holder:
+        print(translate("diag.asked_running", holder=holder))
     if not rows:
         print(translate("diag.no_devices"))
     for row in rows:
-        print(f"{row['name']} ({row['kind'] or '?'}): {translate('diag.pass' if row['ok'] else 'diag.fail')}")
+        print(f"{row['name']} ({row['kind'] or '?'}, {row.get('where', '-')}): "
+              f"{translate('diag.pass' if row['ok'] else 'diag.fail')}")
         for s in row["steps"]:
             mark = "ok  " if s["ok"] else "FAIL"
             text = s.get("detail") if s["ok"] else s["message"]
             print(f"  [{mark}] {translate('diag.step.' + s['step']):22} {s['seconds'] * 1000:8.1f} ms  {text}")
+            if not s["ok"]:
+                print(f"  {'':29}{translate('diag.technical', line=s['technical'])}")
         if "hexdump" in row:
             print("  " + translate("diag.hexdump"))
             for line in (row["hexdump"] or translate("diag.none")).splitlines():
                 print(f"    {line}")
+    if bundle_path:
+        print(translate("diag.bundle_written", path=bundle_path))
     print(translate("diag.summary_ok" if all_ok else "diag.summary_failed"))
     return 0 if all_ok else 1

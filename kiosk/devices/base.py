@@ -56,29 +56,71 @@ class SelfTestResult:
     checks: tuple[tuple[str, bool, str], ...] = ()
 
 
+class Worded(str):
+    """A self-test detail that is also a catalog entry: the ``str`` is the English technical text
+    (logs, older callers), ``code`` and ``params`` give the words in the station's language."""
+
+    code: str
+    params: dict[str, Any]
+
+    def __new__(cls, code: str, text: str, /, **params: Any) -> "Worded":
+        obj = super().__new__(cls, text)
+        obj.code = code
+        obj.params = params
+        return obj
+
+
+def _no_decoder(direction: str, data: bytes) -> str:
+    return f"{len(data)} bytes"
+
+
 @dataclass(frozen=True)
 class Exchange:
-    """One chunk of bytes that crossed the wire, for the technician's protocol log."""
+    """One chunk of bytes that crossed the wire, or a failure, for the technician's exchange log."""
 
     timestamp: float
-    direction: str  # "tx" or "rx"
+    direction: str  # "tx", "rx" or "error"
     data: bytes
+    #: the packet in words (decoded by the device's protocol), or the failure's technical line
+    note: str = ""
+
+    def when(self) -> str:
+        """Local wall-clock time with milliseconds: what a technician compares with the station log."""
+        stamp = time.localtime(self.timestamp)
+        return time.strftime("%Y-%m-%d %H:%M:%S", stamp) + f".{int(self.timestamp * 1000) % 1000:03d}"
 
     def hexdump(self) -> str:
-        return f"{self.timestamp:.3f} {self.direction} {self.data.hex(' ')}"
+        if self.direction == "error":
+            return f"{self.when()} !! {self.note}"
+        line = f"{self.when()} {self.direction} {self.data.hex(' ')}"
+        return f"{line}  | {self.note}" if self.note else line
 
 
 class ProtocolLog:
-    """A bounded, thread-safe ring of recent wire traffic."""
+    """A bounded, thread-safe ring of recent wire traffic and failures.
 
-    def __init__(self, maxlen: int = 64, max_bytes: int = 256) -> None:
+    ``decoder(direction, data)`` names a packet in words (a driver passes its protocol's); the
+    ring keeps failures next to the bytes that led to them, so the failed exchange is the last
+    one a technician reads, not a successful one before it."""
+
+    def __init__(self, maxlen: int = 64, max_bytes: int = 256,
+                 decoder: Callable[[str, bytes], str] = _no_decoder) -> None:
         self._ring: deque[Exchange] = deque(maxlen=maxlen)
         self._max_bytes = max_bytes
         self._lock = threading.Lock()
+        self.decoder = decoder
 
     def record(self, direction: str, data: bytes) -> None:
+        try:
+            note = self.decoder(direction, bytes(data))
+        except Exception:  # a decoder bug must not break the wire path
+            note = f"{len(data)} bytes"
         with self._lock:
-            self._ring.append(Exchange(time.time(), direction, bytes(data[: self._max_bytes])))
+            self._ring.append(Exchange(time.time(), direction, bytes(data[: self._max_bytes]), note))
+
+    def failure(self, text: str) -> None:
+        with self._lock:
+            self._ring.append(Exchange(time.time(), "error", b"", text))
 
     def entries(self) -> list[Exchange]:
         with self._lock:

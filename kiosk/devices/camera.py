@@ -23,7 +23,7 @@ from typing import Annotated, ClassVar
 import cv2
 import numpy as np
 
-from kiosk.devices.base import DeviceInfo, DeviceState, DeviceStatus, SelfTestResult
+from kiosk.devices.base import DeviceInfo, DeviceState, DeviceStatus, SelfTestResult, Worded
 from kiosk.devices.errors import DeviceAbsent, DeviceTimeout
 from kiosk.devices.protocols import Camera, CameraStats, Frame
 from kiosk.typed_tables import Ge, Gt
@@ -251,10 +251,15 @@ class OpenCvCameraDriver(Camera):
             first = self.latest(timeout_s=2.0)
             second = self.latest(timeout_s=2.0, newer_than=first.seq)
             h, w = second.image.shape[:2]
-            checks.append(("camera.frames", True, f"seq {first.seq} -> {second.seq}"))
+            # details carry catalog words too (diagnostics show them in the station's language)
+            checks.append(("camera.frames", True, Worded("camera.detail.frames", f"seq {first.seq} -> {second.seq}",
+                                                         first=first.seq, second=second.seq)))
             wanted = (self.params.width, self.params.height)
-            checks.append(("camera.resolution", (w, h) == wanted, f"{w}x{h} (configured {wanted[0]}x{wanted[1]})"))
-            checks.append(("camera.image", bool(np.asarray(second.image).any()), "non-black frame"))
+            checks.append(("camera.resolution", (w, h) == wanted,
+                           Worded("camera.detail.resolution", f"{w}x{h} (configured {wanted[0]}x{wanted[1]})",
+                                  width=w, height=h, want_width=wanted[0], want_height=wanted[1])))
+            checks.append(("camera.image", bool(np.asarray(second.image).any()),
+                           Worded("camera.detail.image", "non-black frame")))
         except (DeviceAbsent, DeviceTimeout) as exc:
             checks.append(("camera.frames", False, exc.code))
         return SelfTestResult(all(ok for _, ok, _ in checks), tuple(checks))

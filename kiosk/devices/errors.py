@@ -70,3 +70,24 @@ class CaptureCancelled(DeviceError):
     """The caller cancelled a running capture."""
 
     code = "device.cancelled"
+
+
+def os_error_text(exc: BaseException | None) -> str:
+    """``ENOENT: No such file or directory``: the operating system's error behind ``exc``, named as
+    a technician looks it up (errno name and text), or ``""`` when there is none.
+
+    pyserial wraps OS errors in SerialException(errno, message) and termios errors carry
+    (errno, text) in their args, so the errno is looked for in the exception, its args and its cause."""
+    import errno as errno_names
+    import os
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        number = getattr(exc, "errno", None)
+        if not isinstance(number, int) and exc.args and isinstance(exc.args[0], int):
+            number = exc.args[0]
+        if isinstance(number, int) and number > 0:
+            return f"{errno_names.errorcode.get(number, f'errno {number}')}: {os.strerror(number)}"
+        exc = exc.__cause__ or exc.__context__
+    return ""

@@ -49,6 +49,12 @@ class DeviceSet:
             self._built[name] = self._build(dev)
         return self._built[name].driver
 
+    def built(self, name: str) -> Device | None:
+        """The driver if it was already built (its mock started), else None: for reports that
+        must not start a mock or a device of their own (the diagnostics bundle)."""
+        entry = self._built.get(name)
+        return entry.driver if entry is not None else None
+
     def of_kind(self, kind: str) -> Device | None:
         for dev in self.cfg.devices:
             drv = self.get(dev.name)

@@ -1,15 +1,21 @@
-"""Driver for ZhianTec ZFM / Hangzhou Grow R30x / Synochip AS60x optical fingerprint sensors.
+"""Driver for ZhianTec ZFM / Hangzhou Grow R30x and R503 / Synochip AS60x fingerprint sensors.
 
-These modules speak one UART protocol (the "ZFM user manual" / R307 / AS608 manuals):
+These modules speak one UART protocol (the "ZFM user manual", the R307 / AS608 manuals, the R503
+user manual; the wire format, codes and parameter blocks are in :mod:`kiosk.devices.zfm_wire`,
+which cites them):
 
     EF 01 | address (4, big endian) | packet id (1) | length (2) | payload | checksum (2)
 
-``length`` counts the payload plus the two checksum bytes; the checksum is the 16-bit sum of the
-packet id, both length bytes and every payload byte. Packet ids: 0x01 command, 0x02 data, 0x07
-acknowledge, 0x08 last data packet. A command payload is an instruction code and its
-arguments; an acknowledge starts with a confirmation code (0x00 = OK). Bulk transfers (UpImage,
-UpChar, DownChar) follow the acknowledge with data packets of the module's packet size
-(32/64/128/256 bytes, from ReadSysPara) and end with an end-of-data packet.
+A command payload is an instruction code and its arguments; an acknowledge starts with a
+confirmation code (0x00 = OK). Bulk transfers (UpImage, UpChar, DownChar) follow the acknowledge
+with data packets of the module's packet size (32/64/128/256 bytes, from ReadSysPara) and end
+with an end-of-data packet.
+
+Sizes: at open the driver asks ReadProdInfo (0x3C; R503-era modules: 192x192 images, 1536-byte
+templates); a module that refuses it (0x01, 0x19 or 0xFC) keeps the classic 256x288 image and
+512-byte template. Every bulk transfer is bounded by the packets, bytes and time its size
+legitimately takes at the port's baud rate (:class:`~kiosk.devices.zfm_wire.TransferBudget`): a
+peer streaming empty or 1-byte packets, or dripping them, is refused instead of holding the driver.
 
 Why not a library: ``pyfingerprint`` (the usual Python choice) is unmaintained since 2019, opens
 the port itself from a device path (no pyserial URLs, so no ``spy://`` hexdumps and no
@@ -20,8 +26,9 @@ wire log, so the protocol is implemented here (it is small) on top of pyserial.
 
 The port is a pyserial URL (``serial.serial_for_url``): a device path such as ``/dev/ttyUSB0``,
 ``spy:///dev/ttyUSB0`` to hex-dump the traffic on stderr, or ``loop://`` in tests. Every packet
-also goes into :attr:`Device.log` for ``kiosk diag --hexdump`` (image and template transfers
-log their first and last data packet only, so the command exchange stays readable).
+also goes into :attr:`Device.log` for ``kiosk diag --hexdump``, decoded (command names,
+confirmation codes, lengths), with every failure next to it (image and template transfers log
+their first and last data packet only, so the command exchange stays readable).
 
 Unplug: any serial/OS error on the port means the device vanished; the port is dropped and every
 call raises DeviceAbsent naming the device until ``open()`` succeeds again once it is back.
@@ -31,16 +38,14 @@ Only one call runs at a time; a second one meanwhile gets DeviceBusy.
 from __future__ import annotations
 
 import contextlib
-import enum
 import threading
 import time
 from dataclasses import dataclass
 from typing import Annotated, Callable, Iterator, Literal
 
-import numpy as np
 import serial
 
-from kiosk.devices.base import DeviceInfo, DeviceState, DeviceStatus, ProtocolLog, SelfTestResult
+from kiosk.devices.base import DeviceInfo, DeviceState, DeviceStatus, SelfTestResult, Worded
 from kiosk.devices.errors import (
     CaptureCancelled,
     DeviceAbsent,
@@ -49,6 +54,7 @@ from kiosk.devices.errors import (
     DeviceFault,
     DeviceProtocolError,
     DeviceTimeout,
+    os_error_text,
 )
 from kiosk.devices.protocols import FingerImage, FingerprintScanner
 from kiosk.typed_tables import Gt, Interval
@@ -61,198 +67,36 @@ try:
 except ImportError:  # not POSIX
     PORT_GONE = (serial.SerialException, OSError)
 
-HEADER = b"\xef\x01"
-IMAGE_WIDTH = 256
-IMAGE_HEIGHT = 288
-#: 4 bits per pixel, two pixels per byte, first pixel in the high nibble
-IMAGE_BYTES = IMAGE_WIDTH * IMAGE_HEIGHT // 2
-#: a character file / template in a char buffer (the manuals give 512 bytes for R30x/AS60x)
-TEMPLATE_BYTES = 512
-PACKET_SIZES = {0: 32, 1: 64, 2: 128, 3: 256}
-#: largest payload a reply may carry: the biggest data packet (256) is the limit on the wire
-MAX_PAYLOAD = 256
+from kiosk.devices.zfm_wire import (  # noqa: F401 - re-exported: the driver's public names
+    CLASSIC,
+    CONFIRMATION_REASONS,
+    CONFIRMATION_RECEIVE_ERROR,
+    HEADER,
+    MAX_PAYLOAD,
+    NOT_SUPPORTED,
+    PACKET_SIZES,
+    Instr,
+    Packet,
+    PacketReader,
+    Pid,
+    ProductInfo,
+    SensorGeometry,
+    SystemParameters,
+    TransferBudget,
+    checksum,
+    confirmation_error,
+    describe_packet,
+    encode_packet,
+    receive_transfer,
+    unpack_image,
+)
 
-
-class Pid(enum.IntEnum):
-    COMMAND = 0x01
-    DATA = 0x02
-    ACK = 0x07
-    END = 0x08
-
-
-class Instr(enum.IntEnum):
-    GEN_IMG = 0x01
-    IMG2TZ = 0x02
-    MATCH = 0x03
-    SEARCH = 0x04
-    REG_MODEL = 0x05
-    STORE = 0x06
-    LOAD_CHAR = 0x07
-    UP_CHAR = 0x08
-    DOWN_CHAR = 0x09
-    UP_IMAGE = 0x0A
-    DOWN_IMAGE = 0x0B
-    DELETE_CHAR = 0x0C
-    EMPTY = 0x0D
-    SET_SYS_PARA = 0x0E
-    READ_SYS_PARA = 0x0F
-    SET_PWD = 0x12
-    VFY_PWD = 0x13
-    GET_RANDOM_CODE = 0x14
-    SET_ADDR = 0x15
-    TEMPLATE_NUM = 0x1D
-    AURA_LED_CONFIG = 0x35
-    OPEN_LED = 0x50
-    CLOSE_LED = 0x51
-
-
-#: confirmation code -> DeviceFault reason (catalog key ``device.fault.<reason>``).
-#: 0x01 (the module could not read our packet) is a protocol error, not an operator fault.
-CONFIRMATION_REASONS: dict[int, str] = {
-    0x02: "no_finger",
-    0x03: "image_failed",
-    0x04: "image_too_dry",
-    0x05: "image_too_wet",
-    0x06: "image_messy",
-    0x07: "too_few_features",
-    0x08: "no_match",
-    0x09: "not_found",
-    0x0A: "combine_failed",
-    0x0B: "bad_location",
-    0x0C: "template_read_failed",
-    0x0D: "template_upload_failed",
-    0x0E: "data_receive_failed",
-    0x0F: "image_upload_failed",
-    0x10: "delete_failed",
-    0x11: "clear_failed",
-    0x13: "wrong_password",
-    0x15: "no_valid_image",
-    0x18: "flash_write_failed",
-    0x19: "undefined_error",
-    0x1A: "invalid_register",
-    0x1B: "bad_register_config",
-    0x1C: "bad_notepad_page",
-    0x1D: "port_failed",
-    0x20: "wrong_address",
-    0x21: "password_required",
-}
-CONFIRMATION_RECEIVE_ERROR = 0x01
-
-
-def checksum(pid: int, length: int, payload: bytes) -> int:
-    return (pid + (length >> 8) + (length & 0xFF) + sum(payload)) & 0xFFFF
-
-
-def encode_packet(address: int, pid: int, payload: bytes) -> bytes:
-    length = len(payload) + 2
-    return (HEADER + address.to_bytes(4, "big") + bytes([pid]) + length.to_bytes(2, "big") + payload
-            + checksum(pid, length, payload).to_bytes(2, "big"))
-
-
-@dataclass(frozen=True)
-class Packet:
-    address: int
-    pid: int
-    payload: bytes
-
-
-def confirmation_error(code: int, *, device: str, instruction: int) -> DeviceError:
-    """The typed error for a non-zero confirmation code."""
-    if code == CONFIRMATION_RECEIVE_ERROR:
-        return DeviceProtocolError("zfm.receive_error", device=device, instruction=f"0x{instruction:02x}")
-    reason = CONFIRMATION_REASONS.get(code)
-    if reason is None:
-        return DeviceFault("unknown_code", device=device, code=f"0x{code:02x}", instruction=f"0x{instruction:02x}")
-    return DeviceFault(reason, device=device, code=f"0x{code:02x}", instruction=f"0x{instruction:02x}")
-
-
-class PacketReader:
-    """Reads whole packets from a byte source, checking header, packet id, length and checksum.
-
-    ``read(n)`` returns up to ``n`` bytes and fewer (possibly none) when its own timeout passed,
-    as ``serial.Serial.read`` does. A packet not complete by ``timeout_s`` is a DeviceTimeout,
-    whatever the source does; anything malformed is a DeviceProtocolError. Nothing else escapes.
-    """
-
-    def __init__(self, read: Callable[[int], bytes], *, device: str, timeout_s: float,
-                 log: ProtocolLog | None = None, clock: Callable[[], float] = time.monotonic) -> None:
-        self._read = read
-        self.device = device
-        self.timeout_s = timeout_s
-        self.log = log
-        self._clock = clock
-
-    def _exact(self, n: int, deadline: float, got_so_far: bytes) -> bytes:
-        buf = bytearray()
-        while len(buf) < n:
-            # an empty read only means the source's short poll timeout passed: keep waiting
-            # until the packet's own deadline (a real GenImg takes a few hundred ms)
-            buf += self._read(n - len(buf))
-            if len(buf) < n and self._clock() >= deadline:
-                seen = got_so_far + bytes(buf)
-                if self.log is not None and seen:
-                    self.log.record("rx", seen)
-                raise DeviceTimeout(device=self.device, waited_s=self.timeout_s, received=len(seen))
-        return bytes(buf)
-
-    def _bad(self, code: str, raw: bytes, **params: object) -> DeviceProtocolError:
-        if self.log is not None:
-            self.log.record("rx", raw)
-        return DeviceProtocolError(code, device=self.device, data=raw[:16].hex(" "), **params)
-
-    def read_packet(self) -> Packet:
-        deadline = self._clock() + self.timeout_s
-        head = self._exact(9, deadline, b"")
-        if head[:2] != HEADER:
-            raise self._bad("zfm.garbage", head)
-        pid = head[6]
-        if pid not in (Pid.ACK, Pid.DATA, Pid.END):
-            raise self._bad("zfm.bad_packet_id", head, pid=f"0x{pid:02x}")
-        length = int.from_bytes(head[7:9], "big")
-        if length < 2 or length > MAX_PAYLOAD + 2:
-            raise self._bad("zfm.bad_length", head, length=length)
-        body = self._exact(length, deadline, head)
-        raw = head + body
-        payload = body[:-2]
-        if checksum(pid, length, payload) != int.from_bytes(body[-2:], "big"):
-            raise self._bad("zfm.bad_checksum", raw)
-        if self.log is not None:
-            self.log.record("rx", raw)
-        return Packet(int.from_bytes(head[2:6], "big"), pid, payload)
-
-
-@dataclass(frozen=True)
-class SystemParameters:
-    """The 16 bytes ReadSysPara returns."""
-
-    status_register: int
-    system_id: int
-    library_size: int
-    security_level: int
-    address: int
-    packet_size: int
-    baudrate: int
-
-    @classmethod
-    def parse(cls, data: bytes, *, device: str) -> "SystemParameters":
-        if len(data) < 16:
-            raise DeviceProtocolError("zfm.short_reply", device=device, length=len(data))
-        word = lambda i: int.from_bytes(data[i:i + 2], "big")  # noqa: E731
-        size_code = word(12)
-        if size_code not in PACKET_SIZES:
-            raise DeviceProtocolError("zfm.bad_sys_para", device=device, field="packet_size", value=size_code)
-        return cls(status_register=word(0), system_id=word(2), library_size=word(4), security_level=word(6),
-                   address=int.from_bytes(data[8:12], "big"), packet_size=PACKET_SIZES[size_code],
-                   baudrate=9600 * word(14))
-
-
-def unpack_image(data: bytes) -> np.ndarray:
-    """4-bit pixels (high nibble first) to a uint8 image; 0..15 is spread over 0..255."""
-    packed = np.frombuffer(data, dtype=np.uint8)
-    pixels = np.empty(packed.size * 2, dtype=np.uint8)
-    pixels[0::2] = packed >> 4
-    pixels[1::2] = packed & 0x0F
-    return (pixels * 17).reshape(IMAGE_HEIGHT, IMAGE_WIDTH)
+IMAGE_WIDTH = CLASSIC.width
+IMAGE_HEIGHT = CLASSIC.height
+#: the classic R30x/AS60x image upload: 4 bits per pixel, two pixels per byte
+IMAGE_BYTES = CLASSIC.image_bytes
+#: a classic character file / template in a char buffer (R503: 1536, from ReadProdInfo)
+TEMPLATE_BYTES = CLASSIC.template_bytes
 
 
 class ZfmFingerprintDriver(FingerprintScanner):
@@ -281,9 +125,14 @@ class ZfmFingerprintDriver(FingerprintScanner):
 
     def __init__(self, name: str, params: "ZfmFingerprintDriver.Params") -> None:
         super().__init__(name, params)
+        self.log.decoder = describe_packet
         self._port: serial.SerialBase | None = None
         self._lock = threading.Lock()
         self._sys: SystemParameters | None = None
+        #: what ReadProdInfo told at open (None: a classic module without the instruction)
+        self.product: ProductInfo | None = None
+        #: image and template sizes every transfer is sized and bounded by
+        self.geometry: SensorGeometry = CLASSIC
         #: set when the port vanished; every call says DeviceAbsent until reopened
         self._lost = False
 
@@ -296,7 +145,8 @@ class ZfmFingerprintDriver(FingerprintScanner):
                 port.close()
             except Exception:  # the port is already gone; closing it is only tidying up
                 pass
-        return DeviceAbsent(device=self.name, port=self.params.port, reason=str(exc or "")[:80])
+        return DeviceAbsent(device=self.name, port=self.params.port, reason=str(exc or "")[:80],
+                            os_error=os_error_text(exc))
 
     def _do_open(self) -> None:
         if self._port is not None:
@@ -305,12 +155,17 @@ class ZfmFingerprintDriver(FingerprintScanner):
             self._port = serial.serial_for_url(self.params.port, baudrate=self.params.baudrate,
                                                timeout=min(self.params.timeout_s, 0.25), write_timeout=self.params.timeout_s)
         except (*PORT_GONE, ValueError) as exc:
-            raise DeviceAbsent(device=self.name, port=self.params.port, reason=str(exc)[:80]) from None
+            absent = DeviceAbsent(device=self.name, port=self.params.port, reason=str(exc)[:120],
+                                  os_error=os_error_text(exc))
+            self.log.failure(absent.technical())
+            raise absent from None
         self._lost = False
         try:
             self._reset_input()
             self.verify_password()
             self._sys = self.read_system_parameters()
+            self.product = self.read_product_info()
+            self.geometry = self.product.geometry if self.product is not None else CLASSIC
         except BaseException:
             self._do_close()
             raise
@@ -361,11 +216,10 @@ class ZfmFingerprintDriver(FingerprintScanner):
         except PORT_GONE as exc:
             raise self._absent(exc) from None
 
-    def _receive(self, *, log: bool = True) -> Packet:
-        reader = PacketReader(self._read, device=self.name, timeout_s=self.params.timeout_s,
-                              log=self.log if log else None)
+    def _receive(self, *, quiet: bool = False, deadline: float | None = None) -> Packet:
+        reader = PacketReader(self._read, device=self.name, timeout_s=self.params.timeout_s, log=self.log)
         try:
-            packet = reader.read_packet()
+            packet = reader.read_packet(deadline=deadline, quiet=quiet)
         except DeviceProtocolError:
             # drop whatever else the garbage left behind so the next command starts clean
             if self._port is not None:
@@ -380,35 +234,47 @@ class ZfmFingerprintDriver(FingerprintScanner):
 
         With ``check`` a non-zero confirmation raises its typed error.
         """
-        # a late reply to an earlier timed-out command must not be taken for this one's
-        self._reset_input()
-        self._send(Pid.COMMAND, bytes([instruction]) + args)
-        ack = self._receive()
-        if ack.pid != Pid.ACK or not ack.payload:
-            raise DeviceProtocolError("zfm.expected_ack", device=self.name, pid=f"0x{ack.pid:02x}")
-        code = ack.payload[0]
-        if check and code != 0:
-            raise confirmation_error(code, device=self.name, instruction=instruction)
+        try:
+            # a late reply to an earlier timed-out command must not be taken for this one's
+            self._reset_input()
+            self._send(Pid.COMMAND, bytes([instruction]) + args)
+            ack = self._receive()
+            if ack.pid != Pid.ACK or not ack.payload:
+                raise DeviceProtocolError("zfm.expected_ack", device=self.name, pid=f"0x{ack.pid:02x}")
+            code = ack.payload[0]
+            if check and code != 0:
+                raise confirmation_error(code, device=self.name, instruction=instruction)
+        except DeviceError as exc:
+            # the failed exchange stays in the log next to its bytes, for the technician
+            self.log.failure(exc.technical())
+            raise
         return code, ack.payload[1:]
 
-    def _receive_data(self, limit: int) -> bytes:
-        """Data packets after an acknowledge, until the end packet."""
-        data = bytearray()
+    def _receive_data(self, expected: int) -> bytes:
+        """Data packets after an acknowledge, until the end packet, bounded by the packets, bytes
+        and time ``expected`` bytes legitimately take at the port's baud rate (TransferBudget)."""
+        size = self._sys.packet_size if self._sys else self.params.packet_size
+        budget = TransferBudget.for_transfer(expected, packet_size=size, baudrate=self.params.baudrate,
+                                             timeout_s=self.params.timeout_s)
         count = 0
-        while True:
+
+        def next_packet(deadline: float) -> Packet:
             # log the first data packet and the end one: 288 image packets would flush the
             # command/acknowledge exchange a technician wants to read out of the ring
+            nonlocal count
             count += 1
-            packet = self._receive(log=count == 1)
+            packet = self._receive(quiet=count > 1, deadline=deadline)
             if packet.pid == Pid.END and count > 1:
                 self.log.record("rx", encode_packet(packet.address, packet.pid, packet.payload))
-            if packet.pid not in (Pid.DATA, Pid.END):
-                raise DeviceProtocolError("zfm.expected_data", device=self.name, pid=f"0x{packet.pid:02x}")
-            data += packet.payload
-            if len(data) > limit:
-                raise DeviceProtocolError("zfm.too_much_data", device=self.name, limit=limit)
-            if packet.pid == Pid.END:
-                return bytes(data)
+            return packet
+
+        try:
+            return receive_transfer(next_packet, budget, device=self.name)
+        except DeviceError as exc:
+            self.log.failure(exc.technical())
+            if self._port is not None and not isinstance(exc, DeviceAbsent):
+                self._reset_input()  # the rest of a refused stream must not meet the next command
+            raise
 
     def _send_data(self, data: bytes) -> None:
         size = self._sys.packet_size if self._sys else self.params.packet_size
@@ -435,6 +301,21 @@ class ZfmFingerprintDriver(FingerprintScanner):
         _, data = self.command(Instr.READ_SYS_PARA)
         return SystemParameters.parse(data, device=self.name)
 
+    def read_product_info(self) -> ProductInfo | None:
+        """ReadProdInfo (0x3C, R503-era modules); None when the module refuses the instruction
+        (classic R30x/AS60x answer 0x01 or 0x19, later firmware 0xFC) or ignores it (no answer
+        within the reply timeout: the manuals of the older modules do not say what they do), so
+        the classic sizes hold."""
+        try:
+            code, data = self.command(Instr.READ_PROD_INFO, check=False)
+        except DeviceTimeout:
+            return None
+        if code in NOT_SUPPORTED:
+            return None
+        if code != 0:
+            raise confirmation_error(code, device=self.name, instruction=Instr.READ_PROD_INFO)
+        return ProductInfo.parse(data, device=self.name)
+
     def gen_img(self) -> bool:
         """Take an image into the image buffer; False when no finger is on the sensor."""
         code, _ = self.command(Instr.GEN_IMG, check=False)
@@ -445,10 +326,11 @@ class ZfmFingerprintDriver(FingerprintScanner):
         return True
 
     def up_image(self) -> bytes:
+        expected = self.geometry.image_bytes
         self.command(Instr.UP_IMAGE)
-        data = self._receive_data(IMAGE_BYTES)
-        if len(data) != IMAGE_BYTES:
-            raise DeviceProtocolError("zfm.image_size", device=self.name, got=len(data), expected=IMAGE_BYTES)
+        data = self._receive_data(expected)
+        if len(data) != expected:
+            raise DeviceProtocolError("zfm.image_size", device=self.name, got=len(data), expected=expected)
         return data
 
     def img2tz(self, buffer_id: int) -> None:
@@ -459,7 +341,7 @@ class ZfmFingerprintDriver(FingerprintScanner):
 
     def up_char(self, buffer_id: int) -> bytes:
         self.command(Instr.UP_CHAR, bytes([buffer_id]))
-        return self._receive_data(TEMPLATE_BYTES)
+        return self._receive_data(self.geometry.template_bytes)
 
     def down_char(self, buffer_id: int, template: bytes) -> None:
         self.command(Instr.DOWN_CHAR, bytes([buffer_id]))
@@ -496,13 +378,19 @@ class ZfmFingerprintDriver(FingerprintScanner):
         self._live_port()
         with self._guarded():
             sys = self._sys = self.read_system_parameters()
-        return DeviceInfo(
-            vendor="ZhianTec-compatible", model=f"ZFM/R30x/AS60x (system id 0x{sys.system_id:04x})",
-            serial=f"addr 0x{sys.address:08x}", firmware="",
-            extra={"library_size": sys.library_size, "security_level": sys.security_level,
-                   "packet_size": sys.packet_size, "baudrate": sys.baudrate,
-                   "status_register": f"0x{sys.status_register:04x}", "port": self.params.port},
-        )
+        extra = {"library_size": sys.library_size, "security_level": sys.security_level,
+                 "packet_size": sys.packet_size, "baudrate": sys.baudrate,
+                 "status_register": f"0x{sys.status_register:04x}", "port": self.params.port,
+                 "image": f"{self.geometry.width}x{self.geometry.height}",
+                 "template_bytes": self.geometry.template_bytes}
+        prod = self.product
+        if prod is None:
+            return DeviceInfo(vendor="ZhianTec-compatible", model=f"ZFM/R30x/AS60x (system id 0x{sys.system_id:04x})",
+                              serial=f"addr 0x{sys.address:08x}", firmware="", extra=extra)
+        extra.update(sensor=prod.sensor_model, batch=prod.batch_number)
+        return DeviceInfo(vendor="Grow (R503-era)", model=f"{prod.module_model} (system id 0x{sys.system_id:04x})",
+                          serial=prod.serial_number or f"addr 0x{sys.address:08x}",
+                          firmware=f"hw {prod.hardware_version}", extra=extra)
 
     def status(self) -> DeviceStatus:
         if not self.is_open:
@@ -535,25 +423,31 @@ class ZfmFingerprintDriver(FingerprintScanner):
                 checks.append((code, False, exc.technical()))
 
         with self._guarded():
-            check("zfm.check.password", lambda: (self.verify_password(), "ok")[1])
+            check("zfm.check.password", lambda: (self.verify_password(), Worded("zfm.detail.accepted", "accepted"))[1])
 
             def sys_para() -> str:
                 sys = self._sys = self.read_system_parameters()
                 if sys.packet_size != self.params.packet_size:
                     raise DeviceProtocolError("zfm.packet_size_mismatch", device=self.name,
                                               configured=self.params.packet_size, module=sys.packet_size)
-                return f"library {sys.library_size}, packet {sys.packet_size}, baud {sys.baudrate}"
+                return Worded("zfm.detail.parameters", f"library {sys.library_size}, packet {sys.packet_size}, "
+                              f"baud {sys.baudrate}", library=sys.library_size, packet=sys.packet_size,
+                              baud=sys.baudrate)
 
             check("zfm.check.parameters", sys_para)
-            check("zfm.check.library", lambda: f"{self.template_count()} templates")
+            def library() -> str:
+                count = self.template_count()
+                return Worded("zfm.detail.templates", f"{count} templates", count=count)
+
+            check("zfm.check.library", library)
 
             def round_trip() -> str:
-                pattern = bytes((i * 37 + 11) & 0xFF for i in range(TEMPLATE_BYTES))
+                pattern = bytes((i * 37 + 11) & 0xFF for i in range(self.geometry.template_bytes))
                 self.down_char(2, pattern)
                 back = self.up_char(2)
                 if back != pattern:
                     raise DeviceProtocolError("zfm.round_trip_mismatch", device=self.name, got=len(back))
-                return f"{len(back)} bytes"
+                return Worded("zfm.detail.bytes", f"{len(back)} bytes", count=len(back))
 
             check("zfm.check.char_buffer", round_trip)
         return SelfTestResult(all(ok for _, ok, _ in checks), tuple(checks))
@@ -582,7 +476,7 @@ class ZfmFingerprintDriver(FingerprintScanner):
             finally:
                 if self._port is not None:
                     self._led_best_effort(False)
-        return FingerImage(pixels=unpack_image(data), ppi=500, position=position, captured_at=time.time(),
+        return FingerImage(pixels=unpack_image(data, self.geometry), ppi=500, position=position, captured_at=time.time(),
                            metadata={"sensor": "zfm", "bits_per_pixel": 4, "upload_s": round(upload_s, 4),
                                      "bytes": len(data)})
 

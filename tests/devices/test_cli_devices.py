@@ -16,7 +16,7 @@ ZFM_MOCKED = """
 [devices.jari]
 driver = "zfm"
 mock = "zfm"
-timeout_s = 0.5
+timeout_s = 2.0
 poll_interval_s = 0.01
 """
 

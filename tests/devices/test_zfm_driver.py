@@ -23,11 +23,12 @@ from kiosk.devices.zfm import (
 )
 from kiosk.i18n import catalog
 
-DRIVER_SOURCE = Path(__file__).resolve().parents[2] / "kiosk" / "devices" / "zfm.py"
+DRIVER_SOURCES = [Path(__file__).resolve().parents[2] / "kiosk" / "devices" / n for n in ("zfm.py", "zfm_wire.py")]
 
 
 def params(port: str, **kw: object) -> ZfmFingerprintDriver.Params:
-    return ZfmFingerprintDriver.Params(port=port, **{"timeout_s": 0.5, "poll_interval_s": 0.01, **kw})  # type: ignore[arg-type]
+    # the driver's default reply timeout: the emulator's synthetic GenImg takes ~0.1 s, several times that on a loaded machine
+    return ZfmFingerprintDriver.Params(port=port, **{"timeout_s": 2.0, "poll_interval_s": 0.01, **kw})  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_every_confirmation_code_and_protocol_error_has_words(language: str) -> 
     words = catalog(language)
     for reason in [*CONFIRMATION_REASONS.values(), "unknown_code"]:
         assert f"device.fault.{reason}" in words
-    for code in set(re.findall(r'"(zfm\.[a-z_.]+)"', DRIVER_SOURCE.read_text())):
+    for code in {c for src in DRIVER_SOURCES for c in re.findall(r'"(zfm\.[a-z_.]+)"', src.read_text())}:
         assert code in words, code
 
 

@@ -12,7 +12,8 @@ class ZfmRig:
     def __init__(self, tmp_path: Path) -> None:
         # no control socket: the suite drives the emulator in process
         self.mock = ZfmMock(ZfmEmulator(seed=5), tmp_path / "zfm", control=False)
-        params = ZfmFingerprintDriver.Params(port=self.mock.server.port, timeout_s=0.5, poll_interval_s=0.01)
+        # the driver's default reply timeout: a synthetic GenImg can take 0.5 s on a loaded machine
+        params = ZfmFingerprintDriver.Params(port=self.mock.server.port, timeout_s=2.0, poll_interval_s=0.01)
         self.driver = ZfmFingerprintDriver("sidik-jari", params)
 
     def finger_absent(self, absent: bool) -> None:

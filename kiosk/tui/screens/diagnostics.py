@@ -1,30 +1,29 @@
-"""Diagnostics (technician): each device's open / info / self-test / test capture / protocol log,
-serial port rescan, the central's reachability, and an exported diagnostics bundle."""
+"""Diagnostics (technician): each device's open / info / self-test / test capture / exchange log,
+the port list (configured ports and the machine's serial ports), the central's reachability, and
+the exported diagnostics bundle. The procedure and the words are :mod:`kiosk.diagnostics`, the
+same ``kiosk diag`` uses; this screen only runs them in workers and shows the result."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import Any
 
+from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from kiosk.devices.errors import DeviceError
+from kiosk.diagnostics.bundle import write_bundle
+from kiosk.diagnostics.ports import configured_ports
+from kiosk.diagnostics.runner import capture_summary
+from kiosk.diagnostics.words import check_words, detail_words, technical_line, where
 from kiosk.i18n import translate
 from kiosk.tui import services
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.devices_poll import device_report, open_device, reopen_device
 from kiosk.tui.messages import DeviceReport, DiagnosticResult
 from kiosk.tui.screens.device_help import problem_words
-
-
-def list_serial_ports() -> list[str]:
-    from serial.tools import list_ports
-
-    return [f"{p.device} {p.description or ''} {p.hwid or ''}".strip() for p in list_ports.comports()]
 
 
 class DiagnosticsScreen(KioskScreen):
@@ -128,7 +127,8 @@ class DiagnosticsScreen(KioskScreen):
     def on_diagnostic_result(self, msg: DiagnosticResult) -> None:
         lines = [f"[b]{msg.name}: {translate('tui.diag.action.' + msg.action)}[/b]"]
         if msg.error is not None:
-            lines.append(f"[red]{problem_words(msg.error)}[/red]")
+            lines.append(f"[red]{escape(problem_words(msg.error))}[/red]")
+            lines.append(escape(translate("diag.technical", line=self._technical(msg.name, msg.error))))
         if msg.status is not None:
             lines.append(f"{translate('tui.diag.state')}: {translate('tui.device.state.' + msg.status.state.value)}")
         if msg.info is not None:
@@ -137,19 +137,48 @@ class DiagnosticsScreen(KioskScreen):
                       f"{translate('tui.diag.serial')}: {i.serial}", f"{translate('tui.diag.firmware')}: {i.firmware}"]
         if msg.self_test is not None:
             lines.append(translate("tui.diag.passed") if msg.self_test.passed else f"[red]{translate('tui.diag.failed')}[/red]")
-            lines += [f"{'✓' if ok else '✗'} {code} {detail}" for code, ok, detail in msg.self_test.checks]
+            lines += [escape(f"{'✓' if ok else '✗'} {check_words(code)}: {detail_words(detail)}")
+                      for code, ok, detail in msg.self_test.checks]
         if msg.text:
-            lines.append(msg.text)
+            lines.append(escape(msg.text))
         elif msg.action == "log" and msg.error is None:
             lines.append(translate("tui.diag.log_empty"))
         self.output = "\n".join(lines)
         self.refresh_texts()
 
+    def _technical(self, name: str, error: BaseException) -> str:
+        try:
+            params = self.kiosk.devices.get(name).params
+        except Exception:  # the driver could not even be built: the error itself says why
+            params = None
+        return technical_line(error, device=name, params=params)
+
     @work(thread=True, exclusive=True, group="diag-other")
     def action_rescan(self) -> None:
-        ports = list_serial_ports()
-        text = "\n".join(ports) if ports else translate("tui.diag.no_ports")
-        self.app.call_from_thread(self.show, f"[b]{translate('tui.diag.ports')}[/b]\n{text}")
+        from kiosk.devices.discovery import serial_ports
+
+        pairs = []
+        for name in self.kiosk.devices.names():
+            try:
+                pairs.append((name, self.kiosk.devices.get(name).params))
+            except Exception:  # a device whose driver cannot be built has no port to show
+                continue
+        lines = [f"[b]{translate('diag.ports.configured')}[/b]"]
+        for p in configured_ports(pairs):
+            if not p.exists:
+                lines.append(escape(translate("diag.ports.missing", device=p.device, port=p.port, os_error=p.os_error)))
+            elif p.resolves_to:
+                lines.append(escape(translate("diag.ports.resolves", device=p.device, port=p.port, target=p.resolves_to)))
+            else:
+                lines.append(escape(translate("diag.ports.exists", device=p.device, port=p.port)))
+        lines += [f"[b]{translate('diag.ports.system')}[/b]"]
+        system = serial_ports()
+        lines += [escape(f"{s.device} {s.known or s.description} {s.vid}:{s.pid}".rstrip(" :")) for s in system]
+        if not system:
+            lines.append(translate("tui.diag.no_ports"))
+        for name, params in pairs:
+            lines.append(escape(f"{name}: {translate('diag.where', where=where(params))}"))
+        self.app.call_from_thread(self.show, "\n".join(lines))
 
     @work(thread=True, exclusive=True, group="diag-other")
     def action_central(self) -> None:
@@ -158,12 +187,12 @@ class DiagnosticsScreen(KioskScreen):
             text = translate("tui.diag.central_ok") if ok else translate("tui.diag.central_down")
         except Exception as exc:
             text = problem_words(exc)
-        self.app.call_from_thread(self.show, text)
+        self.app.call_from_thread(self.show, escape(text))
 
     @work(thread=True, exclusive=True, group="diag-other")
     def action_export(self) -> None:
-        path = export_bundle(self.kiosk)
-        self.app.call_from_thread(self.show, translate("tui.diag.exported", path=str(path)))
+        path = write_bundle(self.kiosk.cfg, self.kiosk.devices, self.kiosk.store)
+        self.app.call_from_thread(self.show, escape(translate("tui.diag.exported", path=str(path))))
 
     def show(self, text: str) -> None:
         self.output = text
@@ -174,40 +203,16 @@ class DiagnosticsScreen(KioskScreen):
 
 
 def test_capture(dev: Any, cfg: Any) -> str:
-    """One test capture described as ``kiosk diag`` does, with the quality result in words."""
-    from kiosk.cli.devices import capture_summary
-
+    """One test capture as ``kiosk diag`` does it, with the quality result in words."""
     if dev.kind == "fingerprint":
         img = dev.capture(0, timeout_s=10.0)
         attempt = services.assess_finger(services.finger_engine(cfg), img, 2)
-        lines = [f"{img.pixels.shape[1]}x{img.pixels.shape[0]} px, {img.ppi} ppi",
+        h, w = img.pixels.shape[:2]
+        lines = [translate("diag.capture.finger", width=w, height=h, ppi=img.ppi),
                  translate("tui.fingers.nfiq2", score=attempt.nfiq2)]
         return "\n".join(lines + [translate(code, **params) for code, params in attempt.report.guidance()])
-    summary = capture_summary(dev, 2.0)
+    summary = detail_words(capture_summary(dev, 2.0))
     if dev.kind == "camera":
         checks = services.face_checks(dev.latest(timeout_s=2.0).image, cfg)
         return "\n".join([summary] + [f"{'✓' if c.passed else '✗'} {translate(c.code, **c.params)}" for c in checks])
     return summary
-
-
-def export_bundle(app: Any) -> Any:
-    """Write every device's status, info, self-test and protocol log to one JSON file."""
-    bundle: dict[str, Any] = {"station": app.cfg.station.id, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-                              "devices": {}, "serial_ports": list_serial_ports(), "counts": app.store.counts()}
-    for name in app.devices.names():
-        entry: dict[str, Any] = {}
-        try:
-            dev = app.devices.get(name)
-            entry["driver"] = type(dev).__name__
-            entry["status"] = str(dev.status().state)
-            if dev.is_open:
-                entry["info"] = dev.info().__dict__
-                entry["protocol_log"] = dev.last_exchange()
-        except Exception as exc:
-            entry["error"] = f"{type(exc).__name__}: {exc}"
-        bundle["devices"][name] = entry
-    folder = app.cfg.station.data_dir / "diagnostics"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"diag-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}.json"
-    path.write_text(json.dumps(bundle, indent=2, default=str), "utf-8")
-    return path
