@@ -91,6 +91,11 @@ class CentralConfig:
     backoff_cap_s: Seconds = 60.0
     #: records uploaded at the same time
     parallel_uploads: Annotated[int, Interval(ge=1, le=32)] = 2
+    #: PEM file of the central's TLS certificate or of the CA that issued it: the ONLY trust
+    #: anchor for https (required for a real station's https URL)
+    ca_file: Path | None = None
+    #: accept a plain http:// central on a real station (a warning is logged at start)
+    allow_plain_http: bool = False
     local: LocalCentralConfig = field(default_factory=LocalCentralConfig)
 
 

@@ -9,7 +9,7 @@ what serves each configured device and simulation is wired in :mod:`kiosk.compos
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from kiosk import composition
 from kiosk.config import Config
@@ -19,11 +19,15 @@ from kiosk.store import RecordStore
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+    from kiosk.central.local import LocalCentral
     from kiosk.devices.protocols import CardPrinter
     from kiosk.ops.audit import Checkpoint
     from kiosk.printer.desk import PrintDesk
     from kiosk.printer.gate import PrintGate, PrintOutcome, Progress
     from kiosk.printer.stock import Stock
+    from kiosk.sync.session import SyncSettings
+    from kiosk.sync.status import SyncProgress
+    from kiosk.sync.worker import SyncWorker
 
 
 class Station:
@@ -34,6 +38,33 @@ class Station:
         self._gate: PrintGate | None = None
         #: (record id, outcome) of the start-up recovery done when the printer was opened
         self.recovered: list[tuple[str, str]] = []
+        #: the local central this Station started (simulated station, ``[central] url = "local"``)
+        self.central: LocalCentral | None = None
+
+    # -- sync (issue 13 §4: the Station starts the local central and schedules upkeep) ----------
+    def start_central(self) -> "LocalCentral | None":
+        """Start (or find running) the local central of a ``url = "local"`` station; None otherwise."""
+        if self.cfg.central.url != "local":
+            return None
+        if self.central is None:
+            from kiosk.central.local import start_local_central
+
+            self.central = start_local_central(self.cfg)
+        return self.central
+
+    def sync_worker(self, *, store: RecordStore | None = None,
+                    on_progress: "Callable[[SyncProgress], None] | None" = None,
+                    settings: "SyncSettings | None" = None) -> "SyncWorker":
+        """The sync worker of this station, with the station's upkeep after each pass. ``store``:
+        a store of its own for a worker thread (the UI's connection is not shared)."""
+        from kiosk.ops.service import Upkeep
+        from kiosk.sync.worker import SyncWorker
+
+        store = store or self.store
+        central = self.start_central()
+        return SyncWorker.from_config(self.cfg, store, on_progress=on_progress, settings=settings,
+                                      central_url=central.url if central else None,
+                                      after_pass=Upkeep(self.cfg, store))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> "Station":
@@ -105,6 +136,9 @@ class Station:
         return sign_checkpoint(self.cfg, self.store)
 
     def close(self) -> None:
+        if self.central is not None:
+            self.central.close()
+            self.central = None
         self.devices.close()
         self.store.close()
 

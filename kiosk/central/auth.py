@@ -8,6 +8,13 @@ Headers: ``X-Kiosk-Station`` (station id), ``X-Kiosk-Time`` (Unix seconds) and
     TIME
     hex SHA-256 of the body (of b"" when there is none)
 
+A chunk of a resumable upload (PATCH /v1/uploads/...) is signed over ``chunk:OFFSET:LENGTH``
+instead of its body's hash (:func:`chunk_digest`), as tus's PATCH is authenticated by its
+headers: the central can then keep the bytes of a chunk the link cut half-way and the
+station resumes from the byte where it was cut. The bytes themselves are checked once, when
+the upload completes: their SHA-256 must be the packet hash the station signed when it
+created the upload (and the packet carries the station's own signature inside).
+
 The central refuses an unknown station, a bad signature and a time more than
 ``MAX_SKEW_S`` away from its own clock. Replaying a captured request within that window
 gains nothing: every operation is idempotent (an upload of the same record is never stored
@@ -36,19 +43,26 @@ class AuthError(KioskError):
     code = "auth.invalid"
 
 
-def message(method: str, target: str, ts: str, body: bytes) -> bytes:
-    return f"{method.upper()}\n{target}\n{ts}\n{hashlib.sha256(body).hexdigest()}".encode()
+def chunk_digest(offset: int, length: int) -> str:
+    """What a chunk's signature covers in place of the body hash (see the module docstring)."""
+    return f"chunk:{offset}:{length}"
+
+
+def message(method: str, target: str, ts: str, body: bytes, digest: str | None = None) -> bytes:
+    digest = digest if digest is not None else hashlib.sha256(body).hexdigest()
+    return f"{method.upper()}\n{target}\n{ts}\n{digest}".encode()
 
 
 def sign_headers(key: Ed25519PrivateKey, station_id: str, method: str, target: str, body: bytes,
-                 now: float | None = None) -> dict[str, str]:
+                 now: float | None = None, digest: str | None = None) -> dict[str, str]:
     ts = str(int(now if now is not None else time.time()))
-    sig = base64.b64encode(key.sign(message(method, target, ts, body))).decode()
+    sig = base64.b64encode(key.sign(message(method, target, ts, body, digest))).decode()
     return {H_STATION: station_id, H_TIME: ts, H_SIGNATURE: sig}
 
 
 def verify_headers(headers: Any, method: str, target: str, body: bytes,
-                   lookup: Callable[[str], Ed25519PublicKey | None], now: float | None = None) -> str:
+                   lookup: Callable[[str], Ed25519PublicKey | None], now: float | None = None,
+                   digest: str | None = None) -> str:
     """The authenticated station id, or :class:`AuthError` (auth.missing, auth.unknown_station,
     auth.signature, auth.clock). ``headers``: anything with ``.get(name)``."""
     station, ts, sig = headers.get(H_STATION), headers.get(H_TIME), headers.get(H_SIGNATURE)
@@ -59,7 +73,7 @@ def verify_headers(headers: Any, method: str, target: str, body: bytes,
         raise AuthError("auth.unknown_station", station=station)
     try:
         skew = abs(int(ts) - (now if now is not None else time.time()))
-        key.verify(base64.b64decode(sig, validate=True), message(method, target, ts, body))
+        key.verify(base64.b64decode(sig, validate=True), message(method, target, ts, body, digest))
     except (InvalidSignature, ValueError):
         raise AuthError("auth.signature", station=station) from None
     if skew > MAX_SKEW_S:

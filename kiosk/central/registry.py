@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from kiosk.central.answers import sign_answer
 from kiosk.central.carddata import card_data
 from kiosk.central.keys import CentralKeys, ed25519_public_from_pem, public_pem
 from kiosk.central.packet import OpenedPacket, PacketError, open_packet, sample_bytes
@@ -115,6 +116,30 @@ CENTRAL_MIGRATIONS: list[Any] = [
         record_id TEXT NOT NULL,
         code TEXT NOT NULL,
         at TEXT NOT NULL
+    )
+    """,
+    # issue 13: a reprint request carries the station's request id and a retry gets the first
+    # answer (never a second permit); each station's audit checkpoints are kept here, so cutting
+    # the newest entries at the station shows against the central's copy
+    """
+    CREATE TABLE reprint_requests (
+        request_id TEXT PRIMARY KEY,
+        station_id TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        permit_id TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    ALTER TABLE deletions ADD COLUMN station_request_id TEXT;
+    CREATE TABLE audit_checkpoints (
+        station_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        entries INTEGER NOT NULL,
+        prev INTEGER NOT NULL,
+        signed_at TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (station_id, seq)
     )
     """,
 ]
@@ -441,19 +466,27 @@ class CentralRegistry:
             rows = self.conn.execute("SELECT * FROM decisions WHERE station_id=? AND seq>? ORDER BY seq LIMIT ?",
                                      (station_id, cursor, limit + 1)).fetchall()
         more = len(rows) > limit
-        out = [{"seq": r["seq"], "record_id": r["record_id"], "submission": r["submission"],
-                "decision": r["decision"], "decided_at": r["decided_at"], **json.loads(r["body"])}
+        # signed when sent (rows decided before answers were signed are covered too)
+        out = [sign_answer(self.keys.signing, "decision",
+                           {"seq": r["seq"], "station_id": r["station_id"], "record_id": r["record_id"],
+                            "submission": r["submission"], "decision": r["decision"], "decided_at": r["decided_at"],
+                            **json.loads(r["body"])})
                for r in rows[:limit]]
         return out, (out[-1]["seq"] if out else cursor), more
 
     # -- deletion and reprint requests -------------------------------------------------------
     def _deletion(self, row: sqlite3.Row) -> dict[str, Any]:
-        return {"request_id": row["request_id"], "record_id": row["record_id"], "submission": row["submission"],
-                "target_record": row["target_record"], "status": row["status"], "reason": row["reason"],
-                "created_at": row["created_at"], "answered_at": row["answered_at"]}
+        """The signed answer about one deletion request (the station moves its record on it)."""
+        return sign_answer(self.keys.signing, "deletion", {
+            "request_id": row["request_id"], "station_id": row["station_id"], "record_id": row["record_id"],
+            "submission": row["submission"], "target_record": row["target_record"], "status": row["status"],
+            "reason": row["reason"], "created_at": row["created_at"], "answered_at": row["answered_at"],
+            "station_request_id": row["station_request_id"]})
 
-    def request_deletion(self, station_id: str, record_id: str, reason: str) -> tuple[dict[str, Any], bool]:
-        """Ask to delete the earlier record that made ``record_id`` a duplicate. Idempotent."""
+    def request_deletion(self, station_id: str, record_id: str, reason: str,
+                         station_request_id: str | None = None) -> tuple[dict[str, Any], bool]:
+        """Ask to delete the earlier record that made ``record_id`` a duplicate. Idempotent: one
+        request per record submission, so a retry (same ``station_request_id``) gets the first answer."""
         with self._tx() as c:
             d = c.execute("SELECT * FROM decisions WHERE record_id=? ORDER BY seq DESC LIMIT 1", (record_id,)).fetchone()
             if d is None:
@@ -469,9 +502,9 @@ class CentralRegistry:
             target = json.loads(d["body"])["duplicate_of"]["record_id"]
             rid = str(uuid.uuid4())
             c.execute("INSERT INTO deletions(request_id, station_id, record_id, submission, target_record, reason,"
-                      " status, created_at, answer_after) VALUES (?,?,?,?,?,?,?,?,?)",
+                      " status, created_at, answer_after, station_request_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
                       (rid, station_id, record_id, d["submission"], target, reason, "pending", now_iso(),
-                       time.time() + self.decision_delay_s))
+                       time.time() + self.decision_delay_s, station_request_id))
             return self._deletion(c.execute("SELECT * FROM deletions WHERE request_id=?", (rid,)).fetchone()), True
 
     def deletion(self, station_id: str, request_id: str) -> dict[str, Any]:
@@ -484,11 +517,23 @@ class CentralRegistry:
             raise CentralError("deletion.forbidden", status=403, request=request_id)
         return self._deletion(row)
 
-    def reprint(self, station_id: str, record_id: str, reason: str, permit_id: str | None = None) -> PrintPermit:
-        """A new permit for an approved record whose card was spoiled."""
+    def reprint(self, station_id: str, record_id: str, reason: str, permit_id: str | None = None,
+                request_id: str | None = None) -> PrintPermit:
+        """A new permit for an approved record whose card was spoiled.
+
+        With a ``request_id`` (the station's idempotency key) a retry returns the permit the
+        first request minted, so a lost answer never leaves an extra permit at the central."""
         if not reason.strip():
             raise CentralError("reprint.reason_required", status=400, record=record_id)
         with self._tx() as c:
+            if request_id is not None:
+                seen = c.execute("SELECT r.station_id, r.record_id, p.body FROM reprint_requests r"
+                                 " JOIN permits p ON p.permit_id = r.permit_id WHERE r.request_id=?",
+                                 (request_id,)).fetchone()
+                if seen is not None:
+                    if (seen["station_id"], seen["record_id"]) != (station_id, record_id):
+                        raise CentralError("reprint.request_conflict", status=409, request=request_id)
+                    return PrintPermit.from_dict(json.loads(seen["body"]))
             rec = c.execute("SELECT * FROM records WHERE record_id=?", (record_id,)).fetchone()
             if rec is None:
                 raise CentralError("reprint.unknown_record", status=404, record=record_id)
@@ -500,7 +545,42 @@ class CentralRegistry:
             if permit_id is not None and c.execute("SELECT 1 FROM permits WHERE permit_id=? AND record_id=?",
                                                    (permit_id, record_id)).fetchone() is None:
                 raise CentralError("reprint.unknown_permit", status=404, permit=permit_id)
-            return self._permit(c, rec, f"reprint: {reason}")
+            permit = self._permit(c, rec, f"reprint: {reason}")
+            if request_id is not None:
+                c.execute("INSERT INTO reprint_requests(request_id, station_id, record_id, permit_id, created_at)"
+                          " VALUES (?,?,?,?,?)", (request_id, station_id, record_id, permit.permit_id, now_iso()))
+            return permit
+
+    def reprint_answer(self, station_id: str, request_id: str | None, permit: PrintPermit) -> dict[str, Any]:
+        """The signed answer to a reprint request: binds the request id to the permit minted for it."""
+        return sign_answer(self.keys.signing, "reprint", {"station_id": station_id, "request_id": request_id,
+                                                          "record_id": permit.record_id, "permit_id": permit.permit_id,
+                                                          "permit": permit.to_dict()})
+
+    # -- audit checkpoints ---------------------------------------------------------------------
+    def keep_checkpoint(self, station_id: str, cp: dict[str, Any]) -> dict[str, Any]:
+        """Keep a station's signed audit checkpoint (verified with the station's registered key).
+
+        The newest one a station sent is its anchor: a station whose trail ends before it was cut."""
+        from kiosk.central.checkpoints import verify_station_checkpoint
+
+        key = self.station_key(station_id)
+        assert key is not None  # the request was authenticated with it
+        verify_station_checkpoint(key, cp)
+        with self._tx() as c:
+            c.execute("INSERT OR IGNORE INTO audit_checkpoints(station_id, seq, hash, entries, prev, signed_at,"
+                      " signature, received_at) VALUES (?,?,?,?,?,?,?,?)",
+                      (station_id, cp["seq"], cp["hash"], cp["entries"], cp["prev"], cp["signed_at"],
+                       cp["signature"], now_iso()))
+            newest = c.execute("SELECT seq, hash FROM audit_checkpoints WHERE station_id=? ORDER BY seq DESC LIMIT 1",
+                               (station_id,)).fetchone()
+        return {"station_id": station_id, "seq": newest["seq"], "hash": newest["hash"]}
+
+    def newest_checkpoint(self, station_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            row = self.conn.execute("SELECT * FROM audit_checkpoints WHERE station_id=? ORDER BY seq DESC LIMIT 1",
+                                    (station_id,)).fetchone()
+        return dict(row) if row else None
 
     # -- inspection (tests, admin) ------------------------------------------------------------
     def counts(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -19,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from kiosk.central.auth import AuthError, verify_headers
+from kiosk.central.auth import AuthError, chunk_digest, verify_headers
 from kiosk.central.faults import FaultInjector
 from kiosk.central.keys import ed25519_public_from_pem, public_pem
 from kiosk.central.registry import CentralError, CentralRegistry
@@ -40,6 +41,8 @@ class CentralHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # headers and body go out as separate writes: without this, Nagle + delayed ACK add 40 ms
     disable_nagle_algorithm = True
+    #: a link that stalls without a reset must not hold a handler thread forever
+    timeout = 120
     server: "CentralServer"
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
@@ -64,6 +67,43 @@ class CentralHandler(BaseHTTPRequestHandler):
             self._reset()
         self.server.faults.throttle(length)
         return self.rfile.read(length) if length else b""
+
+    def _chunk_body(self, fault: str | None) -> tuple[bytes, bool]:
+        """An upload chunk's body as far as it arrives: (bytes, cut). A cut chunk's bytes are
+        kept (tus PATCH semantics), so the station resumes from the byte where the link broke."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > 70 * 1024 * 1024:
+            raise CentralError("request.too_large", status=413)
+        want = length // 2 if fault == "reset" else length
+        self.server.faults.throttle(want)
+        parts: list[bytes] = []
+        got = 0
+        try:
+            while got < want:
+                piece = self.rfile.read1(min(65536, want - got))
+                if not piece:
+                    break
+                parts.append(piece)
+                got += len(piece)
+        except (ConnectionError, socket.timeout, OSError):
+            pass
+        return b"".join(parts), got < length
+
+    def _keep_cut_chunk(self, path: str, body: bytes) -> None:
+        """Store what arrived of a cut chunk (authenticated by its signed headers), then drop
+        the connection: there is no one left to answer."""
+        m = UPLOAD_PATH.match(path)
+        assert m is not None
+        try:
+            offset, length = int(self.headers.get("Upload-Offset", "")), int(self.headers.get("Content-Length") or 0)
+            station = verify_headers(self.headers, self.command, self.path, body, self.server.registry.station_key,
+                                     digest=chunk_digest(offset, length))
+            if body and self.headers.get("Content-Type") == CHUNK_TYPE:
+                self.server.registry.append_chunk(station, m.group(1), int(m.group(2)), offset, body)
+                log.debug("central: kept %d bytes of a cut chunk at offset %d", len(body), offset)
+        except (ValueError, KioskError):  # unauthenticated or out of place: keep nothing
+            log.debug("central: cut chunk not kept", exc_info=True)
+        self._reset()
 
     def _send(self, status: int, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
         data = b"" if body is None else json.dumps(body).encode()
@@ -101,12 +141,22 @@ class CentralHandler(BaseHTTPRequestHandler):
             if fault == "timeout":
                 time.sleep(faults.config.hang_s)
                 self._reset()
-            body = self._body(fault)
+            digest = None
+            if self.command == "PATCH" and UPLOAD_PATH.match(path):
+                body, cut = self._chunk_body(fault)
+                if cut:
+                    self._keep_cut_chunk(path, body)
+                try:
+                    digest = chunk_digest(int(self.headers.get("Upload-Offset", "")), len(body))
+                except ValueError:
+                    raise CentralError("upload.bad_offset", status=400) from None
+            else:
+                body = self._body(fault)
             station = None
             if path != "/v1/health":
                 # self.headers looks names up case-insensitively (proxies may lower-case them)
                 station = verify_headers(self.headers, self.command, self.path, body,
-                                         self.server.registry.station_key)
+                                         self.server.registry.station_key, digest=digest)
             status, payload, headers = self._route(path, station, body)
             if fault == "lost_response":
                 self._reset()
@@ -207,7 +257,10 @@ class CentralHandler(BaseHTTPRequestHandler):
             d = self._json(body)
             if not isinstance(d.get("record_id"), str) or not isinstance(d.get("reason", ""), str):
                 raise CentralError("request.bad_fields", status=400)
-            req, created = reg.request_deletion(station, d["record_id"], d.get("reason", ""))
+            station_request = d.get("request_id")
+            if station_request is not None and not isinstance(station_request, str):
+                raise CentralError("request.bad_fields", status=400)
+            req, created = reg.request_deletion(station, d["record_id"], d.get("reason", ""), station_request)
             return (201 if created else 200), req, {}
         m = DELETION_PATH.match(path)
         if m and method == "GET":
@@ -216,8 +269,14 @@ class CentralHandler(BaseHTTPRequestHandler):
             d = self._json(body)
             if not isinstance(d.get("record_id"), str) or not isinstance(d.get("reason"), str):
                 raise CentralError("request.bad_fields", status=400)
-            permit = reg.reprint(station, d["record_id"], d["reason"], d.get("permit_id"))
-            return 201, {"permit": permit.to_dict()}, {}
+            request_id = d.get("request_id")
+            if request_id is not None and not isinstance(request_id, str):
+                raise CentralError("request.bad_fields", status=400)
+            permit = reg.reprint(station, d["record_id"], d["reason"], d.get("permit_id"), request_id)
+            # the permit, plus the signed answer binding it to the station's request id
+            return 201, {"permit": permit.to_dict(), "answer": reg.reprint_answer(station, request_id, permit)}, {}
+        if path == "/v1/checkpoints" and method == "POST":
+            return 200, reg.keep_checkpoint(station, self._json(body)), {}
         raise CentralError("request.not_found", status=404, path=path)
 
     def _admin(self, path: str) -> None:
@@ -252,17 +311,21 @@ class CentralServer(ThreadingHTTPServer):
     request_queue_size = 64
 
     def __init__(self, registry: CentralRegistry, host: str = "127.0.0.1", port: int = 0,
-                 faults: FaultInjector | None = None) -> None:
+                 faults: FaultInjector | None = None, tls: "ssl.SSLContext | None" = None) -> None:
         self.registry = registry
         self.faults = faults or FaultInjector()
         super().__init__((host, port), CentralHandler)
+        #: https: the server side of the certificate a station pins (``[central] ca_file``)
+        self.tls = tls
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
         self._decider: threading.Thread | None = None
         self._stop = threading.Event()
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("central: connection error from %s", client_address, exc_info=True)

@@ -73,9 +73,8 @@ class ProgressBar:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     cfg = config_from(args)
-    from kiosk.sync.worker import SyncWorker
-
     from kiosk.ops.sdnotify import ServiceWatchdog, notify
+    from kiosk.station import Station
 
     bar = ProgressBar()
     # under systemd: pings while passes keep ending (each reports "idle"); a pass may take a
@@ -86,7 +85,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         watchdog.beat()
         bar(p)
 
-    worker = SyncWorker.from_config(cfg, store_from(cfg), on_progress=progress)
+    station = Station(cfg)
+    worker = station.sync_worker(on_progress=progress)
     # SIGTERM stops cleanly between requests; SIGKILL is survived by design (state in SQLite)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
     if not args.once:
@@ -107,6 +107,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     finally:
         watchdog.stop()
         worker.close()
+        station.close()
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
@@ -130,6 +131,12 @@ def cmd_queue(args: argparse.Namespace) -> int:
         print(f"{translate('queue.refused')}: {status['refused']}")
     if status["deletions_pending"]:
         print(f"{translate('queue.deletions')}: {status['deletions_pending']}")
+    if status["quarantined"]:
+        print(f"{translate('queue.quarantined')}: {status['quarantined']}")
+    if status["last_errors"]:
+        print(f"{translate('queue.last_errors')}:")
+        for e in status["last_errors"]:
+            print(f"  {e['at']}  {e['code']:24} {translate(e['code'])}")
     return 0
 
 

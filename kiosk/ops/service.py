@@ -1,10 +1,13 @@
 """What the sync service runs for station operations (once a day, and on each pass).
 
-Called by :meth:`kiosk.sync.worker.SyncWorker.maintain` after every pass of ``kiosk sync`` (and
-of the TUI's sync thread); the worker keeps the day of the last daily run in ``sync_state``."""
+:class:`Upkeep` is what :class:`kiosk.station.Station` schedules after every sync pass of
+``kiosk sync`` (and of the TUI's sync thread); it keeps the day of the last daily run in
+``sync_state``."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from kiosk.central.keys import StationKeys
@@ -47,3 +50,35 @@ def sign_checkpoint(cfg: Config, store: RecordStore) -> Checkpoint | None:
 
     ensure_ops_tables(store)
     return checkpoint(store, StationKeys.init(cfg.station.data_dir).signing)
+
+
+class Upkeep:
+    """The station's upkeep after each sync pass: :func:`on_sync_pass` every time,
+    :func:`run_daily` on the first pass of each day. The day of the last daily run is kept in
+    ``sync_state``, so a restarted station does not run it again the same day (a crash between
+    the run and that write only reruns it, which is harmless: purging and confirming are
+    idempotent)."""
+
+    def __init__(self, cfg: Config, store: RecordStore, *, actor: str = "sync") -> None:
+        self.cfg = cfg
+        self.store = store
+        self.actor = actor
+
+    @staticmethod
+    def today() -> str:
+        """The station's calendar day (local time: "once a day" is the office's day)."""
+        return dt.datetime.now().astimezone().date().isoformat()
+
+    def __call__(self) -> None:
+        from kiosk.sync.schema import ensure_schema, get_state, set_state
+
+        log = logging.getLogger("kiosk.ops.service")
+        ensure_schema(self.store)
+        on_sync_pass(self.cfg, self.store)
+        day = self.today()
+        if get_state(self.store.conn, "daily_run") != day:
+            result = run_daily(self.cfg, self.store, actor=self.actor)
+            with self.store.transaction() as conn:
+                set_state(conn, "daily_run", day)
+            log.info("daily maintenance done", extra={"purged": len(result.purge.purged),
+                                                      "exports_confirmed": result.exports_confirmed})

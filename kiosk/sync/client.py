@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -16,11 +17,13 @@ from urllib.parse import urlencode
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.central.auth import sign_headers
-from kiosk.central.permit import PrintPermit
+from kiosk.central.answers import AnswerError
+from kiosk.central.auth import chunk_digest, sign_headers
 from kiosk.errors import KioskError
 
 CHUNK_TYPE = "application/offset+octet-stream"
+#: bytes/s of the slowest link a body's write timeout allows for (16 kbit/s)
+MIN_LINK_BPS = 2000
 
 
 class CentralUnavailable(KioskError):
@@ -49,15 +52,19 @@ class UploadAnswer:
 class CentralClient:
     def __init__(self, base_url: str, station_id: str, key: Ed25519PrivateKey, *, timeout_s: float = 10.0,
                  transport: httpx.BaseTransport | None = None,
-                 on_exchange: Callable[[httpx.Request, httpx.Response], None] | None = None) -> None:
+                 on_exchange: Callable[[httpx.Request, httpx.Response], None] | None = None,
+                 verify: ssl.SSLContext | bool = True) -> None:
         self.base_url = base_url.rstrip("/")
         self.station_id = station_id
         self.key = key
+        self.timeout_s = timeout_s
         hooks = {"response": [self._hook]} if on_exchange else {}
         self._on_exchange = on_exchange
         if transport is None:
             # small requests go out at once (no Nagle wait for the previous segment's ACK)
-            transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+            # ``verify``: the pinned CA/certificate context for https (kiosk.sync.worker.central_transport)
+            transport = httpx.HTTPTransport(verify=verify,
+                                            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
         self.http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout_s),
                                  transport=transport, event_hooks=hooks,
                                  limits=httpx.Limits(max_connections=16, max_keepalive_connections=8))
@@ -72,15 +79,20 @@ class CentralClient:
 
     # -- one signed request -------------------------------------------------------------------
     def request(self, method: str, path: str, *, query: dict[str, Any] | None = None, body: bytes = b"",
-                json_body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+                json_body: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+                digest: str | None = None) -> httpx.Response:
         target = path + ("?" + urlencode(query) if query else "")
         hdrs = dict(headers or {})
         if json_body is not None:
             body = json.dumps(json_body).encode()
             hdrs["Content-Type"] = "application/json"
-        hdrs.update(sign_headers(self.key, self.station_id, method, target, body))
+        hdrs.update(sign_headers(self.key, self.station_id, method, target, body, digest=digest))
+        # sending a body is one timed operation: give it time for the bytes at the slowest
+        # link we serve (MIN_LINK_BPS) on top of the timeout, so a big chunk on a slow link is
+        # not cut by our own timer (a dead link is still noticed: reads keep the plain timeout)
+        timeout = httpx.Timeout(self.timeout_s, write=self.timeout_s + len(body) / MIN_LINK_BPS)
         try:
-            response = self.http.request(method, target, content=body or None, headers=hdrs)
+            response = self.http.request(method, target, content=body or None, headers=hdrs, timeout=timeout)
         except httpx.TimeoutException as exc:
             raise CentralUnavailable("sync.timeout", kind=type(exc).__name__) from None
         except httpx.HTTPError as exc:  # connect errors, resets, protocol errors mid-body
@@ -99,6 +111,30 @@ class CentralClient:
         params.pop("status", None)
         return CentralRefused(code, status=response.status_code, **params)
 
+    @staticmethod
+    def _protocol_json(r: httpx.Response) -> dict[str, Any]:
+        """An upload-protocol answer (nothing in it is applied): garbage is a failed request,
+        retried like a reset."""
+        try:
+            d = r.json()
+        except ValueError:
+            raise CentralUnavailable("sync.bad_answer", status=r.status_code) from None
+        if not isinstance(d, dict):
+            raise CentralUnavailable("sync.bad_answer", status=r.status_code)
+        return d
+
+    @staticmethod
+    def _answer_json(r: httpx.Response) -> dict[str, Any]:
+        """An answer the station may apply: anything but a JSON object is :class:`AnswerError`
+        with the raw bytes (for the quarantine's digest)."""
+        try:
+            d = r.json()
+        except ValueError:
+            raise AnswerError("answer.not_json", raw=r.content) from None
+        if not isinstance(d, dict):
+            raise AnswerError("answer.malformed", raw=r.content, detail="body:not_object")
+        return d
+
     # -- API ----------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         r = self.request("GET", "/v1/health")
@@ -112,8 +148,11 @@ class CentralClient:
                                                            "station_id": self.station_id, "length": length,
                                                            "sha256": sha256})
         if r.status_code in (200, 201):
-            d = r.json()
-            return UploadAnswer(d["upload_url"], int(d["offset"]), bool(d["complete"]))
+            d = self._protocol_json(r)
+            try:
+                return UploadAnswer(str(d["upload_url"]), int(d["offset"]), bool(d["complete"]))
+            except (KeyError, TypeError, ValueError):
+                raise CentralUnavailable("sync.bad_answer", status=r.status_code) from None
         err = self.refused(r)
         if err.code == "upload.already_complete":
             return UploadAnswer(f"/v1/uploads/{record_id}/{submission}", length, True)
@@ -126,43 +165,73 @@ class CentralClient:
             return None
         if r.status_code != 200:
             raise CentralRefused("sync.refused", status=r.status_code)
-        return UploadAnswer(url, int(r.headers["Upload-Offset"]), r.headers.get("Upload-Complete") == "1")
+        try:
+            return UploadAnswer(url, int(r.headers["Upload-Offset"]), r.headers.get("Upload-Complete") == "1")
+        except (KeyError, ValueError):
+            raise CentralUnavailable("sync.bad_answer", status=r.status_code) from None
 
     def send_chunk(self, url: str, offset: int, chunk: bytes) -> UploadAnswer:
-        r = self.request("PATCH", url, body=chunk, headers={"Content-Type": CHUNK_TYPE, "Upload-Offset": str(offset)})
+        r = self.request("PATCH", url, body=chunk, headers={"Content-Type": CHUNK_TYPE, "Upload-Offset": str(offset)},
+                         digest=chunk_digest(offset, len(chunk)))
         if r.status_code == 200:
-            d = r.json()
-            return UploadAnswer(url, int(d["offset"]), bool(d["complete"]))
+            d = self._protocol_json(r)
+            try:
+                return UploadAnswer(url, int(d["offset"]), bool(d["complete"]))
+            except (KeyError, TypeError, ValueError):
+                raise CentralUnavailable("sync.bad_answer", status=r.status_code) from None
         err = self.refused(r)
         if err.code == "upload.already_complete":
             return UploadAnswer(url, int(err.params.get("offset", offset + len(chunk))), True)
         raise err
 
-    def decisions(self, cursor: int, limit: int = 200) -> tuple[list[dict[str, Any]], int, bool]:
+    def decisions(self, cursor: int, limit: int = 200) -> tuple[list[Any], int | None, bool]:
+        """One page of decisions after ``cursor``: (items as received, the page's cursor, more).
+        Items are NOT checked here (the inbox verifies each one); a page that is not one is
+        :class:`AnswerError`."""
         r = self.request("GET", "/v1/decisions", query={"station": self.station_id, "cursor": cursor, "limit": limit})
         if r.status_code != 200:
             raise self.refused(r)
-        d = r.json()
-        return list(d["decisions"]), int(d["cursor"]), bool(d["more"])
+        d = self._answer_json(r)
+        items = d.get("decisions")
+        if not isinstance(items, list):
+            raise AnswerError("answer.malformed", raw=r.content, detail="decisions:not_list")
+        page_cursor = d.get("cursor")
+        return items, page_cursor if type(page_cursor) is int else None, d.get("more") is True
 
-    def request_deletion(self, record_id: str, reason: str) -> dict[str, Any]:
-        r = self.request("POST", "/v1/deletion-requests", json_body={"record_id": record_id, "reason": reason})
+    def request_deletion(self, record_id: str, reason: str, request_id: str | None = None) -> dict[str, Any]:
+        """The central's signed answer (verified by the caller)."""
+        body: dict[str, Any] = {"record_id": record_id, "reason": reason}
+        if request_id:
+            body["request_id"] = request_id
+        r = self.request("POST", "/v1/deletion-requests", json_body=body)
         if r.status_code not in (200, 201):
             raise self.refused(r)
-        return r.json()  # type: ignore[no-any-return]
+        return self._answer_json(r)
 
     def deletion_status(self, request_id: str) -> dict[str, Any]:
         r = self.request("GET", f"/v1/deletion-requests/{request_id}")
         if r.status_code != 200:
             raise self.refused(r)
-        return r.json()  # type: ignore[no-any-return]
+        return self._answer_json(r)
 
-    def request_reprint(self, record_id: str, reason: str, permit_id: str | None = None) -> PrintPermit:
-        """A new permit for a spoiled card (the caller verifies it like any permit)."""
+    def request_reprint(self, record_id: str, reason: str, permit_id: str | None = None,
+                        request_id: str | None = None) -> dict[str, Any]:
+        """A new permit for a spoiled card: the central's answer ``{"permit", "answer"}``, where
+        ``answer`` is the signed binding of ``request_id`` to the permit (the caller verifies
+        both). A retry with the same ``request_id`` gets the same permit."""
         body: dict[str, Any] = {"record_id": record_id, "reason": reason}
         if permit_id:
             body["permit_id"] = permit_id
+        if request_id:
+            body["request_id"] = request_id
         r = self.request("POST", "/v1/reprint-requests", json_body=body)
         if r.status_code != 201:
             raise self.refused(r)
-        return PrintPermit.from_dict(r.json()["permit"])
+        return self._answer_json(r)
+
+    def send_checkpoint(self, checkpoint: dict[str, Any]) -> dict[str, Any]:
+        """Give the central the station's newest signed audit checkpoint (it keeps it)."""
+        r = self.request("POST", "/v1/checkpoints", json_body=checkpoint)
+        if r.status_code != 200:
+            raise self.refused(r)
+        return self._protocol_json(r)

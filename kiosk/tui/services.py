@@ -155,18 +155,20 @@ class NetworkState:
 
 class StationSync:
     """The station's sync worker running in a thread for as long as the UI runs (on a simulated
-    station ``kiosk.sync.worker.SyncWorker.from_config`` starts the local central too)."""
+    station the Station starts the local central too, and schedules the upkeep after each pass)."""
 
     def __init__(self, cfg: Config) -> None:
-        from kiosk.sync.worker import SyncWorker
+        from kiosk.station import Station
 
         # its own store (own SQLite connection): the worker's threads never share the UI's
         self.store = RecordStore(cfg.station.data_dir, policy=cfg.policy)
+        self._station = Station(cfg)
         self._lock = threading.Lock()
         self._progress: Any = None
         try:
-            self.worker = SyncWorker.from_config(cfg, self.store, on_progress=self._on_progress)
+            self.worker = self._station.sync_worker(store=self.store, on_progress=self._on_progress)
         except BaseException:
+            self._station.close()
             self.store.close()
             raise
         self.worker.start_thread()
@@ -187,6 +189,7 @@ class StationSync:
         try:
             self.worker.close()
         finally:
+            self._station.close()
             self.store.close()
 
 

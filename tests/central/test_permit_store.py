@@ -18,7 +18,7 @@ from kiosk.printer.evolis import EvolisPrinterDriver
 from kiosk.printer.gate import PrintGate
 from kiosk.store import RecordState as S
 from kiosk.store.schema import migrate
-from kiosk.sync import worker as sync_worker
+from kiosk.sync import schema as sync_worker
 from kiosk.sync.worker import permits
 from tests.central.conftest import enroll
 from tests.conftest import resident

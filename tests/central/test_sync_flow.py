@@ -11,6 +11,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from kiosk.central.answers import sign_answer
+from kiosk.central.auth import chunk_digest
 from kiosk.central.carddata import card_data_from_store
 from kiosk.central.permit import PermitError, PrintPermit, card_data_hash
 from kiosk.store import RecordState
@@ -116,7 +118,7 @@ def test_replayed_upload_is_refused_as_already_complete_and_stored_once(make_sta
     body = {"record_id": rid, "submission": 1, "station_id": "ST-01", "length": length, "sha256": sha}
     r = st.client.request("POST", "/v1/uploads", json_body=body)
     assert r.status_code == 409 and r.json()["code"] == "upload.already_complete"
-    r = st.client.request("PATCH", f"/v1/uploads/{rid}/1", body=blob,
+    r = st.client.request("PATCH", f"/v1/uploads/{rid}/1", body=blob, digest=chunk_digest(0, len(blob)),
                           headers={"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"})
     assert r.status_code == 409 and r.json()["code"] == "upload.already_complete"
     # a whole-packet replay through offline import changes nothing either
@@ -157,14 +159,18 @@ def test_tampered_stored_packet_is_refused_with_its_code(make_station, central) 
     assert st.store.get(rid).state is S.APPROVED
 
 
-def _approved_decision(st, rid: str, key: Ed25519PrivateKey, **override: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def _approved_decision(st, rid: str, key: Ed25519PrivateKey, central_key: Ed25519PrivateKey | None = None,  # type: ignore[no-untyped-def]
+                       **override: str) -> dict:  # type: ignore[type-arg]
+    """An approval carrying a permit signed with ``key``, the decision itself signed by the
+    central (``central_key``, default: the permit key): only the permit is at fault."""
     now = dt.datetime.now(dt.timezone.utc)
     permit = PrintPermit.issue(key, permit_id=str(uuid.uuid4()), record_id=rid, station_id="ST-01", now=now,
                                card_hash=card_data_hash(card_data_from_store(st.store, rid, issued_at=now.isoformat())))
     d = permit.to_dict()
     d.update(override)
-    return {"seq": 999, "record_id": rid, "submission": 1, "decision": "approved", "decided_at": permit.issued_at,
-            "permit": d, "reason": None, "duplicate_of": None}
+    return sign_answer(central_key or key, "decision",
+                       {"seq": 999, "station_id": "ST-01", "record_id": rid, "submission": 1, "decision": "approved",
+                        "decided_at": permit.issued_at, "permit": d, "reason": None, "duplicate_of": None})
 
 
 def test_forged_permit_is_refused_and_record_stays_submitted(make_station, central) -> None:  # type: ignore[no-untyped-def]
@@ -173,7 +179,8 @@ def test_forged_permit_is_refused_and_record_stays_submitted(make_station, centr
     central.registry.decision_delay_s = 3600  # the real decision will not come during this test
     st.worker.run_once()
     assert st.store.get(rid).state is S.SUBMITTED
-    assert st.worker.apply_decision(_approved_decision(st, rid, Ed25519PrivateKey.generate())) == "refused_permit"
+    forged = _approved_decision(st, rid, Ed25519PrivateKey.generate(), central.registry.keys.signing)
+    assert st.worker.apply_decision(forged) == "refused_permit"
     assert st.store.get(rid).state is S.SUBMITTED
     assert permits(st.store, rid) == []
     [entry] = [e for e in st.store.audit(rid) if e.action == "permit_refused"]

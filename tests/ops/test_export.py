@@ -21,6 +21,7 @@ from kiosk.ops.export import (ImportRefused, confirm_exports, export_queued, exp
 from kiosk.store import RecordState, RecordStore
 from kiosk.sync.client import CentralClient
 from kiosk.sync.synthetic import enroll_synthetic
+from kiosk.ops.service import Upkeep
 from kiosk.sync.worker import SyncSettings, SyncWorker, sealer_for_station
 from tests.conftest import resident, run_kiosk
 from tests.ops.conftest import advance
@@ -63,7 +64,7 @@ def worker_for(store: RecordStore, station: Path, central: CentralRegistry, url:
     client = CentralClient(url, STATION, keys.signing, timeout_s=FAST.timeout_s)
     return SyncWorker(store, client, station_id=STATION, station_key=keys.signing,
                       sealing_key=central.keys.sealing_public, permit_key=central.keys.signing_public,
-                      settings=FAST, seed=3, closers=(client.close,), maintenance=config)
+                      settings=FAST, seed=3, closers=(client.close,), after_pass=Upkeep(config, store) if config else None)
 
 
 def test_round_trip_delivers_every_queued_record_once(station: Path, station_store: RecordStore, config: Config,

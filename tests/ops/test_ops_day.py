@@ -29,6 +29,7 @@ from kiosk.printer.gate import PrintGate, PrintRefused
 from kiosk.store import RecordState as S
 from kiosk.store import RecordStore
 from kiosk.sync.synthetic import enroll_synthetic
+from kiosk.ops.service import Upkeep
 from kiosk.sync.worker import SyncSettings, SyncWorker, permits, sealer_for_station, stored_packet
 from tests.central.conftest import enroll
 from tests.conftest import resident, run_kiosk
@@ -61,7 +62,7 @@ def test_a_full_simulated_day_ends_verified_and_accounted_for(station: Path, sta
                                                               tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     store = station_store
     cfg = day_config(config)
-    monkeypatch.setattr(SyncWorker, "today", staticmethod(lambda: "2026-11-23"))
+    monkeypatch.setattr(Upkeep, "today", staticmethod(lambda: "2026-11-23"))
     central = start_local_central(cfg, reuse=False)
     assert central.registry is not None and central.faults is not None
     reg, faults = central.registry, central.faults
@@ -76,7 +77,8 @@ def test_a_full_simulated_day_ends_verified_and_accounted_for(station: Path, sta
     reg.ingest_packet(bytes(row["packet"]))
     other_store.close()
 
-    worker = SyncWorker.from_config(cfg, store, settings=FAST)  # finds the running local central
+    upkeep = Upkeep(cfg, store)
+    worker = SyncWorker.from_config(cfg, store, settings=FAST, after_pass=upkeep)  # finds the running local central
     try:
         # morning: enrollments on a flaky link (20% of requests fail, every kind of fault)
         faults.set(rate=0.2, seed=5)
@@ -133,8 +135,8 @@ def test_a_full_simulated_day_ends_verified_and_accounted_for(station: Path, sta
         assert len(evolis.printed_cards()) == PRINTED_TODAY and evolis.state.spoiled == 1
 
         # the next day's first pass runs the daily upkeep: retention purges what is finished
-        worker.maintenance = day_config(config, days=0)
-        monkeypatch.setattr(SyncWorker, "today", staticmethod(lambda: "2026-11-24"))
+        upkeep.cfg = day_config(config, days=0)
+        monkeypatch.setattr(Upkeep, "today", staticmethod(lambda: "2026-11-24"))
         worker.run_once()
     finally:
         worker.close()

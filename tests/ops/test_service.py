@@ -51,6 +51,7 @@ def test_sync_worker_runs_the_daily_maintenance_once_a_day(station: Path, statio
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
     import kiosk.ops.service as service
+    from kiosk.ops.service import Upkeep
     from kiosk.sync.client import CentralClient
     from kiosk.sync.worker import SyncWorker
 
@@ -76,10 +77,11 @@ def test_sync_worker_runs_the_daily_maintenance_once_a_day(station: Path, statio
     def worker() -> SyncWorker:  # the central is unreachable: passes still end with the upkeep
         client = CentralClient("http://127.0.0.1:9", "TEST-01", key, timeout_s=0.5)
         return SyncWorker(station_store, client, station_id="TEST-01", station_key=key, sealing_key=central,
-                          permit_key=StationKeys.load(station).public, maintenance=cfg, closers=(client.close,))
+                          permit_key=StationKeys.load(station).public, after_pass=Upkeep(cfg, station_store),
+                          closers=(client.close,))
 
     first = worker()
-    monkeypatch.setattr(SyncWorker, "today", staticmethod(lambda: "2026-11-23"))
+    monkeypatch.setattr(Upkeep, "today", staticmethod(lambda: "2026-11-23"))
     first.run_once()
     first.run_once()
     first.close()
@@ -87,7 +89,7 @@ def test_sync_worker_runs_the_daily_maintenance_once_a_day(station: Path, statio
     restarted = worker()
     restarted.run_once()
     assert calls == {"pass": 3, "daily": 1}
-    monkeypatch.setattr(SyncWorker, "today", staticmethod(lambda: "2026-11-24"))
+    monkeypatch.setattr(Upkeep, "today", staticmethod(lambda: "2026-11-24"))
     restarted.run_once()
     restarted.close()
     assert calls == {"pass": 4, "daily": 2}
