@@ -84,18 +84,14 @@ def make_station(tmp_path: Path, central: Central) -> Iterator[Callable[..., Sta
 
 
 def enroll(store: RecordStore, identity: Any, seed: int = 1) -> str:
-    """Queue one complete record for ``identity`` with generated samples."""
-    import random
-
+    """Queue one complete record for ``identity`` with realistic generated samples: the
+    resident's fingers follow the NIK (the same NIK has the same fingers, another NIK other
+    fingers), so the central's biometric check sees what it would in the field."""
     from kiosk.store import RecordState
-    from kiosk.sync.synthetic import face_jpeg, finger_png, signature_png
+    from kiosk.sync.synthetic import _put_samples
 
-    rng = random.Random(seed)
     rec = store.create_draft(identity, actor="test")
-    store.put_sample(rec.id, kind="face", data=face_jpeg(rng), format="image/jpeg", actor="test")
-    for pos in store.policy.required_fingers:
-        store.put_sample(rec.id, kind="finger", position=pos, data=finger_png(rng), format="image/png", actor="test")
-    store.put_sample(rec.id, kind="signature", data=signature_png(rng), format="image/png", actor="test")
+    _put_samples(store, rec.id, 5_000_000_000 + int(identity.nik) % 1_000_000_000, seed - 1, "test")
     store.transition(rec.id, RecordState.CAPTURED, actor="test")
     store.transition(rec.id, RecordState.QUEUED, actor="test")
     return rec.id
