@@ -452,6 +452,15 @@ class CentralRegistry:
                                                             "reason": {"code": "central.deleted",
                                                                        "params": {"why": reason}}}), now_iso()))
 
+    def nik_status(self, station_id: str, nik: str) -> dict[str, Any]:
+        """Where and when ``nik`` was recorded (for the NIK step), signed with the central key
+        over its canonical JSON; names the asking station and the time, so an answer cannot
+        be replayed to another station or passed off as fresh (kiosk.dedup.nik_lookup)."""
+        from kiosk.central.abis.nik_answer import nik_answer
+
+        with self.lock:
+            return nik_answer(self.conn, self.keys.signing, station_id, nik, asked_at=now_iso())
+
     def adjudications(self, status: str | None = "open") -> list[dict[str, Any]]:
         with self.lock:
             return dedup.list_cases(self.conn, status=status)
