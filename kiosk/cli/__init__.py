@@ -18,7 +18,7 @@ from kiosk.i18n import describe, set_language
 from kiosk.ops.logs import configure_console
 
 #: modules under kiosk.cli that add subcommands, in the order --help lists them
-COMMAND_MODULES = ["records", "devices", "quality", "sync", "central", "printing", "users", "ops"]
+COMMAND_MODULES = ["records", "devices", "quality", "sync", "central", "printing", "users", "ops", "receipt"]
 
 log = logging.getLogger("kiosk")
 
