@@ -35,7 +35,7 @@ def real_corpus_path(identities: int, impressions: int, seed: int) -> Path:
 
 
 def build_real(identities: int = 2000, impressions: int = 2, seed: int = 1401, *,
-               progress: bool = False) -> Path:
+               progress: bool = False, part: tuple[int, int] | None = None) -> Path:
     """Make (or finish: it resumes) the cached real corpus; returns its path."""
     sys.path.insert(0, str(ROOT))
     from device_mocks.fingerprints import FingerprintGenerator, finger_id
@@ -43,7 +43,7 @@ def build_real(identities: int = 2000, impressions: int = 2, seed: int = 1401, *
 
     path = real_corpus_path(identities, impressions, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path)
+    conn = sqlite3.connect(path, timeout=120.0)
     conn.execute("CREATE TABLE IF NOT EXISTS t (ident INTEGER, position INTEGER, impression INTEGER,"
                  " iso BLOB NOT NULL, PRIMARY KEY (ident, position, impression))")
     done = {r[0] for r in conn.execute("SELECT ident FROM t GROUP BY ident HAVING COUNT(*)=?",
@@ -51,7 +51,8 @@ def build_real(identities: int = 2000, impressions: int = 2, seed: int = 1401, *
     gen = FingerprintGenerator(seed=seed, cache_size=4)
     engine = FingerprintEngine()
     t0 = time.time()
-    for ident in range(identities):
+    # ``part``: only identities start..stop-1, so several processes can fill one corpus
+    for ident in range(*(part or (0, identities))):
         if ident in done:
             continue
         rows = []
@@ -68,9 +69,11 @@ def build_real(identities: int = 2000, impressions: int = 2, seed: int = 1401, *
     return path
 
 
-def load_real(identities: int = 2000, impressions: int = 2, seed: int = 1401) -> dict[tuple[int, int, int], bytes]:
-    path = build_real(identities, impressions, seed)
-    conn = sqlite3.connect(path)
+def load_real(identities: int = 2000, impressions: int = 2, seed: int = 1401, *,
+              build: bool = True) -> dict[tuple[int, int, int], bytes]:
+    """The corpus (built first unless ``build`` is False: then whatever is cached so far)."""
+    path = build_real(identities, impressions, seed) if build else real_corpus_path(identities, impressions, seed)
+    conn = sqlite3.connect(path, timeout=120.0)
     try:
         return {(i, p, m): bytes(b) for i, p, m, b in conn.execute("SELECT ident, position, impression, iso FROM t")}
     finally:
@@ -152,5 +155,7 @@ def build_filler_gallery(residents: int = 100_000, seed: int = 1402, base: int =
 if __name__ == "__main__":
     if sys.argv[1:] == ["gallery"]:
         build_filler_gallery(progress=True)
+    elif sys.argv[1:2] == ["part"]:
+        build_real(progress=True, part=(int(sys.argv[2]), int(sys.argv[3])))
     else:
         build_real(progress=True)

@@ -433,7 +433,11 @@ class CentralRegistry:
 
     # -- biometric deduplication (kiosk.central.abis) -----------------------------------------
     def _fingers(self, rec: sqlite3.Row) -> dict[int, bytes]:
-        return dedup.record_fingers(self.open(rec["packet"]).content)
+        key = (rec["record_id"], rec["submission"])
+        cached = getattr(self, "_fingers_of", None)
+        if cached is None or cached[0] != key:  # asked twice per decision: search, then enrol
+            self._fingers_of = cached = (key, dedup.record_fingers(self.open(rec["packet"]).content))
+        return cached[1]
 
     def _biometric(self, c: sqlite3.Connection, rec: sqlite3.Row) -> dedup.BiometricResult:
         return dedup.biometric_outcome(self.abis, c, rec, self._fingers(rec), now=now_iso())

@@ -82,6 +82,7 @@ def enroll_synthetic(store: RecordStore, count: int, *, district: str, seed: int
 
 def enroll_residents(store: RecordStore, count: int, *, district: str, seed: int = 0, actor: str = "simulate",
                      first_serial: int | None = None, repeat_share: float = 0.0, repeat_seed: int | None = None,
+                     repeat_pool: int | None = None,
                      on_record: Callable[[int, str], None] | None = None) -> SyntheticRun:
     """Create ``count`` complete records and queue them.
 
@@ -93,7 +94,9 @@ def enroll_residents(store: RecordStore, count: int, *, district: str, seed: int
     ``repeat_seed`` (default: this seed, i.e. earlier residents of this station), recorded
     again with another impression of the same fingers, either under a new NIK ("other_nik")
     or, when they come from another seed (another station's residents), under the same NIK
-    half of the time ("same_nik")."""
+    half of the time ("same_nik"). A repeat is drawn from the persons before this record's
+    index, or from the first ``repeat_pool`` persons of ``repeat_seed`` when given (the ones
+    the other station is known to have recorded)."""
     if not 0.0 <= repeat_share <= 1.0:
         raise ValueError("repeat_share must be between 0 and 1")
     source = seed if repeat_seed is None else repeat_seed
@@ -104,7 +107,7 @@ def enroll_residents(store: RecordStore, count: int, *, district: str, seed: int
         if index >= 9999:
             raise ValueError("a district has at most 9999 synthetic serials per birth date")
         identity, person, impression, repeat = person_identity(seed, index, district), person_number(seed, index), 0, None
-        pool = index if source == seed else max(index, 1)
+        pool = index if repeat_pool is None else min(index, repeat_pool) if source == seed else repeat_pool
         if pool > 0 and pick.random() < repeat_share:
             j = pick.randrange(pool)
             person, impression = person_number(source, j), 1
