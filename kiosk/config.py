@@ -105,7 +105,7 @@ class DedupConfig:
     #: the station matches a new record's fingers against its own records of this many days
     window_days: int = 90
     #: fused bozorth3 score (kiosk.central.abis) from which two records hold the same fingers
-    threshold: int = 60
+    threshold: int = 150
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def record_templates(store: RecordStore, record_id: str) -> dict[int, bytes]:
 
 
 class LocalMatcher:
-    def __init__(self, store: RecordStore, data_dir: Path, *, window_days: int = 90, threshold: int = 60) -> None:
+    def __init__(self, store: RecordStore, data_dir: Path, *, window_days: int = 90, threshold: int = 150) -> None:
         self.store = store
         self.window = dt.timedelta(days=window_days)
         self.threshold = threshold

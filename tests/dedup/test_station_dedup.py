@@ -65,7 +65,7 @@ def test_the_same_fingers_under_another_nik_name_the_earlier_record(store: Recor
     try:
         matches = matcher.check(again)
         assert [m.record_id for m in matches] == [first]
-        assert matches[0].score >= 60 and set(matches[0].fingers) <= {1, 6}
+        assert matches[0].score >= 150 and set(matches[0].fingers) <= {1, 6}
         assert matcher.check(other) == []
     finally:
         matcher.close()
