@@ -70,8 +70,7 @@ def bench_card_render() -> list[dict[str, Any]]:
 
 
 def bench_evolis_job() -> list[dict[str, Any]]:
-    from device_mocks.evolis import EvolisMock, EvolisUsbBackend
-    from kiosk.printer.connections import UsbConnection
+    from device_mocks.evolis import EvolisMock, usb_connection
     from kiosk.printer.evolis import EvolisPrinterDriver
     from kiosk.printer.layout import render_card
 
@@ -79,8 +78,7 @@ def bench_evolis_job() -> list[dict[str, Any]]:
     front = render_card(_data(photo, sig), photo=photo, signature=sig)
     with tempfile.TemporaryDirectory() as tmp:
         mock = EvolisMock(Path(tmp))
-        drv = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(), connection=UsbConnection(
-            "printer", vendor_id=0x0F49, backend=EvolisUsbBackend(mock)))
+        drv = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(), connection=usb_connection(mock))
         drv.open()
         t = time.perf_counter()
         job = drv.build_job(front)

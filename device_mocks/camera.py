@@ -3,8 +3,8 @@ same cv2.VideoCapture path as a webcam, with scripted scenes.
 
 Scenes: ``empty`` (no one in front of the camera), ``face`` (a resident at the right distance),
 ``far`` (too far: a small face), ``dark`` (the face in a badly lit room), ``frontal`` (the
-resident posing as the photo rules want: every face check passes; the default). The face is scikit-image's
-public-domain astronaut photograph (``skimage.data.astronaut()``, shipped inside the package),
+resident posing as the photo rules want: every face check passes; the default). The face is the
+public-domain astronaut photograph shipped in ``device_mocks/data`` (:mod:`device_mocks.portrait`),
 composited on a plain studio background, swaying slightly from frame to frame so consecutive
 frames differ. A *script* strings scenes together: ``"empty:1,face:3"`` (scene:seconds).
 
@@ -18,7 +18,6 @@ overrides ``{"source": path, "loop": true}``; ``$KIOSK_CAMERA_SCRIPT`` picks the
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import shutil
 import sys
@@ -28,6 +27,8 @@ from typing import Any
 
 import cv2
 import numpy as np
+
+from device_mocks.portrait import region
 
 SCENES = ("empty", "face", "far", "dark", "frontal")
 BACKGROUND_BGR = (200, 190, 178)  # plain light grey-blue studio wall
@@ -40,17 +41,7 @@ DEFAULT_SCRIPT = "frontal:1"
 @cache
 def _portrait() -> tuple[np.ndarray, np.ndarray]:
     """The astronaut's head and shoulders (BGR) and a mask separating her from the backdrop."""
-    # skimage.data.astronaut() is this PNG; reading it directly skips importing scikit-image (~2 s)
-    spec = importlib.util.find_spec("skimage")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("scikit-image is not installed (its astronaut photo is the mock's face)")
-    png = Path(list(spec.submodule_search_locations)[0]) / "data" / "astronaut.png"
-    full = cv2.imread(str(png), cv2.IMREAD_COLOR)
-    if full is None:
-        from skimage import data
-
-        full = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    bgr = np.ascontiguousarray(full[0:300, 120:400])  # head and shoulders, face in the upper middle
+    bgr = np.ascontiguousarray(region(120, 0, 400, 300))  # head and shoulders, face in the upper middle
     # The photo's backdrop (flag, space suit edges) is kept out with an oval mask around the person.
     h, w = bgr.shape[:2]
     mask = np.zeros((h, w), np.float32)

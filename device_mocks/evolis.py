@@ -1,9 +1,30 @@
-"""A simulated Evolis card printer, at the wire.
+"""A simulated Evolis card printer, at the wire, following Evolis's Programming Guide A5013.
 
-:class:`EvolisMock` parses the escape-command stream the way the printer would (framing
-``ESC ... CR``; ``Db`` panel downloads carry a binary payload whose length follows from the
-panel's level count) and answers from a simulated hopper, ribbon and counter. It is reached
-through either wire:
+References (read these, not our driver): Evolis Programming Guide A5013 rev. D2 and E (PDFs in
+dpavlin/Printer-EVOLIS ``docs/``) and that repository's hardware-tested scripts
+(``scripts/evolis-driver.pl``, ``scripts/evolis-simulator.pl``, ``scripts/evolis-command.pl``).
+What the mock takes from them:
+
+- framing ``ESC name;param... CR``; bytes outside a command (the NUL padding
+  ``evolis-driver.pl`` sends after ``Se``) are ignored, as ``evolis-simulator.pl`` does;
+- ``Db;panel;levels;data CR``: the guide fixes the data length, "the downloading will always be
+  of 648 pixels by 1016 pixels", ``648 * 1016 * bits / 8`` bytes (84,624 for 2 levels, 592,368 for
+  128). The printer counts those bytes, whatever they are: a panel cut off half-way (the host
+  was killed) keeps the printer reading panel data, so every later command is swallowed as
+  pixels until the count is complete. The guide names no time-out for it; ``Srs`` ("resets the
+  printer like when we restart it") drops the half-built job;
+- read commands with their parameters: ``Rco;p`` printed panels, ``Rco;c`` inserted cards,
+  ``Rco;l`` / ``Rco;I`` cards the ribbon still prints (``evolis-command.pl`` prints ``Rco;l`` as
+  "this ribbon"), ``Rse;c|m|o|p|r`` a sensor voltage, ``Rlr`` the last answer (``Rlr;p``
+  "NO CARD" / "ERR CARD", ``Rlr;r`` "ERR NEED CLEANING"; our reading: the last answer to a
+  command that is not itself a read), ``Rr`` the ribbon type, and
+  ``Rrt;count`` / ``Rrt;qty`` prints left / ribbon capacity ("ERR RIB DETECTION" without a
+  ribbon), as public code driving real printers reads them. A read command that needs a
+  parameter answers "ERROR PARAMETRES" without one; an unknown command "ERROR CDE";
+- answers: "OK", "ERROR CDE", "ERROR PARAMETRES", "FEEDER EMPTY", "COVER OPEN", "CARD JAM",
+  "ERROR RIBBON", "HOPPER FULL", "NEED CLEANING", ended by CR.
+
+It is reached through either wire:
 
 - :class:`EvolisUsbBackend`: a pyusb ``IBackend`` presenting an Evolis printer-class
   interface (vendor 0x0F49) with bulk OUT 0x02 / bulk IN 0x81; the driver finds, claims and
@@ -12,7 +33,7 @@ through either wire:
 
 Every printed card lands in ``<workdir>/cards/NNNN/`` as PNGs: one per ribbon panel and side
 (``front-y.png``, ``front-k.png``, ``back-k.png``...) and the composed ``front.png`` / ``back.png``.
-The hopper, ribbon and counter persist in ``<workdir>/state.json`` so a restarted station
+The hopper, ribbon and counters persist in ``<workdir>/state.json`` so a restarted station
 (or a process killed mid-print) sees the same printer.
 
 Faults (``mock.faults``, a set): ``no_card``, ``ribbon_out``, ``cover_open``, ``jam`` (a card is
@@ -29,7 +50,6 @@ pty, prints its path on the first line, and serves until interrupted.
 from __future__ import annotations
 
 import argparse
-import array
 import json
 import os
 import threading
@@ -40,6 +60,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from device_mocks.usb_backend import (FakeEndpoint, FakeInterface, FakeUsbBackend, FakeUsbDevice, UsbMockHandle,
+                                     stall, timeout)
 
 LINES, DOTS = 1016, 648
 LEVEL_BITS = {2: 1, 32: 5, 64: 6, 128: 7, 256: 8}
@@ -69,7 +92,11 @@ class PrinterState:
     cards: int = 100
     ribbon: str = "YMCKO"
     ribbon_left: int = 200
+    #: ribbon capacity in prints (``Rrt;qty``)
+    ribbon_capacity: int = 200
+    #: cards inserted (``Rco;c``) and panels printed (``Rco;p``) over the printer's life
     counter: int = 0
+    panels: int = 0
     spoiled: int = 0
 
 
@@ -102,8 +129,13 @@ class EvolisMock:
         self.buf = bytearray()
         self.job: Job | None = None
         self.commands: list[str] = []  # every command name received, in order
+        self.requests: list[str] = []  # every command with its parameters (panel data left out)
         self.lock = threading.RLock()
         self.hung = False
+        #: the last answer given (what ``Rlr`` returns)
+        self.last_reply = "OK"
+        #: a card left inside the printing module (a jam not yet cleared)
+        self.card_inside = False
 
     # -- persistence -----------------------------------------------------------------------
     def _load(self) -> PrinterState:
@@ -139,6 +171,8 @@ class EvolisMock:
                 if frame is None:
                     break
                 reply = self._execute(*frame)
+                if reply is not None and not frame[0].startswith("R"):  # reads leave the last answer alone
+                    self.last_reply = reply
                 if reply is not None and "silence" not in self.faults and not self.hung:
                     out += (b"\x07\xfe#?" if "garbage" in self.faults else reply.encode() + b"\r")
             return bytes(out)
@@ -190,58 +224,88 @@ class EvolisMock:
         return (name, params, b"")
 
     # -- commands ---------------------------------------------------------------------------
-    def flags(self) -> list[str]:
-        out = []
+    def fault_reply(self) -> str | None:
+        """The answer that stops a card before it moves, or None when the printer can print."""
         if "cover_open" in self.faults:
-            out.append("ERR_COVER_OPEN")
+            return "COVER OPEN"
         if self.state.cards <= 0 or "no_card" in self.faults:
-            out.append("DEF_FEEDER_EMPTY")
+            return "FEEDER EMPTY"
         if self.state.ribbon_left <= 0 or "ribbon_out" in self.faults:
-            out.append("DEF_RIBBON_ENDED")
-        return out
+            return "ERROR RIBBON"
+        return None
+
+    def _read(self, name: str, params: list[str]) -> str:
+        """The read (R...) commands, with the parameters the guide gives them."""
+        s = self.state
+        arg = params[0] if params else ""
+        if name == "Rco":
+            counters = {"p": s.panels, "c": s.counter, "l": s.ribbon_left, "I": s.ribbon_left,
+                        "a": 0, "m": 0, "n": 0}
+            return str(counters[arg]) if arg in counters else "ERROR PARAMETRES"
+        if name == "Rse":  # sensor voltages, as a reading in volts
+            sensors = {"c": "2.40", "m": "0.80" if s.cards > 0 else "4.10", "o": "4.60" if "cover_open" in self.faults
+                       else "0.30", "p": "4.20" if self.card_inside else "0.20", "r": "1.10"}
+            return sensors.get(arg, "ERROR PARAMETRES")
+        if name == "Rlr":
+            if arg == "p":
+                return "ERR CARD" if self.card_inside else "NO CARD"
+            if arg == "r":
+                return "ERR NEED CLEANING" if "need_cleaning" in self.faults else self.last_reply
+            return self.last_reply if not arg else "ERROR PARAMETRES"
+        if name == "Rrt":
+            if "no_ribbon" in self.faults:
+                return "ERR RIB DETECTION"
+            values = {"count": s.ribbon_left, "qty": s.ribbon_capacity}
+            return str(values[arg]) if arg in values else "ERROR PARAMETRES"
+        simple = {"Rfv": self.firmware, "Rsn": self.serial, "Rtp": self.model, "Rr": s.ribbon.lower(),
+                  "Rkn": "KIT-MOCK-01"}
+        return simple.get(name, "ERROR CDE")
 
     def _execute(self, name: str, params: list[str], payload: bytes) -> str | None:
         self.commands.append(name)
+        self.requests.append(";".join([name, *params]))
         s = self.state
-        simple = {"Rfv": self.firmware, "Rsn": self.serial, "Rtp": self.model, "Rlr": str(s.ribbon_left),
-                  "Rrt": s.ribbon, "Rco": str(s.counter)}
-        if name in simple:
-            return simple[name]
-        if name == "Rse":
-            return ";".join(self.flags()) or "READY"
+        if name.startswith("R"):
+            return self._read(name, params)
+        if name == "Srs":  # "resets the printer like when we restart it": the job and any hang are gone
+            self.job, self.hung = None, False
+            return "OK"
         if name == "Pem":  # error management mode: this mock always reports errors to the host
-            return "OK" if params and params[0] in ("0", "1", "2") else "ERR PAR"
+            return "OK" if params and params[0] in ("0", "1", "2", "3", "16", "18") else "ERROR PARAMETRES"
+        if name in ("Pmi", "Pc", "Pl", "Ps"):  # insertion mode, contrast, luminosity, speed: accepted
+            return "OK" if params else "ERROR PARAMETRES"
         if name == "Pr":
-            if not params or params[0].upper() != s.ribbon:
-                return "ERR_BAD_RIBBON"
+            if not params or params[0].upper() not in ("YMCKO", "YMCKOK", "KO", "K", "YMCKOKO"):
+                return "ERROR PARAMETRES"
             return "OK"
         if name == "Ss":
             if "cover_open" in self.faults:
-                return "ERR_COVER_OPEN"
+                return "COVER OPEN"
             self.job = Job(ribbon=s.ribbon)
             return "OK"
         if name in ("Sr", "Sv"):
             if self.job is None:
-                return "ERR CDE"
+                return "ERROR CDE"
             self.job.side = "front" if name == "Sr" else "back"
             return "OK"
         if name == "Db":
             if self.job is None or params == ["bad"] or len(params) < 2 or params[0] not in ("y", "m", "c", "k", "o"):
-                return "ERR PAR"
+                return "ERROR PARAMETRES"
             bits = LEVEL_BITS[int(params[1])]
             self.job.panels[f"{self.job.side}-{params[0]}"] = card_plane(unpack_levels(payload, bits))
             return "OK"
         if name == "Se":
             return self._print()
-        return "ERR CDE"
+        return "ERROR CDE"
 
     def _print(self) -> str | None:
         job, self.job = self.job, None
         s = self.state
         if job is None:
-            return "ERR CDE"
-        for flag in self.flags():  # checked before a card moves
-            return flag if flag.startswith("ERR") else "ERR_" + flag[4:]
+            return "ERROR CDE"
+        refusal = self.fault_reply()  # checked before a card moves
+        if refusal is not None:
+            return refusal
         if "stall" in self.faults:  # the printer stops answering before it feeds a card
             self.hung = True
             return None
@@ -249,9 +313,11 @@ class EvolisMock:
         s.counter += 1
         if "jam" in self.faults:
             s.spoiled += 1
+            self.card_inside = True
             self._save()
-            return "ERR_MECHANICAL"
+            return "CARD JAM"
         s.ribbon_left -= 1
+        s.panels += len(job.panels)
         self._save()
         self._write_card(job, s.counter)
         if "hang_after_feed" in self.faults:
@@ -279,120 +345,74 @@ class EvolisMock:
 
 
 # ------------------------------------------------------------------------------------------
-# USB: a pyusb backend
+# USB: a device on the shared fake pyusb backend
 
 
-class _Desc:
-    def __init__(self, **kw: Any) -> None:
-        self.__dict__.update(kw)
+class EvolisUsbDevice(FakeUsbDevice):
+    """The printer as a USB printer-class device (class 7, bidirectional protocol 2) with bulk
+    OUT 0x02 and bulk IN 0x81; the kernel's usblp holds the interface until detached."""
+
+    def __init__(self, mock: EvolisMock) -> None:
+        self.mock = mock
+        self._present = True
+        self.pending = bytearray()
+        self.cond = threading.Condition()
+        endpoints = [FakeEndpoint(0x02, bmAttributes=0x02, wMaxPacketSize=64),
+                     FakeEndpoint(0x81, bmAttributes=0x02, wMaxPacketSize=64)]
+        super().__init__(vendor_id=VENDOR_ID, product_id=PRODUCT_ID, manufacturer="Evolis", product=mock.model,
+                         serial=mock.serial, interfaces=[FakeInterface(0, 7, endpoints, bInterfaceSubClass=1,
+                                                                       bInterfaceProtocol=2)])
+
+    @property  # type: ignore[override]
+    def present(self) -> bool:
+        return self._present and "unplugged" not in self.mock.faults
+
+    @present.setter
+    def present(self, value: bool) -> None:
+        self._present = value
+
+    def write_endpoint(self, endpoint: int, data: bytes, timeout_ms: int) -> int:
+        if endpoint != 0x02:
+            raise stall()
+        reply = self.mock.feed(data)
+        if reply:
+            with self.cond:
+                self.pending += reply
+                self.cond.notify_all()
+        return len(data)
+
+    def read_endpoint(self, endpoint: int, size: int, timeout_ms: int) -> bytes:
+        if endpoint != 0x81:
+            raise stall()
+        with self.cond:
+            if not self.pending:
+                self.cond.wait(timeout_ms / 1000 if timeout_ms else None)
+            if not self.pending:
+                raise timeout()
+            out = bytes(self.pending[:size])
+            del self.pending[:size]
+            return out
 
 
-class EvolisUsbBackend:
-    """``usb.backend.IBackend`` for one simulated Evolis printer (built lazily: pyusb import)."""
+def EvolisUsbBackend(mock: EvolisMock) -> FakeUsbBackend:  # noqa: N802 - reads like the class it returns
+    """A pyusb backend holding one simulated Evolis printer."""
+    return FakeUsbBackend([EvolisUsbDevice(mock)])
 
-    def __new__(cls, mock: EvolisMock) -> Any:
-        import usb.backend
-        import usb.core
 
-        class Backend(usb.backend.IBackend):  # type: ignore[misc]
-            def __init__(self) -> None:
-                self.mock = mock
-                self.pending = bytearray()
-                self.cond = threading.Condition()
-                self.claimed = False
-                self.strings = {1: "Evolis", 2: mock.model, 3: mock.serial}
+def usb_mock(mock: EvolisMock) -> UsbMockHandle:
+    """The printer on its own backend, registered by name: ``handle.overrides`` = {"usb_backend": name}."""
+    return UsbMockHandle("evolis", EvolisUsbDevice(mock))
 
-            def _gone(self) -> None:
-                if "unplugged" in self.mock.faults:
-                    raise usb.core.USBError("No such device", errno=19)
 
-            def enumerate_devices(self):  # type: ignore[no-untyped-def]
-                if "unplugged" not in self.mock.faults:
-                    yield "evolis-mock"
+def usb_connection(mock: EvolisMock, *, device: str = "printer", vendor_id: int = VENDOR_ID, serial: str = "") -> Any:
+    """The driver's USB connection to ``mock`` (tests and benchmarks): the backend is registered
+    by name, as on a simulated station, and stays registered while the connection lives."""
+    from kiosk.printer.connections import UsbConnection
 
-            def get_device_descriptor(self, dev: Any) -> Any:
-                return _Desc(bLength=18, bDescriptorType=1, bcdUSB=0x0200, bDeviceClass=0, bDeviceSubClass=0,
-                             bDeviceProtocol=0, bMaxPacketSize0=64, idVendor=VENDOR_ID, idProduct=PRODUCT_ID,
-                             bcdDevice=0x0100, iManufacturer=1, iProduct=2, iSerialNumber=3, bNumConfigurations=1,
-                             address=5, bus=1, port_number=1, port_numbers=(1,), speed=2)
-
-            def get_configuration_descriptor(self, dev: Any, config: int) -> Any:
-                return _Desc(bLength=9, bDescriptorType=2, wTotalLength=32, bNumInterfaces=1,
-                             bConfigurationValue=1, iConfiguration=0, bmAttributes=0xC0, bMaxPower=1,
-                             extra_descriptors=[])
-
-            def get_interface_descriptor(self, dev: Any, intf: int, alt: int, config: int) -> Any:
-                return _Desc(bLength=9, bDescriptorType=4, bInterfaceNumber=0, bAlternateSetting=0, bNumEndpoints=2,
-                             bInterfaceClass=7, bInterfaceSubClass=1, bInterfaceProtocol=2, iInterface=0,
-                             extra_descriptors=[])
-
-            def get_endpoint_descriptor(self, dev: Any, ep: int, intf: int, alt: int, config: int) -> Any:
-                return _Desc(bLength=7, bDescriptorType=5, bEndpointAddress=(0x02, 0x81)[ep], bmAttributes=2,
-                             wMaxPacketSize=64, bInterval=0, bRefresh=0, bSynchAddress=0, extra_descriptors=[])
-
-            def open_device(self, dev: Any) -> Any:
-                self._gone()
-                return object()
-
-            def close_device(self, handle: Any) -> None:
-                pass
-
-            def set_configuration(self, handle: Any, value: int) -> None:
-                self._gone()
-
-            def get_configuration(self, handle: Any) -> int:
-                self._gone()
-                return 1
-
-            def claim_interface(self, handle: Any, intf: int) -> None:
-                self._gone()
-                self.claimed = True
-
-            def release_interface(self, handle: Any, intf: int) -> None:
-                self.claimed = False
-
-            def is_kernel_driver_active(self, handle: Any, intf: int) -> bool:
-                return False
-
-            def clear_halt(self, handle: Any, ep: int) -> None:
-                pass
-
-            def ctrl_transfer(self, handle: Any, bmRequestType: int, bRequest: int, wValue: int, wIndex: int,
-                              data: Any, timeout: int) -> int:
-                self._gone()
-                if bmRequestType & 0x80 and bRequest == 6 and wValue >> 8 == 3:  # GET_DESCRIPTOR(string)
-                    index = wValue & 0xFF
-                    raw = b"\x04\x03\x09\x04" if index == 0 else (
-                        bytes([2 + 2 * len(self.strings.get(index, "")), 3]) + self.strings.get(index, "").encode("utf-16-le"))
-                    n = min(len(raw), len(data))
-                    data[:n] = array.array("B", raw[:n])
-                    return n
-                raise usb.core.USBError("Pipe error", errno=32)
-
-            def bulk_write(self, handle: Any, ep: int, intf: int, data: Any, timeout: int) -> int:
-                self._gone()
-                if not self.claimed:
-                    raise usb.core.USBError("interface not claimed", errno=16)
-                reply = self.mock.feed(bytes(data))
-                if reply:
-                    with self.cond:
-                        self.pending += reply
-                        self.cond.notify_all()
-                return len(data)
-
-            def bulk_read(self, handle: Any, ep: int, intf: int, buff: Any, timeout: int) -> int:
-                self._gone()
-                with self.cond:
-                    if not self.pending:
-                        self.cond.wait(timeout / 1000 if timeout else None)
-                    if not self.pending:
-                        raise usb.core.USBTimeoutError("Operation timed out", errno=110)
-                    n = min(len(buff), len(self.pending))
-                    buff[:n] = array.array("B", self.pending[:n])
-                    del self.pending[:n]
-                    return n
-
-        return Backend()
+    handle = UsbMockHandle("evolis", EvolisUsbDevice(mock))
+    conn = UsbConnection(device, vendor_id=vendor_id, serial=serial, backend_name=handle.backend_name)
+    conn.mock_handle = handle  # type: ignore[attr-defined]
+    return conn
 
 
 # ------------------------------------------------------------------------------------------
@@ -439,24 +459,18 @@ class PtyServer:
 # ------------------------------------------------------------------------------------------
 # Station hook
 
-_station: dict[str, EvolisMock] = {}
-
-
-def station_backend() -> Any:
-    """The pyusb backend of the mock started by :func:`start_for_station` (named in overrides)."""
-    return EvolisUsbBackend(_station["mock"])
-
-
 @dataclass
 class MockHandle:
     mock: EvolisMock
     overrides: dict[str, Any]
     server: PtyServer | None = None
+    usb: UsbMockHandle | None = None
 
     def close(self) -> None:
         if self.server is not None:
             self.server.close()
-        _station.pop("mock", None)
+        if self.usb is not None:
+            self.usb.close()
 
 
 def start_for_station(params: dict[str, Any], workdir: Path) -> MockHandle:
@@ -465,8 +479,8 @@ def start_for_station(params: dict[str, Any], workdir: Path) -> MockHandle:
     if params.get("connection", "usb") == "serial":
         server = PtyServer(mock)
         return MockHandle(mock, {"connection": "serial", "port": server.path}, server)
-    _station["mock"] = mock
-    return MockHandle(mock, {"connection": "usb", "usb_backend": "device_mocks.evolis:station_backend"})
+    handle = usb_mock(mock)
+    return MockHandle(mock, {"connection": "usb", **handle.overrides}, usb=handle)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,5 @@
-"""Face test images: a studio portrait and degraded versions, from pictures that ship inside
-scikit-image (``skimage.data.astronaut()``: NASA portrait of Eileen Collins, public domain).
+"""Face test images: a studio portrait and degraded versions, from the NASA portrait of
+Eileen Collins (public domain) that :mod:`device_mocks.portrait` ships.
 
 The subject is cut out of its mottled backdrop once (colour saturation + largest component),
 then composed into camera frames at any size, position, scale and roll, on a plain or a
@@ -19,6 +19,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from device_mocks.portrait import region
 
 FRAME = (480, 640)  # height, width
 #: plain light-grey backdrop (BGR), as ICAO 9303 part 3 asks for
@@ -42,11 +44,8 @@ class Subject:
 
 @cache
 def subject() -> Subject:
-    from skimage import data  # imported lazily: only the mocks need scikit-image
-
-    rgb = data.astronaut()
-    x0, y0, x1, y1 = _SRC_BOX
-    crop = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)[y0:y1, x0:x1].copy()
+    x0, y0, _, _ = _SRC_BOX
+    crop = region(*_SRC_BOX)
     hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
     # the backdrop is a desaturated grey; hair, skin and the orange suit are saturated or dark
     mask = ((hsv[..., 1] > 70) | (hsv[..., 2] < 90)).astype(np.uint8) * 255

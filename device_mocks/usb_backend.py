@@ -367,7 +367,7 @@ class FakeUsbBackend(usb.backend.IBackend):  # type: ignore[misc]
 
 class UsbMockHandle:
     """What ``start_for_station`` of a USB mock returns: the fake device on its own backend,
-    registered with the driver side (:mod:`kiosk.devices.usb_link`) under a unique name.
+    registered with the driver side (:mod:`kiosk.devices.usb`) under a unique name.
 
     ``overrides`` = {"usb_backend": name}: the driver then finds the mock through pyusb.
     """
@@ -375,7 +375,7 @@ class UsbMockHandle:
     _counter = itertools.count(1)
 
     def __init__(self, prefix: str, device: FakeUsbDevice) -> None:
-        from kiosk.devices.usb_link import register_backend
+        from kiosk.devices.usb import register_backend
 
         self.device = device
         self.backend = FakeUsbBackend([device])
@@ -384,7 +384,7 @@ class UsbMockHandle:
         self.overrides: dict[str, Any] = {"usb_backend": self.backend_name}
 
     def close(self) -> None:
-        from kiosk.devices.usb_link import unregister_backend
+        from kiosk.devices.usb import unregister_backend
 
         unregister_backend(self.backend_name)
         self.device.unplug()

@@ -1,14 +1,23 @@
-"""Mock of a Wacom STU-430/530/540 signature pad, served as a pyusb backend.
+"""Mock of a Wacom STU-430/430V/530/540/541 signature pad, served as a pyusb backend.
 
-It answers the STU feature reports the way the driver reads them (see the protocol notes in
-``kiosk/devices/wacom_stu.py``, which this mock shares as its understanding of the pad):
-GET_REPORT Status 0x03, Information 0x08, Capability 0x09, InkingMode 0x21,
-HandwritingDisplayArea 0x2A, PenDataOptionMode 0x32; SET_REPORT ClearScreen 0x20,
-InkingMode 0x21, HandwritingDisplayArea 0x2A (a rectangle off the screen is refused with
-lastResultCode 0x15), PenDataOptionMode 0x32, Reset 0x04. Anything else stalls, as the pad
-does. Pen data streams from interrupt endpoint 0x81 as PenData 0x01 reports, or as
-PenDataTimeCountSequence 0x34 after option mode 3. While inking is on, the "screen" keeps the
-ink drawn since the last ClearScreen (``ink``), which a test can look at.
+It follows Wacom's STU SDK sources (``WacomGSS/STU/Protocol.hpp``, ``ProtocolHelper.cpp``,
+``wgssStuSdk.js``), not our driver:
+
+- after plug-in the pad shows its boot image: Status reports ``StatusCode_Image_Boot`` (4)
+  for ``boot_s`` seconds, then Ready (0) ("the tablet will automatically change to Ready when
+  finished");
+- a command the SDK's ``sendTable`` does not allow in the current state (ClearScreen outside
+  Ready) is not carried out and sets lastResultCode ``ErrorCode_WrongState`` (2);
+  lastResultCode stays until the next command, as a status register does;
+- GET_REPORT Status 0x03, Information 0x08, Capability 0x09, InkingMode 0x21,
+  HandwritingDisplayArea 0x2A, PenDataOptionMode 0x32; SET_REPORT ClearScreen 0x20,
+  InkingMode 0x21, HandwritingDisplayArea 0x2A (a rectangle off the screen sets
+  ``ErrorCode_GraphicsWrongParameters`` 0x15), PenDataOptionMode 0x32, Reset 0x04. Anything
+  else stalls;
+- pen data from interrupt endpoint 0x81 as PenData 0x01 (rdy bit 7, sw bits 4-6, pressure
+  bits 0-3 + byte 2, x, y big-endian), or PenDataTimeCountSequence 0x34 after option mode 3;
+  ``sw_value`` sets the switch value sent while touching (any non-zero value means touching).
+  While inking is on, the "screen" keeps the ink drawn since the last ClearScreen (``ink``).
 
 Faults: ``unplug()``/``plug()``, malformed reports (``inject_malformed``, ``malformed_every``).
 ``python -m device_mocks.wacom_stu [--model STU-430]`` runs the real driver against it.
@@ -45,7 +54,11 @@ MODELS = {
     "STU-430": StuModel("STU-430", 0x00A4, 9600, 6000, (320, 200), (1, 4)),
     "STU-530": StuModel("STU-530", 0x00A5, 10800, 6480, (800, 480), (1, 7)),
     "STU-540": StuModel("STU-540", 0x00A8, 10800, 6480, (800, 480), (1, 8)),
+    "STU-430V": StuModel("STU-430V", 0x00A6, 9600, 6000, (320, 200), (1, 2)),
+    "STU-541": StuModel("STU-541", 0x00A9, 10800, 6480, (800, 480), (1, 1)),
 }
+STATUS_READY, STATUS_IMAGE_BOOT = 0x00, 0x04
+ERROR_WRONG_STATE = 0x02
 MAX_PRESSURE = 1023
 RESOLUTION = 2540
 REPORT_RATE = 200
@@ -68,8 +81,11 @@ REPORT_DESCRIPTOR = bytes.fromhex(
 class FakeWacomStu(FakeUsbDevice):
     def __init__(self, model: str = "STU-530", *, serial: str = "5JZQS00032", seed: int = 1, rate_hz: float = 200.0,
                  pause_s: float = 1.5, malformed_every: int = 0,
-                 speed_mm_s: float = 90.0) -> None:
+                 speed_mm_s: float = 90.0, boot_s: float = 0.0, sw_value: int = 1) -> None:
         self.model = MODELS[model]
+        #: seconds the boot image shows after plug-in (Status = Image_Boot)
+        self.boot_s = boot_s
+        self.sw_value = sw_value
         super().__init__(vendor_id=VENDOR_ID, product_id=self.model.product_id, bcd_device=0x0100 | self.model.firmware[1],
                          manufacturer="Wacom Co.,Ltd.", product=self.model.name, serial=serial,
                          interfaces=[FakeInterface(0, 0x03, [FakeEndpoint(0x81, 0x03, 64, 5)],
@@ -82,7 +98,6 @@ class FakeWacomStu(FakeUsbDevice):
         self._reset_state()
 
     def _reset_state(self) -> None:
-        self.status_code = 0
         self.last_result = 0
         self.inking = False
         self.option_mode = 0
@@ -92,6 +107,13 @@ class FakeWacomStu(FakeUsbDevice):
         self.sequence = 0
         self.plugged_at = time.monotonic()
         self._sent = 0
+        #: ClearScreen commands the pad refused because it was not Ready
+        self.refused: list[int] = []
+
+    @property
+    def status_code(self) -> int:
+        booting = time.monotonic() - self.plugged_at < self.boot_s
+        return STATUS_IMAGE_BOOT if booting else STATUS_READY
 
     def on_plug(self) -> None:
         self._reset_state()
@@ -102,7 +124,7 @@ class FakeWacomStu(FakeUsbDevice):
         x = round(min(max(sample.x_mm, 0.0), self.width_mm) * RESOLUTION / 25.4)
         y = round(min(max(sample.y_mm, 0.0), self.height_mm) * RESOLUTION / 25.4)
         pressure = round(sample.pressure * MAX_PRESSURE) if sample.tip else 0
-        flags = (0x80 if sample.in_range else 0) | (0x10 if sample.tip else 0) | (pressure >> 8)
+        flags = (0x80 if sample.in_range else 0) | ((self.sw_value & 0x07) << 4 if sample.tip else 0) | (pressure >> 8)
         body = bytes([flags, pressure & 0xFF]) + x.to_bytes(2, "big") + y.to_bytes(2, "big")
         if sample.tip and self.inking:
             self.ink.append((x, y))
@@ -135,6 +157,10 @@ class FakeWacomStu(FakeUsbDevice):
             self.last_result = 0x01  # ErrorCode_WrongReportId
             return
         self.last_result = 0
+        if report_id == 0x20 and self.status_code != STATUS_READY:  # sendTable: ClearScreen in Ready only
+            self.last_result = ERROR_WRONG_STATE
+            self.refused.append(report_id)
+            return
         if report_id == 0x20:
             self.clears += 1
             self.ink.clear()
@@ -154,6 +180,7 @@ class FakeWacomStu(FakeUsbDevice):
             self.option_mode = data[1]
         elif report_id == 0x04:
             self._reset_state()
+            self.plugged_at -= self.boot_s  # a reset does not show the boot image again
         else:
             raise stall()
 
@@ -201,7 +228,8 @@ def start_for_station(params: dict[str, Any], workdir: Path) -> UsbMockHandle:
     """Present the pad on an in-process pyusb backend; the driver is pointed at it by name."""
     product = int(params.get("product_id") or 0)
     model = next((m.name for m in MODELS.values() if m.product_id == product), "STU-530")
-    return UsbMockHandle("wacom_stu", FakeWacomStu(model, serial=str(params.get("serial") or "5JZQS00032")))
+    # a pad just plugged in shows its boot image for a moment, as the real one does
+    return UsbMockHandle("wacom_stu", FakeWacomStu(model, serial=str(params.get("serial") or "5JZQS00032"), boot_s=0.5))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,13 +4,17 @@ The accounts file (config ``[accounts].file``) is TOML, one table per account::
 
     [accounts.siti]
     role = "operator"
-    hash = "scrypt$16384$8$1$<salt b64>$<key b64>"
+    hash = "scrypt$131072$8$1$<salt b64>$<key b64>"
     created_at = "2026-11-23T10:00:00+00:00"
     failures = 0
     locked_until = 0.0
 
-Failed logins are counted in the same file so a lockout survives a restart. No Textual here:
-the CLI (``kiosk users``) and the TUI both use this module.
+Failed logins are counted in the same file so a lockout survives a restart. An unknown name and
+a wrong password get the same answer (no tries-left count that would tell which names exist;
+unknown names are locked out in memory after as many failures as a real account). A hash
+weaker than ``[accounts] password_cost`` is replaced at the account's next login. The demo
+operator exists only while the station is simulated. No Textual here: the CLI
+(``kiosk users``) and the TUI both use this module.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import enum
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 import secrets
@@ -32,6 +37,7 @@ from pathlib import Path
 from typing import Callable
 
 from kiosk.config import AccountsConfig
+from kiosk.datafolder import private_folder
 from kiosk.errors import InputError, KioskError
 
 
@@ -54,8 +60,12 @@ DEMO_PASSWORD = "demo1234"
 MIN_PASSWORD = 8
 NAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
-# scrypt cost: n=2**14, r=8, p=1 (the RFC 7914 interactive-login parameters, ~16 MiB, ~50 ms)
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+# scrypt cost: N=2**17, r=8, p=1 (OWASP Password Storage Cheat Sheet, 128 MiB); the station's
+# [accounts] password_cost sets log2(N)
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
+#: scrypt needs 128 * N * r bytes; room for N up to 2**20
+SCRYPT_MAXMEM = 1200 * 1024 * 1024
+log = logging.getLogger("kiosk.accounts")
 
 
 class AccountError(KioskError):
@@ -70,6 +80,12 @@ class LoginFailed(AccountError):
     """Unknown name or wrong password (deliberately the same message)."""
 
     code = "accounts.login_failed"
+
+
+class AccountsFileDamaged(AccountError):
+    """The accounts file is not TOML or an entry lacks its role or hash; ``params``: path, reason."""
+
+    code = "accounts.file_damaged"
 
 
 class AccountLocked(AccountError):
@@ -94,21 +110,32 @@ class Account:
 def hash_password(password: str, *, salt: bytes | None = None, n: int = SCRYPT_N, r: int = SCRYPT_R,
                   p: int = SCRYPT_P) -> str:
     salt = salt or secrets.token_bytes(16)
-    key = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=32)
+    key = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=SCRYPT_MAXMEM, dklen=32)
     return "$".join(["scrypt", str(n), str(r), str(p), base64.b64encode(salt).decode(), base64.b64encode(key).decode()])
 
 
+def hash_cost(stored: str) -> int:
+    """scrypt's N of a stored hash (0 when the hash is damaged)."""
+    parts = stored.split("$")
+    return int(parts[1]) if len(parts) == 6 and parts[0] == "scrypt" and parts[1].isdigit() else 0
+
+
 def verify_password(password: str, stored: str) -> bool:
+    """True for the right password; False for a wrong one and for a damaged hash (logged: the
+    technician must reset that account; the login only says the password is wrong)."""
     try:
         scheme, n, r, p, salt_b64, key_b64 = stored.split("$")
         if scheme != "scrypt":
-            return False
-        salt = base64.b64decode(salt_b64)
-        expected = base64.b64decode(key_b64)
-    except ValueError:
+            raise ValueError(f"unknown scheme {scheme[:20]!r}")
+        salt = base64.b64decode(salt_b64, validate=True)
+        expected = base64.b64decode(key_b64, validate=True)
+        if not expected:
+            raise ValueError("empty key")
+        key = hashlib.scrypt(password.encode(), salt=salt, n=int(n), r=int(r), p=int(p),
+                             maxmem=SCRYPT_MAXMEM, dklen=len(expected))
+    except (ValueError, OverflowError, MemoryError) as exc:  # scrypt refuses bad n/r/p with ValueError
+        log.error("damaged password hash in the accounts file", extra={"reason": str(exc)[:80]})
         return False
-    key = hashlib.scrypt(password.encode(), salt=salt, n=int(n), r=int(r), p=int(p),
-                         maxmem=64 * 1024 * 1024, dklen=len(expected))
     return hmac.compare_digest(key, expected)
 
 
@@ -125,8 +152,11 @@ class AccountStore:
         self.path = Path(cfg.file)
         self.clock = clock
         self._lock = threading.Lock()
+        self.cost = 2 ** cfg.password_cost
         # a real hash to compare against for unknown names, so both failures cost the same time
         self._dummy: str | None = None
+        #: failures and lock ends of names that have no account, so they lock like real ones
+        self._unknown: dict[str, Account] = {}
 
     # -- file ------------------------------------------------------------------------------------
     def _load(self) -> dict[str, Account]:
@@ -134,10 +164,16 @@ class AccountStore:
             raw = tomllib.loads(self.path.read_text("utf-8"))
         except FileNotFoundError:
             return {}
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise AccountsFileDamaged(path=str(self.path), reason=getattr(exc, "strerror", None) or str(exc)) from None
         out = {}
-        for name, t in raw.get("accounts", {}).items():
-            out[name] = Account(name=name, role=Role(t["role"]), hash=t["hash"], created_at=t.get("created_at", ""),
-                                failures=int(t.get("failures", 0)), locked_until=float(t.get("locked_until", 0.0)))
+        try:
+            for name, t in raw.get("accounts", {}).items():
+                out[name] = Account(name=name, role=Role(t["role"]), hash=str(t["hash"]),
+                                    created_at=str(t.get("created_at", "")), failures=int(t.get("failures", 0)),
+                                    locked_until=float(t.get("locked_until", 0.0)))
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise AccountsFileDamaged(path=str(self.path), reason=f"{type(exc).__name__}: {exc}"[:80]) from None
         return out
 
     def _save(self, accounts: dict[str, Account]) -> None:
@@ -146,7 +182,7 @@ class AccountStore:
             lines += [f"[accounts.{_toml_str(a.name)}]", f"role = {_toml_str(a.role.value)}", f"hash = {_toml_str(a.hash)}",
                       f"created_at = {_toml_str(a.created_at)}", f"failures = {a.failures}",
                       f"locked_until = {float(a.locked_until)!r}", ""]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -177,14 +213,25 @@ class AccountStore:
             accounts = self._load()
             if name in accounts:
                 raise AccountInputError("accounts.exists", name=name)
-            acct = Account(name, role, hash_password(password), dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+            acct = Account(name, role, hash_password(password, n=self.cost),
+                           dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
             accounts[name] = acct
             self._save(accounts)
             return acct
 
+    def is_locked(self, account: Account) -> bool:
+        """Locked now (a lock whose time has passed is over, even before the next login clears it)."""
+        return account.locked_until > self.clock()
+
     def ensure_demo(self, simulated: bool) -> tuple[str, str] | None:
-        """The simulated station's demo operator (created on first start); None on a real station."""
+        """The simulated station's demo operator (created on first start); None on a real
+        station, where a demo account left from a simulated start is removed."""
         if not simulated:
+            with self._lock:
+                accounts = self._load()
+                if accounts.pop(DEMO_NAME, None) is not None:
+                    self._save(accounts)
+                    log.warning("demo account removed: the station is no longer simulated")
             return None
         if self.get(DEMO_NAME) is None:
             try:
@@ -201,21 +248,40 @@ class AccountStore:
             acct = accounts.get(name)
             now = self.clock()
             if acct is None:
-                self._dummy = self._dummy or hash_password(secrets.token_hex(8))
+                # same work, same answers as a wrong password: names cannot be told apart
+                self._dummy = self._dummy or hash_password(secrets.token_hex(8), n=self.cost)
                 verify_password(password, self._dummy)
-                raise LoginFailed()
+                if len(self._unknown) > 1000:  # bounded: typing many names must not grow memory
+                    self._unknown.clear()
+                ghost = self._unknown.get(name) or Account(name, Role.OPERATOR, "", "")
+                if ghost.locked_until <= now:
+                    self._unknown[name] = ghost = self._failed(ghost, now)
+                log.info("login refused", extra={"reason": "locked" if ghost.locked_until > now else "failed"})
+                self._raise_refusal(ghost, now)
             if acct.locked_until > now:
+                log.info("login refused", extra={"reason": "locked"})
                 raise AccountLocked(name=name, seconds=int(acct.locked_until - now + 0.999))
             if verify_password(password, acct.hash):
-                if acct.failures or acct.locked_until:
-                    accounts[name] = acct = replace(acct, failures=0, locked_until=0.0)
+                if acct.failures or acct.locked_until or hash_cost(acct.hash) < self.cost:
+                    new_hash = hash_password(password, n=self.cost) if hash_cost(acct.hash) < self.cost else acct.hash
+                    accounts[name] = acct = replace(acct, hash=new_hash, failures=0, locked_until=0.0)
                     self._save(accounts)
+                log.info("login", extra={"role": acct.role.value})
                 return acct
-            failures = acct.failures + 1
-            if failures >= self.cfg.max_failures:
-                accounts[name] = replace(acct, failures=0, locked_until=now + self.cfg.lockout_s)
-                self._save(accounts)
-                raise AccountLocked(name=name, seconds=self.cfg.lockout_s)
-            accounts[name] = replace(acct, failures=failures)
+            accounts[name] = acct = self._failed(acct, now)
             self._save(accounts)
-            raise LoginFailed(left=self.cfg.max_failures - failures)
+            log.info("login refused", extra={"reason": "locked" if acct.locked_until > now else "failed"})
+            self._raise_refusal(acct, now)
+            raise AssertionError("unreachable")
+
+    def _failed(self, acct: Account, now: float) -> Account:
+        failures = acct.failures + 1
+        if failures >= self.cfg.max_failures:
+            return replace(acct, failures=0, locked_until=now + self.cfg.lockout_s)
+        return replace(acct, failures=failures, locked_until=0.0)
+
+    @staticmethod
+    def _raise_refusal(acct: Account, now: float) -> None:
+        if acct.locked_until > now:
+            raise AccountLocked(name=acct.name, seconds=int(acct.locked_until - now + 0.999))
+        raise LoginFailed()

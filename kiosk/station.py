@@ -1,16 +1,18 @@
 """A running station: its config, record store and devices (mocks started for a simulated one).
 
-The CLI and the TUI both start from here, so they see the same station. Printing goes through
+The CLI and the TUI both start from here (:meth:`Station.load`), so they see the same station;
+what serves each configured device and simulation is wired in :mod:`kiosk.composition`. Printing goes through
 :meth:`Station.open_printer`, which also resolves any record a crash left in ``printing``
 (:meth:`kiosk.printer.gate.PrintGate.recover`) before the first card is sent.
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
+from kiosk import composition
 from kiosk.config import Config
-from kiosk.devices.registry import DeviceSet
 from kiosk.errors import KioskError
 from kiosk.store import RecordStore
 
@@ -25,10 +27,15 @@ class Station:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.store = RecordStore(cfg.station.data_dir, policy=cfg.policy)
-        self.devices = DeviceSet(cfg)
+        self.devices = composition.device_set(cfg)
         self._gate: PrintGate | None = None
         #: (record id, outcome) of the start-up recovery done when the printer was opened
         self.recovered: list[tuple[str, str]] = []
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None) -> "Station":
+        """The station a config file describes, every table of it checked first."""
+        return cls(composition.load_station_config(path))
 
     def print_gate(self) -> "PrintGate":
         """The print gate, pinned to the central key the sync worker also uses."""
@@ -55,11 +62,10 @@ class Station:
         resolve records left in ``printing`` by a crash, using the printer's card counter.
         The outcome is in :attr:`recovered`. Call this before printing, from the CLI or the TUI."""
         from kiosk.devices.protocols import CardPrinter
-        from kiosk.devices.registry import driver_class
 
         gate = self.print_gate()  # no key, no printing: refuse before starting the printer
         for dev in self.cfg.devices:
-            if driver_class(dev.driver).kind == "printer":
+            if composition.driver_class(dev.driver).kind == "printer":
                 printer = self.devices.get(dev.name)
                 assert isinstance(printer, CardPrinter)
                 if not printer.is_open:

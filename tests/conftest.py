@@ -32,6 +32,8 @@ url = "local"
 
 [accounts]
 file = "data/accounts.toml"
+# scrypt at 2^14 keeps logins fast in tests; the default 2^17 is tested in tests/test_accounts_files.py
+password_cost = 14
 """
 
 #: a simulated station whose local central decides at once (CLI tests of sync, permits, printing)
@@ -53,6 +55,8 @@ decision_delay_s = 0.0
 
 [accounts]
 file = "data/accounts.toml"
+# scrypt at 2^14 keeps logins fast in tests; the default 2^17 is tested in tests/test_accounts_files.py
+password_cost = 14
 
 [policy]
 required_fingers = [1, 6]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.composition import load_station_config
 from kiosk.config import DEFAULT_CONFIG, load_config
 from kiosk.errors import ConfigError
 from kiosk.i18n import describe
@@ -110,7 +111,7 @@ def test_missing_file_is_refused(tmp_path: Path) -> None:
 def test_unknown_driver_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, BASE_CONFIG + '\n[devices.fingerprint]\ndriver = "no-such"\n')
     with pytest.raises(ConfigError) as info:
-        load_config(path)
+        load_station_config(path)
     assert info.value.code == "config.unknown_driver"
     assert info.value.params["key"] == "devices.fingerprint.driver"
 

@@ -91,7 +91,8 @@ def test_extra_work_rolls_back_with_a_failed_transition(store: RecordStore) -> N
     with pytest.raises(RuntimeError):
         store.transition(rid, S.SUBMITTED, actor="sync", extra=extra)
     assert store.get(rid).state is S.QUEUED
-    assert "side" not in store.db.table_names()
+    tables = {name for (name,) in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "side" not in tables
 
 
 class LifecycleMachine(RuleBasedStateMachine):

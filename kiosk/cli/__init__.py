@@ -1,32 +1,46 @@
 """The ``kiosk`` command. Each subcommand lives in its own module with a ``register`` function.
 
 Errors reach the terminal as one plain line on stderr in the station's language: exit code 2
-for bad input, 1 for failures. Never a traceback (details go to the log).
+for bad input, 1 for failures. Never a traceback (details go to the log). A command run with
+``--json`` gets its error as JSON on stdout too (``{"error": {"code", "params", "message"}}``), and
+a reader that stops early (``kiosk queue --json | head``) ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
+import os
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from kiosk import __version__
+from kiosk.cli.arguments import KioskArgumentParser
 from kiosk.errors import KioskError
 from kiosk.i18n import describe, set_language
 from kiosk.ops.logs import configure_console
+
+# OpenCV's C++ logger writes "[ WARN:0@..." lines straight to stderr (a corrupt PNG, a missing
+# camera); the operator gets our one line instead, so it stays silent. Read when OpenCV first
+# logs, so it must be set before any command module imports cv2.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
 
 #: modules under kiosk.cli that add subcommands, in the order --help lists them
 COMMAND_MODULES = ["records", "devices", "quality", "sync", "central", "printing", "users", "ops", "receipt"]
 
 log = logging.getLogger("kiosk")
+#: exit status of a command whose reader went away (128 + SIGPIPE, as the shell reports it)
+EXIT_PIPE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kiosk", description="Biometric enrollment kiosk (e-KTP).")
+    parser = KioskArgumentParser(prog="kiosk", description="Biometric enrollment kiosk (e-KTP).")
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
-    parser.add_argument("--config", metavar="PATH", help="station config (default: $KIOSK_CONFIG or ./config.toml)")
+    parser.add_argument("--config", metavar="PATH",
+                        help="station config (default: $KIOSK_CONFIG, else the source checkout's config.toml,"
+                             " else /etc/kiosk/config.toml)")
     parser.add_argument("--lang", choices=("id", "en"), help="language of messages (default: from config)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the log on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -35,7 +49,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _preset_language(argv: Sequence[str]) -> None:
+    """--lang before parsing, so the parser's own error lines are in that language."""
+    for i, arg in enumerate(argv):
+        value = arg.partition("=")[2] if arg.startswith("--lang=") else (
+            argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None)
+        if value in ("id", "en"):
+            set_language(value)
+
+
+def _report(exc: BaseException, as_json: bool) -> None:
+    message = describe(exc)
+    if as_json:
+        params: dict[str, Any] = getattr(exc, "params", {}) if isinstance(exc, KioskError) else {"kind": type(exc).__name__}
+        code = exc.code if isinstance(exc, KioskError) else "error.unexpected"
+        json.dump({"error": {"code": code, "params": {k: str(v) for k, v in params.items()}, "message": message}},
+                  sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(message, file=sys.stderr)
+
+
+def _reader_gone() -> int:
+    """stdout's reader closed the pipe: drop what is left unwritten and end quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _preset_language(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     # JSON lines on stderr with --verbose; the station's log file is attached by each command
@@ -43,19 +88,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_console(args.verbose)
     if args.lang:
         set_language(args.lang)
+    as_json = bool(getattr(args, "json", False))
     try:
         if args.command is None:
             from kiosk.cli.ui import run_ui
 
             return run_ui(args)
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except KioskError as exc:
         log.debug("command failed", exc_info=True)
-        print(describe(exc), file=sys.stderr)
+        _report(exc, as_json)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the last line of defence: one line for the operator, details in the log
         log.exception("unexpected failure")
-        print(describe(exc), file=sys.stderr)
+        _report(exc, as_json)
         return 1

@@ -7,14 +7,15 @@ import json
 import sys
 from typing import Any
 
-from kiosk.config import Config, load_config
+from kiosk.composition import load_station_config
+from kiosk.config import Config
 from kiosk.i18n import set_language
 from kiosk.store import RecordStore
 
 
 def config_from(args: argparse.Namespace, *, attach_log: bool = True) -> Config:
     """The station config; also starts the station's log file once the data folder is known."""
-    cfg = load_config(getattr(args, "config", None))
+    cfg = load_station_config(getattr(args, "config", None))
     if not getattr(args, "lang", None):
         set_language(cfg.station.language)
     if attach_log:

@@ -4,7 +4,7 @@
 (kind-specific: a finger image, a camera frame, pen points, the printer's supplies — never a
 printed card), close; each step timed. Exit 0 only when every step of every device passed.
 ``--hexdump`` adds the device's last protocol exchange. Devices come from config.toml through
-:class:`kiosk.devices.registry.DeviceSet`, which starts the mocks of a simulated station.
+:func:`kiosk.composition.device_set`, which starts the mocks of a simulated station.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ import argparse
 import time
 from typing import Any, Callable
 
+from kiosk.cli.arguments import JSON_HELP
 from kiosk.cli.context import config_from, print_json
 from kiosk.devices.base import Device
 from kiosk.devices.discovery import attached
 from kiosk.devices.protocols import Camera, CardPrinter, FingerprintScanner, SignaturePad
+from kiosk.composition import device_set
 from kiosk.devices.registry import DeviceSet
 from kiosk.errors import InputError, KioskError
 from kiosk.i18n import describe, translate
@@ -24,12 +26,12 @@ from kiosk.i18n import describe, translate
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("devices", help="configured devices with their status, and what is attached")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_devices)
 
     p = sub.add_parser("diag", help="check devices: open, info, self-test, one test capture")
     p.add_argument("device", nargs="?", help="only this configured device")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.add_argument("--hexdump", action="store_true", help="show each device's last protocol exchange")
     p.add_argument("--capture-timeout", type=float, default=10.0, metavar="S",
                    help="seconds the test capture waits (default 10)")
@@ -63,7 +65,7 @@ def _configured_status(devices: DeviceSet, name: str) -> dict[str, Any]:
 
 def cmd_devices(args: argparse.Namespace) -> int:
     cfg = config_from(args)
-    with DeviceSet(cfg) as devices:
+    with device_set(cfg) as devices:
         configured = [_configured_status(devices, n) for n in devices.names()]
     found = attached()
     if args.json:
@@ -178,7 +180,7 @@ def cmd_diag(args: argparse.Namespace) -> int:
     if args.device is not None and args.device not in names:
         raise InputError("diag.unknown_device", device=args.device, known=", ".join(names) or "-")
     chosen = [args.device] if args.device else names
-    with DeviceSet(cfg) as devices:
+    with device_set(cfg) as devices:
         rows = [_diag_one(devices, n, args.capture_timeout, args.hexdump) for n in chosen]
     all_ok = bool(rows) and all(r["ok"] for r in rows)
     if args.json:

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 from kiosk.central.keys import StationKeys
+from kiosk.config import Config
+from kiosk.cli.arguments import JSON_HELP
 from kiosk.cli.context import config_from, print_json, store_from
 from kiosk.errors import InputError, KioskError
 from kiosk.i18n import translate
@@ -30,28 +32,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--user", default="supervisor", help="name of the first supervisor account")
     p.add_argument("--accounts", type=Path, help="accounts file (default: <data>/accounts.toml, or accounts.file"
                                                  " of the config when --data is not given)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("purge", help="purge biometrics of finished records past the retention period")
     p.add_argument("--dry-run", action="store_true", help="only list what would be purged")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("export", help="write queued records to a folder (USB stick) for the central")
     p.add_argument("--to", type=Path, required=True, metavar="DIR", help="folder to write the batch into")
     p.add_argument("--again", action="store_true", help="include records already exported but not yet confirmed")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_export)
 
 
-def language_from_config(args: argparse.Namespace) -> None:
-    """Use the config's language when there is a readable config; these commands must not need one."""
-    if getattr(args, "lang", None) is None:
-        try:
-            config_from(args, attach_log=False)
-        except KioskError:
-            pass
+def _readable_config(args: argparse.Namespace) -> "Config | None":
+    """The config (its language set) if one can be read; ``init --data`` must work without one."""
+    try:
+        return config_from(args, attach_log=False)
+    except KioskError:
+        return None
 
 
 # -- init ---------------------------------------------------------------------------------------
@@ -75,8 +76,12 @@ def read_new_password() -> str:
 def cmd_init(args: argparse.Namespace) -> int:
     if args.data is not None:
         data_dir = args.data.absolute()
-        accounts = args.accounts or data_dir / "accounts.toml"
-        language_from_config(args)
+        cfg = _readable_config(args)
+        # the config's own accounts file when the config describes this folder: the login and
+        # `kiosk users` read accounts.file, so the first supervisor must be written there
+        same_station = cfg is not None and cfg.station.data_dir == data_dir.resolve()
+        accounts = args.accounts or (cfg.accounts.file if same_station and cfg else data_dir / "accounts.toml")
+
     else:
         cfg = config_from(args, attach_log=False)
         data_dir, accounts = cfg.station.data_dir, args.accounts or cfg.accounts.file
@@ -89,6 +94,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise ProvisionError("ops.station_exists", path=str(found))
     password = read_new_password()
     done = provision_station(data_dir, user=args.user, password=password, accounts=accounts)
+    if args.data is not None and cfg is not None and done.accounts != cfg.accounts.file:
+        print(translate("ops.accounts_elsewhere", configured=str(cfg.accounts.file), written=str(done.accounts)),
+              file=sys.stderr)
     attach_station_log(done.data_dir)
     logging.getLogger("kiosk.ops").info("station provisioned", extra={"data_dir": str(done.data_dir),
                                                                       "station_key": done.fingerprint})
@@ -133,8 +141,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     # the packets the sync worker stores and would upload, sealed here if not yet (no connection)
     seal = sealer_for_station(cfg, store)
     key = StationKeys.load(cfg.station.data_dir).signing
-    result = export_queued(store, args.to, seal_packet=seal, key=key, station_id=cfg.station.id,
-                           actor=os.environ.get("USER", "cli"), again=args.again)
+    from kiosk.cli.progress import CommandProgress
+    from kiosk.ops.export import exportable
+
+    with CommandProgress(translate("progress.export"), len(exportable(store, again=args.again))) as bar:
+        result = export_queued(store, args.to, seal_packet=seal, key=key, station_id=cfg.station.id,
+                               actor=os.environ.get("USER", "cli"), again=args.again, on_packet=bar.update)
     checkpoint_if_due(store, key, cfg.audit.checkpoint_every)
     if args.json:
         print_json({"batch": result.batch, "folder": str(result.folder), "records": list(result.records),

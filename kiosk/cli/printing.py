@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+from kiosk.cli.arguments import JSON_HELP, count
 from kiosk.cli.context import config_from, print_json, store_from
 from kiosk.config import Config
 from kiosk.devices.errors import DeviceError
@@ -21,22 +22,25 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("print", help="print approved cards (only with the central's permit)")
     p.add_argument("record", nargs="?", help="record id (or a unique prefix)")
     p.add_argument("--approved", action="store_true", help="print every approved record that has a permit")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_print)
 
     p = sub.add_parser("stock", help="card and ribbon stock")
     ssub = p.add_subparsers(dest="stock_command", metavar="ACTION")
     ap = ssub.add_parser("add", help="blank cards received")
-    ap.add_argument("count", type=int)
+    ap.add_argument("count", type=count, help="how many blank cards were received")
+    ap.add_argument("--json", action="store_true", help=JSON_HELP)
     ap.set_defaults(func=cmd_stock_add)
     rp = ssub.add_parser("ribbon", help="a new ribbon was loaded (prints it holds)")
-    rp.add_argument("count", type=int)
+    rp.add_argument("count", type=count, help="how many prints the new ribbon holds")
+    rp.add_argument("--json", action="store_true", help=JSON_HELP)
     rp.set_defaults(func=cmd_stock_ribbon)
     sp = ssub.add_parser("spoil", help="a card was spoiled or thrown away")
-    sp.add_argument("--reason", required=True)
+    sp.add_argument("--reason", required=True, help="what happened to the card")
+    sp.add_argument("--json", action="store_true", help=JSON_HELP)
     sp.add_argument("--record", help="the record whose card it was, if any")
     sp.set_defaults(func=cmd_stock_spoil)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_stock)
 
 
@@ -67,8 +71,12 @@ def cmd_print(args: argparse.Namespace) -> int:
         ids = [store.find(args.record).id] if args.record else [r.id for r in store.list(RecordState.APPROVED)]
         if not ids and not args.json:  # --json: stdout is the JSON document alone
             print(translate("print.none_approved"))
-        for rid in ids:
-            results.append(_print_one(gate, store, printer, rid, quiet=args.json))
+        from kiosk.cli.progress import CommandProgress
+
+        with CommandProgress(translate("progress.print"), len(ids) if len(ids) > 1 else 0) as bar:
+            for rid in ids:
+                results.append(_print_one(gate, store, printer, rid, quiet=args.json))
+                bar.advance()
         levels = Stock(store, cfg.stock).levels(printer)
     warnings = [translate(code, **params) for code, params in levels.warnings]
     if args.json:
@@ -133,20 +141,26 @@ def cmd_stock(args: argparse.Namespace) -> int:
 def cmd_stock_add(args: argparse.Namespace) -> int:
     _, stock = _stock(args)
     stock.add_cards(args.count, actor=actor())
-    print(translate("stock.added", count=args.count))
-    return 0
+    return _stock_done(args, stock, translate("stock.added", count=args.count))
 
 
 def cmd_stock_ribbon(args: argparse.Namespace) -> int:
     _, stock = _stock(args)
     stock.load_ribbon(args.count, actor=actor())
-    print(translate("stock.ribbon_loaded", count=args.count))
-    return 0
+    return _stock_done(args, stock, translate("stock.ribbon_loaded", count=args.count))
 
 
 def cmd_stock_spoil(args: argparse.Namespace) -> int:
     _, stock = _stock(args)
     record = stock.store.find(args.record).id if args.record else None
     stock.spoil(args.reason, actor=actor(), record_id=record)
-    print(translate("stock.spoiled", reason=args.reason))
+    return _stock_done(args, stock, translate("stock.spoiled", reason=args.reason))
+
+
+def _stock_done(args: argparse.Namespace, stock: Any, line: str) -> int:
+    """An action's outcome: the line, or with --json the stock levels after it."""
+    if args.json:
+        print_json({"done": line, "stock": stock.levels(None).as_dict()})
+    else:
+        print(line)
     return 0

@@ -8,6 +8,7 @@ import signal
 import sys
 from typing import Any
 
+from kiosk.cli.arguments import JSON_HELP, positive_count
 from kiosk.cli.context import config_from, print_json, store_from
 from kiosk.errors import InputError
 from kiosk.i18n import translate
@@ -20,24 +21,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("queue", help="show the queue and network state")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_queue)
     qsub = p.add_subparsers(dest="queue_command", metavar="ACTION")
     dp = qsub.add_parser("delete-request", help="ask the central to delete the earlier record of a duplicate")
     dp.add_argument("record", help="record id (or a unique prefix)")
-    dp.add_argument("--reason", default="resident confirmed identity; earlier record is wrong")
-    dp.add_argument("--actor", default="operator")
+    dp.add_argument("--reason", default="resident confirmed identity; earlier record is wrong",
+                    help="why the earlier record is wrong (sent to the central)")
+    dp.add_argument("--actor", default="operator", help="who asks (audit trail)")
+    dp.add_argument("--json", action="store_true", help=JSON_HELP)
     dp.set_defaults(func=cmd_delete_request)
     rp = qsub.add_parser("retry", help="send a record the central refused once more (sealed anew)")
     rp.add_argument("record", help="record id (or a unique prefix)")
-    rp.add_argument("--actor", default="operator")
+    rp.add_argument("--actor", default="operator", help="who asks (audit trail)")
+    rp.add_argument("--json", action="store_true", help=JSON_HELP)
     rp.set_defaults(func=cmd_retry)
 
     p = sub.add_parser("simulate", help="create synthetic records for demos and load tests")
     ssub = p.add_subparsers(dest="simulate_command", required=True, metavar="ACTION")
     ep = ssub.add_parser("enroll", help="create N complete synthetic records and queue them")
-    ep.add_argument("--count", type=int, required=True)
-    ep.add_argument("--seed", type=int, default=0)
+    ep.add_argument("--count", type=positive_count, required=True, help="how many records to create")
+    ep.add_argument("--seed", type=int, default=0, help="seed of the synthetic residents (default 0)")
     ep.add_argument("--repeat-share", type=float, default=0.0, metavar="SHARE",
                     help="share (0..1) of residents recorded before: the same fingers under another NIK, or the"
                          " same NIK again when they come from another seed")
@@ -45,13 +49,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                     help="the residents repeated are those of this seed (another station's --seed; default: this"
                          " run's own earlier residents)")
     ep.add_argument("--district", help="six-digit district code (default: the station's region)")
-    ep.add_argument("--json", action="store_true")
+    ep.add_argument("--json", action="store_true", help=JSON_HELP)
     ep.set_defaults(func=cmd_simulate_enroll)
 
     p = sub.add_parser("keys", help="station keys")
     ksub = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     ip = ksub.add_parser("init", help="create the station key pair (and the local central's keys)")
-    ip.add_argument("--json", action="store_true")
+    ip.add_argument("--json", action="store_true", help=JSON_HELP)
     ip.set_defaults(func=cmd_keys_init)
 
 
@@ -78,9 +82,23 @@ def cmd_sync(args: argparse.Namespace) -> int:
     cfg = config_from(args)
     from kiosk.sync.worker import SyncWorker
 
-    worker = SyncWorker.from_config(cfg, store_from(cfg), on_progress=ProgressBar())
+    from kiosk.ops.sdnotify import ServiceWatchdog, notify
+
+    bar = ProgressBar()
+    # under systemd: pings while passes keep ending (each reports "idle"); a pass may take a
+    # full backoff plus a few request timeouts
+    watchdog = ServiceWatchdog(stale_after=cfg.central.backoff_cap_s + 4 * cfg.central.timeout_s + 30)
+
+    def progress(p: Any) -> None:
+        watchdog.beat()
+        bar(p)
+
+    worker = SyncWorker.from_config(cfg, store_from(cfg), on_progress=progress)
     # SIGTERM stops cleanly between requests; SIGKILL is survived by design (state in SQLite)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
+    if not args.once:
+        watchdog.start()
+        notify("READY=1", f"STATUS=syncing with {cfg.central.url}")
     try:
         if args.once:
             report = worker.run_once()
@@ -90,9 +108,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 print(translate("sync.pass_done", **report))
             return 1 if report["deferred"] else 0
         worker.run_forever()
+        notify("STOPPING=1")
         print(translate("sync.stopped"))
         return 0
     finally:
+        watchdog.stop()
         worker.close()
 
 
@@ -127,7 +147,10 @@ def cmd_delete_request(args: argparse.Namespace) -> int:
     store = store_from(cfg)
     rec = store.find(args.record)
     request_deletion(store, rec.id, reason=args.reason, actor=args.actor)
-    print(translate("sync.deletion_requested", record_id=rec.id))
+    if args.json:
+        print_json({"record_id": rec.id, "deletion_requested": True})
+    else:
+        print(translate("sync.deletion_requested", record_id=rec.id))
     return 0
 
 
@@ -138,7 +161,10 @@ def cmd_retry(args: argparse.Namespace) -> int:
     store = store_from(cfg)
     rec = store.find(args.record)
     retry_refused(store, rec.id, actor=args.actor)
-    print(translate("sync.retry_recorded", record_id=rec.id))
+    if args.json:
+        print_json({"record_id": rec.id, "retry": True})
+    else:
+        print(translate("sync.retry_recorded", record_id=rec.id))
     return 0
 
 
@@ -146,9 +172,13 @@ def cmd_simulate_enroll(args: argparse.Namespace) -> int:
     cfg = config_from(args)
     from kiosk.sync.synthetic import enroll_residents
 
+    from kiosk.cli.progress import CommandProgress
+
     try:
-        run = enroll_residents(store_from(cfg), args.count, district=args.district or cfg.station.region,
-                               seed=args.seed, repeat_share=args.repeat_share, repeat_seed=args.repeat_seed)
+        with CommandProgress(translate("progress.simulate"), args.count) as bar:
+            run = enroll_residents(store_from(cfg), args.count, district=args.district or cfg.station.region,
+                                   seed=args.seed, repeat_share=args.repeat_share, repeat_seed=args.repeat_seed,
+                                   on_record=bar.update)
     except ValueError as exc:
         raise InputError("request.bad_fields", reason=str(exc)) from None
     ids = run.created

@@ -12,6 +12,7 @@ import getpass
 import sys
 
 from kiosk.accounts import AccountInputError, AccountStore, Role
+from kiosk.cli.arguments import JSON_HELP
 from kiosk.cli.context import config_from, print_json
 from kiosk.i18n import translate
 
@@ -20,11 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("users", help="manage operator, supervisor and technician accounts")
     usub = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     ap = usub.add_parser("add", help="add an account (password asked twice)")
-    ap.add_argument("name")
-    ap.add_argument("--role", required=True, choices=[r.value for r in Role])
+    ap.add_argument("name", help="account name: lower-case letters, digits, '.', '_' or '-'")
+    ap.add_argument("--role", required=True, choices=[r.value for r in Role], help="what the account may do")
+    ap.add_argument("--json", action="store_true", help=JSON_HELP)
     ap.set_defaults(func=cmd_add)
     lp = usub.add_parser("list", help="list accounts")
-    lp.add_argument("--json", action="store_true")
+    lp.add_argument("--json", action="store_true", help=JSON_HELP)
     lp.set_defaults(func=cmd_list)
 
 
@@ -46,16 +48,21 @@ def cmd_add(args: argparse.Namespace) -> int:
     if store.get(args.name) is not None:  # fail before asking for a password
         raise AccountInputError("accounts.exists", name=args.name)
     acct = store.add(args.name, args.role, _ask_password())
+    if args.json:
+        print_json({"name": acct.name, "role": acct.role.value, "created_at": acct.created_at})
+        return 0
     print(translate("accounts.cli.added", name=acct.name, role=translate("accounts.role." + acct.role.value)))
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     cfg = config_from(args)
-    accounts = AccountStore(cfg.accounts).list()
+    store = AccountStore(cfg.accounts)
+    store.ensure_demo(cfg.station.simulated)  # the demo operator exists only while simulated
+    accounts = store.list()
     if args.json:
         print_json([{"name": a.name, "role": a.role.value, "created_at": a.created_at,
-                     "locked": a.locked_until > 0} for a in accounts])
+                     "locked": store.is_locked(a)} for a in accounts])
     elif not accounts:
         print(translate("accounts.cli.none"))
     else:

@@ -7,14 +7,21 @@ Calls made while the device is not open raise :class:`DeviceNotOpen`.
 from __future__ import annotations
 
 import enum
+import functools
+import logging
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import Any, Callable, ClassVar, Self
 
-from kiosk.devices.errors import DeviceNotOpen
+from kiosk.devices.errors import DeviceAbsent, DeviceNotOpen
+
+#: the station log's device channel: losses and recoveries, one line per change
+health_log = logging.getLogger("kiosk.devices.health")
+#: driver methods whose outcome says whether the device is there (wrapped in every subclass)
+WATCHED = ("status", "capture", "latest", "read_points", "supplies", "print_card")
 
 
 class DeviceState(enum.StrEnum):
@@ -93,11 +100,38 @@ class Device(ABC):
         self.params = params
         self.log = ProtocolLog()
         self._open = False
+        #: monotonic time the device was found missing (None while it is there): the log gets
+        #: one line when it goes and one when it comes back, however often it is asked meanwhile
+        self._missing_since: float | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in WATCHED:
+            fn = cls.__dict__.get(name)
+            if callable(fn) and not getattr(fn, "_health_watched", False):
+                setattr(cls, name, _watched(fn))
 
     # -- lifecycle ---------------------------------------------------------------------------
     def open(self) -> None:
-        self._do_open()
+        try:
+            self._do_open()
+        except DeviceAbsent as exc:
+            self._note_health(exc)
+            raise
         self._open = True
+        self._note_health(None)
+
+    def _note_health(self, absent: DeviceAbsent | None) -> None:
+        """Log a device going missing or coming back (technician details, no personal data)."""
+        if absent is not None and self._missing_since is None:
+            self._missing_since = time.monotonic()
+            health_log.error("device lost", extra={"device": self.name, "kind": self.kind, "reason": absent.code,
+                                                   "detail": {k: str(v) for k, v in absent.params.items()}})
+        elif absent is None and self._missing_since is not None:
+            gone = time.monotonic() - self._missing_since
+            self._missing_since = None
+            health_log.warning("device recovered", extra={"device": self.name, "kind": self.kind,
+                                                         "missing_s": round(gone, 1)})
 
     def close(self) -> None:
         try:
@@ -143,3 +177,26 @@ class Device(ABC):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} {'open' if self._open else 'closed'}>"
 
+
+
+def _watched(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` reporting its outcome to :meth:`Device._note_health`: DeviceAbsent (or a status
+    of ABSENT) means the device is gone, any answer means it is there."""
+
+    @functools.wraps(fn)
+    def call(self: Device, *args: Any, **kwargs: Any) -> Any:
+        try:
+            out = fn(self, *args, **kwargs)
+        except DeviceAbsent as exc:
+            self._note_health(exc)
+            raise
+        if isinstance(out, DeviceStatus) and out.state is DeviceState.ABSENT:
+            detail = {k: v for k, v in out.params.items() if k != "device"}
+            self._note_health(DeviceAbsent(out.reason, device=self.name, **detail) if out.reason
+                              else DeviceAbsent(device=self.name))
+        else:
+            self._note_health(None)
+        return out
+
+    call._health_watched = True  # type: ignore[attr-defined]
+    return call

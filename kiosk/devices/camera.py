@@ -18,7 +18,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import cv2
 import numpy as np
@@ -26,6 +26,7 @@ import numpy as np
 from kiosk.devices.base import DeviceInfo, DeviceState, DeviceStatus, SelfTestResult
 from kiosk.devices.errors import DeviceAbsent, DeviceTimeout
 from kiosk.devices.protocols import Camera, CameraStats, Frame
+from kiosk.typed_tables import Ge, Gt
 
 
 def _video_index(source: str | int) -> int | None:
@@ -44,17 +45,17 @@ class OpenCvCameraDriver(Camera):
     class Params:
         #: V4L2 index (0), device path ("/dev/video0", "/dev/v4l/by-id/..."), or a video file/URL
         source: str | int = 0
-        width: int = 1280
-        height: int = 720
-        fps: float = 30.0
+        width: Annotated[int, Gt(0)] = 1280
+        height: Annotated[int, Gt(0)] = 720
+        fps: Annotated[float, Gt(0)] = 30.0
         #: pixel format asked of the camera: "MJPG" (most UVC webcams at 720p), "YUYV", ...
         fourcc: str = "MJPG"
         #: replay a file source forever (simulation)
         loop: bool = False
         #: failed reads in a row after which the camera counts as gone
-        read_failures: int = 5
+        read_failures: Annotated[int, Ge(1)] = 5
         #: seconds open() waits for the first frame
-        open_timeout_s: float = 5.0
+        open_timeout_s: Annotated[float, Gt(0)] = 5.0
 
     kind: ClassVar[str] = "camera"
 

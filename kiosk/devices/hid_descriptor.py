@@ -13,6 +13,17 @@ What it does: walks the short and long items; keeps the global state (with Push/
 local usages (Usage, Usage Minimum/Maximum, extended 32-bit usages), the collection stack;
 and for every Input/Output/Feature main item lays out fields with their bit offsets per
 report id. Malformed descriptors raise :class:`ReportDescriptorError` (a KioskError).
+
+Where the spec leaves room, it does what Linux does (``drivers/hid/hid-core.c``):
+
+- a 1- or 2-byte Usage (or Usage Minimum/Maximum) takes the Usage Page in force at the Main
+  item, not the one in force when the Usage was read (HID 1.11 section 6.2.2.8: "the last
+  declared Usage Page is applied to Usages when the Main item is encountered"; the kernel's
+  ``hid_concatenate_last_usage_page``). A 4-byte Usage carries its own page;
+- inside a Delimiter set only the first alternative counts (the kernel's ``delimiter_branch``:
+  "alternative usage ignored"); nested delimiters and a close without an open are errors;
+- a Report ID may follow items declared without one (the kernel checks only 1..255): those
+  items stay report 0 and the device counts as numbered.
 """
 
 from __future__ import annotations
@@ -163,19 +174,39 @@ def parse(data: bytes) -> ReportDescriptor:
     out = ReportDescriptor()
     glob = GlobalState()
     stack: list[GlobalState] = []
-    usages: list[int] = []
-    usage_min: int | None = None
+    # local usages as read: (value, item size) singles and (min, max, size) ranges, resolved
+    # against the Usage Page at the Main item
+    singles: list[tuple[int, int]] = []
+    ranges: list[tuple[int, int, int]] = []
+    order: list[tuple[str, int]] = []  # ("single"|"range", index) in declaration order
+    usage_min: tuple[int, int] | None = None
+    delimiter_depth = 0
+    delimiter_branch = 0
     collections: list[Collection] = []
     offsets: dict[tuple[ReportKind, int], int] = {}
-    seen_unnumbered_item = False
     pos = 0
 
     def bad(problem: str) -> ReportDescriptorError:
         return ReportDescriptorError(offset=pos, problem=problem)
 
     def full_usage(value: int, size: int) -> int:
-        # a 4-byte usage carries its own page in the high 16 bits (extended usage)
+        # a 4-byte usage carries its own page in the high 16 bits (extended usage); shorter
+        # ones take the page in force now, at the Main item (HID 1.11 6.2.2.8)
         return value if size == 4 else (glob.usage_page << 16) | (value & 0xFFFF)
+
+    def resolved_usages() -> list[int]:
+        out_usages: list[int] = []
+        for what, index in order:
+            if what == "single":
+                value, size = singles[index]
+                out_usages.append(full_usage(value, size))
+            else:
+                lo, hi, size = ranges[index]
+                first, last = full_usage(lo, size), full_usage(hi, size)
+                if last < first or last - first > MAX_USAGES_PER_ITEM:
+                    raise bad("usage range absurd")
+                out_usages.extend(range(first, last + 1))
+        return out_usages
 
     while pos < len(data):
         prefix = data[pos]
@@ -195,14 +226,15 @@ def parse(data: bytes) -> ReportDescriptor:
             raise bad("truncated item")
         value = int.from_bytes(data[pos + 1:pos + 1 + size], "little")
         if kind == 0:  # main
+            if delimiter_depth:
+                raise bad("unclosed delimiter")
+            usages = resolved_usages()
             if tag in _MAIN_KINDS:
                 report_kind = _MAIN_KINDS[tag]
                 if glob.report_size <= 0 or glob.report_size > 255 * 8:
                     raise bad("report size missing or absurd")
                 if glob.report_count <= 0 and value & 0x01 == 0 and usages:
                     raise bad("report count missing")
-                if not out.report_ids:
-                    seen_unnumbered_item = True
                 key = (report_kind, glob.report_id)
                 offset = offsets.get(key, 0)
                 lmin, lmax = glob.logical_min, glob.logical_max
@@ -236,7 +268,8 @@ def parse(data: bytes) -> ReportDescriptor:
                 collections.pop()
             else:
                 raise bad(f"unknown main item tag {tag:#x}")
-            usages, usage_min = [], None
+            singles, ranges, order, usage_min = [], [], [], None
+            delimiter_branch = 0
         elif kind == 1:  # global
             if tag == 0x0:
                 glob = replace(glob, usage_page=value)
@@ -267,8 +300,6 @@ def parse(data: bytes) -> ReportDescriptor:
             elif tag == 0x8:
                 if value == 0 or value > 255:
                     raise bad("report id out of 1..255")
-                if seen_unnumbered_item and not out.report_ids:
-                    raise bad("report id after unnumbered reports")
                 out.report_ids.add(value)
                 glob = replace(glob, report_id=value)
             elif tag == 0x9:
@@ -286,20 +317,32 @@ def parse(data: bytes) -> ReportDescriptor:
             else:
                 raise bad(f"unknown global item tag {tag:#x}")
         elif kind == 2:  # local
+            alternative = delimiter_branch > 1  # a later alternative of a delimiter set: ignored
             if tag == 0x0:
-                usages.append(full_usage(value, size))
+                if not alternative:
+                    order.append(("single", len(singles)))
+                    singles.append((value, size))
             elif tag == 0x1:
-                usage_min = full_usage(value, size)
+                usage_min = (value, size)
             elif tag == 0x2:
                 if usage_min is None:
                     raise bad("usage maximum without minimum")
-                usage_max = full_usage(value, size)
-                if usage_max < usage_min or usage_max - usage_min > MAX_USAGES_PER_ITEM:
-                    raise bad("usage range absurd")
-                usages.extend(range(usage_min, usage_max + 1))
+                if not alternative:
+                    order.append(("range", len(ranges)))
+                    ranges.append((usage_min[0], value, max(usage_min[1], size)))
                 usage_min = None
-            # designators, strings and delimiters carry nothing a pen decoder needs
-            if len(usages) > MAX_USAGES_PER_ITEM:
+            elif tag == 0xA:  # delimiter: 1 opens a set of alternative usages, 0 closes it
+                if value:
+                    if delimiter_depth:
+                        raise bad("nested delimiters")
+                    delimiter_depth += 1
+                    delimiter_branch += 1
+                else:
+                    if not delimiter_depth:
+                        raise bad("delimiter close without open")
+                    delimiter_depth -= 1
+            # designators and strings carry nothing a pen decoder needs
+            if len(singles) + len(ranges) > MAX_USAGES_PER_ITEM:
                 raise bad("too many usages")
         else:
             raise bad("reserved item type")

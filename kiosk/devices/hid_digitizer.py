@@ -21,7 +21,6 @@ screens (0x0D:0x04) and finger collections are never taken for a pen.
 
 from __future__ import annotations
 
-import errno
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +32,7 @@ from kiosk.devices.errors import DeviceError, DeviceProtocolError
 from kiosk.devices.hid_descriptor import (PAGE_DIGITIZER, PAGE_GENERIC_DESKTOP, Field, ReportDescriptor,
                                           ReportDescriptorError, ReportKind, parse)
 from kiosk.devices.protocols import PenPoint
-from kiosk.devices.usb_link import LIBUSB_ERROR_ACCESS, is_gone
+from kiosk.devices.usb import is_access_denied, is_gone
 from kiosk.devices.usb_pen import USB_CLASS_HID, UsbPenPad
 
 GET_DESCRIPTOR = 0x06
@@ -140,17 +139,29 @@ def _axis(f: Field, fallback_mm: float, *, device: str) -> Axis:
 
 
 def find_pen(desc: ReportDescriptor) -> tuple[int, dict[int, Field]] | None:
-    """(report id, fields by usage) of the first pen input report, or None if none."""
+    """(report id, fields by usage) of the first pen input report, or None if none.
+
+    X and Y sit in the pen's innermost collection; Tip Switch, In Range and Tip Pressure may
+    sit there or in a parent collection of it (a Pen collection holding a Physical collection
+    of coordinates), as long as they are in the same report. The deepest one wins.
+    """
     for f in desc.fields:
         if f.kind is not ReportKind.INPUT or f.usage != USAGE_X or f.constant or not f.variable:
             continue
         usages = {c.usage for c in f.collections}
         if usages & FINGER_COLLECTIONS or not usages & PEN_COLLECTIONS:
             continue
-        same = {g.usage: g for g in reversed(desc.fields)
-                if g.kind is ReportKind.INPUT and g.report_id == f.report_id and g.collections == f.collections
-                and g.variable and not g.constant and g.usage}
-        if USAGE_Y in same:
+        same: dict[int, Field] = {}
+        for g in desc.fields:
+            if (g.kind is not ReportKind.INPUT or g.report_id != f.report_id or not g.variable or g.constant
+                    or not g.usage or f.collections[:len(g.collections)] != g.collections):
+                continue
+            held = same.get(g.usage)
+            if held is None or len(held.collections) < len(g.collections):
+                same[g.usage] = g  # first at the deepest level
+        y = same.get(USAGE_Y)
+        if y is not None and y.collections == f.collections:
+            same[USAGE_X] = f
             return f.report_id, same
     return None
 
@@ -216,7 +227,7 @@ class HidDigitizerSignatureDriver(UsbPenPad):
         product_id: int = 0
         #: USB serial number string to tell two identical pads apart ("" = any)
         serial: str = ""
-        #: pyusb backend: "" = the system's libusb; "mock:..." = an in-process mock (usb_link)
+        #: pyusb backend: "" = the system's libusb; "mock:..." = an in-process mock (kiosk.devices.usb)
         usb_backend: str = ""
         #: milliseconds one interrupt read waits before looking at the stop flag again
         read_timeout_ms: int = 100
@@ -276,7 +287,7 @@ class HidDigitizerSignatureDriver(UsbPenPad):
                 self._probe_error = err
                 continue  # not a pen (or a descriptor we cannot use): look further
             except usb.core.USBError as exc:
-                if is_gone(exc) or exc.errno == errno.EACCES or exc.backend_error_code == LIBUSB_ERROR_ACCESS:
+                if is_gone(exc) or is_access_denied(exc):
                     raise  # unplugged, or not ours to open: the caller decides
                 continue  # this interface refused the request
             finally:

@@ -28,7 +28,9 @@ KNOWN_USB: dict[tuple[int, int | None], KnownUsb] = {
     # signature pads (product ids as in the public STU SDK; see kiosk/devices/wacom_stu.py)
     (0x056A, 0x00A4): KnownUsb("Wacom STU-430 signature pad", "signature"),
     (0x056A, 0x00A5): KnownUsb("Wacom STU-530 signature pad", "signature"),
+    (0x056A, 0x00A6): KnownUsb("Wacom STU-430V signature pad", "signature"),
     (0x056A, 0x00A8): KnownUsb("Wacom STU-540 signature pad", "signature"),
+    (0x056A, 0x00A9): KnownUsb("Wacom STU-541 signature pad", "signature"),
     (0x056A, None): KnownUsb("Wacom (signature pad / tablet)", "signature"),
     # card printers
     (0x0F49, None): KnownUsb("Evolis card printer", "printer"),

@@ -1,6 +1,9 @@
 """The part every USB signature pad driver shares: claim the HID interface, read its interrupt
 IN endpoint on a background thread, decode each input report into pen points, queue them.
 
+Finding, claiming, transfers and libusb error translation go through the station's one USB
+transport, :class:`kiosk.devices.usb.UsbLink` (shared with the Evolis printer's USB connection).
+
 A concrete driver says how to find its device (:meth:`UsbPenPad._match`), what to do once the
 interface is claimed (:meth:`UsbPenPad._setup`: read the report descriptor, or the pad's
 capability report) and how to decode one report (:meth:`UsbPenPad._decode`). Both the
@@ -28,7 +31,7 @@ import usb.util
 from kiosk.devices.base import DeviceInfo, DeviceState, DeviceStatus, SelfTestResult
 from kiosk.devices.errors import DeviceAbsent, DeviceError, DeviceProtocolError
 from kiosk.devices.protocols import PenPoint, SignaturePad
-from kiosk.devices.usb_link import is_gone, is_timeout, resolve_backend, usb_error
+from kiosk.devices.usb import UsbLink, is_timeout, usb_error
 
 T = TypeVar("T")
 
@@ -42,11 +45,10 @@ class UsbPenPad(SignaturePad):
 
     def __init__(self, name: str, params: Any) -> None:
         super().__init__(name, params)
-        self._dev: usb.core.Device | None = None
+        self._link = UsbLink(name, backend_name=params.usb_backend)
         self._interface: int = 0
         self._endpoint: int = 0
         self._packet_size: int = 64
-        self._detached = False
         self._points: queue.Queue[PenPoint] = queue.Queue(maxsize=QUEUE_LIMIT)
         self._stop = threading.Event()
         self._reader: threading.Thread | None = None
@@ -56,7 +58,6 @@ class UsbPenPad(SignaturePad):
         self._bad_reports = 0
         self._bad_in_a_row = 0
         self._last_tip = False
-        self._usb_id = "????:????"
 
     # -- what a concrete driver provides -------------------------------------------------------
     @abstractmethod
@@ -79,7 +80,16 @@ class UsbPenPad(SignaturePad):
     # -- helpers for subclasses ----------------------------------------------------------------
     @property
     def usb_id(self) -> str:
-        return self._usb_id
+        return self._link.usb_id
+
+    @property
+    def _usb_id(self) -> str:
+        return self._link.usb_id
+
+    @property
+    def _dev(self) -> usb.core.Device | None:
+        """The open device: the link owns it."""
+        return self._link.dev
 
     def _device(self) -> usb.core.Device:
         if self._dev is None:
@@ -89,14 +99,7 @@ class UsbPenPad(SignaturePad):
 
     def _usb(self, action: str, call: Callable[[], T]) -> T:
         """Run one pyusb call, turning its errors into typed device errors."""
-        try:
-            return call()
-        except usb.core.USBError as exc:
-            raise usb_error(exc, device=self.name, usb_id=self._usb_id, action=action) from exc
-        except (ValueError, NotImplementedError) as exc:
-            # pyusb raises ValueError when descriptors don't hold what was asked
-            raise DeviceProtocolError(device=self.name, usb=self._usb_id, action=action,
-                                      detail=str(exc)[:120]) from exc
+        return self._link.call(action, call)
 
     def _ctrl_in(self, action: str, request_type: int, request: int, value: int, index: int,
                  length: int) -> bytes:
@@ -116,22 +119,7 @@ class UsbPenPad(SignaturePad):
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _find(self) -> usb.core.Device | None:
-        backend = resolve_backend(self.params.usb_backend, device=self.name)
-        refused: usb.core.USBError | None = None
-        try:
-            for dev in usb.core.find(find_all=True, backend=backend):
-                try:
-                    if self._match(dev):
-                        return dev  # type: ignore[no-any-return]
-                except usb.core.USBError as exc:
-                    if not is_gone(exc):  # gone = unplugged while we looked at it
-                        refused = exc  # e.g. no permission on another device: keep looking
-        except usb.core.USBError as exc:
-            raise usb_error(exc, device=self.name, usb_id=self._usb_id, action="enumerate") from exc
-        if refused is not None:
-            # nothing matched, and a device refused us: that is more useful to say than "absent"
-            raise usb_error(refused, device=self.name, usb_id=self._wanted_id(), action="probe")
-        return None
+        return self._link.find(self._match, wanted=self._wanted_id())
 
     def _do_open(self) -> None:
         if self._reader is not None:
@@ -139,19 +127,14 @@ class UsbPenPad(SignaturePad):
         dev = self._find()
         if dev is None:
             raise DeviceAbsent(device=self.name, usb=self._wanted_id())
-        self._dev = dev
-        self._usb_id = f"{dev.idVendor:04x}:{dev.idProduct:04x}"
+        self._link.attach(dev)
         self._failure = None
         self._reports = self._bad_reports = self._bad_in_a_row = 0
         self._last_tip = False
         self._drain()
         try:
             self._interface, self._endpoint, self._packet_size = self._choose_interface(dev)
-            if self._usb("kernel driver", lambda: dev.is_kernel_driver_active(self._interface)):
-                # the OS bound usbhid to the pad; take it so reports reach us, give it back on close
-                self._usb("detach kernel driver", lambda: dev.detach_kernel_driver(self._interface))
-                self._detached = True
-            self._usb("claim interface", lambda: usb.util.claim_interface(dev, self._interface))
+            self._link.claim(self._interface)
             self._setup()
         except BaseException:
             self._release()
@@ -171,18 +154,7 @@ class UsbPenPad(SignaturePad):
         self._release()
 
     def _release(self) -> None:
-        dev, self._dev = self._dev, None
-        if dev is None:
-            return
-        try:
-            usb.util.release_interface(dev, self._interface)
-            if self._detached:
-                dev.attach_kernel_driver(self._interface)
-        except usb.core.USBError:
-            pass  # unplugged: nothing left to release
-        finally:
-            self._detached = False
-            usb.util.dispose_resources(dev)
+        self._link.release()
 
     # -- the report stream ---------------------------------------------------------------------
     def _read_loop(self) -> None:
@@ -308,15 +280,11 @@ class UsbPenPad(SignaturePad):
         return checks
 
     def _present(self) -> tuple[str, bool, str]:
-        """Is the open device still on the bus (same ids, same address)? Enumerates only: probing
-        it again would fight our own claim on its interface."""
-        dev = self._dev
-        if dev is None:
+        """Is the open device still on the bus (same ids, same address)?"""
+        if self._dev is None:
             return ("signature.check.present", False, self._usb_id)
         try:
-            backend = resolve_backend(self.params.usb_backend, device=self.name)
-            found = usb.core.find(backend=backend, idVendor=dev.idVendor, idProduct=dev.idProduct,
-                                  custom_match=lambda d: (d.bus, d.address) == (dev.bus, dev.address)) is not None
+            found = self._link.still_present()
         except (DeviceError, usb.core.USBError) as exc:
             return ("signature.check.present", False, getattr(exc, "code", str(exc)[:80]))
         return ("signature.check.present", found, self._usb_id)

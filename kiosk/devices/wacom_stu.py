@@ -1,31 +1,31 @@
-"""Wacom STU-430 / STU-530 / STU-540 signature pads over USB (their HID vendor protocol).
+"""Wacom STU-430 / 430V / 530 / 540 / 541 signature pads over USB (their HID vendor protocol).
 
-Written against the report layouts of Wacom's public STU SDK sources (``WacomGSS::STU::
-Protocol``: ``getCapability``, ``getInformation``, ``getStatus``, ``setClearScreen``,
-``setInkingMode``, ``setHandwritingDisplayArea``, ``setPenDataOptionMode``; the report id
-table with its per-model compatibility column) and the product ids seen in public code and
-device reports: 0x00A4 STU-430, 0x00A5 STU-530, 0x00A8 STU-540 (vendor 0x056A). Not tested
-on hardware by this project: the mock in ``device_mocks/wacom_stu.py`` follows the same
-reading, so both could share a misreading. What is verified and what is not:
+Written against Wacom's STU SDK sources (the C++ SDK's ``WacomGSS/STU/Protocol.hpp`` and
+``ProtocolHelper.cpp``, and the same tables in the SDK's JavaScript ``wgssStuSdk.js``;
+published copies on GitHub, e.g. the headers shipped with Wacom-Developer's STU SDK samples):
 
+- Product ids (vendor 0x056A): 0x00A4 STU-430, 0x00A5 STU-530, 0x00A6 STU-430V, 0x00A8 STU-540,
+  0x00A9 STU-541 (``ProductId_430``, ``_530``, ``_430V``, ``_540``, ``_541``).
 - Feature reports, via HID SET_REPORT/GET_REPORT (bmRequestType 0x21/0xA1, bRequest 0x09/0x01,
   wValue = 0x0300 | report id, wIndex = interface), the report id as first byte:
-  Status 0x03 (5 bytes: statusCode, lastResultCode, statusWord LE), Information 0x08
-  (17 bytes: 9-byte model name, firmware major, minor, secure IC, 4 version bytes), Capability
-  0x09 (17 bytes: tabletMaxX, tabletMaxY, tabletMaxPressure, screenWidth, screenHeight as
-  big-endian u16, maxReportRate u8, resolution u16 BE (counts per inch), encodingFlag),
-  ClearScreen 0x20 (2 bytes), InkingMode 0x21 (2 bytes: 0 off, 1 on), HandwritingDisplayArea
-  0x2A (9 bytes: four little-endian u16 pixel coordinates), PenDataOptionMode 0x32 (2 bytes).
-  These layouts are taken from the SDK source text: fairly sure.
-- PenData input report 0x01 (7 bytes): byte 1 bit 7 rdy (pen in proximity), bits 4-6 sw (tip
-  switch), bits 0-3 and byte 2 the pressure, then x and y as big-endian u16. Recalled from the
-  SDK's report decoder and consistent with its samples; NOT checked against a capture.
-- PenDataTimeCountSequence 0x34 (430/530/540, after PenDataOptionMode = 3): PenData's six
-  bytes then timeCount and sequence as big-endian u16. UNVERIFIED field order; off by default
-  (``time_count_reports``). The driver time-stamps points with the host clock either way.
+  Status 0x03 (statusCode, lastResultCode, statusWord), Information 0x08 (9-byte model name,
+  firmware major, minor, secureIc, 4 version bytes), Capability 0x09 (tabletMaxX, tabletMaxY,
+  tabletMaxPressure, screenWidth, screenHeight as big-endian u16, maxReportRate u8,
+  resolution u16 (counts per inch), encodingFlag), ClearScreen 0x20, InkingMode 0x21,
+  HandwritingDisplayArea 0x2A (four pixel coordinates), PenDataOptionMode 0x32.
+- Status codes: 0 Ready, 1 Image, 2 Capture, 3 Calculation, 4 Image_Boot ("the tablet is
+  displaying the boot image. The tablet will automatically change to Ready when finished"),
+  5 RomBusy, 0xFF SystemReset. Before a command the SDK polls Status until the state allows
+  it (``ProtocolHelper::waitForStatusToSend`` and its ``sendTable``: ClearScreen only in Ready;
+  InkingMode, HandwritingDisplayArea and PenDataOptionMode also while the boot image shows);
+  it does not read lastResultCode after a command, and neither does this driver.
+- PenData 0x01 (``decodeReport_unsafe(PenData)``): byte 1 bit 7 ``rdy`` (in proximity), bits
+  4-6 ``sw`` ("non-zero if the stylus is considered to be touching the surface"), bits 0-3
+  and byte 2 the pressure, then x and y as big-endian u16. PenDataTimeCountSequence 0x34
+  (after PenDataOptionMode = 3): PenData, then timeCount (1 ms ticks) and sequence, big-endian.
 - The millimetre scale (counts * 25.4 / resolution) matches the published active areas
   (STU-430: 9600 counts at 2540 per inch = 96 mm). Encrypted pen data (0x10/0x33), images,
-  PIN pad and ROM reports are not used.
+  PIN pad and ROM reports are not used. Not tested on hardware by this project.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ from kiosk.devices.usb_pen import USB_CLASS_HID, UsbPenPad
 
 WACOM_VENDOR_ID = 0x056A
 #: product id -> model, for the models this driver was written against
-STU_MODELS: dict[int, str] = {0x00A4: "STU-430", 0x00A5: "STU-530", 0x00A8: "STU-540"}
+STU_MODELS: dict[int, str] = {0x00A4: "STU-430", 0x00A5: "STU-530", 0x00A6: "STU-430V", 0x00A8: "STU-540",
+                              0x00A9: "STU-541"}
 
 # HID class requests (HID 1.11 section 7.2)
 REQ_GET_REPORT = 0x01
@@ -68,7 +69,24 @@ PEN_DATA_BYTES = 7
 PEN_DATA_TCS_BYTES = 11
 #: PenDataOptionMode value that selects PenDataTimeCountSequence reports
 OPTION_TIME_COUNT_SEQUENCE = 3
+
+# Status::statusCode (SDK ``StatusCode``)
 STATUS_READY = 0x00
+STATUS_IMAGE = 0x01
+STATUS_CAPTURE = 0x02
+STATUS_CALCULATION = 0x03
+STATUS_IMAGE_BOOT = 0x04
+STATUS_ROM_BUSY = 0x05
+STATUS_SYSTEM_RESET = 0xFF
+
+#: the states in which the SDK sends each command we use (its ``sendTable``)
+_WHILE_BOOTING = frozenset({STATUS_READY, STATUS_IMAGE, STATUS_CAPTURE, STATUS_CALCULATION, STATUS_IMAGE_BOOT})
+SEND_STATES: dict[int, frozenset[int]] = {
+    CLEAR_SCREEN: frozenset({STATUS_READY}),
+    INKING_MODE: _WHILE_BOOTING | {STATUS_ROM_BUSY},
+    HANDWRITING_DISPLAY_AREA: _WHILE_BOOTING,
+    PEN_DATA_OPTION_MODE: _WHILE_BOOTING | {STATUS_ROM_BUSY},
+}
 
 
 @dataclass(frozen=True)
@@ -130,10 +148,10 @@ def decode_pen_report(report: bytes, cap: Capability, now: float, *, device: str
     pressure = ((flags & 0x0F) << 8) | report[2]
     x = int.from_bytes(report[3:5], "big")
     y = int.from_bytes(report[5:7], "big")
-    if x > cap.max_x or y > cap.max_y or pressure > cap.max_pressure or sw > 1:
+    if x > cap.max_x or y > cap.max_y or pressure > cap.max_pressure:
         raise DeviceProtocolError("signature.bad_report", device=device, problem="value out of range",
                                   x=x, y=y, pressure=pressure)
-    tip = rdy and sw == 1
+    tip = rdy and sw != 0  # sw: 3 bits, "non-zero if ... touching the surface"
     return PenPoint(x * cap.mm_per_count, y * cap.mm_per_count,
                     pressure / cap.max_pressure if tip else 0.0, tip, now)
 
@@ -143,18 +161,22 @@ class WacomStuSignatureDriver(UsbPenPad):
 
     @dataclass(frozen=True)
     class Params:
-        #: USB product id (0x00A4 STU-430, 0x00A5 STU-530, 0x00A8 STU-540; 0 = the first found)
+        #: USB product id (0x00A4 STU-430, 0x00A5 STU-530, 0x00A6 STU-430V, 0x00A8 STU-540, 0x00A9 STU-541;
+        #: 0 = the first STU found)
         product_id: int = 0
         #: USB serial number string to tell two pads apart ("" = any)
         serial: str = ""
-        #: pyusb backend: "" = the system's libusb; "mock:..." = an in-process mock (usb_link)
+        #: pyusb backend: "" = the system's libusb; "mock:..." = an in-process mock (kiosk.devices.usb)
         usb_backend: str = ""
         #: show ink on the pad's screen while the resident signs
         inking: bool = True
-        #: ask for PenDataTimeCountSequence (0x34) reports instead of PenData (unverified layout)
+        #: ask for PenDataTimeCountSequence (0x34) reports instead of PenData
         time_count_reports: bool = False
         read_timeout_ms: int = 100
         control_timeout_ms: int = 1000
+        #: how long a command waits for a state that allows it (a freshly plugged pad shows its
+        #: boot image first)
+        ready_timeout_ms: int = 10000
         #: malformed reports in a row after which the stream counts as broken
         max_bad_reports: int = 20
 
@@ -204,25 +226,27 @@ class WacomStuSignatureDriver(UsbPenPad):
                                       report_id=report_id, length=len(raw))
         return raw
 
-    def set_feature(self, report_id: int, payload: bytes) -> None:
+    def set_feature(self, report_id: int, payload: bytes, *, wait_ms: int | None = None) -> None:
+        """Send a command once the pad is in a state that takes it (as the SDK does), waiting
+        at most ``wait_ms`` (default ``ready_timeout_ms``)."""
+        self._wait_to_send(report_id, self.params.ready_timeout_ms if wait_ms is None else wait_ms)
         self._ctrl_out(f"set report {report_id:#04x}", REQ_OUT_CLASS_INTERFACE, REQ_SET_REPORT,
                        (FEATURE << 8) | report_id, self._interface, bytes([report_id]) + payload)
-        self._wait_ready(report_id)
 
-    def _wait_ready(self, report_id: int) -> None:
-        """After a command the pad reports its result in Status; wait until it is ready."""
-        deadline = time.monotonic() + self.params.control_timeout_ms / 1000
+    def status_code(self) -> int:
+        return self.get_feature(STATUS, 5)[1]
+
+    def _wait_to_send(self, report_id: int, wait_ms: int) -> None:
+        """Poll Status until its statusCode allows ``report_id`` (SDK ``waitForStatusToSend``)."""
+        allowed = SEND_STATES.get(report_id, frozenset({STATUS_READY}))
+        deadline = time.monotonic() + wait_ms / 1000
         while True:
-            status = self.get_feature(STATUS, 5)
-            if status[2] != 0:
-                raise DeviceProtocolError("signature.stu_refused", device=self.name, report_id=report_id,
-                                          result=status[2])
-            if status[1] == STATUS_READY:
+            code = self.status_code()
+            if code in allowed:
                 return
             if time.monotonic() > deadline:
-                raise DeviceProtocolError("signature.stu_busy", device=self.name, report_id=report_id,
-                                          status=status[1])
-            time.sleep(0.005)
+                raise DeviceProtocolError("signature.stu_busy", device=self.name, report_id=report_id, status=code)
+            time.sleep(0.02)
 
     def _setup(self) -> None:
         info = self.get_feature(INFORMATION, 17)
@@ -249,8 +273,10 @@ class WacomStuSignatureDriver(UsbPenPad):
     def _do_close(self) -> None:
         if self._dev is not None and self._failure is None:
             try:
-                self.set_feature(INKING_MODE, b"\0")  # leave the pad blank and quiet for the next user
-                self.set_feature(CLEAR_SCREEN, b"\0")
+                # leave the pad blank and quiet for the next user; closing does not wait long for it
+                quick = self.params.control_timeout_ms
+                self.set_feature(INKING_MODE, b"\0", wait_ms=quick)
+                self.set_feature(CLEAR_SCREEN, b"\0", wait_ms=quick)
             except DeviceError:
                 pass  # unplugged or refusing: closing goes on
         super()._do_close()
@@ -282,7 +308,8 @@ class WacomStuSignatureDriver(UsbPenPad):
         checks = [self._present()]
         try:
             status = self.get_feature(STATUS, 5)
-            checks.append(("signature.check.stu_status", status[1] == STATUS_READY and status[2] == 0,
+            # lastResultCode is the answer to whichever command came last: informative only
+            checks.append(("signature.check.stu_status", status[1] in _WHILE_BOOTING,
                            f"status={status[1]} result={status[2]}"))
             cap = Capability.decode(self.get_feature(CAPABILITY, 17), device=self.name)
             checks.append(("signature.check.capability", cap == self._cap, f"{cap.max_x}x{cap.max_y}"))

@@ -35,7 +35,7 @@ import enum
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator, Literal
+from typing import Annotated, Callable, Iterator, Literal
 
 import numpy as np
 import serial
@@ -51,6 +51,7 @@ from kiosk.devices.errors import (
     DeviceTimeout,
 )
 from kiosk.devices.protocols import FingerImage, FingerprintScanner
+from kiosk.typed_tables import Gt, Interval
 
 try:
     import termios
@@ -262,17 +263,17 @@ class ZfmFingerprintDriver(FingerprintScanner):
         #: pyserial URL or device path: "/dev/ttyUSB0", "spy:///dev/ttyUSB0", "loop://"
         port: str = "/dev/ttyUSB0"
         #: the module's UART speed (9600 x N, N = 1..12; factory default 57600)
-        baudrate: int = 57600
+        baudrate: Literal[9600, 19200, 28800, 38400, 48000, 57600, 67200, 76800, 86400, 96000, 105600, 115200] = 57600
         #: module address (factory default 0xFFFFFFFF)
-        address: int = 0xFFFFFFFF
+        address: Annotated[int, Interval(ge=0, le=0xFFFFFFFF)] = 0xFFFFFFFF
         #: module password checked by VfyPwd at open (factory default 0)
-        password: int = 0
+        password: Annotated[int, Interval(ge=0, le=0xFFFFFFFF)] = 0
         #: data packet size we send with until ReadSysPara tells the module's own (32/64/128/256)
-        packet_size: int = 128
+        packet_size: Literal[32, 64, 128, 256] = 128
         #: seconds to wait for one reply packet
-        timeout_s: float = 2.0
+        timeout_s: Annotated[float, Gt(0)] = 2.0
         #: seconds between GenImg polls while waiting for a finger
-        poll_interval_s: float = 0.05
+        poll_interval_s: Annotated[float, Gt(0)] = 0.05
         #: finger light: "aura" (R503 AuraLedConfig 0x35), "onoff" (OpenLED/CloseLED 0x50/0x51), "none"
         led: Literal["none", "aura", "onoff"] = "none"
 

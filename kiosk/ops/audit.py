@@ -150,7 +150,18 @@ def checkpoints(conn: sqlite3.Connection) -> list[Checkpoint]:
 
 
 def _checkpoint(r: sqlite3.Row) -> Checkpoint:
-    return Checkpoint(int(r["seq"]), r["hash"], int(r["entries"]), int(r["prev"]), r["signed_at"], r["signature"])
+    """One checkpoint row. A row edited into something that is not a number (``entries`` set to
+    text) cannot be what was signed: it is read with -1 in that place, so its signature fails
+    and verify names it, instead of crashing."""
+
+    def number(value: Any) -> int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return -1
+
+    return Checkpoint(number(r["seq"]), str(r["hash"]), number(r["entries"]), number(r["prev"]), str(r["signed_at"]),
+                      str(r["signature"]))
 
 
 # -- verification --------------------------------------------------------------------------------

@@ -113,8 +113,10 @@ def exportable(store: RecordStore, *, again: bool = False) -> list[str]:
 
 
 def export_queued(store: RecordStore, dest: Path, *, seal_packet: SealPacket, key: Ed25519PrivateKey,
-                  station_id: str, actor: str, again: bool = False, now: dt.datetime | None = None) -> ExportResult:
-    """Write one signed batch of the queued records into ``dest`` and track it."""
+                  station_id: str, actor: str, again: bool = False, now: dt.datetime | None = None,
+                  on_packet: Callable[[int, int], None] | None = None) -> ExportResult:
+    """Write one signed batch of the queued records into ``dest`` and track it; ``on_packet``
+    hears (packets written, packets in the batch) after each one."""
     dest = Path(dest)
     if not dest.is_dir():
         raise InputError("ops.export_no_folder", path=str(dest))
@@ -134,6 +136,8 @@ def export_queued(store: RecordStore, dest: Path, *, seal_packet: SealPacket, ke
             entries.append({"record_id": rid, "file": name, "size": len(packet),
                             "sha256": hashlib.sha256(packet).hexdigest()})
             total += len(packet)
+            if on_packet is not None:
+                on_packet(len(entries), len(ids))
         manifest = {"version": VERSION, "kind": "kiosk-offline-export", "batch": batch, "station_id": station_id,
                     "created_at": now.isoformat(timespec="seconds"), "packets": entries}
         signature = base64.b64encode(key.sign(canonical(manifest))).decode()

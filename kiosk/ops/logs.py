@@ -1,10 +1,15 @@
 """Structured logs: JSON lines, rotated, in ``<data_dir>/logs``, with PII redacted.
 
+The handlers sit on the root logger, so lines from libraries (httpx's requests, OpenCV's
+Python side, ...) reach the station log too, through the same PII filter; the ``kiosk``
+loggers propagate to it.
+
 Two steps because the data directory is only known once a command has loaded its config:
 
-- :func:`configure_console` (``kiosk`` ``main()``): the ``kiosk`` logger exists from the first
-  line; with ``--verbose`` the records also go to stderr (as JSON lines), otherwise stderr
-  stays quiet (the CLI prints errors itself, in one translated line).
+- :func:`configure_console` (``kiosk`` ``main()``): with ``--verbose`` the records also go to
+  stderr (as JSON lines); under systemd (``$JOURNAL_STREAM`` names our stderr) they go to the
+  journal as plain lines with syslog level prefixes (``<3>``...), which journald turns into
+  priorities; otherwise stderr stays quiet (the CLI prints errors itself, in one translated line).
 - :func:`attach_station_log` (called by :func:`kiosk.cli.context.config_from`, the sync service
   and the UI once the config is loaded): adds the rotating file handler in the station's data
   directory. Calling it again for the same folder does nothing.
@@ -26,7 +31,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kiosk.datafolder import private_folder
+
 LOGGER = "kiosk"
+#: where the handlers live: the root logger, so library loggers reach them too
+ROOT = ""
+#: library records below this level stay out of the station log (httpx logs each request at INFO)
+LIBRARY_LEVEL = logging.INFO
 LOG_FILE = "kiosk.log"
 MAX_BYTES = 5 * 1024 * 1024
 BACKUPS = 5
@@ -123,44 +134,96 @@ def _handler_for(handler: logging.Handler, level: int) -> logging.Handler:
     return handler
 
 
-def configure_console(verbose: bool) -> logging.Logger:
-    """Set up the ``kiosk`` logger for one process; ``verbose`` mirrors it on stderr."""
-    logger = logging.getLogger(LOGGER)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False  # our handlers only; never Python's last-resort stderr printer
+class JournalFormatter(logging.Formatter):
+    """One plain line per record for journald: ``<priority>logger: message key=value ...``.
+
+    systemd reads the ``<N>`` prefix (sd-daemon(3), SyslogLevelPrefix=) as the syslog priority,
+    so ``journalctl -p err`` finds failures without a Python journal library."""
+
+    PRIORITY = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+
+    def format(self, record: logging.LogRecord) -> str:
+        prio = self.PRIORITY.get(record.levelno, 6)
+        extra = " ".join(f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_"))
+        line = f"<{prio}>{record.name}: {record.getMessage()}" + (f" {extra}" if extra else "")
+        if record.exc_text:
+            line += " | " + record.exc_text.replace("\n", " | ")
+        return line.replace("\n", " ")
+
+
+def journal_attached(stream: Any = None) -> bool:
+    """True when stderr is the systemd journal's stream ($JOURNAL_STREAM = "device:inode")."""
+    value = os.environ.get("JOURNAL_STREAM", "")
+    dev, _, ino = value.partition(":")
+    if not (dev.isdigit() and ino.isdigit()):
+        return False
+    try:
+        st = os.fstat((stream or sys.stderr).fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (st.st_dev, st.st_ino) == (int(dev), int(ino))
+
+
+def _console_handlers(logger: logging.Logger) -> None:
     for h in list(logger.handlers):
         if getattr(h, "_kiosk_console", False) or isinstance(h, logging.NullHandler):
             logger.removeHandler(h)
+
+
+def configure_console(verbose: bool) -> logging.Logger:
+    """Set up logging for one process: ``verbose`` mirrors every record on stderr as JSON;
+    under systemd the journal gets INFO and up; otherwise stderr stays quiet."""
+    root = logging.getLogger(ROOT)
+    root.setLevel(LIBRARY_LEVEL)
+    logger = logging.getLogger(LOGGER)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = True  # to the root logger's handlers, shared with the libraries
+    _console_handlers(logger)  # handlers an earlier version of this process put on "kiosk"
+    _console_handlers(root)
     if verbose:
         h = _handler_for(logging.StreamHandler(sys.stderr), logging.DEBUG)
+    elif journal_attached():
+        h = logging.StreamHandler(sys.stderr)
+        h.setLevel(logging.INFO)
+        h.setFormatter(JournalFormatter())
+        h.addFilter(PiiFilter())
     else:
-        h = logging.NullHandler()
+        h = logging.NullHandler()  # never Python's last-resort stderr printer
     h._kiosk_console = True  # type: ignore[attr-defined]
-    logger.addHandler(h)
+    root.addHandler(h)
     return logger
+
+
+def station_log_dir(data_dir: Path) -> Path:
+    """Where the station log is: systemd's ``$LOGS_DIRECTORY`` (``LogsDirectory=`` of the
+    services, /var/log/kiosk), else ``<data_dir>/logs``. Readers of the log (the diagnostics
+    bundle) ask here too."""
+    given = os.environ.get("LOGS_DIRECTORY", "").split(":")[0]
+    return Path(given) if given else Path(data_dir) / "logs"
 
 
 def attach_station_log(data_dir: Path, *, level: int = logging.INFO, max_bytes: int = MAX_BYTES,
                        backups: int = BACKUPS) -> Path:
-    """Add the rotating JSON-lines file in ``<data_dir>/logs`` (0700 folder, 0600 files)."""
-    folder = Path(data_dir) / "logs"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Add the rotating JSON-lines file in :func:`station_log_dir` (0700 folder, 0600 files)."""
+    folder = private_folder(station_log_dir(data_dir))
     path = (folder / LOG_FILE).resolve()
-    logger = logging.getLogger(LOGGER)
-    logger.setLevel(logging.DEBUG)
-    for h in logger.handlers:
+    logging.getLogger(LOGGER).setLevel(logging.DEBUG)
+    logging.getLogger(LOGGER).propagate = True
+    root = logging.getLogger(ROOT)
+    if root.level == logging.NOTSET or root.level > LIBRARY_LEVEL:
+        root.setLevel(LIBRARY_LEVEL)
+    for h in root.handlers:
         if isinstance(h, logging.handlers.RotatingFileHandler) and Path(h.baseFilename) == path:
             return path
     handler = PrivateRotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
-    logger.addHandler(_handler_for(handler, level))
-    logger.propagate = False
+    root.addHandler(_handler_for(handler, level))
     return path
 
 
 def detach_station_logs() -> None:
     """Close and remove the file handlers (tests, and processes that switch stations)."""
-    logger = logging.getLogger(LOGGER)
-    for h in list(logger.handlers):
-        if isinstance(h, logging.handlers.RotatingFileHandler):
-            logger.removeHandler(h)
-            h.close()
+    for logger in (logging.getLogger(ROOT), logging.getLogger(LOGGER)):
+        for h in list(logger.handlers):
+            if isinstance(h, logging.handlers.RotatingFileHandler):
+                logger.removeHandler(h)
+                h.close()

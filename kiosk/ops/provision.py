@@ -18,6 +18,7 @@ from pathlib import Path
 
 from kiosk.accounts import MIN_PASSWORD, NAME_RE, AccountStore, Role
 from kiosk.config import AccountsConfig
+from kiosk.datafolder import private_folder
 from kiosk.errors import InputError, KioskError
 from kiosk.central.keys import StationKeys, public_pem
 from kiosk.ops.audit import checkpoint
@@ -77,7 +78,7 @@ def provision_station(data_dir: Path, *, user: str, password: str, accounts: Pat
     if role not in ROLES:
         raise InputError("ops.bad_role", role=role, allowed=", ".join(ROLES))
     check_new_password(password)
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_folder(data_dir)
     os.chmod(data_dir, 0o700)  # an existing empty folder may have been created wider
     vault = Vault.open(data_dir, create=True)
     store = RecordStore(data_dir, vault=vault)

@@ -4,8 +4,9 @@ Each connection only opens, writes bytes, reads bytes with a timeout and closes.
 language (Evolis escape commands) lives in :mod:`kiosk.printer.evolis`, on top of ``_write`` /
 ``_read``, so the same driver code runs over any of them:
 
-- :class:`UsbConnection`: USB bulk OUT / bulk IN endpoints through pyusb (libusb, or any
-  ``usb.backend.IBackend`` such as the wire-level mock in ``device_mocks.evolis``).
+- :class:`UsbConnection`: USB bulk OUT / bulk IN endpoints of the printer-class interface, through
+  the station's one USB transport (:mod:`kiosk.devices.usb`; libusb, or a backend registered by
+  name such as the wire-level mock in ``device_mocks.evolis``).
 - :class:`LpConnection`: the kernel's USB printer class device (``/dev/usb/lp0``), a plain file.
 - :class:`SerialConnection`: a serial port, pty or any pyserial URL (``socket://``, ``loop://``).
 - :class:`DummyConnection`: in memory (tests, benchmarks): records what was written, answers
@@ -14,7 +15,6 @@ language (Evolis escape commands) lives in :mod:`kiosk.printer.evolis`, on top o
 
 from __future__ import annotations
 
-import importlib
 import os
 import select
 import time
@@ -23,6 +23,7 @@ from collections import deque
 from typing import Any, Callable
 
 from kiosk.devices.errors import DeviceAbsent, DeviceBusy, DeviceTimeout
+from kiosk.devices.usb import UsbLink, find_endpoint
 
 
 class PrinterConnection(ABC):
@@ -52,118 +53,76 @@ class PrinterConnection(ABC):
 # ------------------------------------------------------------------------------------------
 # USB bulk endpoints (pyusb)
 
-
-def load_backend(spec: str) -> Any:
-    """A pyusb backend from ``"module:callable"`` (called with no argument); "" = pyusb's default."""
-    if not spec:
-        return None
-    module, _, attr = spec.partition(":")
-    factory: Callable[[], Any] = getattr(importlib.import_module(module), attr)
-    return factory()
+#: USB printer class (USB Device Class Definition for Printing Devices 1.1)
+USB_CLASS_PRINTER = 7
 
 
 class UsbConnection(PrinterConnection):
     """Find the printer by vendor (and product/serial), claim its printer interface, use bulk EPs."""
 
     def __init__(self, device: str, *, vendor_id: int, product_id: int = 0, serial: str = "",
-                 backend: Any = None, chunk: int = 16384, write_timeout_s: float = 10.0) -> None:
+                 backend_name: str = "", chunk: int = 16384, write_timeout_s: float = 10.0) -> None:
         super().__init__(device)
         self.vendor_id, self.product_id, self.serial = vendor_id, product_id, serial
-        self.backend = backend
+        self.link = UsbLink(device, backend_name=backend_name)
         self.chunk = chunk
         self.write_timeout_s = write_timeout_s
-        self._dev: Any = None
         self._ep_out: Any = None
         self._ep_in: Any = None
-        self._intf: int = 0
+
+    def _match(self, d: Any) -> bool:
+        if d.idVendor != self.vendor_id or (self.product_id and d.idProduct != self.product_id):
+            return False
+        if self.serial:
+            try:
+                return bool(d.serial_number == self.serial)
+            except ValueError:  # no serial number string
+                return False
+        return True
 
     def open(self) -> None:
         import usb.core
         import usb.util
 
-        def match(d: Any) -> bool:
-            if d.idVendor != self.vendor_id or (self.product_id and d.idProduct != self.product_id):
-                return False
-            if self.serial:
-                try:
-                    return bool(d.serial_number == self.serial)
-                except (usb.core.USBError, ValueError):
-                    return False
-            return True
-
-        try:
-            dev = usb.core.find(custom_match=match, backend=self.backend)
-        except usb.core.NoBackendError:  # no libusb on this machine: the printer cannot be reached
-            raise DeviceAbsent(device=self.device, detail="libusb not installed") from None
+        link = self.link
+        wanted = f"{self.vendor_id:04x}:{self.product_id:04x}"
+        dev = link.find(self._match, wanted=wanted)
         if dev is None:
             raise DeviceAbsent(device=self.device, vendor=f"{self.vendor_id:04x}")
+        link.attach(dev)
         try:
-            try:
-                cfg = dev.get_active_configuration()
-            except usb.core.USBError:
-                dev.set_configuration()
-                cfg = dev.get_active_configuration()
-            # The USB printer class (7) interface; Evolis printers expose one with bulk OUT + IN.
-            intf = usb.util.find_descriptor(cfg, bInterfaceClass=7)
-            if intf is None:
-                intf = cfg[(0, 0)]
-            self._intf = intf.bInterfaceNumber
-            try:
-                if dev.is_kernel_driver_active(self._intf):
-                    dev.detach_kernel_driver(self._intf)  # usblp holds it otherwise
-            except (NotImplementedError, usb.core.USBError):
-                pass
-            usb.util.claim_interface(dev, self._intf)
-        except usb.core.USBError as exc:
-            if getattr(exc, "errno", None) == 16:  # EBUSY: another program holds the interface
-                raise DeviceBusy(device=self.device) from None
-            raise DeviceAbsent(device=self.device, detail=str(exc)) from None
-        direction = usb.util.endpoint_direction
-        self._ep_out = usb.util.find_descriptor(
-            intf, custom_match=lambda e: direction(e.bEndpointAddress) == usb.util.ENDPOINT_OUT)
-        self._ep_in = usb.util.find_descriptor(
-            intf, custom_match=lambda e: direction(e.bEndpointAddress) == usb.util.ENDPOINT_IN)
-        if self._ep_out is None or self._ep_in is None:
-            usb.util.release_interface(dev, self._intf)
-            raise DeviceAbsent(device=self.device, detail="no bulk endpoints")
-        self._dev = dev
+            def configuration() -> Any:
+                try:
+                    return dev.get_active_configuration()
+                except usb.core.USBError:
+                    dev.set_configuration()
+                    return dev.get_active_configuration()
+
+            cfg = link.call("configuration", configuration)
+            # The USB printer class interface; Evolis printers expose one with bulk OUT + IN.
+            intf = usb.util.find_descriptor(cfg, bInterfaceClass=USB_CLASS_PRINTER) or cfg[(0, 0)]
+            link.claim(intf.bInterfaceNumber)
+            self._ep_out = find_endpoint(intf, usb.util.ENDPOINT_OUT, usb.util.ENDPOINT_TYPE_BULK)
+            self._ep_in = find_endpoint(intf, usb.util.ENDPOINT_IN, usb.util.ENDPOINT_TYPE_BULK)
+            if self._ep_out is None or self._ep_in is None:
+                raise DeviceAbsent(device=self.device, detail="no bulk endpoints")
+        except BaseException:
+            link.release()
+            raise
 
     def close(self) -> None:
-        import usb.util
-
-        if self._dev is not None:
-            try:
-                usb.util.release_interface(self._dev, self._intf)
-                usb.util.dispose_resources(self._dev)
-            finally:
-                self._dev = None
+        self.link.release()
 
     def _write(self, data: bytes) -> None:
-        import usb.core
-
         view = memoryview(data)
-        try:
-            for start in range(0, len(view), self.chunk):
-                part = view[start:start + self.chunk]
-                sent = self._ep_out.write(part, timeout=int(self.write_timeout_s * 1000))
-                if sent != len(part):
-                    raise DeviceTimeout(device=self.device, sent=sent)
-        except usb.core.USBTimeoutError:
-            raise DeviceTimeout(device=self.device) from None
-        except usb.core.USBError as exc:
-            raise DeviceAbsent(device=self.device, detail=str(exc)) from None
+        for start in range(0, len(view), self.chunk):
+            part = view[start:start + self.chunk]
+            sent = self.link.write(self._ep_out, bytes(part), int(self.write_timeout_s * 1000))
+            if sent != len(part):
+                raise DeviceTimeout(device=self.device, sent=sent)
 
     def _read(self, timeout_s: float) -> bytes:
-        import usb.core
-
-        try:
-            return bytes(self._ep_in.read(self._ep_in.wMaxPacketSize * 8, timeout=max(1, int(timeout_s * 1000))))
-        except usb.core.USBTimeoutError:
-            return b""
-        except usb.core.USBError as exc:
-            if getattr(exc, "errno", None) == 110:  # ETIMEDOUT from some backends
-                return b""
-            raise DeviceAbsent(device=self.device, detail=str(exc)) from None
+        return self.link.read(self._ep_in, self._ep_in.wMaxPacketSize * 8, int(timeout_s * 1000))
 
     def describe(self) -> str:
         return f"usb {self.vendor_id:04x}:{self.product_id:04x}"

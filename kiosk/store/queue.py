@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import sqlite_utils
 
 from kiosk.config import PolicyConfig
+from kiosk.datafolder import private_file, private_folder
 from kiosk.errors import InputError, KioskError
 from kiosk.identity import Identity
 from kiosk.store.schema import migrate
@@ -184,8 +184,8 @@ class RecordStore:
 
     def __init__(self, data_dir: Path, *, policy: PolicyConfig | None = None, vault: Vault | None = None) -> None:
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.path = self.data_dir / "station.db"
+        private_folder(self.data_dir)
+        self.path = private_file(self.data_dir / "station.db")
         self.policy = policy or PolicyConfig()
         self.vault = vault or Vault.open(self.data_dir)
         self._local = threading.local()
@@ -198,11 +198,6 @@ class RecordStore:
         if conn is None:
             conn = self._local.conn = connect(self.path)
         return conn
-
-    @property
-    def db(self) -> sqlite_utils.Database:
-        """sqlite-utils view of this thread's connection (introspection, ad-hoc queries)."""
-        return sqlite_utils.Database(self.conn)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.capture.thresholds import QualityThresholds, quality_thresholds, thresholds_from_mapping
-from kiosk.config import load_config
+from kiosk.composition import load_station_config as load_config
+from kiosk.config import load_config as load_typed_config
 from kiosk.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +46,7 @@ def test_wrong_type_and_bad_format_are_refused() -> None:
 
 
 def test_shipped_config_quality_tables_load_and_match_defaults() -> None:
-    cfg = load_config(ROOT / "config.toml", check_devices=False)
+    cfg = load_typed_config(ROOT / "config.toml")
     assert set(cfg.quality) == {"face", "finger", "signature"}
     # every key is written out in config.toml with the default value
     th = quality_thresholds(cfg)

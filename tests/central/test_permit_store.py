@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device_mocks.evolis import EvolisMock, EvolisUsbBackend
+from device_mocks.evolis import EvolisMock, usb_connection
 from kiosk.central.carddata import card_from_store, issue_date
 from kiosk.printer import ledger
-from kiosk.printer.connections import UsbConnection
 from kiosk.printer.evolis import EvolisPrinterDriver
 from kiosk.printer.gate import PrintGate
 from kiosk.store import RecordState as S
@@ -28,7 +27,7 @@ from tests.conftest import resident
 def printer(tmp_path: Path):  # type: ignore[no-untyped-def]
     mock = EvolisMock(tmp_path / "evolis", cards=10, ribbon_left=100)
     drv = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(timeout_s=0.5, print_timeout_s=2.0),
-                              connection=UsbConnection("printer", vendor_id=0x0F49, backend=EvolisUsbBackend(mock)))
+                              connection=usb_connection(mock))
     drv.open()
     yield mock, drv
     drv.close()

@@ -16,7 +16,7 @@ from device_mocks.camera import CameraMock, parse_script, render_scene, start_fo
 from kiosk.config import load_config
 from kiosk.devices.errors import DeviceAbsent
 from kiosk.devices.camera import OpenCvCameraDriver
-from kiosk.devices.registry import DeviceSet
+from kiosk.composition import device_set
 from tests.devices.contract_camera import CameraContract, CameraRig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +83,7 @@ def test_station_config_points_the_driver_at_the_mock_video(tmp_path: Path) -> N
     cfg_file = tmp_path / "config.toml"
     cfg_file.write_text(BASE_CONFIG + f'\n[devices.camera]\ndriver = "opencv"\nmock = "camera"\n'
                                       f'source = 0\nwidth = {W}\nheight = {H}\nfps = {FPS}\n')
-    with DeviceSet(load_config(cfg_file)) as devices:
+    with device_set(load_config(cfg_file)) as devices:
         cam = devices.get("camera")
         assert isinstance(cam, OpenCvCameraDriver) and cam.params.loop and not cam.is_live
         with cam:

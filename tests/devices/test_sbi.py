@@ -36,7 +36,7 @@ from kiosk.devices.errors import (
     DeviceProtocolError,
     DeviceTimeout,
 )
-from kiosk.devices.registry import DeviceSet
+from kiosk.composition import device_set
 from kiosk.devices.jws import b64url_decode
 from kiosk.devices.sbi import SbiFingerprintDriver, chain_hash, sbi_error
 
@@ -428,7 +428,7 @@ def test_station_config_starts_the_emulator_for_the_driver(tmp_path: Path) -> No
     cfg_file = tmp_path / "config.toml"
     cfg_file.write_text(BASE_CONFIG + '\n[devices.finger_sbi]\ndriver = "sbi"\nmock = "sbi"\nrequested_score = 50\n')
     cfg = load_config(cfg_file)
-    with DeviceSet(cfg) as devices:
+    with device_set(cfg) as devices:
         drv = devices.get("finger_sbi")
         assert isinstance(drv, SbiFingerprintDriver)
         with drv:

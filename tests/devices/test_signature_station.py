@@ -15,7 +15,7 @@ import pytest
 
 from kiosk.config import load_config
 from kiosk.devices.protocols import SignaturePad
-from kiosk.devices.registry import build_device, check_device_config
+from kiosk.composition import build_device, check_device_config
 from kiosk.i18n import catalog
 from tests.conftest import BASE_CONFIG, ROOT
 from tests.devices.contract_signature import lifts, read_until
@@ -87,7 +87,7 @@ def test_mock_runs_alone_and_demonstrates_the_driver(module: str) -> None:
 
 def test_every_code_the_signature_drivers_raise_is_in_both_catalogs() -> None:
     sources = [ROOT / "kiosk/devices" / name for name in
-               ("usb_link.py", "usb_pen.py", "hid_digitizer.py", "wacom_stu.py", "hid_descriptor.py")]
+               ("usb/errors.py", "usb/backends.py", "usb/link.py", "usb_pen.py", "hid_digitizer.py", "wacom_stu.py", "hid_descriptor.py")]
     codes = set()
     for path in sources:
         codes |= set(re.findall(r'"((?:usb|hid|signature)\.[a-z_.]+)"', path.read_text()))

@@ -74,18 +74,62 @@ def test_time_count_sequence_reports_stream_the_same_signature() -> None:
     assert points[0].tip and 0 < points[0].x < 96.0
 
 
-def test_a_refused_command_is_a_protocol_error() -> None:
-    class Refusing(FakeWacomStu):
-        def set_feature(self, report_id: int, data: bytes) -> None:
-            super().set_feature(report_id, data)
-            if report_id == 0x21:
-                self.last_result = 0x02  # ErrorCode_WrongState
+def test_open_waits_for_the_boot_image_before_clearing_the_screen() -> None:
+    """SDK: after plug-in the status is Image_Boot; ClearScreen is sent only once it is Ready."""
+    pad = FakeWacomStu("STU-540", rate_hz=1000, boot_s=0.4)
+    drv, handle = make_rig(pad)
+    with handle, drv:
+        assert pad.status_code == 0 and pad.clears == 1 and pad.refused == []
+        assert pad.inking is True
 
-    drv, handle = make_rig(Refusing("STU-530"))
+
+def test_a_pad_that_never_leaves_the_boot_image_is_busy_not_refused() -> None:
+    pad = FakeWacomStu("STU-530", boot_s=60.0)
+    drv, handle = make_rig(pad, ready_timeout_ms=200)
     with handle, pytest.raises(DeviceProtocolError) as caught:
         drv.open()
-    assert caught.value.code == "signature.stu_refused" and caught.value.params["result"] == 2
-    assert not drv.is_open and not handle.device.claimed
+    assert caught.value.code == "signature.stu_busy" and caught.value.params["status"] == 4
+    assert not drv.is_open and not handle.device.claimed and pad.refused == []
+
+
+def test_a_left_over_result_code_does_not_fail_open() -> None:
+    """The SDK never reads lastResultCode after a command; a stale non-zero one is no refusal."""
+    class Stale(FakeWacomStu):
+        def set_feature(self, report_id: int, data: bytes) -> None:
+            super().set_feature(report_id, data)
+            self.last_result = 0x15  # ErrorCode_GraphicsWrongParameters from an earlier command
+
+    drv, handle = make_rig(Stale("STU-530", rate_hz=1000))
+    with handle, drv:
+        assert handle.device.clears == 1
+        read_until(drv, lambda pts: len(pts) > 5)
+
+
+@pytest.mark.parametrize("model,product_id", [("STU-541", 0x00A9), ("STU-430V", 0x00A6)])
+def test_newer_models_are_found_without_a_product_id(model: str, product_id: int) -> None:
+    drv, handle = make_rig(FakeWacomStu(model, rate_hz=1000))
+    with handle, drv:
+        assert drv.usb_id == f"056a:{product_id:04x}" and drv.info().model == model
+
+
+@pytest.mark.parametrize("sw", range(1, 8))
+def test_any_non_zero_switch_value_is_touching(sw: int) -> None:
+    """SDK ``decodeReport_unsafe(PenData)``: sw = (byte >> 4) & 0x07, non-zero if touching."""
+    report = bytes([0x01, 0x80 | (sw << 4) | 0x01, 0x00, 0x10, 0x00, 0x08, 0x00])
+    point = decode_pen_report(report, CAP, 1.0, device="pad")
+    assert point is not None and point.tip and point.pressure == pytest.approx(256 / 1023)
+
+
+def test_switch_zero_in_proximity_is_hovering() -> None:
+    point = decode_pen_report(bytes([0x01, 0x80, 0x00, 0x10, 0x00, 0x08, 0x00]), CAP, 1.0, device="pad")
+    assert point is not None and not point.tip
+
+
+def test_pad_sending_switch_value_two_still_signs() -> None:
+    drv, handle = make_rig(FakeWacomStu("STU-430", rate_hz=1000, sw_value=2))
+    with handle, drv:
+        points = read_until(drv, lambda pts: lifts(pts) >= 1)
+    assert any(p.tip for p in points)
 
 
 def test_a_product_id_that_is_not_present_is_absent() -> None:

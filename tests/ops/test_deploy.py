@@ -69,7 +69,9 @@ def test_units_run_unprivileged_and_hardened(name: str, command: str) -> None:
     for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
                        "PrivateTmp": "yes", "UMask": "0077", "CapabilityBoundingSet": ""}.items():
         assert service.get(key) == value, key
-    assert service["ReadWritePaths"] == "/var/lib/kiosk"
+    # the only writable places are the ones systemd creates for the service, private
+    assert service["StateDirectory"] == "kiosk" and service["StateDirectoryMode"] == "0700"
+    assert "ReadWritePaths" not in service
 
 
 def test_ui_unit_owns_its_console() -> None:

@@ -17,14 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from device_mocks.evolis import EvolisMock, EvolisUsbBackend
+from device_mocks.evolis import EvolisMock, usb_connection
 from kiosk.central.keys import StationKeys
 from kiosk.central.local import start_local_central
 from kiosk.config import Config
 from kiosk.ops.export import export_queued, exported_unconfirmed, import_folder
 from kiosk.devices.errors import DeviceFault
 from kiosk.ops.retention import is_purged
-from kiosk.printer.connections import UsbConnection
 from kiosk.printer.evolis import EvolisPrinterDriver
 from kiosk.printer.gate import PrintGate, PrintRefused
 from kiosk.store import RecordState as S
@@ -114,8 +113,7 @@ def test_a_full_simulated_day_ends_verified_and_accounted_for(station: Path, sta
         gate = PrintGate(store, central_key=central.signing_public, station_id=cfg.station.id)
         evolis = EvolisMock(tmp_path / "evolis", cards=100, ribbon_left=500)
         printer = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(timeout_s=0.3, print_timeout_s=1.0),
-                                      connection=UsbConnection("printer", vendor_id=0x0F49,
-                                                               backend=EvolisUsbBackend(evolis)))
+                                      connection=usb_connection(evolis))
         to_print = [rid for rid in everyone if store.get(rid).state is S.APPROVED][:PRINTED_TODAY]
         with printer:
             for n, rid in enumerate(to_print):

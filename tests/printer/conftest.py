@@ -12,11 +12,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image, ImageDraw
 
-from device_mocks.evolis import EvolisMock, EvolisUsbBackend
+from device_mocks.evolis import EvolisMock, usb_connection
 from kiosk.central.permit import PrintPermit
 from kiosk.central.carddata import card_data_from_store
 from kiosk.central.permit import card_data_hash
-from kiosk.printer.connections import UsbConnection
 from kiosk.printer.evolis import EvolisPrinterDriver
 from kiosk.store import RecordStore
 from kiosk.store.states import RecordState
@@ -81,7 +80,7 @@ def wire_printer(request: pytest.FixtureRequest, mock: EvolisMock) -> Iterator[E
 
     if request.param == "usb":
         drv = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(timeout_s=0.3, print_timeout_s=1.0),
-                                  connection=UsbConnection("printer", vendor_id=0x0F49, backend=EvolisUsbBackend(mock)))
+                                  connection=usb_connection(mock))
         server = None
     else:
         server = PtyServer(mock)
@@ -97,8 +96,7 @@ def wire_printer(request: pytest.FixtureRequest, mock: EvolisMock) -> Iterator[E
 @pytest.fixture
 def printer(mock: EvolisMock) -> Iterator[EvolisPrinterDriver]:
     params = EvolisPrinterDriver.Params(timeout_s=0.3, print_timeout_s=1.0)
-    drv = EvolisPrinterDriver("printer", params, connection=UsbConnection("printer", vendor_id=0x0F49,
-                                                                            backend=EvolisUsbBackend(mock)))
+    drv = EvolisPrinterDriver("printer", params, connection=usb_connection(mock))
     drv.open()
     yield drv
     drv.close()

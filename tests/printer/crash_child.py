@@ -7,9 +7,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from device_mocks.evolis import EvolisMock, EvolisUsbBackend
+from device_mocks.evolis import EvolisMock, usb_connection
 from kiosk.config import PolicyConfig
-from kiosk.printer.connections import UsbConnection
 from kiosk.printer.evolis import EvolisPrinterDriver
 from kiosk.printer.gate import PrintGate
 from kiosk.store import RecordStore
@@ -20,7 +19,7 @@ def main(data_dir: str, mock_dir: str, record_id: str, fault: str) -> None:
                                                             require_signature=False))
     mock = EvolisMock(Path(mock_dir), faults={fault})
     drv = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(timeout_s=0.5, print_timeout_s=600.0),
-                              connection=UsbConnection("printer", vendor_id=0x0F49, backend=EvolisUsbBackend(mock)))
+                              connection=usb_connection(mock))
     drv.open()
     key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
     PrintGate(store, central_key=key.public_key(), station_id="TEST-01").print_record(record_id, drv, actor="op")

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from device_mocks.evolis import EvolisMock, EvolisUsbBackend
+from device_mocks.evolis import EvolisMock, usb_connection
 from kiosk.printer import ledger
-from kiosk.printer.connections import UsbConnection
 from kiosk.printer.evolis import EvolisPrinterDriver
 from kiosk.printer.gate import PrintGate, PrintRefused
 from kiosk.store import RecordStore
@@ -51,7 +50,7 @@ def kill_mid_print(store: RecordStore, mock_dir: Path, rid: str, fault: str) -> 
 
 def driver_for(mock: EvolisMock) -> EvolisPrinterDriver:
     drv = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(timeout_s=0.3, print_timeout_s=2.0),
-                              connection=UsbConnection("printer", vendor_id=0x0F49, backend=EvolisUsbBackend(mock)))
+                              connection=usb_connection(mock))
     drv.open()
     return drv
 

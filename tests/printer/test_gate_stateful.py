@@ -15,12 +15,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from device_mocks.evolis import EvolisMock, EvolisUsbBackend
+from device_mocks.evolis import EvolisMock, usb_connection
 from kiosk.central.permit import PermitError
 from kiosk.config import PolicyConfig
 from kiosk.devices.errors import DeviceError
 from kiosk.printer import ledger
-from kiosk.printer.connections import UsbConnection
 from kiosk.printer.evolis import EvolisPrinterDriver
 from kiosk.printer.gate import PrintGate, PrintRefused
 from kiosk.store import RecordStore
@@ -40,8 +39,7 @@ class GateMachine(RuleBasedStateMachine):
                                                                            require_signature=False))
         self.mock = EvolisMock(self.tmp / "evolis", cards=1000)
         self.printer = EvolisPrinterDriver("printer", EvolisPrinterDriver.Params(timeout_s=0.3, print_timeout_s=1.0),
-                                           connection=UsbConnection("printer", vendor_id=0x0F49,
-                                                                    backend=EvolisUsbBackend(self.mock)))
+                                           connection=usb_connection(self.mock))
         self.printer.open()
         self.gate = PrintGate(self.store, central_key=KEY.public_key(), station_id=STATION)
         self.records: list[str] = []

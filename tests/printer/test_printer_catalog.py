@@ -6,9 +6,9 @@ import pytest
 
 from kiosk.i18n import catalog
 from kiosk.printer.cups import STATE_REASONS
-from kiosk.printer.evolis import FLAG_REASONS
+from kiosk.printer.evolis import FAULT_REASONS
 
-REASONS = set(FLAG_REASONS.values()) | set(STATE_REASONS.values()) | {
+REASONS = set(FAULT_REASONS) | set(STATE_REASONS.values()) | {
     "printer_error", "ribbon_no_back", "job_failed", "job_refused", "stopped"}
 
 

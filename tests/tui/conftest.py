@@ -32,6 +32,8 @@ file = "data/accounts.toml"
 max_failures = 3
 lockout_s = 60
 idle_logout_s = 120
+# scrypt at 2^14 keeps logins fast in tests; the default 2^17 is tested in tests/test_accounts_files.py
+password_cost = 14
 
 [policy]
 required_fingers = [1, 2]

@@ -48,10 +48,7 @@ class LoginScreen(KioskScreen):
             account = self.kiosk.accounts.authenticate(name, password_input.value)
         except AccountError as exc:
             password_input.value = ""
-            text = describe(exc)
-            if "left" in exc.params:
-                text += " " + translate("tui.login.tries_left", left=exc.params["left"])
-            error.update(text)
+            error.update(describe(exc))  # the same words for an unknown name and a wrong password
             self.kiosk.store.log_action(name or "?", "login_failed", reason=exc.code)
             return
         self.kiosk.login(account)
