@@ -135,6 +135,14 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class DedupConfig:
+    #: the station matches a new record's fingers against its own records of this many days
+    window_days: int = 90
+    #: fused bozorth3 score (kiosk.central.abis) from which two records hold the same fingers
+    threshold: int = 150
+
+
+@dataclass(frozen=True)
 class AuditConfig:
     #: sign an audit checkpoint with the station key every this many entries
     checkpoint_every: Annotated[int, Ge(1)] = 100
@@ -166,6 +174,7 @@ class Config:
     stock: StockConfig = field(default_factory=StockConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
     quality: types.MappingProxyType[str, Any] = field(default_factory=lambda: types.MappingProxyType({}))
     devices: tuple[DeviceConfig, ...] = ()
 

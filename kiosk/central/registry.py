@@ -21,6 +21,8 @@ from typing import Any, Callable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.central.answers import sign_answer
+from kiosk.central.abis import dedup
+from kiosk.central.abis.service import Abis, LocalAbis
 from kiosk.central.carddata import card_data
 from kiosk.central.keys import CentralKeys, ed25519_public_from_pem, public_pem
 from kiosk.central.packet import OpenedPacket, PacketError, open_packet, sample_bytes
@@ -142,6 +144,7 @@ CENTRAL_MIGRATIONS: list[Any] = [
         PRIMARY KEY (station_id, seq)
     )
     """,
+    dedup.ADJUDICATION_SCHEMA,
 ]
 
 
@@ -175,7 +178,8 @@ class UploadState:
 
 
 class CentralRegistry:
-    def __init__(self, data_dir: Path, *, decision_delay_s: float = 2.0, keys: CentralKeys | None = None) -> None:
+    def __init__(self, data_dir: Path, *, decision_delay_s: float = 2.0, keys: CentralKeys | None = None,
+                 abis: Abis | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.keys = keys or CentralKeys.init(self.data_dir)
@@ -189,10 +193,15 @@ class CentralRegistry:
         self.conn.execute("PRAGMA busy_timeout=30000")
         migrate(self.conn, "central", CENTRAL_MIGRATIONS)
         self._station_cache: dict[str, Ed25519PublicKey] = {}
+        #: biometric deduplication (OSIA-shaped ABIS boundary; the local reference one by default)
+        self.abis: Abis = abis if abis is not None else LocalAbis(self.data_dir / "abis")
 
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+            close_abis = getattr(self.abis, "close", None)
+            if close_abis is not None:
+                close_abis()
 
     def _tx(self, *, durable: bool = True) -> "_Tx":
         return _Tx(self, durable)
@@ -431,15 +440,68 @@ class CentralRegistry:
             decision = "duplicate"
             body["duplicate_of"] = {"station_id": holder["station_id"], "region": holder["region"],
                                     "record_id": holder["record_id"]}
+        elif (bio := self._biometric(c, rec)).outcome in (dedup.Outcome.PENDING, dedup.Outcome.ADJUDICATION):
+            return  # the ABIS has not answered yet, or an officer must adjudicate: no decision yet
+        elif bio.outcome is dedup.Outcome.REJECT_SAME_PERSON:
+            decision = "rejected"
+            body["reason"] = {"code": "central.reject.same_person", "params": {}}
         else:
             decision = "approved"
             c.execute("INSERT OR REPLACE INTO persons(nik, record_id, station_id, region) VALUES (?,?,?,?)",
                       (rec["nik"], rec["record_id"], rec["station_id"], rec["region"]))
             body["permit"] = self._permit(c, rec, "approval").to_dict()
+            dedup.enrol(self.abis, rec, self._fingers(rec))
         c.execute("UPDATE records SET status='decided' WHERE record_id=?", (rec["record_id"],))
         c.execute("INSERT INTO decisions(station_id, record_id, submission, decision, body, decided_at)"
                   " VALUES (?,?,?,?,?,?)", (rec["station_id"], rec["record_id"], rec["submission"], decision,
                                             json.dumps(body), now_iso()))
+
+    # -- biometric deduplication (kiosk.central.abis) -----------------------------------------
+    def _fingers(self, rec: sqlite3.Row) -> dict[int, bytes]:
+        key = (rec["record_id"], rec["submission"])
+        cached = getattr(self, "_fingers_of", None)
+        if cached is None or cached[0] != key:  # asked twice per decision: search, then enrol
+            self._fingers_of = cached = (key, dedup.record_fingers(self.open(rec["packet"]).content))
+        return cached[1]
+
+    def _biometric(self, c: sqlite3.Connection, rec: sqlite3.Row) -> dedup.BiometricResult:
+        return dedup.biometric_outcome(self.abis, c, rec, self._fingers(rec), now=now_iso())
+
+    def _delete_record(self, c: sqlite3.Connection, record_id: str, reason: str) -> None:
+        """The earlier record of a resident is deleted: the NIK is free again, its fingers leave
+        the gallery, and its station is told through its decision feed (decision ``deleted``)."""
+        rec = c.execute("SELECT * FROM records WHERE record_id=?", (record_id,)).fetchone()
+        c.execute("DELETE FROM persons WHERE record_id=?", (record_id,))
+        c.execute("UPDATE records SET status='deleted' WHERE record_id=?", (record_id,))
+        self.abis.delete(record_id)
+        if rec is not None:
+            c.execute("INSERT INTO decisions(station_id, record_id, submission, decision, body, decided_at)"
+                      " VALUES (?,?,?,?,?,?)", (rec["station_id"], record_id, rec["submission"], "deleted",
+                                                json.dumps({"permit": None, "duplicate_of": None,
+                                                            "reason": {"code": "central.deleted",
+                                                                       "params": {"why": reason}}}), now_iso()))
+
+    def nik_status(self, station_id: str, nik: str) -> dict[str, Any]:
+        """Where and when ``nik`` was recorded (for the NIK step), signed with the central key
+        over its canonical JSON; names the asking station and the time, so an answer cannot
+        be replayed to another station or passed off as fresh (kiosk.dedup.nik_lookup)."""
+        from kiosk.central.abis.nik_answer import nik_answer
+
+        with self.lock:
+            return nik_answer(self.conn, self.keys.signing, station_id, nik, asked_at=now_iso())
+
+    def adjudications(self, status: str | None = "open") -> list[dict[str, Any]]:
+        with self.lock:
+            return dedup.list_cases(self.conn, status=status)
+
+    def resolve_adjudication(self, case: str, verdict: dedup.Verdict, *, actor: str, note: str = "") -> None:
+        """An officer's verdict on a same-person case; the record is decided on the next pass."""
+        with self._tx() as c:
+            row = dedup.find_case(c, case)
+            if verdict is dedup.Verdict.DELETE_EARLIER:
+                self._delete_record(c, row["candidate_record"], f"adjudication {row['case_id']}: {note}")
+            dedup.resolve_case(c, row, verdict, actor=actor, note=note, now=now_iso(), decide_after=time.time())
+        self.decide_due()
 
     def decide_due(self, now: float | None = None) -> int:
         """Decide every packet whose delay has passed, and answer due deletion requests."""
@@ -453,8 +515,7 @@ class CentralRegistry:
             for req in c.execute("SELECT * FROM deletions WHERE status='pending' AND answer_after <= ?",
                                  (now,)).fetchall():
                 # "one NIK, one person": the earlier record is deleted, the NIK is free again
-                c.execute("DELETE FROM persons WHERE record_id=?", (req["target_record"],))
-                c.execute("UPDATE records SET status='deleted' WHERE record_id=?", (req["target_record"],))
+                self._delete_record(c, req["target_record"], f"deletion request {req['request_id']}")
                 c.execute("UPDATE deletions SET status='done', answered_at=? WHERE request_id=?",
                           (now_iso(), req["request_id"]))
                 n += 1

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
 UPLOAD_PATH = re.compile(r"^/v1/uploads/([0-9a-fA-F-]{36})/(\d+)$")
 DELETION_PATH = re.compile(r"^/v1/deletion-requests/([0-9a-fA-F-]{36})$")
+RESIDENT_PATH = re.compile(r"^/v1/residents/(\d{16})$")
 CHUNK_TYPE = "application/offset+octet-stream"
 
 
@@ -265,6 +266,9 @@ class CentralHandler(BaseHTTPRequestHandler):
         m = DELETION_PATH.match(path)
         if m and method == "GET":
             return 200, reg.deletion(station, m.group(1)), {}
+        m = RESIDENT_PATH.match(path)
+        if m and method == "GET":
+            return 200, reg.nik_status(station, m.group(1)), {}
         if path == "/v1/reprint-requests" and method == "POST":
             d = self._json(body)
             if not isinstance(d.get("record_id"), str) or not isinstance(d.get("reason"), str):

@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                          " registered with")
     ip.add_argument("--json", action="store_true", help=JSON_HELP)
     ip.set_defaults(func=cmd_import)
+    from kiosk.cli.adjudication import register as register_adjudication
+
+    register_adjudication(csub)
 
 
 def central_data_dir(args: argparse.Namespace) -> Path:

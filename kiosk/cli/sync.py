@@ -10,6 +10,7 @@ from typing import Any
 
 from kiosk.cli.arguments import JSON_HELP, positive_count
 from kiosk.cli.context import config_from, print_json, store_from
+from kiosk.errors import InputError
 from kiosk.i18n import translate
 
 
@@ -41,6 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ep = ssub.add_parser("enroll", help="create N complete synthetic records and queue them")
     ep.add_argument("--count", type=positive_count, required=True, help="how many records to create")
     ep.add_argument("--seed", type=int, default=0, help="seed of the synthetic residents (default 0)")
+    ep.add_argument("--repeat-share", type=float, default=0.0, metavar="SHARE",
+                    help="share (0..1) of residents recorded before: the same fingers under another NIK, or the"
+                         " same NIK again when they come from another seed")
+    ep.add_argument("--repeat-seed", type=int, default=None, metavar="SEED",
+                    help="the residents repeated are those of this seed (another station's --seed; default: this"
+                         " run's own earlier residents)")
     ep.add_argument("--district", help="six-digit district code (default: the station's region)")
     ep.add_argument("--json", action="store_true", help=JSON_HELP)
     ep.set_defaults(func=cmd_simulate_enroll)
@@ -170,15 +177,21 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 def cmd_simulate_enroll(args: argparse.Namespace) -> int:
     cfg = config_from(args)
-    from kiosk.sync.synthetic import enroll_synthetic
+    from kiosk.sync.synthetic import enroll_residents
 
     from kiosk.cli.progress import CommandProgress
 
-    with CommandProgress(translate("progress.simulate"), args.count) as bar:
-        ids = enroll_synthetic(store_from(cfg), args.count, district=args.district or cfg.station.region,
-                               seed=args.seed, on_record=bar.update)
+    try:
+        with CommandProgress(translate("progress.simulate"), args.count) as bar:
+            run = enroll_residents(store_from(cfg), args.count, district=args.district or cfg.station.region,
+                                   seed=args.seed, repeat_share=args.repeat_share, repeat_seed=args.repeat_seed,
+                                   on_record=bar.update)
+    except ValueError as exc:
+        raise InputError("request.bad_fields", reason=str(exc)) from None
+    ids = run.created
     if args.json:
-        print_json({"created": ids})
+        print_json({"created": ids, "repeats": [{"record_id": r.record_id, "kind": r.kind, "of_seed": r.of_seed,
+                                                 "of_index": r.of_index} for r in run.repeats]})
     else:
         print(translate("simulate.done", count=len(ids)))
     return 0

@@ -181,15 +181,19 @@ class CupsPrinterDriver(CardPrinter):
 
     # -- printing ---------------------------------------------------------------------------
     def print_card(self, front: np.ndarray, back: np.ndarray | None = None, *, progress: Any = None) -> str:
+        data, fmt = encode_card(front, back, self.p.dpi)
+        return self.print_document(data, fmt, job_name="kiosk card", progress=progress)
+
+    def print_document(self, data: bytes, fmt: str, *, job_name: str, progress: Any = None) -> str:
+        """Submit one document (a card, a receipt PDF) and follow the job to its end."""
         self.require_open()
         report = progress or (lambda done, total, stage: None)
-        data, fmt = encode_card(front, back, self.p.dpi)
         report(0, 3, "submit")
         try:
             resp = self._call(ipp.PRINT_JOB, [
                 (ipp.URI, "printer-uri", self.printer_uri),
                 (ipp.NAME, "requesting-user-name", self.p.user),
-                (ipp.NAME, "job-name", "kiosk card"),
+                (ipp.NAME, "job-name", job_name),
                 (ipp.MIME, "document-format", fmt)], data=data)
         except DeviceError as exc:
             exc.params["card_fed"] = False  # nothing was queued

@@ -1,4 +1,5 @@
-"""Synthetic residents for demos and load tests: valid NIKs, small generated samples.
+"""Synthetic residents for demos and load tests: valid NIKs, realistic samples
+(kiosk.sync.synthetic_samples), and on request a share of repeat residents.
 
 Every record satisfies the station's capture policy (face, the required fingers, signature)
 and goes draft -> captured -> queued through the store like an enrolled one.
@@ -8,55 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import dataclass, field
 from typing import Callable
-
-import cv2
-import numpy as np
 
 from kiosk.identity import MARITAL, RELIGIONS, Identity
 from kiosk.nik import make_nik
 from kiosk.store import RecordState, RecordStore
 from kiosk.store.queue import DuplicateNik
+from kiosk.sync.synthetic_samples import face_jpeg, person_number, signature_png, synthetic_finger
 
 FIRST = ("BUDI", "SITI", "AGUS", "DEWI", "RUDI", "RINA", "jOKO".upper(), "NUR", "ADI", "SRI", "EKO", "WATI")
 LAST = ("SANTOSO", "RAHAYU", "WIJAYA", "LESTARI", "HIDAYAT", "PURNAMA", "SETIAWAN", "KURNIAWAN")
 VILLAGES = ("PAKANSARI", "TENGAH", "CIRIMEKAR", "SUKAHATI", "NANGGEWER")
 JOBS = ("PETANI", "PELAJAR/MAHASISWA", "WIRASWASTA", "KARYAWAN SWASTA", "MENGURUS RUMAH TANGGA")
-
-
-def face_jpeg(rng: random.Random, size: tuple[int, int] = (60, 80)) -> bytes:
-    """A small face-like picture: an ellipse with eyes and mouth on a plain background."""
-    w, h = size
-    img = np.full((h, w, 3), rng.randrange(180, 230), np.uint8)
-    skin = (rng.randrange(90, 160), rng.randrange(120, 180), rng.randrange(160, 220))
-    cv2.ellipse(img, (w // 2, h // 2), (w // 3, int(h / 2.6)), 0, 0, 360, skin, -1)
-    for dx in (-w // 8, w // 8):
-        cv2.circle(img, (w // 2 + dx, h // 2 - h // 10), max(1, w // 20), (40, 40, 40), -1)
-    cv2.ellipse(img, (w // 2, h // 2 + h // 6), (w // 8, h // 24), 0, 0, 180, (60, 60, 150), 1)
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    assert ok
-    return buf.tobytes()
-
-
-def finger_png(rng: random.Random, size: int = 64) -> bytes:
-    """A grey ridge pattern (concentric, slightly warped), seeded per finger."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
-    cx, cy = size / 2 + rng.uniform(-6, 6), size / 2 + rng.uniform(-6, 6)
-    r = np.sqrt((x - cx) ** 2 * rng.uniform(0.6, 1.0) + (y - cy) ** 2)
-    ridges = 127 + 120 * np.sin(r / rng.uniform(1.6, 2.4) + x * rng.uniform(-0.05, 0.05))
-    ok, buf = cv2.imencode(".png", ridges.clip(0, 255).astype(np.uint8))
-    assert ok
-    return buf.tobytes()
-
-
-def signature_png(rng: random.Random, size: tuple[int, int] = (120, 40)) -> bytes:
-    w, h = size
-    img = np.full((h, w), 255, np.uint8)
-    pts = np.array([[int(i * w / 8), rng.randrange(5, h - 5)] for i in range(1, 8)], np.int32)
-    cv2.polylines(img, [pts], False, 0, 1)
-    ok, buf = cv2.imencode(".png", img)
-    assert ok
-    return buf.tobytes()
 
 
 def synthetic_identity(rng: random.Random, district: str, serial: int) -> Identity:
@@ -70,36 +35,97 @@ def synthetic_identity(rng: random.Random, district: str, serial: int) -> Identi
                     marital_status=rng.choice(MARITAL), occupation=rng.choice(JOBS)).with_region_names()
 
 
+@dataclass(frozen=True)
+class Repeat:
+    """A record of a resident who was recorded before: ``kind`` is "other_nik" (the same
+    fingers under a new NIK) or "same_nik" (the same resident and NIK again)."""
+
+    record_id: str
+    kind: str
+    of_seed: int
+    of_index: int
+
+
+@dataclass
+class SyntheticRun:
+    created: list[str] = field(default_factory=list)
+    repeats: list[Repeat] = field(default_factory=list)
+
+
+def person_identity(seed: int, index: int, district: str) -> Identity:
+    """The identity of synthetic person ``index`` of ``seed`` (the same at every station)."""
+    return synthetic_identity(random.Random(f"{seed}/{index}"), district, index + 1)
+
+
+def _put_samples(store: RecordStore, record_id: str, person: int, impression: int, actor: str) -> None:
+    store.put_sample(record_id, kind="face", data=face_jpeg(person), format="image/jpeg", quality=0.9,
+                     metadata={"synthetic": True, "width": 480, "height": 640}, actor=actor)
+    for pos in store.policy.required_fingers:
+        f = synthetic_finger(person, pos, impression)
+        meta = {"report": f.report, "ppi": 500, "standard": "ISO/IEC 19794-4", "synthetic": True}
+        store.put_sample(record_id, kind="finger", data=f.wsq, format="wsq", position=pos, quality=float(f.nfiq2),
+                         metadata=meta, actor=actor)
+        store.put_sample(record_id, kind="finger_template", data=f.template, format="iso19794-2:2005",
+                         position=pos, quality=float(f.nfiq2), metadata={"standard": "ISO/IEC 19794-2:2005"},
+                         actor=actor)
+    store.put_sample(record_id, kind="signature", data=signature_png(person), format="image/png",
+                     metadata={"synthetic": True}, actor=actor)
+
+
 def enroll_synthetic(store: RecordStore, count: int, *, district: str, seed: int = 0, actor: str = "simulate",
                      first_serial: int | None = None,
                      on_record: Callable[[int, str], None] | None = None) -> list[str]:
-    """Create ``count`` complete records and queue them; returns their ids.
+    """:func:`enroll_residents` without repeats; returns the new record ids."""
+    return enroll_residents(store, count, district=district, seed=seed, actor=actor, first_serial=first_serial,
+                            on_record=on_record).created
 
-    Serials continue after the records already at the station, so running it again adds
-    new residents instead of colliding with the earlier ones."""
-    rng = random.Random(seed)
-    serial = first_serial if first_serial is not None else len(store.list()) + 1
-    ids: list[str] = []
-    while len(ids) < count:
-        if serial > 9999:
+
+def enroll_residents(store: RecordStore, count: int, *, district: str, seed: int = 0, actor: str = "simulate",
+                     first_serial: int | None = None, repeat_share: float = 0.0, repeat_seed: int | None = None,
+                     repeat_pool: int | None = None,
+                     on_record: Callable[[int, str], None] | None = None) -> SyntheticRun:
+    """Create ``count`` complete records and queue them.
+
+    Record ``i`` is synthetic person ``i`` of ``seed`` (identity and fingers are functions of
+    the two numbers, so two stations agree on who person 3 of seed 0 is). Indices continue
+    after the records already at the station, so running it again adds new residents.
+
+    ``repeat_share`` of the records are residents recorded before: persons of
+    ``repeat_seed`` (default: this seed, i.e. earlier residents of this station), recorded
+    again with another impression of the same fingers, either under a new NIK ("other_nik")
+    or, when they come from another seed (another station's residents), under the same NIK
+    half of the time ("same_nik"). A repeat is drawn from the persons before this record's
+    index, or from the first ``repeat_pool`` persons of ``repeat_seed`` when given (the ones
+    the other station is known to have recorded)."""
+    if not 0.0 <= repeat_share <= 1.0:
+        raise ValueError("repeat_share must be between 0 and 1")
+    source = seed if repeat_seed is None else repeat_seed
+    pick = random.Random(f"repeats/{seed}/{source}")
+    index = (first_serial - 1) if first_serial is not None else len(store.list())
+    run = SyntheticRun()
+    while len(run.created) < count:
+        if index >= 9999:
             raise ValueError("a district has at most 9999 synthetic serials per birth date")
-        identity = synthetic_identity(rng, district, serial)
-        serial += 1
+        identity, person, impression, repeat = person_identity(seed, index, district), person_number(seed, index), 0, None
+        pool = index if repeat_pool is None else min(index, repeat_pool) if source == seed else repeat_pool
+        if pool > 0 and pick.random() < repeat_share:
+            j = pick.randrange(pool)
+            person, impression = person_number(source, j), 1
+            kind = "same_nik" if source != seed and pick.random() < 0.5 else "other_nik"
+            if kind == "same_nik":
+                identity = person_identity(source, j, district)
+            repeat = (kind, source, j)
+        index += 1
         try:
             rec = store.create_draft(identity, actor=actor)
         except DuplicateNik:
             continue
-        store.put_sample(rec.id, kind="face", data=face_jpeg(rng), format="image/jpeg", quality=0.9,
-                         metadata={"synthetic": True, "width": 60, "height": 80}, actor=actor)
-        for pos in store.policy.required_fingers:
-            store.put_sample(rec.id, kind="finger", position=pos, data=finger_png(rng), format="image/png",
-                             quality=round(rng.uniform(0.6, 0.95), 2), metadata={"synthetic": True, "dpi": 500},
-                             actor=actor)
-        store.put_sample(rec.id, kind="signature", data=signature_png(rng), format="image/png",
-                         metadata={"synthetic": True}, actor=actor)
+        _put_samples(store, rec.id, person, impression, actor)
         store.transition(rec.id, RecordState.CAPTURED, actor=actor)
         store.transition(rec.id, RecordState.QUEUED, actor=actor)
-        ids.append(rec.id)
+        run.created.append(rec.id)
+        if repeat is not None:
+            run.repeats.append(Repeat(rec.id, *repeat))
         if on_record:
-            on_record(len(ids), rec.id)
-    return ids
+            on_record(len(run.created), rec.id)
+    return run

@@ -84,18 +84,28 @@ def make_station(tmp_path: Path, central: Central) -> Iterator[Callable[..., Sta
 
 
 def enroll(store: RecordStore, identity: Any, seed: int = 1) -> str:
-    """Queue one complete record for ``identity`` with generated samples."""
-    import random
+    """Queue one complete record for ``identity``: realistic fingers that follow the NIK (the
+    same NIK has the same fingers, another NIK other fingers, so the central's biometric check
+    sees what it would in the field), and a small face and signature so packets stay a few
+    chunks long (kiosk simulate enroll makes full-size ones)."""
+    import cv2
+    import numpy as np
 
     from kiosk.store import RecordState
-    from kiosk.sync.synthetic import face_jpeg, finger_png, signature_png
+    from kiosk.sync.synthetic_samples import synthetic_finger
 
-    rng = random.Random(seed)
     rec = store.create_draft(identity, actor="test")
-    store.put_sample(rec.id, kind="face", data=face_jpeg(rng), format="image/jpeg", actor="test")
+    small = np.full((80, 60, 3), 200 - seed % 50, np.uint8)
+    store.put_sample(rec.id, kind="face", data=cv2.imencode(".jpg", small)[1].tobytes(), format="image/jpeg",
+                     actor="test")
+    person = 5_000_000_000 + int(identity.nik) % 1_000_000_000
     for pos in store.policy.required_fingers:
-        store.put_sample(rec.id, kind="finger", position=pos, data=finger_png(rng), format="image/png", actor="test")
-    store.put_sample(rec.id, kind="signature", data=signature_png(rng), format="image/png", actor="test")
+        f = synthetic_finger(person, pos, seed - 1)
+        store.put_sample(rec.id, kind="finger", position=pos, data=f.wsq, format="wsq", actor="test")
+        store.put_sample(rec.id, kind="finger_template", position=pos, data=f.template, format="iso19794-2:2005",
+                         actor="test")
+    store.put_sample(rec.id, kind="signature", data=cv2.imencode(".png", small[..., 0])[1].tobytes(),
+                     format="image/png", actor="test")
     store.transition(rec.id, RecordState.CAPTURED, actor="test")
     store.transition(rec.id, RecordState.QUEUED, actor="test")
     return rec.id
