@@ -366,6 +366,8 @@ class FingersScreen(SlapCapture, WizardStep):
             self.notify(problem_words(msg.error), severity="error")
             return
         self.slots.set_exception(msg.position, msg.reason, msg.supervisor)
+        if self.by_slap:  # on to the next finger in 4-4-2 order
+            start_by_slap(self.slots)
         self.show_saved_image()
         self.refresh_texts()
 
