@@ -109,17 +109,36 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(data)
         return 0
-    for key in ("id", "state", "created_at", "updated_at", "created_by"):
-        print(f"{key:12} {data[key]}")
-    for key, value in data["identity"].items():
-        print(f"{key:12} {value}")
-    for s in data["samples"]:
-        print(f"sample       {s['kind']}[{s['position']}] {s['format']} q={s['quality']} {s['bytes']} B")
-    for e in data["exceptions"]:
-        print(f"exception    finger {e['position']}: {e['reason']} (approved by {e['approved_by']})")
-    if data["missing"]:
-        print(f"missing      {', '.join(data['missing'])}")
+    print_record(data)
     return 0
+
+
+def _missing_words(item: str) -> str:
+    kind, _, pos = item.partition(":")
+    if kind == "finger":
+        return translate("records.line.missing_finger", position=pos)
+    if kind == "supervisor":
+        return translate("records.line.missing_supervisor", position=pos)
+    return translate(f"records.kind.{kind}")
+
+
+def print_record(data: dict[str, Any]) -> None:
+    """``records show`` for the operator: every label from the catalog of the station's language."""
+    rows: list[tuple[str, str]] = [(translate("records.label." + key), str(data[key]))
+                                   for key in ("id", "state", "created_at", "updated_at", "created_by")]
+    rows[1] = (rows[1][0], translate("state." + str(data["state"])))
+    rows += [(translate("tui.field." + key), str(value)) for key, value in data["identity"].items()]
+    rows += [(translate("records.label.sample"), translate(
+        "records.line.sample", kind=translate("records.kind." + s["kind"]), position=s["position"], format=s["format"],
+        quality="-" if s["quality"] is None else s["quality"], size=s["bytes"])) for s in data["samples"]]
+    rows += [(translate("records.label.exception"), translate(
+        "records.line.exception", position=e["position"], reason=translate("finger.exception." + e["reason"]),
+        approved_by=e["approved_by"] or translate("records.line.not_approved"))) for e in data["exceptions"]]
+    if data["missing"]:
+        rows.append((translate("records.label.missing"), ", ".join(_missing_words(m) for m in data["missing"])))
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:{width}}  {value}")
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

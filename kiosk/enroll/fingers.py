@@ -19,7 +19,7 @@ from typing import Any, Iterable, Protocol, Sequence
 
 from kiosk.config import PolicyConfig
 
-#: audit action of one capture attempt (params: position, nfiq2, kept)
+#: audit action of one capture attempt (params: position, nfiq2, kept, passed)
 ATTEMPT_ACTION = "finger_attempt"
 #: audit action of the wrong-finger check's finding (params: pairs [[first, second, score], ...])
 WRONG_FINGER_ACTION = "wrong_finger"
@@ -58,6 +58,8 @@ class FingerSlots:
     scores: dict[int, float | None] = field(default_factory=dict)
     minutiae: dict[int, Any] = field(default_factory=dict)
     flagged: set[int] = field(default_factory=set)
+    #: slots whose kept attempt failed its checks (a slap recaptures them; see kiosk.enroll.slaps)
+    failed: set[int] = field(default_factory=set)
     exceptions: dict[int, ExceptionMark] = field(default_factory=dict)
     current: int = 0
 
@@ -80,6 +82,10 @@ class FingerSlots:
                 self.attempts[pos] = self.attempts.get(pos, 0) + 1
                 if entry.params.get("kept"):
                     self.flagged.discard(pos)
+                    if entry.params.get("passed") is False:
+                        self.failed.add(pos)
+                    else:  # passed, or audited before "passed" was recorded
+                        self.failed.discard(pos)
             elif entry.action == WRONG_FINGER_ACTION:
                 for first, second, *_ in entry.params.get("pairs", []):
                     self.flagged.update((int(first), int(second)))
@@ -138,6 +144,10 @@ class FingerSlots:
             self.minutiae[pos] = minutiae
             self.flagged.discard(pos)
             self.exceptions.pop(pos, None)
+            if passed:
+                self.failed.discard(pos)
+            else:
+                self.failed.add(pos)
         if pos == self.current and (passed or self.retries_left(pos) == 0):
             nxt = self.next_to_capture()
             if nxt is not None:
@@ -155,6 +165,7 @@ class FingerSlots:
         self.scores.pop(pos, None)
         self.minutiae.pop(pos, None)
         self.flagged.discard(pos)
+        self.failed.discard(pos)
         self.exceptions[pos] = ExceptionMark(reason, approved_by)
         nxt = self.next_to_capture()
         if nxt is not None:

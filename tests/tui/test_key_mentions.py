@@ -34,6 +34,8 @@ SHOWN_ON: dict[str, tuple[type, ...]] = {
     "tui.fingers.all_done": (FingersScreen,),
     "tui.quit_hint": (HomeScreen, NikScreen, FingersScreen, SignatureScreen, ConfirmModal),
     "tui.fingers.cancel_hint": (FingersScreen,),
+    "tui.slap.failed": (FingersScreen,),
+    "tui.slap.not_answered": (FingersScreen,),
     "tui.signature.saved_next": (SignatureScreen,),
     "tui.signature.accept_hint": (SignatureScreen,),
     "tui.signature.too_long": (SignatureScreen,),

@@ -19,12 +19,14 @@ from textual.widgets import Footer, Header, Static
 
 from kiosk.capture.finger import decode_finger_image
 from kiosk.enroll.fingers import ATTEMPT_ACTION, WRONG_FINGER_ACTION, FingerSlots, Mark
+from kiosk.enroll.slaps import SlapRequest, slap_request, start_by_slap
 from kiosk.i18n import translate
 from kiosk.tui import services
 from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, FingerCaptured, WrongFingerResult
 from kiosk.tui.pictures import from_grey, hand_diagram, picture_widget
 from kiosk.tui.screens.device_help import action_words, problem_words
+from kiosk.tui.screens.enroll_slaps import SlapCapture
 from kiosk.tui.wizard import WizardStep
 
 EXCEPTION_REASONS = ("amputated", "bandaged", "scarred", "temporary")
@@ -41,6 +43,8 @@ class FingersLoaded(Message):
     kept: list[tuple[int, float | None]]
     exceptions: list[tuple[int, str, str | None]]
     audit: list[Any]
+    #: the station's scanner takes whole slaps (4-4-2): the step captures slap by slap
+    by_slap: bool = False
 
 
 @dataclass
@@ -68,7 +72,7 @@ def legend_lines(items: list[str], width: int) -> str:
     return "\n".join(lines)
 
 
-class FingersScreen(WizardStep):
+class FingersScreen(SlapCapture, WizardStep):
     STEP = "fingers"
     KEYS = WizardStep.KEYS + [
         ("c", "capture", "tui.key.capture"),
@@ -91,6 +95,9 @@ class FingersScreen(WizardStep):
         #: guidance of the last attempt's failed checks (catalog code, params)
         self.guidance: list[tuple[str, dict[str, Any]]] = []
         self.checking = False
+        #: capture by slap (the scanner said so when the step opened it), and the slap being captured
+        self.by_slap = False
+        self.slap: SlapRequest | None = None
 
     # the slots' state under the names the tests and the snapshots read
     @property
@@ -145,10 +152,13 @@ class FingersScreen(WizardStep):
         kept = [(s.position, s.quality) for s in store.samples(self.record_id) if s.kind == "finger"]
         exceptions = [(e.position, e.reason, e.approved_by) for e in store.exceptions(self.record_id)]
         audit = [e for e in store.audit(self.record_id) if e.action in (ATTEMPT_ACTION, WRONG_FINGER_ACTION)]
-        self.post_message(FingersLoaded(kept, exceptions, audit))
+        self.post_message(FingersLoaded(kept, exceptions, audit, self.scanner_takes_slaps()))
 
     def on_fingers_loaded(self, msg: FingersLoaded) -> None:
         self.slots.load(msg.kept, msg.exceptions, msg.audit)
+        self.by_slap = msg.by_slap
+        if self.by_slap:
+            start_by_slap(self.slots)
         self.loaded = True
         self.show_saved_image()
         self.refresh_texts()
@@ -187,7 +197,8 @@ class FingersScreen(WizardStep):
         legend = legend_lines(items, self.query_one("#hands", Static).content_size.width or 36)
         self.query_one("#hands", Static).update(diagram + "\n" + legend)
         pos = self.current
-        lines = [f"[b]{translate('tui.finger.' + str(pos))}[/b]"]
+        lines = [translate("tui.slap.mode")] if self.by_slap else []
+        lines.append(f"[b]{translate('tui.finger.' + str(pos))}[/b]")
         score = self.scores.get(pos)
         if pos in self.scores:
             lines.append(translate("tui.fingers.nfiq2", score="-" if score is None else f"{score:.0f}"))
@@ -198,7 +209,10 @@ class FingersScreen(WizardStep):
         lines += [f"[yellow]{translate(code, **params)}[/yellow]" for code, params in self.guidance]
         if self.checking:
             lines.append(translate("tui.fingers.checking"))
-        if self.capturing:
+        if self.capturing and self.by_slap:
+            lines.append(f"[yellow]{self.slap_place_line(self.slap)}[/yellow]")
+            lines.append(translate("tui.fingers.cancel_hint"))
+        elif self.capturing:
             lines.append(f"[yellow]{translate('tui.fingers.place', finger=translate('tui.finger.' + str(pos)))}[/yellow]")
             lines.append(translate("tui.fingers.cancel_hint"))
         else:
@@ -225,7 +239,8 @@ class FingersScreen(WizardStep):
             if keep:
                 services.save_finger(self.kiosk.store, self.record_id, attempt, cfg, actor=self.actor)
             self.kiosk.store.log_action(self.actor, ATTEMPT_ACTION, record_id=self.record_id,
-                                        params={"position": position, "nfiq2": float(attempt.nfiq2), "kept": keep})
+                                        params={"position": position, "nfiq2": float(attempt.nfiq2), "kept": keep,
+                                                "passed": attempt.report.passed})
         except Exception as exc:  # every failure is shown in words; the draft is already saved
             self.post_message(worker_failure("fingerprint", exc))
             return
@@ -282,7 +297,8 @@ class FingersScreen(WizardStep):
         if not self.loaded or not self.positions or self.capturing:
             return
         pos = self.current
-        if not self.slots.may_capture(pos):
+        request = slap_request(self.slots) if self.by_slap else None
+        if not self.slots.may_capture(pos) or (self.by_slap and request is None):
             self.notify(translate("tui.fingers.no_retries"), severity="warning")
             return
         reopen = self.problem is not None
@@ -290,6 +306,11 @@ class FingersScreen(WizardStep):
         if pos not in self.flagged:
             self.note = []
         self.cancel = threading.Event()
+        if request is not None:
+            self.slap = request
+            self.start_slap(request, self.cancel, reopen)
+            self.refresh_texts()
+            return
         self.capture(pos, self.cancel, reopen, self.scores.get(pos), pos in self.flagged, pos in self.scores)
         self.refresh_texts()
 
@@ -345,6 +366,8 @@ class FingersScreen(WizardStep):
             self.notify(problem_words(msg.error), severity="error")
             return
         self.slots.set_exception(msg.position, msg.reason, msg.supervisor)
+        if self.by_slap:  # on to the next finger in 4-4-2 order
+            start_by_slap(self.slots)
         self.show_saved_image()
         self.refresh_texts()
 

@@ -8,11 +8,13 @@ prints; a supervisor books blank cards from here (:class:`BookStockModal`)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from kiosk.accounts import Role
@@ -32,6 +34,15 @@ from kiosk.tui.services import FeatureUnavailable
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class ApprovedRecords(Message):
+    """The approved records in queue order, and the (NIK, name) of those the screen had not seen
+    (each record's identity is decrypted once, in a worker)."""
+
+    order: list[str]
+    new: dict[str, tuple[str, str]]
+
+
 class PrintScreen(KioskScreen):
     KEYS = [
         ("p", "print_one", "tui.key.print_one"),
@@ -48,6 +59,10 @@ class PrintScreen(KioskScreen):
         self.failures: list[str] = []
         #: record id -> resident's name, from the rows the table shows (messages name the resident)
         self.names: dict[str, str] = {}
+        #: record id -> (NIK, name), decrypted once per record by :meth:`load_approved`
+        self.identities: dict[str, tuple[str, str]] = {}
+        #: the approved records the table shows, in queue order
+        self.approved: list[str] = []
         self.asking_tray = False
 
     def compose(self) -> ComposeResult:
@@ -67,8 +82,33 @@ class PrintScreen(KioskScreen):
         super().on_mount()
         self.query_one("#approved", DataTable).focus()
         self.query_one("#print-progress", ProgressBar).display = False  # shown once a print runs
+        self.load_approved()
         self.poll_stock()
         self.find_tray_checks()
+
+    @work(thread=True, exclusive=True, group="print-approved")
+    def load_approved(self) -> None:
+        """List the approved records and decrypt the identities not in the cache yet (off the event
+        loop: a decryption per record per progress message froze the screen during a batch)."""
+        store = self.kiosk.store
+        known = set(self.identities)  # read-only copy: the event loop owns the cache
+        order = [rec.id for rec in store.list(RecordState.APPROVED)]
+        new: dict[str, tuple[str, str]] = {}
+        for rid in order:
+            if rid not in known:
+                try:
+                    ident = store.identity(rid)
+                    new[rid] = (ident.nik, ident.full_name)
+                except Exception:  # one unreadable record must not hide the others
+                    log.warning("approved record %s: identity not readable", rid, exc_info=True)
+                    new[rid] = ("?", rid[:8])
+        self.post_message(ApprovedRecords(order, new))
+
+    def on_approved_records(self, msg: ApprovedRecords) -> None:
+        self.identities.update(msg.new)
+        self.approved = [rid for rid in msg.order if rid in self.identities]
+        self.names.update({rid: self.identities[rid][1] for rid in self.approved})
+        self.refresh_texts()
 
     def actor(self) -> str:
         user = self.kiosk.user
@@ -113,11 +153,9 @@ class PrintScreen(KioskScreen):
         table = self.query_one("#approved", DataTable)
         table.clear(columns=True)
         table.add_columns(translate("tui.field.nik"), translate("tui.field.full_name"))
-        store = self.kiosk.store
-        for rec in store.list(RecordState.APPROVED):
-            ident = store.identity(rec.id)
-            self.names[rec.id] = ident.full_name
-            table.add_row(ident.nik, ident.full_name, key=rec.id)
+        for rid in self.approved:
+            nik, name = self.identities[rid]
+            table.add_row(nik, name, key=rid)
         if not table.row_count:
             self.preview_text = translate("tui.print.none")
         self.query_one("#preview-status", Static).update(self.preview_text)
@@ -188,7 +226,7 @@ class PrintScreen(KioskScreen):
         else:
             key = "print.tray_good_booked" if msg.good else "print.tray_bad_booked"
             self.failures.append(f"[green]{translate(key, **msg.words)}[/green]")
-        self.refresh_texts()
+        self.load_approved()
         self.poll_stock()
         self.find_tray_checks()  # the next one, if several prints were interrupted
 
@@ -253,8 +291,10 @@ class PrintScreen(KioskScreen):
         who = self.names.get(msg.record_id, msg.record_id[:8])
         if msg.error is not None:
             self.failures.append(f"[red]{who}: {problem_words(msg.error)}[/red]")
+            self.load_approved()
         elif msg.job is not None:
             self.failures.append(f"[green]{who}: {translate('tui.print.printed', job=msg.job)}[/green]")
+            self.load_approved()  # the printed record leaves the list
         elif msg.stage:
             words = translate(f"print.stage.{msg.stage}")
             self.preview_text = translate("tui.print.stage", record=who,
