@@ -54,7 +54,9 @@ def central_data_dir(args: argparse.Namespace) -> Path:
     given = getattr(args, "import_data", None) or args.data
     try:
         cfg = config_from(args, attach_log=False)  # also sets the config's language
-    except KioskError:
+    except KioskError as exc:
+        if exc.code != "config.not_found":
+            raise  # a config that exists but is wrong gets its plain line, as everywhere else
         cfg = None
     if given is not None:
         return Path(given).absolute()
