@@ -12,6 +12,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Callable
 
+import cv2
+import numpy as np
+
 from kiosk.identity import MARITAL, RELIGIONS, Identity
 from kiosk.nik import make_nik
 from kiosk.store import RecordState, RecordStore
@@ -72,17 +75,44 @@ def _put_samples(store: RecordStore, record_id: str, person: int, impression: in
                      metadata={"synthetic": True}, actor=actor)
 
 
+def ring_finger_png(person: int, position: int, size: int = 64) -> bytes:
+    """A small grey ridge pattern (concentric, slightly warped), seeded per person and finger:
+    no minutiae, so the central's ABIS has nothing to match (see ``light`` below)."""
+    rng = random.Random(f"ring/{person}/{position}")
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    cx, cy = size / 2 + rng.uniform(-6, 6), size / 2 + rng.uniform(-6, 6)
+    r = np.sqrt((x - cx) ** 2 * rng.uniform(0.6, 1.0) + (y - cy) ** 2)
+    ridges = 127 + 120 * np.sin(r / rng.uniform(1.6, 2.4) + x * rng.uniform(-0.05, 0.05))
+    ok, buf = cv2.imencode(".png", ridges.clip(0, 255).astype(np.uint8))
+    assert ok
+    return buf.tobytes()
+
+
+def _put_light_samples(store: RecordStore, record_id: str, person: int, actor: str) -> None:
+    """Complete but small samples: the face and signature as in a real record, fingers as ring
+    pictures without templates. For load and fault tests of the queue and the link, where
+    hundreds of records are made and what is measured is not the biometrics: a realistic finger
+    costs about 0.25 s to generate and minutiae-check, ten per record."""
+    store.put_sample(record_id, kind="face", data=face_jpeg(person), format="image/jpeg", quality=0.9,
+                     metadata={"synthetic": True, "width": 480, "height": 640}, actor=actor)
+    for pos in store.policy.required_fingers:
+        store.put_sample(record_id, kind="finger", position=pos, data=ring_finger_png(person, pos), format="image/png",
+                         quality=0.8, metadata={"synthetic": True, "dpi": 500}, actor=actor)
+    store.put_sample(record_id, kind="signature", data=signature_png(person), format="image/png",
+                     metadata={"synthetic": True}, actor=actor)
+
+
 def enroll_synthetic(store: RecordStore, count: int, *, district: str, seed: int = 0, actor: str = "simulate",
-                     first_serial: int | None = None,
+                     first_serial: int | None = None, light: bool = False,
                      on_record: Callable[[int, str], None] | None = None) -> list[str]:
     """:func:`enroll_residents` without repeats; returns the new record ids."""
     return enroll_residents(store, count, district=district, seed=seed, actor=actor, first_serial=first_serial,
-                            on_record=on_record).created
+                            light=light, on_record=on_record).created
 
 
 def enroll_residents(store: RecordStore, count: int, *, district: str, seed: int = 0, actor: str = "simulate",
                      first_serial: int | None = None, repeat_share: float = 0.0, repeat_seed: int | None = None,
-                     repeat_pool: int | None = None,
+                     repeat_pool: int | None = None, light: bool = False,
                      on_record: Callable[[int, str], None] | None = None) -> SyntheticRun:
     """Create ``count`` complete records and queue them.
 
@@ -96,7 +126,8 @@ def enroll_residents(store: RecordStore, count: int, *, district: str, seed: int
     or, when they come from another seed (another station's residents), under the same NIK
     half of the time ("same_nik"). A repeat is drawn from the persons before this record's
     index, or from the first ``repeat_pool`` persons of ``repeat_seed`` when given (the ones
-    the other station is known to have recorded)."""
+    the other station is known to have recorded). ``light`` makes small records whose fingers
+    carry no minutiae (load and fault tests, see :func:`_put_light_samples`)."""
     if not 0.0 <= repeat_share <= 1.0:
         raise ValueError("repeat_share must be between 0 and 1")
     source = seed if repeat_seed is None else repeat_seed
@@ -120,7 +151,10 @@ def enroll_residents(store: RecordStore, count: int, *, district: str, seed: int
             rec = store.create_draft(identity, actor=actor)
         except DuplicateNik:
             continue
-        _put_samples(store, rec.id, person, impression, actor)
+        if light:
+            _put_light_samples(store, rec.id, person, actor)
+        else:
+            _put_samples(store, rec.id, person, impression, actor)
         store.transition(rec.id, RecordState.CAPTURED, actor=actor)
         store.transition(rec.id, RecordState.QUEUED, actor=actor)
         run.created.append(rec.id)

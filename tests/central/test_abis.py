@@ -160,3 +160,16 @@ def test_an_adjudicated_same_person_is_rejected_and_distinct_people_are_approved
     unique = enroll(a.store, r2)
     a.worker.run_once()
     assert a.store.get(unique).state is S.APPROVED
+
+
+def test_a_finger_image_without_minutiae_is_left_out_not_a_crash_of_the_decide_loop() -> None:
+    """A ring picture (no minutiae) gave mindtct a template the index refused (abis.bad_template),
+    which stopped every later decision; now the finger is simply not searchable."""
+    import base64
+
+    from kiosk.central.abis.dedup import record_fingers
+    from kiosk.sync.synthetic import ring_finger_png
+
+    png = ring_finger_png(1, 2)
+    sample = {"kind": "finger", "position": 2, "format": "image/png", "data": base64.b64encode(png).decode()}
+    assert record_fingers({"samples": [sample]}) == {}

@@ -20,7 +20,7 @@ def test_500_records_through_30_percent_faults_arrive_exactly_once(make_station,
                             backoff_cap_s=0.1, parallel=8, attempts_per_pass=20, offline_after=8)
     st = make_station(settings=settings)
     st.store.conn.execute("PRAGMA synchronous=OFF")  # setup only: what is under test is the sync
-    ids = enroll_synthetic(st.store, COUNT, district="320101", seed=11)
+    ids = enroll_synthetic(st.store, COUNT, district="320101", seed=11, light=True)
     st.store.conn.execute("PRAGMA synchronous=FULL")
     central.faults.set(rate=0.3, hang_s=0.7, latency_s=0.002, bandwidth_bps=50_000_000, seed=5)
 

@@ -63,7 +63,7 @@ def test_sigkill_during_sync_loses_and_duplicates_nothing(tmp_path: Path, centra
     central.faults.set(bandwidth_bps=150_000, latency_s=0.005)
     store = RecordStore(cfg.station.data_dir, policy=cfg.policy)
     store.conn.execute("PRAGMA synchronous=OFF")  # setup only: what is under test is the sync
-    ids = enroll_synthetic(store, COUNT, district="320101", seed=21)
+    ids = enroll_synthetic(store, COUNT, district="320101", seed=21, light=True)
     store.conn.execute("PRAGMA synchronous=FULL")
 
     rng = random.Random(1234)

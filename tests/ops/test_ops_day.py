@@ -83,14 +83,14 @@ def test_a_full_simulated_day_ends_verified_and_accounted_for(station: Path, sta
     try:
         # morning: enrollments on a flaky link (20% of requests fail, every kind of fault)
         faults.set(rate=0.2, seed=5)
-        morning = enroll_synthetic(store, 70, district="320101", seed=1)
+        morning = enroll_synthetic(store, 70, district="320101", seed=1, light=True)
         morning.append(enroll(store, resident(9001, full_name="SUDAH TERDAFTAR")))  # -> duplicate
         morning += [enroll(store, resident(8000 + i, occupation="")) for i in range(3)]  # -> rejected
         passes_until_settled(worker, store, morning)
 
         # midday: the link is gone for hours; the station keeps enrolling
         faults.set(outage_s=3600, rate=0.0)
-        noon = enroll_synthetic(store, 80, district="320101", seed=2)
+        noon = enroll_synthetic(store, 80, district="320101", seed=2, light=True)
         report = worker.run_once()
         assert report["confirmed"] == 0 and all(store.get(rid).state is S.QUEUED for rid in noon)
         assert worker.network().state == "offline"
@@ -102,7 +102,7 @@ def test_a_full_simulated_day_ends_verified_and_accounted_for(station: Path, sta
         assert sorted(batch.records) == sorted(noon)
         (imported,) = import_folder(tmp_path / "usb", reg)
         assert imported.refused == () and len(imported.accepted) == 80
-        afternoon = enroll_synthetic(store, 46, district="320101", seed=3)  # not on the stick
+        afternoon = enroll_synthetic(store, 46, district="320101", seed=3, light=True)  # not on the stick
         assert set(worker.pending_records()[:46]) == set(afternoon)  # these go first once the link is back
         worker.run_once()  # still offline: nothing moves, nothing breaks
 

@@ -83,11 +83,14 @@ def record_fingers(content: Mapping[str, Any]) -> dict[int, bytes]:
             images[pos] = sample_bytes(s)
     from kiosk.central.abis.index import AbisError, template_points
 
-    for p in list(out):
+    def usable(template: bytes) -> bool:
         try:
-            template_points(out[p])
-        except AbisError:  # unreadable: use the image instead, if there is one
-            del out[p]
+            template_points(template)
+        except AbisError:
+            return False
+        return True
+
+    out = {p: t for p, t in out.items() if usable(t)}  # unreadable: use the image instead, if any
     missing = [p for p in images if p not in out]
     if missing:
         from kiosk.capture.finger import FingerprintEngine, decode_finger_image
@@ -95,9 +98,11 @@ def record_fingers(content: Mapping[str, Any]) -> dict[int, bytes]:
         engine = FingerprintEngine()
         for p in missing:
             try:
-                out[p] = engine.minutiae(decode_finger_image(images[p])).to_iso_19794_2_2005()
+                extracted = engine.minutiae(decode_finger_image(images[p])).to_iso_19794_2_2005()
             except Exception:  # noqa: BLE001 - an unreadable image is a finger the ABIS cannot use
                 continue
+            if usable(extracted):  # an image without minutiae gives nothing the index can hold
+                out[p] = extracted
     return out
 
 
