@@ -125,12 +125,24 @@ async def enroll(pilot: Any, app: Any, nik: str) -> None:
     await wait_for(lambda: isinstance(app.screen, HomeScreen))
 
 
+def approved_rows(screen: Any) -> int | None:
+    """How many approved records the print screen lists, None until it has loaded them (works with the
+    screen keeping an ``approved`` list as well as with one that only fills its table)."""
+    if hasattr(screen, "approved"):
+        return None if screen.approved is None else len(screen.approved)
+    if getattr(screen, "stock", None) is None:
+        return None
+    from textual.widgets import DataTable
+
+    return screen.query_one("#approved", DataTable).row_count
+
+
 async def print_approved(pilot: Any, app: Any) -> None:
     from kiosk.tui.screens.home import HomeScreen
 
     await pilot.press("p")
-    await wait_for(lambda: type(app.screen).__name__ == "PrintScreen" and app.screen.approved is not None)
-    if app.screen.approved:
+    await wait_for(lambda: type(app.screen).__name__ == "PrintScreen" and approved_rows(app.screen) is not None)
+    if approved_rows(app.screen):
         await pilot.press("b")
         await wait_for(lambda: not any(w.group == "print-job" and w.is_running for w in app.screen.workers),
                        timeout=120)
