@@ -15,6 +15,7 @@ from typing import Any, Callable, ClassVar, Protocol
 from textual import events, work
 from textual.app import App
 from textual.binding import BindingsMap
+from textual.screen import ModalScreen
 from textual.widgets import Input
 
 from kiosk.accounts import Account, AccountStore
@@ -272,7 +273,12 @@ class KioskApp(App[None]):
         langs = list(LANGUAGES)
         set_language(langs[(langs.index(current_language()) + 1) % len(langs)])
         self.translate_keys()
-        for screen in self.screen_stack:
+        visible = True  # the top screen and, under a modal, the screens it shows dimmed
+        for screen in reversed(self.screen_stack):
             if isinstance(screen, Translated):
-                screen.language_changed()
+                if visible:
+                    screen.language_changed()
+                else:
+                    screen.language_changed_hidden()
+            visible = visible and isinstance(screen, ModalScreen)
         self.refresh_bindings()

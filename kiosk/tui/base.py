@@ -72,11 +72,27 @@ class Translated:
         return translate(code, **{k: translate(v[1:]) if isinstance(v, str) and v.startswith("@") else v
                                   for k, v in params.items()})
 
+    #: the language changed while the screen lay under another one: its texts follow when it shows again
+    _texts_stale: bool = False
+
     def language_changed(self) -> None:
         self.translate_keys()
         if self.is_mounted:  # type: ignore[attr-defined]  # a screen still being built translates on mount
             self.refresh_texts()
         self.refresh_bindings()  # type: ignore[attr-defined]
+
+    def language_changed_hidden(self) -> None:
+        """F2 while this screen lies under another: only its keys now; re-rendering every text of every
+        screen in the stack made each F2 cost several screens' restyle on the UI thread (tui_day)."""
+        self.translate_keys()
+        self._texts_stale = True
+
+    def on_screen_resume(self) -> None:
+        if self._texts_stale:
+            self._texts_stale = False
+            if self.is_mounted:  # type: ignore[attr-defined]
+                self.refresh_texts()
+            self.refresh_bindings()  # type: ignore[attr-defined]
 
 
 class KioskScreen(Translated, Screen[None]):
