@@ -167,7 +167,7 @@ def test_a_peer_streaming_empty_or_one_byte_packets_is_refused_at_the_first_one(
         log = d.log.hexdump()
         assert "!! zfm.short_data_packet" in log and "command UpImage(0x0a)" in log
         # the rest of the refused stream is dropped: the next command works
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # the flood is ~480 KB through a pty: slow on a loaded machine
         while True:
             try:
                 assert d.template_count() == 0
