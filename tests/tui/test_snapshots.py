@@ -209,6 +209,10 @@ def test_print(snap_compare: Any, make_app: Any, accounts: Any, size: tuple[int,
         await wait_for(pilot, lambda: type(app.screen).__name__ == "PrintScreen" and app.screen.stock is not None)
         await pilot.press("v")  # the card as it would print (kiosk.printer.layout.preview_png)
         await wait_for(pilot, lambda: app.screen.query_one("#card-preview").image is not None, tries=200)
+        # the approved list, stock and preview come from workers: on a loaded machine one can still
+        # be running when the preview is shown, so wait until every print worker has finished
+        await wait_for(pilot, lambda: app.screen.approved and not any(
+            w.group.startswith("print-") and not w.is_finished for w in app.workers), tries=400)
 
     assert snap_compare(app, terminal_size=size, run_before=before(steps))
 
