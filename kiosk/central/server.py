@@ -23,7 +23,8 @@ from urllib.parse import parse_qs, urlsplit
 from kiosk.central.auth import AuthError, chunk_digest, verify_headers
 from kiosk.central.faults import FaultInjector
 from kiosk.central.keys import ed25519_public_from_pem, public_pem
-from kiosk.central.registry import CentralError, CentralRegistry
+from kiosk.central.registry import CentralError, CentralRegistry, UploadState
+from kiosk.central.tus import Creation, CreationError, creation_digest, parse_creation
 from kiosk.errors import KioskError
 
 log = logging.getLogger(__name__)
@@ -90,17 +91,37 @@ class CentralHandler(BaseHTTPRequestHandler):
             pass
         return b"".join(parts), got < length
 
-    def _keep_cut_chunk(self, path: str, body: bytes) -> None:
+    def _chunk_auth(self, creating: bool) -> tuple[str, Creation | None, int]:
+        """(what the signature covers, the creation or None, the offset) of a chunk-carrying
+        request: a PATCH, or a creation with upload (:mod:`kiosk.central.tus`). Both are signed
+        over their headers and declared length, so a cut one can be kept."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if creating:
+            try:
+                creation = parse_creation(self.headers)
+            except CreationError as exc:
+                raise CentralError("request.bad_fields", status=400, **exc.params) from None
+            return creation_digest(creation, length), creation, 0
+        try:
+            offset = int(self.headers.get("Upload-Offset", ""))
+        except ValueError:
+            raise CentralError("upload.bad_offset", status=400) from None
+        return chunk_digest(offset, length), None, offset
+
+    def _keep_cut_chunk(self, path: str, body: bytes, creating: bool) -> None:
         """Store what arrived of a cut chunk (authenticated by its signed headers), then drop
         the connection: there is no one left to answer."""
-        m = UPLOAD_PATH.match(path)
-        assert m is not None
         try:
-            offset, length = int(self.headers.get("Upload-Offset", "")), int(self.headers.get("Content-Length") or 0)
+            digest, creation, offset = self._chunk_auth(creating)
             station = verify_headers(self.headers, self.command, self.path, body, self.server.registry.station_key,
-                                     digest=chunk_digest(offset, length))
+                                     digest=digest)
             if body and self.headers.get("Content-Type") == CHUNK_TYPE:
-                self.server.registry.append_chunk(station, m.group(1), int(m.group(2)), offset, body)
+                if creation is not None:
+                    _create_with_upload(self.server.registry, station, creation, body)
+                else:
+                    m = UPLOAD_PATH.match(path)
+                    assert m is not None
+                    self.server.registry.append_chunk(station, m.group(1), int(m.group(2)), offset, body)
                 log.debug("central: kept %d bytes of a cut chunk at offset %d", len(body), offset)
         except (ValueError, KioskError):  # unauthenticated or out of place: keep nothing
             log.debug("central: cut chunk not kept", exc_info=True)
@@ -143,14 +164,13 @@ class CentralHandler(BaseHTTPRequestHandler):
                 time.sleep(faults.config.hang_s)
                 self._reset()
             digest = None
-            if self.command == "PATCH" and UPLOAD_PATH.match(path):
+            creating = self.command == "POST" and path == "/v1/uploads" \
+                and self.headers.get("Content-Type") == CHUNK_TYPE
+            if (self.command == "PATCH" and UPLOAD_PATH.match(path)) or creating:
                 body, cut = self._chunk_body(fault)
                 if cut:
-                    self._keep_cut_chunk(path, body)
-                try:
-                    digest = chunk_digest(int(self.headers.get("Upload-Offset", "")), len(body))
-                except ValueError:
-                    raise CentralError("upload.bad_offset", status=400) from None
+                    self._keep_cut_chunk(path, body, creating)
+                digest = self._chunk_auth(creating)[0]
             else:
                 body = self._body(fault)
             station = None
@@ -211,6 +231,11 @@ class CentralHandler(BaseHTTPRequestHandler):
         if path == "/v1/health" and method == "GET":
             return 200, {"status": "ok", "api_version": API_VERSION}, {}
         assert station is not None
+        if path == "/v1/uploads" and method == "POST" and self.headers.get("Content-Type") == CHUNK_TYPE:
+            state, created = _create_with_upload(reg, station, self._chunk_auth(True)[1], body)  # type: ignore[arg-type]
+            return (201 if created else 200), {"upload_url": state.url, "offset": state.offset,
+                                               "length": state.length, "complete": state.complete}, \
+                {"Location": state.url, "Upload-Offset": str(state.offset)}
         if path == "/v1/uploads" and method == "POST":
             d = self._json(body)
             try:
@@ -307,6 +332,22 @@ class CentralHandler(BaseHTTPRequestHandler):
             self._send(200, reg.counts())
         else:
             self._send(404, {"code": "request.not_found", "params": {"path": path}})
+
+
+def _create_with_upload(reg: CentralRegistry, station: str, c: Creation, data: bytes) -> tuple[UploadState, bool]:
+    """Create (or find again) the upload and store ``data`` as its first bytes (tus creation
+    with upload). Idempotent: when the central already holds bytes of this upload (the answer
+    to an earlier try was lost), ``data`` is not stored again and the answer says where the
+    upload stands, so the station goes on from there."""
+    state, created = reg.create_upload(station, c.record_id, c.submission, c.length, c.sha256)
+    if not data or state.offset != 0:
+        return state, created
+    try:
+        return reg.append_chunk(station, c.record_id, c.submission, 0, data), created
+    except CentralError as exc:
+        if exc.code != "upload.offset_mismatch":  # a concurrent retry stored them first: fine
+            raise
+        return reg.upload_state(station, c.record_id, c.submission), created
 
 
 class CentralServer(ThreadingHTTPServer):

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.central.answers import AnswerError
 from kiosk.central.auth import chunk_digest, sign_headers
+from kiosk.central.tus import Creation, creation_digest, creation_headers
 from kiosk.errors import KioskError
 
 CHUNK_TYPE = "application/offset+octet-stream"
@@ -142,11 +143,23 @@ class CentralClient:
             raise self.refused(r)
         return r.json()  # type: ignore[no-any-return]
 
-    def create_upload(self, record_id: str, submission: int, length: int, sha256: str) -> UploadAnswer:
-        """Create or find the upload; an upload that already arrived whole comes back complete."""
-        r = self.request("POST", "/v1/uploads", json_body={"record_id": record_id, "submission": submission,
-                                                           "station_id": self.station_id, "length": length,
-                                                           "sha256": sha256})
+    def create_upload(self, record_id: str, submission: int, length: int, sha256: str,
+                      first: bytes = b"") -> UploadAnswer:
+        """Create or find the upload; an upload that already arrived whole comes back complete.
+
+        With ``first`` the creation carries the packet's first bytes (tus creation with upload,
+        :mod:`kiosk.central.tus`): one round trip instead of two. The answer's offset says how
+        many bytes the central holds (on a retry whose first answer was lost, the bytes it kept
+        then; ``first`` is not stored twice)."""
+        if first:
+            creation = Creation(record_id, submission, length, sha256)
+            r = self.request("POST", "/v1/uploads", body=first,
+                             headers={"Content-Type": CHUNK_TYPE, **creation_headers(creation)},
+                             digest=creation_digest(creation, len(first)))
+        else:
+            r = self.request("POST", "/v1/uploads", json_body={"record_id": record_id, "submission": submission,
+                                                               "station_id": self.station_id, "length": length,
+                                                               "sha256": sha256})
         if r.status_code in (200, 201):
             d = self._protocol_json(r)
             try:

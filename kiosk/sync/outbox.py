@@ -22,7 +22,8 @@ import json
 import sqlite3
 import threading
 import time
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
@@ -32,7 +33,7 @@ from kiosk.errors import ConfigError, InputError
 from kiosk.ops.export import upload_order
 from kiosk.store import IllegalTransition, RecordState, RecordStore
 from kiosk.store.queue import now_iso
-from kiosk.sync.client import CentralRefused, CentralUnavailable
+from kiosk.sync.client import CentralRefused, CentralUnavailable, UploadAnswer
 from kiosk.sync.schema import ensure_schema
 from kiosk.sync.session import ACTOR, SyncSession, log
 
@@ -93,16 +94,27 @@ class Outbox:
                              sealing_key=self.s.sealing_key)
 
     def confirm(self, record_id: str, submission: int) -> None:
-        """The central holds the whole packet: queued -> submitted, packet confirmed, one transaction."""
+        """The central holds the whole packet: queued -> submitted, packet confirmed, one
+        transaction with its audit row.
+
+        Committed without its own fsync (:func:`without_fsync`): the central made the packet
+        durable before it answered "complete", so this commit only records what the central
+        can tell again. A kill -9 loses nothing (the commit is in the WAL); a power cut may
+        undo the whole transaction (never half of it: the record is queued again with its
+        stored packet and no audit row), and the next pass asks the central (HEAD), hears
+        "complete" and confirms once. The next durable commit (an audit checkpoint, which
+        is signed before it goes to the central) makes this one durable too: SQLite's WAL
+        keeps commits in order."""
         def mark(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE sync_packets SET status='confirmed', confirmed_at=?, offset=length, packet=NULL"
                          " WHERE record_id=? AND submission=?", (now_iso(), record_id, submission))
-        try:
-            self.s.store.transition(record_id, S.SUBMITTED, actor=ACTOR, expect=S.QUEUED,
-                                    params={"submission": submission}, extra=mark)
-        except IllegalTransition:
-            with self.s.store.transaction() as conn:
-                mark(conn)
+        with without_fsync(self.s.store.conn):
+            try:
+                self.s.store.transition(record_id, S.SUBMITTED, actor=ACTOR, expect=S.QUEUED,
+                                        params={"submission": submission}, extra=mark)
+            except IllegalTransition:
+                with self.s.store.transaction() as conn:
+                    mark(conn)
 
     def _refuse(self, record_id: str, exc: CentralRefused) -> None:
         with self.s.store.transaction() as conn:
@@ -138,38 +150,48 @@ class Outbox:
         answer = None
         if not fresh:  # built before this try, so maybe partly sent: ask how much arrived
             answer = s.call(s.client.upload_offset, url)
-        if answer is None:
-            answer = s.call(s.client.create_upload, record_id, submission, length, row["sha256"])
+        if answer is None:  # a new upload: its creation carries the first chunk (one round trip)
+            answer = self._send(s.client.create_upload, 0, blob, record_id, submission, length, row["sha256"])
         offset = answer.offset
         self._seen_offset[record_id] = max(offset, self._seen_offset.get(record_id, 0))
         while not answer.complete:
             if s.stop_event.is_set():
                 return "deferred"
-            chunk = blob[offset:offset + self.sizer.size()]
-            started = time.monotonic()
             try:
-                answer = s.call(s.client.send_chunk, answer.url, offset, chunk)
-            except CentralUnavailable as exc:
-                if exc.code == "sync.timeout":
-                    self.sizer.timed_out(len(chunk))
-                raise
+                answer = self._send(s.client.send_chunk, offset, blob, answer.url, offset)
             except CentralRefused as exc:
                 if exc.code == "upload.offset_mismatch" and "offset" in exc.params:
                     offset = int(exc.params["offset"])
                     continue
                 if exc.code in ("upload.unknown", "upload.checksum"):
-                    answer = s.call(s.client.create_upload, record_id, submission, length, row["sha256"])
+                    answer = self._send(s.client.create_upload, 0, blob, record_id, submission, length, row["sha256"])
                     offset = answer.offset
                     continue
                 raise
-            self.sizer.observe(answer.offset - offset, time.monotonic() - started)
-            with s.lock:
-                s.bytes_sent += answer.offset - offset
             offset = answer.offset
             self._seen_offset[record_id] = offset
         self.confirm(record_id, submission)
         self._seen_offset.pop(record_id, None)
         return "confirmed"
+
+    def _send(self, fn: Callable[..., UploadAnswer], offset: int, blob: bytes, *args: Any) -> UploadAnswer:
+        """One request carrying the chunk of ``blob`` at ``offset`` (sized by the measured
+        throughput) after ``args``; its round trip feeds the sizer."""
+        s = self.s
+        chunk = blob[offset:offset + self.sizer.size()]
+        started = time.monotonic()
+        try:
+            answer: UploadAnswer = s.call(fn, *args, chunk)
+        except CentralUnavailable as exc:
+            if exc.code == "sync.timeout":
+                self.sizer.timed_out(len(chunk))
+            raise
+        moved = answer.offset - offset
+        if not answer.complete or moved == len(chunk):  # "already complete" moved nothing we timed
+            self.sizer.observe(moved, time.monotonic() - started)
+        with s.lock:
+            s.bytes_sent += max(0, min(moved, len(chunk)))
+        return answer
 
     def upload(self, record_id: str, *, max_attempts: int | None = None) -> str:
         """Send one record's packet, resuming and retrying with backoff.
@@ -231,13 +253,24 @@ def stored_packet(store: RecordStore, record_id: str, *, station_id: str, statio
     # No fsync for this commit (WAL, synchronous=NORMAL: it still survives kill -9). Lost in a
     # power cut, the packet is sealed again, and the central takes a re-sealed packet of the
     # same submission as the same upload (restarted if incomplete, "complete" if stored).
-    conn = store.conn
+    with without_fsync(store.conn):
+        fresh = _store_packet(store, record_id, submission, blob, sha)
+    return store.conn.execute("SELECT * FROM sync_packets WHERE record_id=?", (record_id,)).fetchone(), fresh
+
+
+@contextmanager
+def without_fsync(conn: sqlite3.Connection) -> Iterator[None]:
+    """Commits on ``conn`` (this thread's connection) inside the block are not fsynced
+    (WAL with synchronous=NORMAL): they survive a killed process but a power cut may undo the
+    newest of them, whole and in order. Only for commits the central can tell again."""
+    if conn.in_transaction:  # joined an outer transaction: its owner decides
+        yield
+        return
     conn.execute("PRAGMA synchronous=NORMAL")
     try:
-        fresh = _store_packet(store, record_id, submission, blob, sha)
+        yield
     finally:
         conn.execute("PRAGMA synchronous=FULL")
-    return store.conn.execute("SELECT * FROM sync_packets WHERE record_id=?", (record_id,)).fetchone(), fresh
 
 
 def _store_packet(store: RecordStore, record_id: str, submission: int, blob: bytes, sha: str) -> bool:
