@@ -7,14 +7,12 @@
 - sync_drain_1000_faults10: seconds to drain 1,000 queued records (uploaded and decided)
   through a central failing 10% of requests (all fault kinds, 1 s client timeout), next to
   the same drain with no faults.
-- sync_link: records of realistic size (ten 500 dpi WSQ fingers, an ICAO-size JPEG face, the
-  signature: about 300 KB sealed) through the shaping proxy (benchmarks/link_proxy.py) at
-  64 kbit/s with 600 ms round trips: goodput (packet bytes / time of the pass) against the
-  link's capacity (goal >= 0.9); and the same link cut every 2-5 s: every record arrives, and
-  bytes on the uplink / packet bytes (goal <= 1.3).
-  NOTE: until ``kiosk simulate enroll`` makes realistic records (abis branch), the bench builds
-  its own: synthetic fingers from device_mocks' generator encoded as WSQ, the shipped public-domain
-  portrait (device_mocks.faces) at 480x640 JPEG.
+- sync_link: records of realistic size (``kiosk simulate enroll``'s: ten 500 ppi WSQ fingers
+  with their templates, a 480x640 JPEG face, the signature) through the shaping proxy
+  (benchmarks/link_proxy.py) at 64 kbit/s with 600 ms round trips: goodput (packet bytes /
+  time of the whole pass, decisions and checkpoint included) against the link's capacity
+  (goal >= 0.9); and the same link cut every 2-5 s: every record arrives, and bytes on the
+  uplink (HTTP headers, retries and bytes lost in cuts included) / packet bytes (goal <= 1.3).
 """
 
 from __future__ import annotations
@@ -123,58 +121,17 @@ LINK_BPS = 64_000 / 8
 LINK_RTT_S = 0.6
 
 
-def _realistic_samples() -> dict[str, Any]:
-    """Sample bytes of the size a station records (see the module docstring)."""
-    import random
-
-    import cv2
-
-    from device_mocks.faces import portrait
-    from device_mocks.sbi import synthetic_finger
-    from kiosk.capture.finger import encode_finger_image
-    from kiosk.sync.synthetic import signature_png
-
-    fingers = [encode_finger_image(synthetic_finger(100 + pos, width=500, height=500)) for pos in range(1, 11)]
-    face = portrait(shape=(640, 480))  # ICAO-size token photo of the shipped public-domain portrait
-    ok, jpeg = cv2.imencode(".jpg", face, [cv2.IMWRITE_JPEG_QUALITY, 92])
-    assert ok
-    sig = signature_png(random.Random(1), size=(600, 200))
-    return {"fingers": fingers, "face": jpeg.tobytes(), "signature": sig}
-
-
-def _realistic_records(store: RecordStore, n: int, samples: dict[str, Any]) -> list[str]:
-    import random
-
-    from kiosk.store import RecordState
-    from kiosk.sync.synthetic import synthetic_identity
-
-    rng = random.Random(5)
-    ids = []
-    for i in range(n):
-        rec = store.create_draft(synthetic_identity(rng, "320101", 500 + i), actor="bench")
-        store.put_sample(rec.id, kind="face", data=samples["face"], format="image/jpeg", actor="bench",
-                         metadata={"width": 480, "height": 640})
-        for pos, wsq in enumerate(samples["fingers"], start=1):
-            store.put_sample(rec.id, kind="finger", position=pos, data=wsq, format="image/x-wsq", actor="bench",
-                             metadata={"dpi": 500})
-        store.put_sample(rec.id, kind="signature", data=samples["signature"], format="image/png", actor="bench")
-        store.transition(rec.id, RecordState.CAPTURED, actor="bench")
-        store.transition(rec.id, RecordState.QUEUED, actor="bench")
-        ids.append(rec.id)
-    return ids
-
-
-def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None, samples: dict[str, Any],
+def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None,
               budget_s: float = 900.0) -> tuple[float, int, int, int, int]:
     """(seconds until every record was confirmed, packet bytes, uplink bytes, records arrived, cuts)."""
-    from kiosk.config import PolicyConfig
-
     reg = CentralRegistry(tmp / f"{name}-central", decision_delay_s=3600)
     server = CentralServer(reg).start()
-    store = RecordStore(tmp / name, policy=PolicyConfig(required_fingers=tuple(range(1, 11))))
+    store = RecordStore(tmp / name)  # the default policy: all ten fingers
     keys = StationKeys.init(tmp / name)
     reg.register_station(name, keys.public, "320101")
-    ids = _realistic_records(store, n, samples)
+    store.conn.execute("PRAGMA synchronous=OFF")  # setup, not measured
+    enroll_synthetic(store, n, district="320101", seed=1)  # realistic records, as `kiosk simulate enroll`
+    store.conn.execute("PRAGMA synchronous=FULL")
     settings = SyncSettings(timeout_s=30.0, poll_interval_s=0.1, backoff_base_s=0.3, backoff_cap_s=2.0,
                             attempts_per_pass=20)
     port = int(server.url.rsplit(":", 1)[1])
@@ -203,12 +160,11 @@ def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None, sa
 
 def bench_sync_link() -> list[dict[str, Any]]:
     n = 3
-    samples = _realistic_samples()
     with tempfile.TemporaryDirectory() as d:
-        took, packet, up, arrived, _ = _link_run(Path(d), "LINK-64K", n, None, samples)
+        took, packet, up, arrived, _ = _link_run(Path(d), "LINK-64K", n, None)
         assert arrived == n
         goodput = packet / took
-        c_took, c_packet, c_up, c_arrived, cuts = _link_run(Path(d), "LINK-CUTS", n, (2.0, 5.0), samples)
+        c_took, c_packet, c_up, c_arrived, cuts = _link_run(Path(d), "LINK-CUTS", n, (2.0, 5.0))
     return [result("sync_link", "goodput_64kbit_600ms", goodput, "B/s", LINK_BPS),
             result("sync_link", "packet_kb_each", packet / n / 1000, "kB", None),
             result("sync_link", "cuts_records_arrived", c_arrived, "records", n),

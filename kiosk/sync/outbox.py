@@ -83,6 +83,11 @@ class Outbox:
         self.sizer = ChunkSizer(st.chunk_size, st.chunk_target_s, min(st.min_chunk, st.chunk_size), st.max_chunk)
         #: the central's offset last seen per record: a try that moved it made progress
         self._seen_offset: dict[str, int] = {}
+        #: packets sealed ahead in this pass (:meth:`seal_ahead`) and not yet sent: the central
+        #: cannot know them, so their upload starts with the creation, without asking (HEAD)
+        self._unsent: set[str] = set()
+        self._sealing = threading.Lock()
+        self._ahead: threading.Semaphore | None = None
 
     # -- packets ------------------------------------------------------------------------------
     def packet_row(self, record_id: str) -> sqlite3.Row | None:
@@ -90,8 +95,44 @@ class Outbox:
 
     def ensure_packet(self, record_id: str) -> tuple[sqlite3.Row | None, bool]:
         """(packet row, built by this call). A packet built earlier may be partly uploaded."""
-        return stored_packet(self.s.store, record_id, station_id=self.s.station_id, station_key=self.s.station_key,
-                             sealing_key=self.s.sealing_key)
+        with self._sealing:  # the uploads and the sealer ahead of them never seal one record twice
+            return stored_packet(self.s.store, record_id, station_id=self.s.station_id,
+                                 station_key=self.s.station_key, sealing_key=self.s.sealing_key)
+
+    def seal_ahead(self, record_ids: list[str], lead: int) -> threading.Thread:
+        """Seal the packets of ``record_ids`` in a background thread, at most ``lead`` records
+        ahead of the uploads (each finished upload lets it seal one more), so sealing the next
+        record overlaps the wait for the central's answer about this one."""
+        s = self.s
+        self._ahead = ahead = threading.Semaphore(lead)
+
+        def run() -> None:
+            try:
+                seal(record_ids)
+            finally:
+                s.store.close()  # this thread's connection
+
+        def seal(record_ids: list[str]) -> None:
+            for record_id in record_ids:
+                while not ahead.acquire(timeout=0.5):
+                    if s.stop_event.is_set() or s.abort_pass.is_set():
+                        return
+                if s.stop_event.is_set() or s.abort_pass.is_set():
+                    return
+                try:
+                    if self.ensure_packet(record_id)[1]:
+                        self._unsent.add(record_id)
+                except Exception:  # the upload of this record seals (and reports) it itself
+                    log.debug("sync: sealing ahead failed", exc_info=True)
+
+        thread = threading.Thread(target=run, name="sync-seal-ahead", daemon=True)
+        thread.start()
+        return thread
+
+    def uploaded(self) -> None:
+        """One upload of the pass ended: the sealer may go one record further."""
+        if self._ahead is not None:
+            self._ahead.release()
 
     def confirm(self, record_id: str, submission: int) -> None:
         """The central holds the whole packet: queued -> submitted, packet confirmed, one
@@ -138,6 +179,9 @@ class Outbox:
     def _upload_once(self, record_id: str) -> str:
         s = self.s
         row, fresh = self.ensure_packet(record_id)
+        if record_id in self._unsent:
+            self._unsent.discard(record_id)
+            fresh = True
         if row is None or s.store.get(record_id).state is not S.QUEUED:
             return "skipped"
         if row["status"] == "refused":

@@ -209,6 +209,7 @@ class SyncWorker:
         with s.lock:
             s.done, s.total = 0, len(pending)
         s.report("upload")
+        sealer = self.outbox.seal_ahead(pending, lead=s.settings.parallel + 1) if pending else None
 
         def one(record_id: str) -> str:
             if s.abort_pass.is_set() or s.stop_event.is_set():
@@ -221,6 +222,7 @@ class SyncWorker:
                 outcome = "deferred"
             with s.lock:
                 s.done += 1
+            self.outbox.uploaded()
             s.report("upload", record_id)
             return outcome
 
@@ -232,6 +234,8 @@ class SyncWorker:
                     outcomes = list(pool.map(one, pending))
             for o in outcomes:
                 report[o] += 1
+        if sealer is not None:
+            sealer.join()
         report["decisions"] += self._step("decisions", self.inbox.pull)
         if not s.abort_pass.is_set():
             self._step("checkpoint", lambda: self.requests.send_checkpoint() or 0)
