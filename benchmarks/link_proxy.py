@@ -28,6 +28,8 @@ class _Link:
         self.rate, self.delay, self.buffer_s = rate, delay, buffer_s
         self.busy_until = 0.0
         self.carried = 0
+        #: bytes handed to the far end (carried minus what cuts lost on the way)
+        self.delivered = 0
 
     def book(self, n: int) -> float:
         """Put ``n`` bytes on the link now; returns when they arrive at the far end."""
@@ -127,6 +129,7 @@ class LinkProxy:
                 if writer.transport.is_closing():
                     return
                 writer.write(data)
+                link.delivered += len(data)
                 await writer.drain()
 
         sender = asyncio.get_running_loop().create_task(deliver())

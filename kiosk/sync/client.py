@@ -69,6 +69,12 @@ class CentralClient:
         self.http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout_s),
                                  transport=transport, event_hooks=hooks,
                                  limits=httpx.Limits(max_connections=16, max_keepalive_connections=8))
+        # every request header is paid for on a metered link, again after each cut: send only
+        # what the central reads (no Accept, Accept-Encoding or Connection: keep-alive, the
+        # HTTP/1.1 default; a short User-Agent)
+        for name in ("Accept", "Accept-Encoding", "Connection"):
+            del self.http.headers[name]
+        self.http.headers["User-Agent"] = "kiosk"
 
     def _hook(self, response: httpx.Response) -> None:
         response.read()

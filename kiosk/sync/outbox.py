@@ -76,11 +76,51 @@ class ChunkSizer:
             return int(min(self.hi, self.ceiling, max(self.lo, base)))
 
 
+class Lanes:
+    """How many uploads may use the link at once: ``parallel`` while the link holds (one
+    upload's wait for an answer is filled by another's bytes), one while the link is being cut
+    (every connection a cut breaks costs its own HEAD and request headers again, and the
+    bytes in flight are lost either way). ``calm_s`` seconds without a cut restore ``parallel``."""
+
+    def __init__(self, parallel: int, calm_s: float = 30.0) -> None:
+        self.parallel, self.calm_s = max(1, parallel), calm_s
+        self.active = 0
+        self.last_cut = float("-inf")
+        self._cond = threading.Condition()
+
+    def cut(self) -> None:
+        with self._cond:
+            self.last_cut = time.monotonic()
+
+    def limit(self) -> int:
+        return 1 if time.monotonic() - self.last_cut < self.calm_s else self.parallel
+
+    @contextmanager
+    def lane(self, stop: threading.Event) -> Iterator[bool]:
+        """Hold a lane for one try; yields False when ``stop`` was set while waiting."""
+        got = False
+        with self._cond:
+            while not stop.is_set():
+                if self.active < self.limit():
+                    self.active += 1
+                    got = True
+                    break
+                self._cond.wait(0.25)
+        try:
+            yield got
+        finally:
+            if got:
+                with self._cond:
+                    self.active -= 1
+                    self._cond.notify_all()
+
+
 class Outbox:
     def __init__(self, session: SyncSession) -> None:
         self.s = session
         st = session.settings
         self.sizer = ChunkSizer(st.chunk_size, st.chunk_target_s, min(st.min_chunk, st.chunk_size), st.max_chunk)
+        self.lanes = Lanes(st.parallel)
         #: the central's offset last seen per record: a try that moved it made progress
         self._seen_offset: dict[str, int] = {}
         #: packets sealed ahead in this pass (:meth:`seal_ahead`) and not yet sent: the central
@@ -248,8 +288,13 @@ class Outbox:
         while not s.stop_event.is_set() and not s.abort_pass.is_set():
             before = self._seen_offset.get(record_id, -1)
             try:
-                return self._upload_once(record_id)
-            except CentralUnavailable:
+                with self.lanes.lane(s.stop_event) as got:
+                    if not got:
+                        return "deferred"
+                    return self._upload_once(record_id)
+            except CentralUnavailable as exc:
+                if exc.code == "sync.network":  # the connection was cut (reset, refused)
+                    self.lanes.cut()
                 if self._moved(record_id, before):
                     # the link carries bytes and the central kept them: go on at once (a link
                     # cut every few seconds leaves no time to wait); only tries that moved
