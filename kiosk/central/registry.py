@@ -22,6 +22,7 @@ from typing import Any, Callable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.central.answers import sign_answer
+from kiosk.central import upload_ranges
 from kiosk.central.abis import dedup
 from kiosk.central.abis.service import Abis, LocalAbis
 from kiosk.central.carddata import card_data
@@ -172,6 +173,8 @@ class UploadState:
     length: int
     offset: int
     complete: bool
+    #: ranges [start, end) held after a hole beyond ``offset`` (kiosk.central.upload_ranges)
+    ranges: tuple[tuple[int, int], ...] = ()
 
     @property
     def url(self) -> str:
@@ -291,11 +294,13 @@ class CentralRegistry:
     def upload_state(self, station_id: str, record_id: str, submission: int) -> UploadState:
         with self.lock:
             row = self._upload(self.conn, record_id, submission)
+            ranges = () if row is None else tuple(upload_ranges.held(self.conn, record_id, submission, row["offset"]))
         if row is None:
             raise CentralError("upload.unknown", status=404, record=record_id)
         if row["station_id"] != station_id:
             raise CentralError("upload.forbidden", status=403, record=record_id)
-        return self._state(row)
+        return UploadState(row["record_id"], row["submission"], row["length"], row["offset"], bool(row["complete"]),
+                           () if row["complete"] else ranges)
 
     def append_chunk(self, station_id: str, record_id: str, submission: int, offset: int, data: bytes) -> UploadState:
         """Store one chunk at ``offset``; the chunk that completes the upload ingests the packet.
@@ -338,23 +343,30 @@ class CentralRegistry:
             if row["complete"]:
                 raise CentralError("upload.already_complete", status=409, record=record_id,
                                    submission=submission, offset=row["length"])
-            if offset != row["offset"]:
-                raise CentralError("upload.offset_mismatch", status=409, record=record_id, offset=row["offset"])
+            if offset < row["offset"]:
+                if offset + len(data) <= row["offset"]:
+                    raise CentralError("upload.offset_mismatch", status=409, record=record_id, offset=row["offset"])
+                data, offset = data[row["offset"] - offset:], row["offset"]  # only the part it lacks
             if not data:
                 raise CentralError("upload.empty_chunk", status=400, record=record_id)
             if offset + len(data) > row["length"]:
                 raise CentralError("upload.too_long", status=400, record=record_id, length=row["length"])
-            new_offset = offset + len(data)
+            if offset > row["offset"]:  # after a hole (a cut chunk's unsent rest): kept as a range
+                upload_ranges.keep(c, record_id, submission, offset, data)
+                return UploadState(record_id, submission, row["length"], row["offset"], False,
+                                   tuple(upload_ranges.held(c, record_id, submission, row["offset"])))
+            new_offset = upload_ranges.contiguous_end(c, record_id, submission, offset + len(data))
             if new_offset < row["length"]:
-                c.execute("INSERT INTO upload_chunks(record_id, submission, offset, data) VALUES (?,?,?,?)",
-                          (record_id, submission, offset, data))
+                upload_ranges.keep(c, record_id, submission, offset, data)
                 c.execute("UPDATE uploads SET offset=? WHERE record_id=? AND submission=?",
                           (new_offset, record_id, submission))
-                return UploadState(record_id, submission, row["length"], new_offset, False)
-            # the final chunk is joined in memory: it never needs a row of its own
-            blob = b"".join([*(r[0] for r in c.execute(
-                "SELECT data FROM upload_chunks WHERE record_id=? AND submission=? ORDER BY offset",
-                (record_id, submission))), data])
+                return UploadState(record_id, submission, row["length"], new_offset, False,
+                                   tuple(upload_ranges.held(c, record_id, submission, new_offset)))
+            if offset == 0 and len(data) == row["length"]:
+                blob = data  # the whole packet in one request: it never needs a row of its own
+            else:
+                upload_ranges.keep(c, record_id, submission, offset, data)
+                blob = upload_ranges.assemble(c, record_id, submission)
             c.execute("DELETE FROM upload_chunks WHERE record_id=? AND submission=?", (record_id, submission))
             if hashlib.sha256(blob).hexdigest() != row["sha256"]:
                 # corrupted in transit: start this upload again from zero

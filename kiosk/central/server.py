@@ -24,6 +24,7 @@ from kiosk.central.auth import AuthError, chunk_digest, verify_headers
 from kiosk.central.faults import FaultInjector
 from kiosk.central.keys import ed25519_public_from_pem, public_pem
 from kiosk.central.registry import CentralError, CentralRegistry, UploadState
+from kiosk.central.upload_ranges import format_ranges
 from kiosk.central.tus import Creation, CreationError, creation_digest, parse_creation
 from kiosk.errors import KioskError
 
@@ -255,8 +256,9 @@ class CentralHandler(BaseHTTPRequestHandler):
             record_id, submission = m.group(1), int(m.group(2))
             if method == "HEAD":
                 st = reg.upload_state(station, record_id, submission)
+                held = {"Upload-Ranges": format_ranges(list(st.ranges))} if st.ranges else {}
                 return 200, None, {"Upload-Offset": str(st.offset), "Upload-Length": str(st.length),
-                                   "Upload-Complete": "1" if st.complete else "0"}
+                                   "Upload-Complete": "1" if st.complete else "0", **held}
             if method == "PATCH":
                 if self.headers.get("Content-Type") != CHUNK_TYPE:
                     raise CentralError("upload.content_type", status=415)
@@ -265,8 +267,10 @@ class CentralHandler(BaseHTTPRequestHandler):
                 except ValueError:
                     raise CentralError("upload.bad_offset", status=400) from None
                 st = reg.append_chunk(station, record_id, submission, offset, body)
-                return 200, {"offset": st.offset, "length": st.length, "complete": st.complete}, \
-                    {"Upload-Offset": str(st.offset)}
+                progress: dict[str, Any] = {"offset": st.offset, "length": st.length, "complete": st.complete}
+                if st.ranges:
+                    progress["ranges"] = [list(r) for r in st.ranges]
+                return 200, progress, {"Upload-Offset": str(st.offset)}
         if path == "/v1/decisions" and method == "GET":
             q = parse_qs(urlsplit(self.path).query)
             try:

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.central.answers import AnswerError
 from kiosk.central.auth import chunk_digest, sign_headers
+from kiosk.central.upload_ranges import parse_ranges
 from kiosk.central.tus import Creation, creation_digest, creation_headers
 from kiosk.errors import KioskError
 
@@ -48,6 +49,17 @@ class UploadAnswer:
     url: str
     offset: int
     complete: bool
+    #: ranges [start, end) the central holds after a hole beyond ``offset`` (kiosk.central.upload_ranges)
+    ranges: tuple[tuple[int, int], ...] = ()
+
+
+def _json_ranges(value: Any, length: int) -> tuple[tuple[int, int], ...]:
+    """The ``ranges`` of an upload answer; malformed ones are left out (those bytes are sent again)."""
+    if not isinstance(value, list):
+        return ()
+    out = [(r[0], r[1]) for r in value if isinstance(r, list) and len(r) == 2
+           and all(type(x) is int for x in r) and 0 <= r[0] < r[1] <= length]
+    return tuple(sorted(out))
 
 
 class CentralClient:
@@ -185,7 +197,9 @@ class CentralClient:
         if r.status_code != 200:
             raise CentralRefused("sync.refused", status=r.status_code)
         try:
-            return UploadAnswer(url, int(r.headers["Upload-Offset"]), r.headers.get("Upload-Complete") == "1")
+            length = int(r.headers.get("Upload-Length") or 0)
+            return UploadAnswer(url, int(r.headers["Upload-Offset"]), r.headers.get("Upload-Complete") == "1",
+                                tuple(parse_ranges(r.headers.get("Upload-Ranges"), length)))
         except (KeyError, ValueError):
             raise CentralUnavailable("sync.bad_answer", status=r.status_code) from None
 
@@ -195,7 +209,8 @@ class CentralClient:
         if r.status_code == 200:
             d = self._protocol_json(r)
             try:
-                return UploadAnswer(url, int(d["offset"]), bool(d["complete"]))
+                return UploadAnswer(url, int(d["offset"]), bool(d["complete"]),
+                                    _json_ranges(d.get("ranges"), int(d.get("length") or 0)))
             except (KeyError, TypeError, ValueError):
                 raise CentralUnavailable("sync.bad_answer", status=r.status_code) from None
         err = self.refused(r)

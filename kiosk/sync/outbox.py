@@ -34,85 +34,11 @@ from kiosk.ops.export import upload_order
 from kiosk.store import IllegalTransition, RecordState, RecordStore
 from kiosk.store.queue import now_iso
 from kiosk.sync.client import CentralRefused, CentralUnavailable, UploadAnswer
+from kiosk.sync.link import ChunkSizer, Lanes, next_gap
 from kiosk.sync.schema import ensure_schema
 from kiosk.sync.session import ACTOR, SyncSession, log
 
 S = RecordState
-
-
-class ChunkSizer:
-    """Chunk size from the measured throughput: EWMA of bytes/s over whole chunk round trips
-    (send time plus the wait for the answer), times the target seconds, within [min, max].
-
-    Until a chunk has been measured the size is ``min(first, PROBE)``: a 256 KB first chunk
-    takes 64 s at 32 kbit/s, longer than the request timeout, so it could never complete. A
-    chunk that timed out halves the ceiling (a cut connection does not: its bytes were kept)."""
-
-    PROBE = 32 * 1024
-
-    def __init__(self, first: int, target_s: float, lo: int, hi: int) -> None:
-        self.first, self.target_s, self.lo, self.hi = first, target_s, lo, hi
-        self.rate: float | None = None  # bytes/s
-        self.ceiling = hi
-        self._lock = threading.Lock()
-
-    def observe(self, nbytes: int, seconds: float) -> None:
-        if nbytes <= 0 or seconds <= 0:
-            return
-        sample = nbytes / seconds
-        with self._lock:
-            self.rate = sample if self.rate is None else 0.7 * self.rate + 0.3 * sample
-            self.ceiling = min(self.hi, self.ceiling * 2)
-
-    def timed_out(self, size: int) -> None:
-        with self._lock:
-            self.ceiling = max(self.lo, size // 2)
-
-    def size(self) -> int:
-        with self._lock:
-            if self.target_s <= 0:
-                return self.first
-            base = min(self.first, self.PROBE) if self.rate is None else self.rate * self.target_s
-            return int(min(self.hi, self.ceiling, max(self.lo, base)))
-
-
-class Lanes:
-    """How many uploads may use the link at once: ``parallel`` while the link holds (one
-    upload's wait for an answer is filled by another's bytes), one while the link is being cut
-    (every connection a cut breaks costs its own HEAD and request headers again, and the
-    bytes in flight are lost either way). ``calm_s`` seconds without a cut restore ``parallel``."""
-
-    def __init__(self, parallel: int, calm_s: float = 30.0) -> None:
-        self.parallel, self.calm_s = max(1, parallel), calm_s
-        self.active = 0
-        self.last_cut = float("-inf")
-        self._cond = threading.Condition()
-
-    def cut(self) -> None:
-        with self._cond:
-            self.last_cut = time.monotonic()
-
-    def limit(self) -> int:
-        return 1 if time.monotonic() - self.last_cut < self.calm_s else self.parallel
-
-    @contextmanager
-    def lane(self, stop: threading.Event) -> Iterator[bool]:
-        """Hold a lane for one try; yields False when ``stop`` was set while waiting."""
-        got = False
-        with self._cond:
-            while not stop.is_set():
-                if self.active < self.limit():
-                    self.active += 1
-                    got = True
-                    break
-                self._cond.wait(0.25)
-        try:
-            yield got
-        finally:
-            if got:
-                with self._cond:
-                    self.active -= 1
-                    self._cond.notify_all()
 
 
 class Outbox:
@@ -133,11 +59,14 @@ class Outbox:
     def packet_row(self, record_id: str) -> sqlite3.Row | None:
         return self.s.store.conn.execute("SELECT * FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
 
-    def ensure_packet(self, record_id: str) -> tuple[sqlite3.Row | None, bool]:
+    def ensure_packet(self, record_id: str, *, ahead: bool = False) -> tuple[sqlite3.Row | None, bool]:
         """(packet row, built by this call). A packet built earlier may be partly uploaded."""
         with self._sealing:  # the uploads and the sealer ahead of them never seal one record twice
-            return stored_packet(self.s.store, record_id, station_id=self.s.station_id,
-                                 station_key=self.s.station_key, sealing_key=self.s.sealing_key)
+            row, fresh = stored_packet(self.s.store, record_id, station_id=self.s.station_id,
+                                       station_key=self.s.station_key, sealing_key=self.s.sealing_key)
+            if fresh and ahead:
+                self._unsent.add(record_id)
+            return row, fresh
 
     def seal_ahead(self, record_ids: list[str], lead: int) -> threading.Thread:
         """Seal the packets of ``record_ids`` in a background thread, at most ``lead`` records
@@ -160,8 +89,7 @@ class Outbox:
                 if s.stop_event.is_set() or s.abort_pass.is_set():
                     return
                 try:
-                    if self.ensure_packet(record_id)[1]:
-                        self._unsent.add(record_id)
+                    self.ensure_packet(record_id, ahead=True)
                 except Exception:  # the upload of this record seals (and reports) it itself
                     log.debug("sync: sealing ahead failed", exc_info=True)
 
@@ -219,9 +147,10 @@ class Outbox:
     def _upload_once(self, record_id: str) -> str:
         s = self.s
         row, fresh = self.ensure_packet(record_id)
-        if record_id in self._unsent:
-            self._unsent.discard(record_id)
-            fresh = True
+        with self._sealing:
+            if record_id in self._unsent:
+                self._unsent.discard(record_id)
+                fresh = True
         if row is None or s.store.get(record_id).state is not S.QUEUED:
             return "skipped"
         if row["status"] == "refused":
@@ -236,33 +165,60 @@ class Outbox:
             answer = s.call(s.client.upload_offset, url)
         if answer is None:  # a new upload: its creation carries the first chunk (one round trip)
             answer = self._send(s.client.create_upload, 0, blob, record_id, submission, length, row["sha256"])
-        offset = answer.offset
-        self._seen_offset[record_id] = max(offset, self._seen_offset.get(record_id, 0))
+        self._seen_offset[record_id] = max(answer.offset, self._seen_offset.get(record_id, 0))
+        cursor = answer.offset
+        stale = False  # a request was cut since the central's last answer: it may hold more
+        answered = False  # an answer came since the last question (HEAD)
         while not answer.complete:
-            if s.stop_event.is_set():
+            if s.stop_event.is_set() or s.abort_pass.is_set():
                 return "deferred"
+            gap = next_gap(answer, cursor, length)
+            if gap is None and not stale:  # the last answer is current: its holes are the rest
+                cursor = answer.offset
+                continue
+            if gap is None:  # swept to the end past cut chunks: ask what they left (holes)
+                head = s.call(s.client.upload_offset, url)
+                if head is None:
+                    raise CentralRefused("upload.unknown", status=404)
+                if not answered and not head.complete and (head.offset, head.ranges) == (answer.offset, answer.ranges):
+                    raise CentralUnavailable("sync.network", kind="no_progress")  # nothing arrived: back off
+                answer, cursor, stale, answered = head, head.offset, False, False
+                self._seen_offset[record_id] = max(head.offset, self._seen_offset.get(record_id, 0))
+                continue
+            start = gap[0]
+            end = min(gap[1], start + self.sizer.size())
             try:
-                answer = self._send(s.client.send_chunk, offset, blob, answer.url, offset)
+                answer = self._send(s.client.send_chunk, start, blob, answer.url, start, end=end)
+            except CentralUnavailable as exc:
+                if exc.code != "sync.network" or exc.params.get("kind") == "ConnectError" or s.abort_pass.is_set():
+                    raise
+                # cut mid-chunk: the central kept what arrived; go on at once after this chunk
+                # instead of asking first (a round trip of idle link); the next sweep fills holes
+                self.lanes.cut()
+                cursor, stale = end, True
+                continue
             except CentralRefused as exc:
                 if exc.code == "upload.offset_mismatch" and "offset" in exc.params:
-                    offset = int(exc.params["offset"])
+                    cursor = int(exc.params["offset"])
+                    answer = UploadAnswer(answer.url, cursor, False, answer.ranges)
                     continue
                 if exc.code in ("upload.unknown", "upload.checksum"):
                     answer = self._send(s.client.create_upload, 0, blob, record_id, submission, length, row["sha256"])
-                    offset = answer.offset
+                    cursor = answer.offset
                     continue
                 raise
-            offset = answer.offset
-            self._seen_offset[record_id] = offset
+            cursor, answered, stale = max(answer.offset, end), True, False
+            self._seen_offset[record_id] = answer.offset
         self.confirm(record_id, submission)
         self._seen_offset.pop(record_id, None)
         return "confirmed"
 
-    def _send(self, fn: Callable[..., UploadAnswer], offset: int, blob: bytes, *args: Any) -> UploadAnswer:
-        """One request carrying the chunk of ``blob`` at ``offset`` (sized by the measured
+    def _send(self, fn: Callable[..., UploadAnswer], offset: int, blob: bytes, *args: Any,
+              end: int | None = None) -> UploadAnswer:
+        """One request carrying ``blob[offset:end]`` (``end`` by default from the measured
         throughput) after ``args``; its round trip feeds the sizer."""
         s = self.s
-        chunk = blob[offset:offset + self.sizer.size()]
+        chunk = blob[offset:offset + self.sizer.size() if end is None else end]
         started = time.monotonic()
         try:
             answer: UploadAnswer = s.call(fn, *args, chunk)
