@@ -221,7 +221,7 @@ class Outbox:
         chunk = blob[offset:offset + self.sizer.size() if end is None else end]
         started = time.monotonic()
         try:
-            answer: UploadAnswer = s.call(fn, *args, chunk)
+            answer: UploadAnswer = s.call_transfer(fn, *args, chunk)
         except CentralUnavailable as exc:
             if exc.code == "sync.timeout":
                 self.sizer.timed_out(len(chunk))

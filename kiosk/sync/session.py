@@ -25,6 +25,11 @@ log = logging.getLogger("kiosk.sync")
 ACTOR = "sync"
 
 
+#: seconds a request must have been carrying upload bytes for its cut to count as a cut link,
+#: not as a central that cannot be reached (an outage resets at once)
+CUT_AFTER_S = 1.0
+
+
 @dataclass(frozen=True)
 class SyncSettings:
     timeout_s: float = 10.0
@@ -84,10 +89,26 @@ class SyncSession:
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """One request, with its outcome counted for the network state (failures also go to the log)."""
+        return self._call(fn, args, kwargs, transfer=False)
+
+    def call_transfer(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """:meth:`call` for a request carrying upload bytes: a connection cut after it carried
+        bytes for ``CUT_AFTER_S`` or more is the link breaking under a transfer (the central
+        was there and keeps what arrived), noted but not counted towards "offline", so a link
+        cut every few seconds does not stop the pass."""
+        return self._call(fn, args, {}, transfer=True)
+
+    def _call(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], *, transfer: bool) -> Any:
         where = getattr(fn, "__name__", "request")
+        started = time.monotonic()
         try:
             result = fn(*args, **kwargs)
         except CentralUnavailable as exc:
+            if transfer and exc.code == "sync.network" and exc.params.get("kind") != "ConnectError" \
+                    and time.monotonic() - started >= CUT_AFTER_S:
+                self.monitor.note(exc.code, where)
+                log.info("sync: the link was cut during an upload", extra={"code": exc.code, "where": where})
+                raise
             self.monitor.fail(exc.code, where)
             log.warning("sync: central unavailable", extra={"code": exc.code, "where": where,
                                                             "consecutive": self.monitor.consecutive})
