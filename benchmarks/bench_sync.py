@@ -4,6 +4,8 @@
 - sync_loopback: records/s and MB/s of a full sync pass (seal, resumable upload, confirm),
   one upload at a time, against a plain httpx POST of the same packet bytes to a server that
   only reads them (same run, same machine): the ratio is what the protocol and durability cost.
+  Also with the station's default settings (two uploads in flight), against the same baseline.
+  The central runs in this process (its packet checks share the GIL with the station's sealing).
 - sync_drain_1000_faults10: seconds to drain 1,000 queued records (uploaded and decided)
   through a central failing 10% of requests (all fault kinds, 1 s client timeout), next to
   the same drain with no faults.
@@ -66,9 +68,23 @@ class _Sink(BaseHTTPRequestHandler):
         pass
 
 
+def _loopback_pass(tmp: Path, name: str, n: int, parallel: int) -> float:
+    settings = SyncSettings(parallel=parallel, poll_interval_s=0.1)
+    reg, server, store, client, worker, ids = _station(tmp, name, n, settings, delay=3600)
+    t = time.perf_counter()
+    report = worker.run_once()
+    took = time.perf_counter() - t
+    assert report["confirmed"] == n
+    client.close()
+    server.stop()
+    reg.close()
+    return took
+
+
 def bench_sync_loopback() -> list[dict[str, Any]]:
     n = 200
     with tempfile.TemporaryDirectory() as d:
+        two_in_flight = _loopback_pass(Path(d), "BENCH-02", n, SyncSettings().parallel)
         settings = SyncSettings(parallel=1, poll_interval_s=0.1)
         reg, server, store, client, worker, ids = _station(Path(d), "BENCH-01", n, settings, delay=3600)
         t = time.perf_counter()
@@ -90,7 +106,8 @@ def bench_sync_loopback() -> list[dict[str, Any]]:
         server.stop()
         reg.close()
     return [result("sync_loopback", "records_per_s", n / ours, "1/s", n / base),
-            result("sync_loopback", "MB_per_s", total / ours / 1e6, "MB/s", total / base / 1e6)]
+            result("sync_loopback", "MB_per_s", total / ours / 1e6, "MB/s", total / base / 1e6),
+            result("sync_loopback", "records_per_s_default_parallel", n / two_in_flight, "1/s", n / base)]
 
 
 def _drain(tmp: Path, name: str, n: int, rate: float) -> float:
@@ -122,8 +139,9 @@ LINK_RTT_S = 0.6
 
 
 def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None,
-              budget_s: float = 900.0) -> tuple[float, int, int, int, int]:
-    """(seconds until every record was confirmed, packet bytes, uplink bytes, records arrived, cuts)."""
+              budget_s: float = 900.0) -> tuple[float, int, int, int, int, list[int]]:
+    """(seconds until every record was confirmed, packet bytes, uplink bytes, records arrived,
+    cuts, header bytes of each answered request)."""
     reg = CentralRegistry(tmp / f"{name}-central", decision_delay_s=3600)
     server = CentralServer(reg).start()
     store = RecordStore(tmp / name)  # the default policy: all ten fingers
@@ -136,7 +154,14 @@ def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None,
                             attempts_per_pass=20)
     port = int(server.url.rsplit(":", 1)[1])
     with LinkProxy(port, rate_bps=LINK_BPS, rtt_s=LINK_RTT_S, cuts=cuts, seed=7) as proxy:
-        client = CentralClient(proxy.url, name, keys.signing, timeout_s=settings.timeout_s)
+        headers: list[int] = []
+
+        def count(request: httpx.Request, response: httpx.Response) -> None:
+            # the request line and header block as sent (HTTP/1.1), what every request pays on the link
+            line = len(request.method) + len(request.url.raw_path) + len(" HTTP/1.1\r\n") + 1
+            headers.append(line + sum(len(k) + len(v) + 4 for k, v in request.headers.raw) + 2)
+
+        client = CentralClient(proxy.url, name, keys.signing, timeout_s=settings.timeout_s, on_exchange=count)
         worker = SyncWorker(store, client, station_id=name, station_key=keys.signing,
                             sealing_key=reg.keys.sealing_public, permit_key=reg.keys.signing_public,
                             settings=settings, seed=3)
@@ -155,18 +180,21 @@ def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None,
     server.stop()
     reg.close()
     store.close()
-    return took, packet_bytes, up, arrived, cut_count
+    return took, packet_bytes, up, arrived, cut_count, headers
 
 
 def bench_sync_link() -> list[dict[str, Any]]:
     n = 3
     with tempfile.TemporaryDirectory() as d:
-        took, packet, up, arrived, _ = _link_run(Path(d), "LINK-64K", n, None)
+        took, packet, up, arrived, _, headers = _link_run(Path(d), "LINK-64K", n, None)
         assert arrived == n
         goodput = packet / took
-        c_took, c_packet, c_up, c_arrived, cuts = _link_run(Path(d), "LINK-CUTS", n, (2.0, 5.0))
+        c_took, c_packet, c_up, c_arrived, cuts, _ = _link_run(Path(d), "LINK-CUTS", n, (2.0, 5.0))
     return [result("sync_link", "goodput_64kbit_600ms", goodput, "B/s", LINK_BPS),
             result("sync_link", "packet_kb_each", packet / n / 1000, "kB", None),
+            result("sync_link", "uplink_bytes_per_packet_byte", up / packet, "x", 1.0),
+            result("sync_link", "requests_per_record", len(headers) / n, "requests", None),
+            result("sync_link", "http_header_bytes_per_request", sum(headers) / max(1, len(headers)), "B", None),
             result("sync_link", "cuts_records_arrived", c_arrived, "records", n),
             result("sync_link", "cuts_uplink_bytes_per_packet_byte", c_up / c_packet, "x", 1.0),
             result("sync_link", "cuts_goodput", c_packet / c_took, "B/s", LINK_BPS),
