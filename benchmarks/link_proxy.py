@@ -73,7 +73,14 @@ class LinkProxy:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        async def shut() -> None:  # cancel the pumps first, so none is left pending at exit
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._loop.stop()
+
+        asyncio.run_coroutine_threadsafe(shut(), self._loop)
         self._thread.join(5)
 
     # -- the loop ---------------------------------------------------------------------------------

@@ -178,8 +178,10 @@ class Outbox:
                 continue
             if gap is None:  # swept to the end past cut chunks: ask what they left (holes)
                 head = s.call(s.client.upload_offset, url)
-                if head is None:
-                    raise CentralRefused("upload.unknown", status=404)
+                if head is None:  # the central lost the upload (e.g. restored from a backup): create it again
+                    answer = self._send(s.client.create_upload, 0, blob, record_id, submission, length, row["sha256"])
+                    cursor, stale = answer.offset, False
+                    continue
                 if not answered and not head.complete and (head.offset, head.ranges) == (answer.offset, answer.ranges):
                     raise CentralUnavailable("sync.network", kind="no_progress")  # nothing arrived: back off
                 answer, cursor, stale, answered = head, head.offset, False, False
@@ -226,11 +228,10 @@ class Outbox:
             if exc.code == "sync.timeout":
                 self.sizer.timed_out(len(chunk))
             raise
-        moved = answer.offset - offset
-        if not answer.complete or moved == len(chunk):  # "already complete" moved nothing we timed
-            self.sizer.observe(moved, time.monotonic() - started)
-        with s.lock:
-            s.bytes_sent += max(0, min(moved, len(chunk)))
+        if not answer.complete or answer.offset - offset == len(chunk):  # "already complete" took nothing we timed
+            self.sizer.observe(len(chunk), time.monotonic() - started)
+            with s.lock:
+                s.bytes_sent += len(chunk)
         return answer
 
     def upload(self, record_id: str, *, max_attempts: int | None = None) -> str:
