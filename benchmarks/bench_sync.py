@@ -139,7 +139,7 @@ LINK_RTT_S = 0.6
 
 
 def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None,
-              budget_s: float = 900.0) -> tuple[float, int, int, int, int, list[int]]:
+              budget_s: float = 900.0, seed: int = 7) -> tuple[float, int, int, int, int, list[int]]:
     """(seconds until every record was confirmed, packet bytes, uplink bytes, records arrived,
     cuts, header bytes of each answered request)."""
     reg = CentralRegistry(tmp / f"{name}-central", decision_delay_s=3600)
@@ -153,7 +153,7 @@ def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None,
     settings = SyncSettings(timeout_s=30.0, poll_interval_s=0.1, backoff_base_s=0.3, backoff_cap_s=2.0,
                             attempts_per_pass=20)
     port = int(server.url.rsplit(":", 1)[1])
-    with LinkProxy(port, rate_bps=LINK_BPS, rtt_s=LINK_RTT_S, cuts=cuts, seed=7) as proxy:
+    with LinkProxy(port, rate_bps=LINK_BPS, rtt_s=LINK_RTT_S, cuts=cuts, seed=seed) as proxy:
         headers: list[int] = []
 
         def count(request: httpx.Request, response: httpx.Response) -> None:

@@ -23,9 +23,9 @@ from urllib.parse import parse_qs, urlsplit
 from kiosk.central.auth import AuthError, chunk_digest, verify_headers
 from kiosk.central.faults import FaultInjector
 from kiosk.central.keys import ed25519_public_from_pem, public_pem
-from kiosk.central.registry import CentralError, CentralRegistry, UploadState
+from kiosk.central.registry import CentralError, CentralRegistry
 from kiosk.central.upload_ranges import format_ranges
-from kiosk.central.tus import Creation, CreationError, creation_digest, parse_creation
+from kiosk.central.tus import Creation, CreationError, create_with_upload, creation_digest, parse_creation
 from kiosk.errors import KioskError
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class CentralHandler(BaseHTTPRequestHandler):
                                      digest=digest)
             if body and self.headers.get("Content-Type") == CHUNK_TYPE:
                 if creation is not None:
-                    _create_with_upload(self.server.registry, station, creation, body)
+                    create_with_upload(self.server.registry, station, creation, body)
                 else:
                     m = UPLOAD_PATH.match(path)
                     assert m is not None
@@ -233,7 +233,7 @@ class CentralHandler(BaseHTTPRequestHandler):
             return 200, {"status": "ok", "api_version": API_VERSION}, {}
         assert station is not None
         if path == "/v1/uploads" and method == "POST" and self.headers.get("Content-Type") == CHUNK_TYPE:
-            state, created = _create_with_upload(reg, station, self._chunk_auth(True)[1], body)  # type: ignore[arg-type]
+            state, created = create_with_upload(reg, station, self._chunk_auth(True)[1], body)  # type: ignore[arg-type]
             return (201 if created else 200), {"upload_url": state.url, "offset": state.offset,
                                                "length": state.length, "complete": state.complete}, \
                 {"Location": state.url, "Upload-Offset": str(state.offset)}
@@ -336,22 +336,6 @@ class CentralHandler(BaseHTTPRequestHandler):
             self._send(200, reg.counts())
         else:
             self._send(404, {"code": "request.not_found", "params": {"path": path}})
-
-
-def _create_with_upload(reg: CentralRegistry, station: str, c: Creation, data: bytes) -> tuple[UploadState, bool]:
-    """Create (or find again) the upload and store ``data`` as its first bytes (tus creation
-    with upload). Idempotent: when the central already holds bytes of this upload (the answer
-    to an earlier try was lost), ``data`` is not stored again and the answer says where the
-    upload stands, so the station goes on from there."""
-    state, created = reg.create_upload(station, c.record_id, c.submission, c.length, c.sha256)
-    if not data or state.offset != 0:
-        return state, created
-    try:
-        return reg.append_chunk(station, c.record_id, c.submission, 0, data), created
-    except CentralError as exc:
-        if exc.code != "upload.offset_mismatch":  # a concurrent retry stored them first: fine
-            raise
-        return reg.upload_state(station, c.record_id, c.submission), created
 
 
 class CentralServer(ThreadingHTTPServer):

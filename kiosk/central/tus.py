@@ -20,9 +20,12 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.errors import KioskError
+
+if TYPE_CHECKING:
+    from kiosk.central.registry import CentralRegistry, UploadState
 
 H_LENGTH = "Upload-Length"
 H_METADATA = "Upload-Metadata"
@@ -69,3 +72,21 @@ def parse_creation(headers: Any) -> Creation:
                         pairs["sha256"])
     except (KeyError, ValueError):
         raise CreationError(field="Upload-Metadata") from None
+
+
+def create_with_upload(reg: "CentralRegistry", station: str, c: Creation, data: bytes) -> "tuple[UploadState, bool]":
+    """Create (or find again) the upload and store ``data`` as its first bytes (tus creation
+    with upload). Idempotent: when the central already holds bytes of this upload (the answer
+    to an earlier try was lost), ``data`` is not stored again and the answer says where the
+    upload stands, so the station goes on from there."""
+    from kiosk.central.registry import CentralError  # here: the station imports this module, not the registry
+
+    state, created = reg.create_upload(station, c.record_id, c.submission, c.length, c.sha256)
+    if not data or state.offset != 0:
+        return state, created
+    try:
+        return reg.append_chunk(station, c.record_id, c.submission, 0, data), created
+    except CentralError as exc:
+        if exc.code != "upload.offset_mismatch":  # a concurrent retry stored them first: fine
+            raise
+        return reg.upload_state(station, c.record_id, c.submission), created
