@@ -83,6 +83,18 @@ class Stock:
         self.store = store
         self.config = config or StockConfig()
         ensure_schema(store)
+        if self.config.simulated_delivery:
+            self.book_first_delivery(self.config.simulated_delivery, actor="simulation")
+
+    def book_first_delivery(self, n: int, *, actor: str) -> bool:
+        """Book ``n`` received cards unless any delivery was ever booked (one transaction: two
+        processes starting together book it once). True when it booked them."""
+        with self.store.transaction() as conn:
+            if conn.execute("SELECT 1 FROM stock_movements WHERE kind = 'received' LIMIT 1").fetchone():
+                return False
+            add_movement(conn, "received", cards=n, reason="simulated station: first delivery", actor=actor)
+            self.store.write_audit(conn, actor, "stock_received", params={"cards": n, "simulated": True})
+        return True
 
     def add_cards(self, n: int, *, actor: str) -> None:
         if n <= 0:
