@@ -72,9 +72,15 @@ class StockLevels:
         else:
             out.append(("stock.book_ribbon", {"ribbon": self.ribbon_panels}))
         if self.printer is not None:
-            out.append(("stock.printer_report", {"printer": self.printer.printer, "read_at": self.printer.read_at[:16],
-                                                 "cards": self.printer.cards_in_hopper,
-                                                 "ribbon": self.printer.ribbon_panels_left}))
+            rep = self.printer
+            words = {"printer": rep.printer, "read_at": rep.read_at[:16].replace("T", " "),
+                     "cards": rep.cards_in_hopper, "ribbon": rep.ribbon_panels_left}
+            # a printer that cannot count its hopper says nothing about it (never "None")
+            if rep.cards_in_hopper is not None:
+                out.append(("stock.printer_report", {**words, "ribbon": "?" if rep.ribbon_panels_left is None
+                                                     else rep.ribbon_panels_left}))
+            elif rep.ribbon_panels_left is not None:
+                out.append(("stock.printer_report_ribbon", words))
         return out + list(self.warnings)
 
 

@@ -48,3 +48,23 @@ def test_the_shipped_simulated_config_books_cards_and_a_real_station_ignores_it(
     path = tmp_path / "config.toml"
     path.write_text(real)
     assert load_config(path).stock.simulated_delivery == 0
+
+
+def test_a_printer_without_a_hopper_counter_is_never_reported_as_none() -> None:
+    """`kiosk stock` printed "Laporan printer printer (...): kartu di wadah None" for an Evolis,
+    which has no hopper counter (tmux look)."""
+    from kiosk.i18n import translate
+    from kiosk.printer.stock import PrinterReport, StockLevels
+
+    def words(report: PrinterReport) -> list[str]:
+        levels = StockLevels(cards=5, cards_source="counted", ribbon_panels=200, ribbon_source="printer",
+                             spoiled=0, printed=0, printer=report)
+        return [translate(code, "id", **params) for code, params in levels.lines()]
+
+    evolis = words(PrinterReport("printer", "2026-12-02T00:56:50", None, 200))
+    assert not any("None" in line for line in evolis)
+    assert "Laporan dari printer (2026-12-02 00:56): sisa pita 200." in evolis
+    cups = words(PrinterReport("kartu", "2026-12-02T00:56:50", None, None))
+    assert not any("None" in line or "Laporan" in line for line in cups)
+    counted = words(PrinterReport("kartu", "2026-12-02T00:56:50", 80, None))
+    assert "Laporan dari kartu (2026-12-02 00:56): kartu di wadah 80, sisa pita ?." in counted
