@@ -131,3 +131,36 @@ def test_after_a_cut_the_station_sends_the_next_chunk_without_asking_and_fills_t
     hole = uploads[-1]
     assert hole[0] == "PATCH" and o < hole[1] < o + n and hole[1] + hole[2] == o + n  # only the missing half
     assert central.registry.counts()["uploads_complete"] == 1
+
+
+def test_an_upload_the_central_lost_mid_sweep_is_created_again_not_refused(make_station, central) -> None:  # type: ignore[no-untyped-def]
+    central.registry.decision_delay_s = 3600
+    sent: list[str] = []
+    state = {"cut": False, "length": -1}
+
+    class CutTheLastChunkThenForget(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            request.read()
+            if request.url.path.startswith("/v1/uploads"):
+                sent.append(request.method)
+            if request.method == "POST" and "Upload-Length" in request.headers:
+                state["length"] = int(request.headers["Upload-Length"])
+            last = request.method == "PATCH" \
+                and int(request.headers["Upload-Offset"]) + len(request.content) == state["length"]
+            central.faults.set(rate=1.0 if last and not state["cut"] else 0.0, kinds=["reset"])
+            if request.method == "HEAD" and state["cut"]:  # the central lost the upload meanwhile
+                with central.registry.lock:
+                    central.registry.conn.execute("DELETE FROM uploads")
+                    central.registry.conn.execute("DELETE FROM upload_chunks")
+            state["cut"] = state["cut"] or last
+            return super().handle_request(request)
+
+    settings_ = SyncSettings(timeout_s=5.0, poll_interval_s=0.05, chunk_size=2048, backoff_base_s=0.01,
+                             backoff_cap_s=0.05, parallel=1, attempts_per_pass=50, chunk_target_s=0)
+    st_ = make_station(settings=settings_)
+    st_.client.http._transport = CutTheLastChunkThenForget()
+    enroll(st_.store, resident(61))
+    assert st_.worker.run_once()["confirmed"] == 1
+    assert sent[0] == "POST" and sent.count("HEAD") == 1  # created with its first chunk, asked once after the cut
+    assert sent[sent.index("HEAD") + 1] == "POST"  # heard "unknown": created again, not refused
+    assert central.registry.counts()["uploads_complete"] == 1
