@@ -11,7 +11,7 @@ import json
 import socket
 import ssl
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import urlencode
 
 import httpx
@@ -26,6 +26,8 @@ from kiosk.errors import KioskError
 CHUNK_TYPE = "application/offset+octet-stream"
 #: bytes/s of the slowest link a body's write timeout allows for (16 kbit/s)
 MIN_LINK_BPS = 2000
+#: size of each write of upload bytes (one TLS record each; see CentralClient.request)
+PIECE = 4096
 
 
 class CentralUnavailable(KioskError):
@@ -110,8 +112,15 @@ class CentralClient:
         # link we serve (MIN_LINK_BPS) on top of the timeout, so a big chunk on a slow link is
         # not cut by our own timer (a dead link is still noticed: reads keep the plain timeout)
         timeout = httpx.Timeout(self.timeout_s, write=self.timeout_s + len(body) / MIN_LINK_BPS)
+        content: bytes | Iterator[bytes] | None = body or None
+        if hdrs.get("Content-Type") == CHUNK_TYPE and len(body) > PIECE:
+            # upload bytes go out in small writes: over TLS each write is its own record, and a
+            # record the link cuts is lost whole (the central can keep only whole records), so
+            # 16 KB records would lose up to 16 KB per cut, these at most PIECE
+            hdrs["Content-Length"] = str(len(body))
+            content = (body[i:i + PIECE] for i in range(0, len(body), PIECE))
         try:
-            response = self.http.request(method, target, content=body or None, headers=hdrs, timeout=timeout)
+            response = self.http.request(method, target, content=content, headers=hdrs, timeout=timeout)
         except httpx.TimeoutException as exc:
             raise CentralUnavailable("sync.timeout", kind=type(exc).__name__) from None
         except httpx.HTTPError as exc:  # connect errors, resets, protocol errors mid-body
