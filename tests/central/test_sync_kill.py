@@ -40,6 +40,7 @@ poll_interval_s = 0.1
 chunk_size = 2048
 backoff_cap_s = 0.2
 parallel_uploads = 2
+allow_plain_http = true  # the in-process central of this test listens on loopback over http
 
 [accounts]
 file = "station/accounts.toml"
