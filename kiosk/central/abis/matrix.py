@@ -10,8 +10,7 @@ and the model, holds only whole rows, is read no further than the rows the datab
 from the database and appended. Rows never change once written (a deletion masks the
 subject, it does not touch its vectors), so a row in the file is never stale.
 
-Search is one matrix-vector product per probe finger over the ``(rows, DIM)`` slice of that
-position (a strided view, BLAS reads it in place).
+Search reads the matrix in one pass for all the probe's fingers (see ``FingerIndex.coarse``).
 """
 
 from __future__ import annotations
@@ -79,10 +78,6 @@ class CoarseMatrix:
             f.write(block.tobytes())
             f.flush()
             os.fsync(f.fileno())
-
-    def position(self, position: int) -> tuple[np.ndarray, np.ndarray]:
-        """The (rows, DIM) vectors of one position and their presence mask (views, no copy)."""
-        return self.vectors[:self.rows, position - 1], self.present[:self.rows, position - 1]
 
 
 class RowReader(Protocol):
