@@ -43,7 +43,7 @@ __all__ = ["AbisError", "Candidate", "FingerIndex", "POSITIONS", "load_template"
 
 #: bozorth3 comparisons one search may spend (about 2.5 ms each on an idle core here): the
 #: shortlist is as many subjects as this budget allows at VERIFY_FINGERS fingers each
-BOZORTH3_BUDGET = 48
+BOZORTH3_BUDGET = 24
 #: fingers per candidate compared with bozorth3 (the most similar ones by the coarse stage)
 VERIFY_FINGERS = 3
 #: threads comparing with bozorth3 (the machine's two cores)
