@@ -48,6 +48,12 @@ class LocalVerdict(enum.StrEnum):
     DIFFERENT_PEOPLE = "different_people"
 
 
+class NotSupervisor(InputError):
+    """Only a supervisor decides a fingerprint match (the CLI and the TUI check the role)."""
+
+    code = "dedup_flow.not_supervisor"
+
+
 class NotHeld(InputError):
     """The record is not held for a local match (already decided, or never matched)."""
 
