@@ -144,6 +144,17 @@ def decide_local_match(store: RecordStore, record_id: str, verdict: LocalVerdict
     return target
 
 
+def earlier_only(store: RecordStore, record_id: str, matches: list[LocalMatch]) -> list[LocalMatch]:
+    """Matches recorded before ``record_id``: of two records queued together it is the later
+    one that waits for the supervisor, the earlier one goes on."""
+    def order(rid: str) -> tuple[str, str]:
+        rec = store.get(rid)
+        return rec.created_at, rec.id
+
+    mine = order(record_id)
+    return [m for m in matches if order(m.record_id) < mine]
+
+
 class PreUploadCheck:
     """The outbox's hook: ``check(record_id) -> may upload``. Thread-safe (parallel uploads
     share one matcher); the matcher's gallery opens at the first check."""
@@ -165,7 +176,7 @@ class PreUploadCheck:
             if self._matcher is None:
                 self._matcher = LocalMatcher(self.store, self.data_dir, window_days=self.window_days,
                                              threshold=self.threshold)
-            matches = self._matcher.check(record_id, now=now)
+            matches = earlier_only(self.store, record_id, self._matcher.check(record_id, now=now))
             return record_check(self.store, record_id, matches)
 
     def close(self) -> None:
