@@ -69,6 +69,7 @@ def _step(rec: Record, held: sqlite3.Row | None, deletion: sqlite3.Row | None,
                 dup = dict(json.loads(decision["duplicate_of"]))
             except (ValueError, TypeError):
                 dup = {}
-        return base + "duplicate", {"record": str(dup.get("record_id", "?"))[:8],
-                                    "station": str(dup.get("station_id", "?"))}
+        if not dup.get("record_id"):
+            return base + "duplicate_elsewhere", {}
+        return base + "duplicate", {"record": str(dup["record_id"])[:8], "station": str(dup.get("station_id", "?"))}
     return base + rec.state.value, {}
