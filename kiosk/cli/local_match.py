@@ -1,6 +1,6 @@
 """``kiosk local-match list|decide``: records the station's own fingerprint check held before upload.
 
-``decide RECORD same_person|different_people --supervisor NAME`` asks the supervisor's
+``decide RECORD same_person|same_person_keep_new|different_people --supervisor NAME`` asks the supervisor's
 password (no echo on a terminal; one stdin line otherwise) and calls the same core function
 as the TUI's modal (:func:`kiosk.dedup.local_hold.decide_local_match`).
 """
@@ -24,8 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lp.set_defaults(func=cmd_list)
     dp = msub.add_parser("decide", help="a supervisor's decision on one held record (password asked)")
     dp.add_argument("record", help="record id (a unique prefix is enough)")
-    dp.add_argument("verdict", choices=["same_person", "different_people"],
-                    help="same_person: cancel the new record; different_people: send it to the central")
+    dp.add_argument("verdict", choices=["same_person", "same_person_keep_new", "different_people"],
+                    help="same_person: cancel the new record; same_person_keep_new: send the new record (then"
+                         " file the deletion request of the earlier one when the central answers duplicate);"
+                         " different_people: send it to the central")
     dp.add_argument("--supervisor", required=True, help="the supervisor's account name (kept with the decision)")
     dp.add_argument("--note", default="", help="the supervisor's note, kept with the decision")
     dp.add_argument("--json", action="store_true", help=JSON_HELP)

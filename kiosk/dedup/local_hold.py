@@ -13,6 +13,10 @@ the TUI's :class:`kiosk.tui.screens.local_match.LocalMatchModal` both call it):
 
 * ``same_person``: the resident already has a record here; the new one is cancelled
   (``held -> cancelled``). The earlier record goes on as it was.
+* ``same_person_keep_new``: the same person, but the new record is the right one (the earlier
+  one has a wrong NIK, say): it is sent (``held -> queued``); the central's ABIS finds the
+  earlier record and answers ``duplicate``, and the operator files the deletion request of the
+  earlier record (:func:`kiosk.sync.requests.request_deletion`), the journey of issue 14 §2.
 * ``different_people``: two people with similar fingers; the record goes back to the queue
   (``held -> queued``) and is uploaded; the central's ABIS still looks at it.
 
@@ -44,8 +48,17 @@ ACTOR = "sync"
 
 
 class LocalVerdict(enum.StrEnum):
+    #: the same person, the earlier record is right: the new one is cancelled
     SAME_PERSON = "same_person"
+    #: the same person, the NEW record is right (e.g. the earlier one has a wrong NIK): it is
+    #: sent; the central finds the earlier one and its answer (duplicate) lets the operator file
+    #: the deletion request of the earlier record
+    SAME_PERSON_KEEP_NEW = "same_person_keep_new"
     DIFFERENT_PEOPLE = "different_people"
+
+
+#: verdicts after which the record is sent to the central
+RELEASED = frozenset({LocalVerdict.DIFFERENT_PEOPLE, LocalVerdict.SAME_PERSON_KEEP_NEW})
 
 
 class NotSupervisor(InputError):
@@ -127,7 +140,7 @@ def decide_local_match(store: RecordStore, record_id: str, verdict: LocalVerdict
     kept with the decision and in the audit row. Raises :class:`NotHeld` when the record is
     not waiting for a decision (decided twice, or by two supervisors at once)."""
     verdict = LocalVerdict(verdict)
-    target = S.CANCELLED if verdict is LocalVerdict.SAME_PERSON else S.QUEUED
+    target = S.QUEUED if verdict in RELEASED else S.CANCELLED
     with store.transaction() as conn:  # the check and the move are one transaction
         row = conn.execute("SELECT m.*, r.state FROM local_matches m JOIN records r ON r.id = m.record_id"
                            " WHERE m.record_id = ?", (record_id,)).fetchone()
@@ -171,7 +184,7 @@ class PreUploadCheck:
         row = self.store.conn.execute("SELECT matched_record, decision FROM local_matches WHERE record_id=?",
                                       (record_id,)).fetchone()
         if row is not None:  # checked before: released by a supervisor, or nothing matched
-            return row["matched_record"] is None or row["decision"] == LocalVerdict.DIFFERENT_PEOPLE
+            return row["matched_record"] is None or row["decision"] in RELEASED
         with self._lock:
             if self._matcher is None:
                 self._matcher = LocalMatcher(self.store, self.data_dir, window_days=self.window_days,

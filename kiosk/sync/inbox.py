@@ -244,17 +244,15 @@ class Inbox:
                  d.decided_at, now_iso(), None if applied else DEFERRED))
             advance(conn)
 
-        if state is S.DELETED:
-            with store.transaction() as conn:
-                advance(conn)
-            return "stale"
         if state is S.PRINTING:  # the gate finishes the print first; the next pass deletes
             with store.transaction() as conn:
                 note(conn, False)
             log.warning("sync: deletion waits for a print under way", extra={"record_id": d.record_id})
             return "applied"
-        if S.DELETED not in TRANSITIONS[state]:
-            return self._skip_quietly(advance)
+        if S.DELETED not in TRANSITIONS[state]:  # deleted already, or never reached the central
+            with store.transaction() as conn:
+                advance(conn)
+            return "stale"
 
         def write(conn: sqlite3.Connection) -> None:
             note(conn, True)
@@ -270,11 +268,6 @@ class Inbox:
                          params=params, extra=write)
         log.info("sync: record deleted at the central", extra={"record_id": d.record_id, "from": str(state)})
         return "applied"
-
-    def _skip_quietly(self, advance: Callable[[sqlite3.Connection], None]) -> str:
-        with self.s.store.transaction() as conn:
-            advance(conn)
-        return "stale"
 
     def apply_deferred(self) -> int:
         """Deletions that waited for a print under way, now that it is over."""

@@ -135,3 +135,19 @@ def test_local_match_cli_lists_and_decides_with_the_supervisor_password(tmp_path
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"record_id": again, "verdict": "different_people", "state": "queued",
                                        "decided_by": "sup1"}
+
+
+def test_same_person_keeping_the_new_record_sends_it_so_the_central_can_name_the_earlier_one(
+        station, central) -> None:  # type: ignore[no-untyped-def]
+    first = record(station.store, 51, person=51)
+    again = record(station.store, 52, person=51, impression=1)
+    station.worker.run_once()
+    assert station.store.get(again).state is S.HELD
+    assert decide_local_match(station.store, again, LocalVerdict.SAME_PERSON_KEEP_NEW, supervisor="sup1") is S.QUEUED
+    for _ in range(10):  # released for good: sent, and the central's ABIS names the earlier record
+        station.worker.run_once()
+        if station.store.get(again).state is S.DUPLICATE:
+            break
+    assert station.store.get(again).state is S.DUPLICATE
+    [case] = central.registry.adjudications()
+    assert (case["record_id"], case["earlier_record"]) == (again, first)

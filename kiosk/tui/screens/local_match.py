@@ -2,8 +2,9 @@
 
 Opened from the queue screen (Ctrl+L on a ``held`` record). Both records side by side: photo
 (a small half-block thumbnail), name, masked NIK, date and state; under them the match score
-and the matching fingers. Ctrl+Y "same person" cancels the new record, Ctrl+N "different
-people" sends it to the central; either asks a supervisor's name and password
+and the matching fingers. Ctrl+Y "same person" cancels the new record, Ctrl+K "same person,
+keep the new record" sends it (the deletion request of the earlier one follows the central's
+duplicate answer), Ctrl+N "different people" sends it to the central; either asks a supervisor's name and password
 (:class:`kiosk.tui.modals.SupervisorModal`) and calls the core decision
 (:func:`kiosk.dedup.local_hold.decide_local_match`, the same function as the CLI) in a worker.
 Loading (identities, photos) runs in a worker too: the UI thread only shows what it gets.
@@ -61,8 +62,8 @@ def thumbnail(store: Any, record_id: str) -> PILImage.Image | None:
 class LocalMatchModal(KioskModal[str | None]):
     """Returns the verdict saved (``same_person`` / ``different_people``), or None when closed."""
 
-    KEYS = [("ctrl+y", "same", "dedup_flow.key.same"), ("ctrl+n", "different", "dedup_flow.key.different"),
-            ("escape", "close", "tui.key.close")]
+    KEYS = [("ctrl+y", "same", "dedup_flow.key.same"), ("ctrl+k", "keep_new", "dedup_flow.key.keep_new"),
+            ("ctrl+n", "different", "dedup_flow.key.different"), ("escape", "close", "tui.key.close")]
     DEFAULT_CSS = """
     LocalMatchModal .side { width: 1fr; height: auto; padding: 0 1; }
     LocalMatchModal .thumb { width: 24; height: 16; }
@@ -141,7 +142,7 @@ class LocalMatchModal(KioskModal[str | None]):
         self.query_one("#match-result", Static).update(self.result)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("same", "different"):
+        if action in ("same", "keep_new", "different"):
             return self.view is not None and not self.busy
         return True
 
@@ -152,6 +153,9 @@ class LocalMatchModal(KioskModal[str | None]):
 
     def action_same(self) -> None:
         self._ask("same_person")
+
+    def action_keep_new(self) -> None:
+        self._ask("same_person_keep_new")
 
     def action_different(self) -> None:
         self._ask("different_people")

@@ -24,6 +24,8 @@ from kiosk.tui.screens.device_help import problem_words
 from kiosk.tui.screens.home import network_lines, network_report
 
 FILTERS: tuple[RecordState | None, ...] = (None, *RecordState)
+#: states whose detail view shows the central's answer (where the resident is recorded, why deleted)
+CENTRAL_SAYS = frozenset({RecordState.DUPLICATE, RecordState.DELETED})
 
 
 @dataclass(frozen=True)
@@ -213,7 +215,8 @@ def history_words(entry: Any) -> str:
 
 
 class RecordDetail(KioskModal[None]):
-    """One record: identity, samples, history; for a duplicate the central's answer and deletion request."""
+    """One record: identity, samples, history; for a duplicate (or a record deleted at the
+    central) the central's answer, and a duplicate's deletion request."""
 
     KEYS = [("escape", "close", "tui.key.close"), ("x", "delete_request", "tui.key.delete_request")]
 
@@ -235,7 +238,7 @@ class RecordDetail(KioskModal[None]):
 
     def on_mount(self) -> None:
         super().on_mount()
-        if self.kiosk.store.get(self.record_id).state is RecordState.DUPLICATE:
+        if self.kiosk.store.get(self.record_id).state in CENTRAL_SAYS:
             self.fetch_decision()
 
     @work(thread=True, exclusive=True, group="detail")
@@ -272,7 +275,7 @@ class RecordDetail(KioskModal[None]):
                  f"{translate('tui.queue.col_id')}: {rec.id}",
                  translate("tui.queue.samples", count=len(store.samples(rec.id)),
                            exceptions=len(store.exceptions(rec.id)))]
-        if rec.state is RecordState.DUPLICATE:
+        if rec.state in CENTRAL_SAYS:
             lines.append(f"{translate('tui.queue.central')}: {self.central or translate('tui.home.asking')}")
         lines.append(f"[b]{translate('tui.queue.history')}[/b]")
         for e in store.audit(rec.id):
