@@ -73,3 +73,51 @@ async def test_a_held_record_is_shown_beside_the_earlier_one_and_a_supervisor_re
         await wait_for(pilot, lambda: store.get(again).state is S.QUEUED)
     decided = [e for e in store.audit(again) if e.from_state == "held"]
     assert [(e.actor, e.to_state) for e in decided] == [("budi", "queued")]
+
+
+async def test_the_queue_steps_and_the_match_dialog_speak_bahasa_indonesia_only(make_app: Any, accounts: Any) -> None:
+    """In Indonesian mode no English word of the catalogs shows on the queue or the dialog."""
+    import re
+
+    from kiosk.config import PolicyConfig
+    from kiosk.dedup.local import LocalMatch
+    from kiosk.dedup.local_hold import record_check
+    from kiosk.i18n import catalog
+    from kiosk.tui.screens.local_match import LocalMatchModal
+    from kiosk.tui.screens.queue import QueueScreen
+    from tests.tui.test_every_screen_language import DATA, SHARED, screen_words
+
+    def words(lang: str) -> set[str]:
+        out: set[str] = set()
+        for code, text in catalog(lang).items():
+            if code.split(".")[0] in ("tui", "state", "dedup_flow"):
+                out.update(w.lower() for w in re.findall(r"[A-Za-z]{4,}", re.sub(r"\{[^}]*\}", " ", text)))
+        return out
+
+    english_only = words("en") - words("id") - SHARED - DATA
+    app = make_app()
+    store = app.store
+    store.policy = PolicyConfig(required_fingers=(), require_face=False, require_signature=False)
+    first = store.create_draft(resident(71), actor="siti").id
+    again = store.create_draft(resident(72), actor="siti").id
+    for rid in (first, again):
+        store.transition(rid, S.CAPTURED, actor="siti")
+        store.transition(rid, S.QUEUED, actor="siti")
+    store.policy = app.cfg.policy
+    # the match itself is what the fingerprint check found; here it is given, to look at the words
+    assert not record_check(store, again, [LocalMatch(first, 212, {1: 120, 2: 92})])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen) and len(app.screen.rows) == 2)
+        await pilot.press("f2")  # English -> Bahasa Indonesia: what is on the screen follows
+        await pilot.pause(0.2)
+        assert screen_words(app) & english_only == set()
+        await pilot.press("down")
+        await wait_for(pilot, lambda: app.screen.check_action("local_match", ()))
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: isinstance(app.screen, LocalMatchModal) and app.screen.view is not None)
+        await pilot.pause(0.2)
+        shown = screen_words(app)
+        assert {"cocok", "sebelumnya"} <= shown
+        assert shown & english_only == set()
