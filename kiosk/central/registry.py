@@ -21,6 +21,7 @@ from typing import Any, Callable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.central.answers import sign_answer
+from kiosk.central import held_deletions
 from kiosk.central.abis import dedup
 from kiosk.central.abis.service import Abis, LocalAbis
 from kiosk.central.carddata import card_data
@@ -444,7 +445,7 @@ class CentralRegistry:
             # the ABIS has not answered yet, or an officer must adjudicate: no final decision yet,
             # but the station is told at once that the resident is recorded elsewhere
             if bio.outcome is dedup.Outcome.ADJUDICATION and bio.candidate_record:
-                self._tell_same_fingers(c, rec, bio)
+                held_deletions.tell_same_fingers(c, rec, bio, now=now_iso())
             return
         elif bio.outcome is dedup.Outcome.REJECT_SAME_PERSON:
             decision = "rejected"
@@ -470,23 +471,6 @@ class CentralRegistry:
 
     def _biometric(self, c: sqlite3.Connection, rec: sqlite3.Row) -> dedup.BiometricResult:
         return dedup.biometric_outcome(self.abis, c, rec, self._fingers(rec), now=now_iso())
-
-    def _tell_same_fingers(self, c: sqlite3.Connection, rec: sqlite3.Row, bio: dedup.BiometricResult) -> None:
-        """A ``duplicate`` decision for a record held for adjudication (same fingers under another
-        NIK), once per submission: its station shows where the resident is recorded and may file
-        the deletion request, which the officer's verdict answers (:meth:`resolve_adjudication`)."""
-        told = c.execute("SELECT 1 FROM decisions WHERE record_id=? AND submission=?",
-                         (rec["record_id"], rec["submission"])).fetchone()
-        earlier = c.execute("SELECT station_id, region FROM records WHERE record_id=?",
-                            (bio.candidate_record,)).fetchone()
-        if told is not None or earlier is None:
-            return
-        body = {"permit": None, "duplicate_of": {"station_id": earlier["station_id"], "region": earlier["region"],
-                                                 "record_id": bio.candidate_record},
-                "reason": {"code": "central.duplicate.same_fingers", "params": {"score": bio.score}}}
-        c.execute("INSERT INTO decisions(station_id, record_id, submission, decision, body, decided_at)"
-                  " VALUES (?,?,?,?,?,?)", (rec["station_id"], rec["record_id"], rec["submission"], "duplicate",
-                                            json.dumps(body), now_iso()))
 
     def _delete_record(self, c: sqlite3.Connection, record_id: str, reason: str) -> None:
         """The earlier record of a resident is deleted: the NIK is free again, its fingers leave
@@ -522,23 +506,8 @@ class CentralRegistry:
             if verdict is dedup.Verdict.DELETE_EARLIER:
                 self._delete_record(c, row["candidate_record"], f"adjudication {row['case_id']}: {note}")
             dedup.resolve_case(c, row, verdict, actor=actor, note=note, now=now_iso(), decide_after=time.time())
-            self._answer_held_deletion(c, row, verdict)
+            held_deletions.answer_held_deletion(c, row, verdict, now=now_iso())
         self.decide_due()
-
-    def _answer_held_deletion(self, c: sqlite3.Connection, case: sqlite3.Row, verdict: dedup.Verdict) -> None:
-        """The station's deletion request that waited for this verdict: done (the earlier record
-        is deleted; the new record is sent again as a new submission and decided then) or
-        refused (two people, or the new record is rejected: its decision follows)."""
-        req = c.execute("SELECT * FROM deletions WHERE record_id=? AND submission=? AND status='pending'",
-                        (case["record_id"], case["submission"])).fetchone()
-        if req is None:
-            return
-        done = verdict is dedup.Verdict.DELETE_EARLIER
-        c.execute("UPDATE deletions SET status=?, answered_at=? WHERE request_id=?",
-                  ("done" if done else "refused", now_iso(), req["request_id"]))
-        if done:  # decided on its next submission, not on this one
-            c.execute("UPDATE records SET status='decided' WHERE record_id=? AND submission=?",
-                      (case["record_id"], case["submission"]))
 
     def decide_due(self, now: float | None = None) -> int:
         """Decide every packet whose delay has passed, and answer due deletion requests."""
