@@ -146,3 +146,22 @@ def test_a_v2_database_migrates_and_its_approved_record_can_be_deleted(tmp_path:
     for step in (S.CAPTURED, S.QUEUED, S.SUBMITTED, S.APPROVED, S.DELETED):
         store.transition(rec.id, step, actor="op")
     assert store.get(rec.id).state is S.DELETED
+
+
+def test_audit_verify_finds_a_deletion_s_void_permit_consistent_but_a_forged_void_not(make_station, central) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.ops.audit import verify_audit_log
+
+    st = make_station("ST-A")
+    rid = enroll(st.store, resident(7))
+    other = enroll(st.store, resident(8))
+    for _ in range(20):
+        st.worker.run_once()
+        if st.store.get(rid).state is S.APPROVED and st.store.get(other).state is S.APPROVED:
+            break
+    assert st.store.get(rid).state is S.APPROVED and st.store.get(other).state is S.APPROVED
+    st.worker.apply_decision(deleted_decision(central, st, rid))
+    assert station_permits.permits_for(st.store, rid)[0].status == "void"
+    assert verify_audit_log(st.store, st.keys.public).findings == ()  # the trail shows the deletion
+    st.store.conn.execute("UPDATE print_permits SET status='void' WHERE record_id=?", (other,))
+    [finding] = verify_audit_log(st.store, st.keys.public).findings  # a void the trail does not explain
+    assert finding.reason == "ops.audit_permit_unaudited" and finding.params["record"] == other
