@@ -117,7 +117,8 @@ def test_same_fingers_under_another_nik_wait_for_adjudication_then_the_earlier_r
     second = _enroll_with_fingers_of(b.store, resident(42, full_name="NAMA LAIN"), _person_of(first_resident))
     b.worker.run_once()
     b.worker.run_once()
-    assert b.store.get(second).state is S.SUBMITTED  # held: no decision until an officer adjudicates
+    # held at the central until an officer adjudicates; the station is told it is a duplicate
+    assert b.store.get(second).state is S.DUPLICATE
     cases = central.registry.adjudications()
     assert len(cases) == 1
     case = cases[0]
