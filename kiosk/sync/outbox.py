@@ -54,6 +54,9 @@ class Outbox:
         self._unsent: set[str] = set()
         self._sealing = threading.Lock()
         self._ahead: threading.Semaphore | None = None
+        #: asked before a record's packet is first sealed: False holds the record at the station
+        #: (kiosk.dedup.local_hold.PreUploadCheck: the same fingers as another record here)
+        self.pre_upload: Callable[[str], bool] | None = None
 
     # -- packets ------------------------------------------------------------------------------
     def packet_row(self, record_id: str) -> sqlite3.Row | None:
@@ -89,6 +92,11 @@ class Outbox:
                 if s.stop_event.is_set() or s.abort_pass.is_set():
                     return
                 try:
+                    # the same check as the upload's (its answer is kept, so asking twice is one
+                    # check): a record held at the station is never sealed
+                    if self.pre_upload is not None and self.packet_row(record_id) is None \
+                            and not self.pre_upload(record_id):
+                        continue
                     self.ensure_packet(record_id, ahead=True)
                 except Exception:  # the upload of this record seals (and reports) it itself
                     log.debug("sync: sealing ahead failed", exc_info=True)
@@ -146,6 +154,8 @@ class Outbox:
     # -- upload -------------------------------------------------------------------------------
     def _upload_once(self, record_id: str) -> str:
         s = self.s
+        if self.pre_upload is not None and self.packet_row(record_id) is None and not self.pre_upload(record_id):
+            return "held"
         row, fresh = self.ensure_packet(record_id)
         with self._sealing:
             if record_id in self._unsent:
@@ -237,7 +247,8 @@ class Outbox:
     def upload(self, record_id: str, *, max_attempts: int | None = None) -> str:
         """Send one record's packet, resuming and retrying with backoff.
 
-        Returns confirmed | refused | deferred (try again in a later pass) | skipped. A failed
+        Returns confirmed | refused | deferred (try again in a later pass) | skipped | held
+        (stopped by :attr:`pre_upload` for a supervisor). A failed
         try after which the central holds more of the packet than before does not count
         against ``max_attempts``."""
         s = self.s
