@@ -68,7 +68,7 @@ def metavar_code(word: str) -> str:
 
 def _refuse_literal_help(kwargs: dict[str, Any], code: str) -> None:
     text = kwargs.get("help")
-    if text is not None and text is not argparse.SUPPRESS:
+    if text not in (None, argparse.SUPPRESS):
         raise TypeError(f"help texts come from the catalogs: add {code} to kiosk/i18n/{{id,en}}/cli_help.toml"
                         f" instead of help={text!r}")
 
@@ -80,8 +80,7 @@ class KioskSubcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
 
     def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
         path = (*self.command, name)
-        _refuse_literal_help(kwargs, f"{command_code(path)}.about")
-        _refuse_literal_help({"help": kwargs.get("description")}, f"{command_code(path)}.details")
+        _refuse_literal_help(kwargs, f"{command_code(path)}.about")  # a description is refused by the parser
         kwargs["help"] = translate(f"{command_code(path)}.about")
         kwargs["command"] = path
         return super().add_parser(name, **kwargs)  # type: ignore[no-any-return]
