@@ -100,12 +100,12 @@ class KioskArgumentParser(argparse.ArgumentParser):
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
         if kwargs.get("action") == "help":  # argparse's own -h, worded by kiosk.cli.argparse_words
             return super().add_argument(*args, **kwargs)
-        probe = super().add_argument(*args, **{**kwargs, "help": argparse.SUPPRESS})
-        _refuse_literal_help(kwargs, f"{command_code(self.command)}.{argument_name(probe)}")
-        probe.help = kwargs.get("help") or translate(help_code(self.command, probe))
-        if probe.nargs != 0 and probe.choices is None:  # choices show as {a,b}: tokens, not words
-            probe.metavar = translate(metavar_code(probe.metavar or probe.dest.upper()))
-        return probe
+        action = super().add_argument(*args, **{**kwargs, "help": argparse.SUPPRESS})
+        _refuse_literal_help(kwargs, f"{command_code(self.command)}.{argument_name(action)}")
+        action.help = kwargs.get("help") or translate(help_code(self.command, action))
+        if action.nargs != 0 and action.choices is None:  # choices show as {a,b}: tokens, not words
+            action.metavar = translate(metavar_code(action.metavar or action.dest.upper()))
+        return action
 
     def add_subparsers(self, **kwargs: Any) -> KioskSubcommands:
         if kwargs.get("metavar"):
