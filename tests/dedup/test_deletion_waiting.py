@@ -1,0 +1,57 @@
+"""A deletion filed at the NIK step, before the central has seen the new record (issue 14 §2):
+the request waits, is sent once the central calls the record a duplicate, and the new record
+goes through; a record the central approves instead closes the waiting request (audited)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.store import RecordState
+from kiosk.sync.status import deletion_status
+from kiosk.sync.worker import request_deletion
+from tests.central.conftest import enroll
+from tests.conftest import resident
+
+S = RecordState
+
+
+def test_a_deletion_filed_before_upload_waits_then_lets_the_new_record_through(make_station, central) -> None:  # type: ignore[no-untyped-def]
+    a, b = make_station("ST-A", region="320101"), make_station("ST-B", region="320102")
+    first = enroll(a.store, resident(21))
+    a.worker.run_once()
+    assert a.store.get(first).state is S.APPROVED
+    second = enroll(b.store, resident(21))  # the NIK step saw ST-A's record; the operator files at once
+    assert request_deletion(b.store, second, reason="moved", actor="op1") == "waiting"
+    assert request_deletion(b.store, second, reason="moved", actor="op1") == "waiting"  # one request
+    for _ in range(4):  # upload and decision, then the request goes out, then the answer
+        b.worker.run_once()
+        if b.store.get(second).state is S.APPROVED:
+            break
+    assert b.store.get(second).state is S.APPROVED
+    row = deletion_status(b.store, second)
+    assert row is not None and row["status"] == "done" and row["request_id"]
+    assert len([e for e in b.store.audit(second) if e.action == "deletion_request"]) == 1
+    persons = central.registry.conn.execute("SELECT record_id FROM persons").fetchall()
+    assert [r[0] for r in persons] == [second]
+
+
+def test_a_waiting_deletion_is_closed_when_the_central_approves_the_record(make_station) -> None:  # type: ignore[no-untyped-def]
+    st = make_station("ST-A")
+    rid = enroll(st.store, resident(22))
+    assert request_deletion(st.store, rid, reason="moved", actor="op1") == "waiting"
+    st.worker.run_once()
+    st.worker.run_once()
+    assert st.store.get(rid).state is S.APPROVED
+    row = deletion_status(st.store, rid)
+    assert row is not None and (row["status"], row["error"]) == ("closed", "sync.not_duplicate")
+    assert any(e.action == "deletion_closed" for e in st.store.audit(rid))
+
+
+def test_no_deletion_for_a_record_already_decided(make_station) -> None:  # type: ignore[no-untyped-def]
+    st = make_station("ST-A")
+    rid = enroll(st.store, resident(23))
+    st.worker.run_once()
+    assert st.store.get(rid).state is S.APPROVED
+    with pytest.raises(Exception) as err:
+        request_deletion(st.store, rid, reason="x", actor="op")
+    assert getattr(err.value, "code", "") == "sync.not_duplicate"
