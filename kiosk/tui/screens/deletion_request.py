@@ -73,7 +73,9 @@ class DeletionRequestModal(KioskModal[DeletionRequest | None]):
         store = self.kiosk.store
         ident = store.identity(self.record_id)
         self.query_one("#title", Label).update(translate("tui.deletion.title"))
-        who = translate("tui.deletion.who", name=ident.full_name or "-", nik=ident.nik)
+        # at the NIK step the form is not filled yet: the NIK alone names the resident
+        who = translate("tui.deletion.who", name=ident.full_name, nik=ident.nik) if ident.full_name \
+            else translate("tui.deletion.who_nik", nik=ident.nik)
         self.query_one("#deletion-who", Static).update(f"{who}\n{self.earlier}" if self.earlier else who)
         options = self.query_one("#reasons", OptionList)
         highlighted = options.highlighted

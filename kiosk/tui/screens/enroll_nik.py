@@ -44,6 +44,7 @@ class NikScreen(KioskScreen):
             ("f6", "delete_request", "tui.key.delete_earlier")]
     DEFAULT_CSS = """
     NikScreen .warning { color: $warning; height: auto; }
+    NikScreen #nik-central { padding: 0; }
     """
 
     def __init__(self) -> None:
