@@ -55,3 +55,26 @@ def test_no_deletion_for_a_record_already_decided(make_station) -> None:  # type
     with pytest.raises(Exception) as err:
         request_deletion(st.store, rid, reason="x", actor="op")
     assert getattr(err.value, "code", "") == "sync.not_duplicate"
+
+
+def test_the_nik_steps_service_reads_a_real_signed_answer(make_station) -> None:  # type: ignore[no-untyped-def]
+    """The UI's glue (kiosk.tui.dedup_services) over a real sync worker and central: where and
+    when in words; no sync worker at all is an offline answer, never an error."""
+    from kiosk.dedup.nik_lookup import LookupState
+    from kiosk.tui.dedup_services import ask_central_about_nik, earlier_words
+
+    a, b = make_station("ST-A", region="320101"), make_station("ST-B", region="320102")
+    person = resident(24)
+    enroll(a.store, person)
+    a.worker.run_once()
+
+    class Sync:  # what the app holds: kiosk.tui.services.StationSync
+        worker = b.worker
+
+    found = ask_central_about_nik(Sync(), person.nik)
+    assert found.state is LookupState.RECORDED
+    words = earlier_words(found.records[-1], "id")
+    assert (words["station"], words["district"], words["regency"]) == ("ST-A", "Cibinong", "Kab. Bogor")
+    assert words["date"].split()[1] in ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
+                                        "September", "Oktober", "November", "Desember")
+    assert ask_central_about_nik(None, person.nik).state is LookupState.OFFLINE
