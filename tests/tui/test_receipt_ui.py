@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from kiosk.config import ReceiptConfig
 from kiosk.store import RecordState
 from kiosk.tui.app import KioskApp
@@ -85,3 +87,33 @@ async def test_the_record_detail_reprints_and_a_stopped_printer_is_a_plain_line(
         await wait_for(pilot, lambda: "Receipt printed" in notes(app) or "did not print" in notes(app), tries=1200)
         assert "The receipt did not print: " in notes(app), notes(app)
         assert "Unexpected" not in notes(app) and "Traceback" not in notes(app)
+        assert "receipt-printer" not in notes(app)  # the queue is named as the operator knows it
+
+
+def test_an_unreachable_print_server_is_one_plain_line_naming_the_receipt_printer(tmp_path: Path) -> None:
+    from kiosk.config import PolicyConfig
+    from kiosk.i18n import set_language
+    from kiosk.store import RecordStore
+    from kiosk.tui.dedup_services import print_receipt_of
+    from kiosk.tui.screens.receipt_print import receipt_problem
+    from tests.conftest import resident
+    from tests.printer.cupsd_rig import free_port
+
+    store = RecordStore(tmp_path / "st", policy=PolicyConfig(required_fingers=(), require_face=False,
+                                                              require_signature=False))
+    rid = store.create_draft(resident(5), actor="op").id
+    store.transition(rid, RecordState.CAPTURED, actor="op")
+    store.transition(rid, RecordState.QUEUED, actor="op")
+    cfg = type("Cfg", (), {"receipt": ReceiptConfig(queue="kantor", server=f"127.0.0.1:{free_port()}",
+                                                    job_timeout_s=5),
+                           "station": type("St", (), {"id": "ST-01", "name": "Kantor", "language": "id"})()})()
+    set_language("id")
+    try:
+        with pytest.raises(Exception) as err:
+            print_receipt_of(store, cfg, rid)  # type: ignore[arg-type]
+        line = receipt_problem(err.value)
+    finally:
+        set_language("en")
+        store.close()
+    assert line.startswith("Perangkat printer tanda terima tidak terhubung"), line
+    assert "\n" not in line and "receipt-printer" not in line and "Unexpected" not in line

@@ -13,6 +13,7 @@ from typing import Any
 
 from textual.app import App
 
+from kiosk.errors import KioskError
 from kiosk.i18n import translate
 from kiosk.tui import dedup_services
 from kiosk.tui.screens.device_help import problem_words
@@ -42,6 +43,13 @@ def print_receipt_now(app: App[Any], record_id: str) -> None:
     app.notify(translate("tui.receipt.sending"))
 
 
+def receipt_problem(exc: BaseException) -> str:
+    """The error in words, the CUPS queue named as the operator knows it ("receipt printer")."""
+    if isinstance(exc, KioskError) and "device" in exc.params:
+        return translate(exc.code, **{**exc.params, "device": translate("tui.receipt.printer")})
+    return problem_words(exc)
+
+
 def _print(kiosk: Any, record_id: str) -> ReceiptOutcome:
     try:
         job = dedup_services.print_receipt_of(kiosk.store, kiosk.cfg, record_id)
@@ -49,7 +57,7 @@ def _print(kiosk: Any, record_id: str) -> ReceiptOutcome:
         log.info("receipt printed", extra={"record_id": record_id, "job": job})
     except Exception as exc:  # noqa: BLE001 - shown in words; the technician's details go to the log
         log.warning("receipt for %s not printed: %r", record_id, exc)
-        outcome = ReceiptOutcome(record_id, None, problem_words(exc))
+        outcome = ReceiptOutcome(record_id, None, receipt_problem(exc))
     kiosk.call_from_thread(kiosk.notify, outcome.words(), severity="information" if outcome.job else "error",
                            timeout=8)
     return outcome
