@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from textual import work
@@ -10,13 +11,15 @@ from textual.containers import Grid
 from textual.widgets import Footer, Header, Static
 
 from kiosk.devices.base import DeviceState
-from kiosk.i18n import translate
+from kiosk.i18n import number, translate
 from kiosk.store import RecordState
 from kiosk.tui import services
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.devices_poll import device_report
-from kiosk.tui.messages import DeviceReport, NetworkReport, StockReport
+from kiosk.tui.messages import DeviceReport, NetworkReport, QueueReport, StockReport
 from kiosk.tui.screens.device_help import DEVICE_KINDS, device_label, problem_words, with_device_label
+
+log = logging.getLogger(__name__)
 
 #: home key -> screen name (ROLE_SCREENS decides which are shown)
 SCREEN_OF_ACTION = {"enroll": "enroll", "resume": "enroll", "queue": "queue", "print": "print",
@@ -38,6 +41,19 @@ def network_report(app: Any) -> NetworkReport:
     return NetworkReport(state, app.sync_problem if app.sync is None else None)
 
 
+def target_line(done: int, target: int) -> str:
+    """The district's progress against its target, numbers written as the operator reads them."""
+    if not target:
+        return translate("tui.progress.no_target", done=number(done))
+    return translate("tui.home.target", done=number(done), target=number(target),
+                     pct=number(100 * done / target, 1))
+
+
+def queue_report(store: Any, today: str) -> QueueReport:
+    """Records per state and today's recordings (worker side: SQLite stays off the event loop)."""
+    return QueueReport(store.counts(), dict(store.enrolled_per_day(1)).get(today, 0))
+
+
 def network_lines(rep: NetworkReport) -> list[str]:
     """Network state, last sync, bytes waiting; why sync is not running when it is not."""
     assert rep.state is not None
@@ -45,10 +61,10 @@ def network_lines(rep: NetworkReport) -> list[str]:
     lines = [translate("tui.net." + st.state)]
     lines.append(translate("tui.home.last_sync", when=(st.last_sync or "")[:19].replace("T", " ")
                            or translate("tui.home.never")))
-    lines.append(translate("tui.home.pending", kib=f"{st.pending_bytes / 1024:.0f}"))
+    lines.append(translate("tui.home.pending", kib=number(st.pending_bytes / 1024)))
     if st.upload_progress is not None:
         done, total = st.upload_progress
-        lines.append(translate("tui.net.uploading", done=done, total=total, kib=f"{st.bytes_sent / 1024:.0f}"))
+        lines.append(translate("tui.net.uploading", done=done, total=total, kib=number(st.bytes_sent / 1024)))
     if rep.problem is not None:
         lines.append(f"[red]{problem_words(rep.problem)}[/red]")
     return lines
@@ -62,8 +78,8 @@ def stock_lines(stock: StockReport | None) -> list[str]:
     if stock.supplies is None:
         return [problem_words(stock.problem) if stock.problem else translate("tui.home.no_printer")]
     lv = stock.supplies
-    lines = [translate("tui.home.stock", cards=lv.cards,
-                       ribbon="?" if lv.ribbon_panels is None else lv.ribbon_panels)]
+    lines = [translate("tui.home.stock", cards=number(lv.cards),
+                       ribbon="?" if lv.ribbon_panels is None else number(lv.ribbon_panels))]
     lines += [f"[yellow]{translate(code, **params)}[/yellow]" for code, params in lv.warnings]
     return lines
 
@@ -85,6 +101,7 @@ class HomeScreen(KioskScreen):
         self.reports: dict[str, DeviceReport] = {}
         self.network: NetworkReport | None = None
         self.stock: StockReport | None = None
+        self.queue: QueueReport | None = None
         self._offered_drafts = False
 
     def compose(self) -> ComposeResult:
@@ -111,11 +128,13 @@ class HomeScreen(KioskScreen):
 
     def on_screen_resume(self) -> None:
         self.refresh_texts()
+        self.poll_queue()  # back from an enrollment or the print screen: the counts moved
 
     # -- workers ----------------------------------------------------------------------------------
     def action_poll(self) -> None:
         self.poll_devices()
         self.poll_network()
+        self.poll_queue()
 
     @work(thread=True, exclusive=True, group="home-devices")
     def poll_devices(self) -> None:
@@ -137,6 +156,19 @@ class HomeScreen(KioskScreen):
     @work(thread=True, exclusive=True, group="home-network")
     def poll_network(self) -> None:
         self.post_message(network_report(self.kiosk))
+
+    @work(thread=True, exclusive=True, group="home-queue")
+    def poll_queue(self) -> None:
+        """The queue and today's figures: sync moves records between states behind this screen."""
+        try:
+            self.post_message(queue_report(self.kiosk.store, self.kiosk.today().isoformat()))
+        except Exception:  # the panel keeps its last figures; the technician finds why in the log
+            log.warning("queue figures not readable", exc_info=True)
+
+    def on_queue_report(self, msg: QueueReport) -> None:
+        self.queue = msg
+        self.render_queue()
+        self.render_today()
 
     def on_device_report(self, msg: DeviceReport) -> None:
         self.reports[msg.name] = msg
@@ -195,24 +227,26 @@ class HomeScreen(KioskScreen):
         self.query_one("#network", Static).update("\n".join(lines))
 
     def render_queue(self) -> None:
-        counts = self.kiosk.store.counts()
         lines = [f"[b]{translate('tui.home.queue')}[/b]"]
-        shown = [s for s in RecordState if counts.get(s.value)] or [RecordState.DRAFT, RecordState.QUEUED]
-        for state in shown:
-            lines.append(f"{translate('state.' + state.value):<14}{counts.get(state.value, 0):>6}")
+        if self.queue is None:
+            lines.append(translate("tui.home.asking"))
+        else:
+            counts = self.queue.counts
+            shown = [s for s in RecordState if counts.get(s.value)] or [RecordState.DRAFT, RecordState.QUEUED]
+            for state in shown:
+                lines.append(f"{translate('state.' + state.value):<14}{number(counts.get(state.value, 0)):>7}")
         self.query_one("#queue", Static).update("\n".join(lines))
 
     def render_today(self) -> None:
-        store = self.kiosk.store
-        today = self.kiosk.today().isoformat()
-        per_day = dict(store.enrolled_per_day(1))
-        counts = store.counts()
-        total = sum(counts.get(s.value, 0) for s in DONE_STATES)
-        target = self.kiosk.cfg.station.target
-        lines = [f"[b]{translate('tui.home.today')}[/b]",
-                 translate("tui.home.today_count", count=per_day.get(today, 0))]
-        if target:
-            lines.append(translate("tui.home.target", done=total, target=target, pct=f"{100 * total / target:.1f}"))
+        lines = [f"[b]{translate('tui.home.today')}[/b]"]
+        if self.queue is None:
+            lines.append(translate("tui.home.asking"))
+        else:
+            counts = self.queue.counts
+            total = sum(counts.get(s.value, 0) for s in DONE_STATES)
+            lines.append(translate("tui.home.today_count", count=number(self.queue.today)))
+            if self.kiosk.cfg.station.target:
+                lines.append(target_line(total, self.kiosk.cfg.station.target))
         lines += stock_lines(self.stock)
         self.query_one("#today", Static).update("\n".join(lines))
 

@@ -156,9 +156,10 @@ class PrintScreen(KioskScreen):
         for rid in self.approved:
             nik, name = self.identities[rid]
             table.add_row(nik, name, key=rid)
-        if not table.row_count:
-            self.preview_text = translate("tui.print.none")
-        self.query_one("#preview-status", Static).update(self.preview_text)
+        # "none waiting" follows the rows: the list loads in a worker, and a message written while
+        # it was still empty must not stay next to the records that arrived
+        status = self.preview_text if table.row_count else translate("tui.print.none")
+        self.query_one("#preview-status", Static).update(status)
         self.query_one("#print-log", Static).update("\n".join(self.failures[-5:]))
 
     @work(thread=True, exclusive=True, group="print-preview")
