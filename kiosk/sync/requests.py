@@ -208,12 +208,12 @@ def _promote_waiting(store: RecordStore, record_id: str) -> bool:
     with store.transaction() as conn:
         if state is S.DUPLICATE:
             row = conn.execute("SELECT submission FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
-            conn.execute("UPDATE sync_deletions SET status='to_send', submission=? WHERE record_id=? AND"
-                         " status='waiting'", (row[0] if row else 1, record_id))
-            return True
-        conn.execute("UPDATE sync_deletions SET status='closed', answered_at=?, error=? WHERE record_id=? AND"
-                     " status='waiting'", (now_iso(), "sync.not_duplicate", record_id))
-        store.write_audit(conn, ACTOR, "deletion_closed", record_id=record_id, reason="sync.not_duplicate")
+            return conn.execute("UPDATE sync_deletions SET status='to_send', submission=? WHERE record_id=? AND"
+                                " status='waiting'", (row[0] if row else 1, record_id)).rowcount > 0
+        closed = conn.execute("UPDATE sync_deletions SET status='closed', answered_at=?, error=? WHERE"
+                              " record_id=? AND status='waiting'", (now_iso(), "sync.not_duplicate", record_id))
+        if closed.rowcount:  # audited once, however many passes look at it
+            store.write_audit(conn, ACTOR, "deletion_closed", record_id=record_id, reason="sync.not_duplicate")
     return False
 
 

@@ -5,6 +5,8 @@ goes through; a record the central approves instead closes the waiting request (
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kiosk.store import RecordState
 from kiosk.sync.status import deletion_status
@@ -78,3 +80,42 @@ def test_the_nik_steps_service_reads_a_real_signed_answer(make_station) -> None:
     assert words["date"].split()[1] in ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
                                         "September", "Oktober", "November", "Desember")
     assert ask_central_about_nik(None, person.nik).state is LookupState.OFFLINE
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(filed_at=st.integers(min_value=0, max_value=3), outcome=st.sampled_from([S.APPROVED, S.REJECTED, S.DUPLICATE]),
+       passes=st.integers(min_value=1, max_value=3))
+def test_a_waiting_request_ends_to_send_only_for_a_duplicate(filed_at: int, outcome: RecordState, passes: int) -> None:
+    """Whenever the request is filed before the decision and however many passes look at it: it
+    waits while the record is undecided, goes out only for a duplicate, is closed otherwise, and
+    is one request with one audit row."""
+    import tempfile
+    from pathlib import Path
+
+    from kiosk.config import PolicyConfig
+    from kiosk.store import RecordStore
+    from kiosk.sync.requests import _promote_waiting
+
+    path = [S.CAPTURED, S.QUEUED, S.SUBMITTED, outcome]
+    with tempfile.TemporaryDirectory() as folder:
+        store = RecordStore(Path(folder), policy=PolicyConfig(required_fingers=(), require_face=False,
+                                                              require_signature=False))
+        try:
+            rid = store.create_draft(resident(30), actor="op").id
+            for i, state in enumerate(path):
+                if i == filed_at:
+                    assert request_deletion(store, rid, reason="moved", actor="op") == "waiting"
+                for _ in range(passes):
+                    _promote_waiting(store, rid)
+                store.transition(rid, state, actor="op")
+                if state is not outcome:  # still undecided: filed means waiting, else nothing yet
+                    row = deletion_status(store, rid)
+                    assert (row["status"] if row else None) == ("waiting" if i >= filed_at else None)
+            for _ in range(passes):
+                _promote_waiting(store, rid)
+            row = deletion_status(store, rid)
+            assert row is not None and row["status"] == ("to_send" if outcome is S.DUPLICATE else "closed")
+            assert len([e for e in store.audit(rid) if e.action == "deletion_request"]) == 1
+            assert len([e for e in store.audit(rid) if e.action == "deletion_closed"]) == (outcome is not S.DUPLICATE)
+        finally:
+            store.close()
