@@ -63,6 +63,8 @@ class ReviewScreen(WizardStep):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "approve":
             return any(m.startswith("supervisor:") for m in self.kiosk.store.missing(self.record_id))
+        if action == "submit_receipt":  # only a complete record can be queued (and the 80x24 footer
+            return not self.kiosk.store.missing(self.record_id)  # never holds it beside "approve")
         return True
 
     def refresh_texts(self) -> None:
