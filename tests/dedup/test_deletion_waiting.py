@@ -119,3 +119,20 @@ def test_a_waiting_request_ends_to_send_only_for_a_duplicate(filed_at: int, outc
             assert len([e for e in store.audit(rid) if e.action == "deletion_closed"]) == (outcome is not S.DUPLICATE)
         finally:
             store.close()
+
+
+def test_a_station_the_central_does_not_know_gets_a_refused_answer_in_words(make_station) -> None:  # type: ignore[no-untyped-def]
+    """Refused is said as refused (not as an unverifiable answer), and the operator goes on."""
+    from kiosk.dedup.nik_lookup import LookupState
+    from kiosk.i18n import translate
+    from kiosk.tui.dedup_services import ask_central_about_nik
+
+    stranger = make_station("ST-X", register=False)
+
+    class Sync:
+        worker = stranger.worker
+
+    got = ask_central_about_nik(Sync(), resident(25).nik)
+    assert got.state is LookupState.REFUSED and not got.known
+    code, params = got.message()
+    assert "menolak" in translate(code, "id", **params) and "refused" in translate(code, "en", **params)

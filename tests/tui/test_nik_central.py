@@ -114,14 +114,21 @@ async def test_typing_goes_on_while_the_central_is_slow_and_a_late_answer_is_dro
         assert "delete_request" not in footer_actions(app)
 
 
-async def test_offline_says_so_and_the_operator_goes_on(make_app: Any, accounts: Any,
-                                                        central: FakeCentral) -> None:
-    central.answers[NIK] = NikLookup(LookupState.OFFLINE)
+#: no answer, and why, in the operator's words
+NO_ANSWER = [(LookupState.OFFLINE, "cannot be reached"), (LookupState.UNTRUSTED, "could not be verified"),
+             (LookupState.REFUSED, "refused this station's question")]
+
+
+async def test_no_answer_says_why_and_the_operator_goes_on(make_app: Any, accounts: Any,
+                                                           central: FakeCentral) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await open_nik(pilot)
-        await pilot.press(*NIK)
-        await wait_for(pilot, lambda: "cannot be reached" in central_line(app))
+        for state, words in NO_ANSWER:  # each case a fresh lookup: the NIK is retyped
+            central.answers[NIK] = NikLookup(state)
+            await pilot.press(*["backspace"] * 16, *NIK)
+            await wait_for(pilot, lambda: words in central_line(app))
+            assert "Go on" in central_line(app), state
         assert "delete_request" not in footer_actions(app)
         await pilot.press("enter")
         await pilot.pause()

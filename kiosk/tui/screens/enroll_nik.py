@@ -28,7 +28,7 @@ from kiosk.tui.wizard import station_steps, step_screen
 
 #: the central's answer in words, per state (the recorded case names where and when)
 LOOKUP_WORDS = {LookupState.NOT_RECORDED: "tui.nikcheck.not_recorded", LookupState.OFFLINE: "tui.nikcheck.offline",
-                LookupState.UNTRUSTED: "tui.nikcheck.untrusted"}
+                LookupState.UNTRUSTED: "tui.nikcheck.untrusted", LookupState.REFUSED: "tui.nikcheck.refused"}
 
 
 @dataclass
