@@ -80,7 +80,8 @@ def _args_for(path: tuple[str, ...]) -> list[str]:
              ("simulate", "enroll"): ["--count", "1"], ("export",): ["--to", "/tmp/nowhere"],
              ("central", "import"): ["/tmp/nowhere"], ("users", "add"): ["anna", "--role", "operator"],
              ("print",): ["--approved"], ("quality", "face"): ["x.png"], ("quality", "finger"): ["x.png"],
-             ("quality", "compare"): ["a.png", "b.png"]}
+             ("quality", "compare"): ["a.png", "b.png"],
+             ("local-match", "decide"): ["r1", "different_people", "--supervisor", "sup1"]}
     return [*path, *extra.get(path, [])]
 
 

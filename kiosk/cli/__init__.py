@@ -28,7 +28,8 @@ from kiosk.ops.logs import configure_console
 os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
 
 #: modules under kiosk.cli that add subcommands, in the order --help lists them
-COMMAND_MODULES = ["records", "devices", "quality", "sync", "central", "printing", "users", "ops", "serve", "receipt"]
+COMMAND_MODULES = ["records", "devices", "quality", "sync", "central", "printing", "users", "ops", "serve", "receipt",
+                   "local_match"]
 
 log = logging.getLogger("kiosk")
 #: exit status of a command whose reader went away (128 + SIGPIPE, as the shell reports it)
