@@ -52,9 +52,18 @@ def cmd_nik(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"valid": True, **parsed.as_dict()})
     else:
-        for key, value in parsed.as_dict().items():
-            print(f"{key:14} {value}")
+        print_nik(parsed.as_dict())
     return 0
+
+
+def print_nik(parts: dict[str, str]) -> None:
+    """``kiosk nik`` for the operator: labels (and the sex) in the station's language."""
+    shown = {"sex": lambda v: translate("nik.sex." + v),
+             "birth_date": lambda v: f"{v[8:10]}-{v[5:7]}-{v[:4]}"}  # dd-mm-yyyy, as on the card
+    rows = [(translate("nik.label." + key), shown.get(key, str)(value)) for key, value in parts.items()]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:{width}}  {value}")
 
 
 def _summary(store: RecordStore, rec: Record) -> dict[str, Any]:
