@@ -149,6 +149,15 @@ class DedupConfig:
 
 
 @dataclass(frozen=True)
+class ReceiptConfig:
+    #: CUPS queue the resident's receipt (tanda terima perekaman) prints on; "" = none configured
+    queue: str = ""
+    #: cupsd host:port
+    server: str = "localhost:631"
+    job_timeout_s: Seconds = 60.0
+
+
+@dataclass(frozen=True)
 class AuditConfig:
     #: sign an audit checkpoint with the station key every this many entries
     checkpoint_every: Annotated[int, Ge(1)] = 100
@@ -181,6 +190,7 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    receipt: ReceiptConfig = field(default_factory=ReceiptConfig)
     quality: types.MappingProxyType[str, Any] = field(default_factory=lambda: types.MappingProxyType({}))
     devices: tuple[DeviceConfig, ...] = ()
 

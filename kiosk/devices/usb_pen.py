@@ -28,7 +28,7 @@ from typing import Any, Callable, TypeVar
 import usb.core
 import usb.util
 
-from kiosk.devices.base import DeviceInfo, DeviceState, DeviceStatus, SelfTestResult
+from kiosk.devices.base import DeviceInfo, DeviceState, DeviceStatus, SelfTestResult, Worded
 from kiosk.devices.errors import DeviceAbsent, DeviceError, DeviceProtocolError
 from kiosk.devices.protocols import PenPoint, SignaturePad
 from kiosk.devices.usb import UsbLink, is_timeout, usb_error
@@ -279,9 +279,11 @@ class UsbPenPad(SignaturePad):
 
     def _stream_checks(self) -> list[tuple[str, bool, str]]:
         alive = self._reader is not None and self._reader.is_alive()
-        checks = [("signature.check.reader", alive, "" if alive else str(self._failure or "stopped")),
+        stopped = str(self._failure) if self._failure else Worded("signature.detail.reader_stopped", "stopped")
+        checks = [("signature.check.reader", alive, "" if alive else stopped),
                   ("signature.check.reports", self._bad_in_a_row < self.params.max_bad_reports,
-                   f"{self._bad_reports} bad of {self._reports}")]
+                   Worded("signature.detail.reports", f"{self._bad_reports} bad of {self._reports}",
+                          bad=self._bad_reports, total=self._reports))]
         return checks
 
     def _present(self) -> tuple[str, bool, str]:

@@ -41,7 +41,7 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
-from kiosk.devices.base import DeviceInfo, DeviceState, DeviceStatus, SelfTestResult
+from kiosk.devices.base import DeviceInfo, DeviceState, DeviceStatus, SelfTestResult, Worded
 from kiosk.devices.errors import DeviceError, DeviceFault, DeviceProtocolError, DeviceTimeout
 from kiosk.devices.protocols import CardPrinter, PrinterSupplies
 from kiosk.printer.connections import (DummyConnection, LpConnection, PrinterConnection, SerialConnection,
@@ -263,12 +263,13 @@ class EvolisPrinterDriver(CardPrinter):
     def self_test(self) -> SelfTestResult:
         checks: list[tuple[str, bool, str]] = []
         for code, fn in (("printer.check.identify", lambda: self._identify().model),
-                         ("printer.check.status", lambda: self._checked(self.last_reply()).text),
-                         ("printer.check.ribbon", lambda: f"{self.query('Rr')} {self.ribbon_left()}"),
-                         ("printer.check.counter", lambda: str(self.counter())),
+                         ("printer.check.status", self._status_words),
+                         ("printer.check.ribbon", self._ribbon_words),
+                         ("printer.check.counter", lambda: (lambda n: Worded(
+                             "printer.detail.counter", str(n), count=n))(self.counter())),
                          ("printer.check.sensors", self._sensor_line)):
             try:
-                checks.append((code, True, str(fn())))
+                checks.append((code, True, fn()))  # a Worded detail keeps its catalog code
             except DeviceError as exc:
                 checks.append((code, False, exc.code))
         return SelfTestResult(all(c[1] for c in checks), tuple(checks))
@@ -287,6 +288,15 @@ class EvolisPrinterDriver(CardPrinter):
         """``Rse;<sensor>`` for each sensor of guide A5013 (c colour, m feeder stop, o cover, p card
         present, r coded disk): raw voltages for the technician, not a status."""
         return {name: self.query("Rse", name) for name in SENSORS}
+
+    def _status_words(self) -> str:
+        """The last answer (``Rlr``) as a self-test detail: the printer's own text stays in it."""
+        text = self._checked(self.last_reply()).text
+        return Worded("printer.detail.ready", f"ready ({text})", reply=text)
+
+    def _ribbon_words(self) -> str:
+        kind, left = self.query("Rr").strip(), self.ribbon_left()
+        return Worded("printer.detail.ribbon", f"{kind} {left}", kind=kind.upper(), left=left)
 
     def _sensor_line(self) -> str:
         return " ".join(f"{name}={value}" for name, value in self.sensors().items())

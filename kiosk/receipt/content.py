@@ -17,6 +17,8 @@ MONTHS = {
     "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December"),
 }
+#: states without a receipt: still being captured, cancelled, or deleted at the central
+NO_RECEIPT = frozenset({RecordState.DRAFT, RecordState.CAPTURED, RecordState.CANCELLED, RecordState.DELETED})
 #: the station's time zone for the date printed (WIB, UTC+7: Java and Sumatra)
 WIB = dt.timezone(dt.timedelta(hours=7))
 
@@ -46,9 +48,9 @@ class Receipt:
 
 def receipt_for(store: RecordStore, record_id: str, *, station_id: str, station_name: str,
                 language: str = "id") -> Receipt:
-    """Raises InputError(receipt.not_recorded) for a record still being captured or cancelled."""
+    """Raises InputError(receipt.not_recorded) for a record in :data:`NO_RECEIPT`."""
     rec = store.find(record_id)
-    if rec.state in (RecordState.DRAFT, RecordState.CAPTURED, RecordState.CANCELLED):
+    if rec.state in NO_RECEIPT:
         raise InputError("receipt.not_recorded", record_id=rec.id, state=str(rec.state))
     ident = store.identity(rec.id)
     created = dt.datetime.fromisoformat(rec.created_at)

@@ -115,9 +115,14 @@ class Requests:
     def process_deletions(self) -> int:
         s = self.s
         moved = 0
-        rows = s.store.conn.execute("SELECT * FROM sync_deletions WHERE status IN ('to_send','sent')").fetchall()
+        rows = s.store.conn.execute("SELECT * FROM sync_deletions WHERE status IN ('to_send','sent','waiting')")\
+            .fetchall()
         for row in rows:
             record_id = row["record_id"]
+            if row["status"] == "waiting":  # filed at the NIK step: sent once the central calls it a duplicate
+                if not _promote_waiting(s.store, record_id):
+                    continue
+                row = s.store.conn.execute("SELECT * FROM sync_deletions WHERE record_id=?", (record_id,)).fetchone()
             try:
                 if row["status"] == "to_send":
                     rid = request_id(s.station_id, "deletion", record_id, row["submission"])
@@ -195,22 +200,51 @@ class Requests:
         return held if type(held) is int else None
 
 
+#: states in which a deletion may be filed before the central's decision (the NIK step saw the
+#: resident recorded elsewhere): the request waits and is sent once the record is a duplicate
+EARLY_STATES = frozenset({S.DRAFT, S.CAPTURED, S.QUEUED, S.HELD, S.SUBMITTED})
+
+
+def _promote_waiting(store: RecordStore, record_id: str) -> bool:
+    """A waiting request becomes ``to_send`` when its record is a duplicate; it is closed when the
+    central approved or rejected the record instead (nothing to delete). True when promoted."""
+    state = store.get(record_id).state
+    if state in EARLY_STATES:
+        return False
+    with store.transaction() as conn:
+        if state is S.DUPLICATE:
+            row = conn.execute("SELECT submission FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
+            return conn.execute("UPDATE sync_deletions SET status='to_send', submission=? WHERE record_id=? AND"
+                                " status='waiting'", (row[0] if row else 1, record_id)).rowcount > 0
+        closed = conn.execute("UPDATE sync_deletions SET status='closed', answered_at=?, error=? WHERE"
+                              " record_id=? AND status='waiting'", (now_iso(), "sync.not_duplicate", record_id))
+        if closed.rowcount:  # audited once, however many passes look at it
+            store.write_audit(conn, ACTOR, "deletion_closed", record_id=record_id, reason="sync.not_duplicate")
+    return False
+
+
 # -- functions for the UI and the CLI ----------------------------------------------------------
-def request_deletion(store: RecordStore, record_id: str, *, reason: str, actor: str) -> None:
-    """Ask (through the next sync pass) that the central delete the earlier record of a duplicate."""
+def request_deletion(store: RecordStore, record_id: str, *, reason: str, actor: str) -> str:
+    """Ask (through the next sync pass) that the central delete the earlier record of a duplicate.
+    A record not yet decided (filed at the NIK step) waits until the central calls it a duplicate.
+    Idempotent: asking again while a request is open changes nothing. Returns the status
+    (``to_send``, ``waiting`` or the open request's)."""
     ensure_schema(store)
     with store.transaction() as conn:
         rec = store.get(record_id)
-        if rec.state is not S.DUPLICATE:
+        if rec.state is not S.DUPLICATE and rec.state not in EARLY_STATES:
             raise InputError("sync.not_duplicate", record_id=record_id, state=str(rec.state))
         row = conn.execute("SELECT submission FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
         existing = conn.execute("SELECT status FROM sync_deletions WHERE record_id=?", (record_id,)).fetchone()
-        if existing is not None and existing[0] in ("to_send", "sent"):
-            return  # already asked; the answer is on its way
+        if existing is not None and existing[0] in ("to_send", "sent", "waiting"):
+            return str(existing[0])  # already asked; the answer is on its way
+        status = "to_send" if rec.state is S.DUPLICATE else "waiting"
         conn.execute("INSERT OR REPLACE INTO sync_deletions(record_id, submission, status, reason, requested_by,"
                      " requested_at) VALUES (?,?,?,?,?,?)",
-                     (record_id, row[0] if row else 1, "to_send", reason, actor, now_iso()))
-        store.write_audit(conn, actor, "deletion_request", record_id=record_id, reason=reason)
+                     (record_id, row[0] if row else 1, status, reason, actor, now_iso()))
+        store.write_audit(conn, actor, "deletion_request", record_id=record_id, reason=reason,
+                          params={"status": status})
+    return status
 
 
 

@@ -241,13 +241,6 @@ def central_decision(store: RecordStore, record_id: str) -> dict[str, Any]:
     return out
 
 
-def request_deletion(store: RecordStore, record_id: str, actor: str, reason: str = "duplicate_resolution") -> None:
-    """Ask the central (through the next sync pass) to delete the earlier record of a duplicate."""
-    from kiosk.sync.worker import request_deletion as ask
-
-    ask(store, record_id, reason=reason, actor=actor)
-
-
 # -- printing -------------------------------------------------------------------------------------
 def card_preview(store: RecordStore, record_id: str, width: int = 508) -> bytes:
     """PNG of the card as it would print now: the permit's data when there is one (its issue

@@ -61,10 +61,18 @@ async def visit(pilot: Any, app: Any) -> dict[str, set[str]]:
     await look("home")
     await pilot.press("n")
     await look("nik")
-    await pilot.press(*NIK, "enter")
+    await pilot.press(*NIK)
+    await wait_for(pilot, lambda: app.screen.lookup is not None)  # the central's answer in words
+    await look("nik answered")
+    await pilot.press("enter")
     await pilot.pause()
     record_id = app.screen.record_id
     await look("form")
+    from kiosk.tui.screens.deletion_request import DeletionRequestModal
+
+    app.push_screen(DeletionRequestModal(record_id))
+    await look("deletion request")
+    await pilot.press("escape")
     for step in ("face", "fingers", "signature", "review"):
         app.switch_screen(step_screen(step, record_id))
         await pilot.pause(0.3)

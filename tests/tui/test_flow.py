@@ -48,8 +48,9 @@ async def fill_form(pilot: Any, app: Any) -> None:
         await pilot.press(*value)
 
 
-async def enroll(pilot: Any, app: Any, devices: Any, nik: str = NIK) -> str:
-    """From home to a queued record; returns the record id."""
+async def enroll(pilot: Any, app: Any, devices: Any, nik: str = NIK, *, submit: str = "ctrl+s") -> str:
+    """From home to a queued record; returns the record id. ``submit``: the review step's key
+    (Ctrl+T also prints the receipt; "" stays on the review step)."""
     await pilot.press("n")
     assert isinstance(app.screen, NikScreen)
     await pilot.press(*nik, "enter")
@@ -79,8 +80,9 @@ async def enroll(pilot: Any, app: Any, devices: Any, nik: str = NIK) -> str:
     await pilot.press("ctrl+s")
     await pilot.pause()
     assert isinstance(app.screen, ReviewScreen)
-    await pilot.press("ctrl+s")
-    await pilot.pause()
+    if submit:
+        await pilot.press(submit)
+        await pilot.pause()
     return record_id
 
 

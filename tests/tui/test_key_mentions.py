@@ -43,6 +43,7 @@ SHOWN_ON: dict[str, tuple[type, ...]] = {
     "tui.queue.filter": (QueueScreen,),
     "tui.diag.hint": (DiagnosticsScreen,),
     "tui.tray.answers": (TrayCheckModal,),
+    "tui.nikcheck.delete_hint": (NikScreen,),
     "dedup_flow.step.held": (QueueScreen,),
 }
 #: keys the focused field takes itself (not a screen binding)

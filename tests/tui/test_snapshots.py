@@ -90,6 +90,44 @@ def test_nik(snap_compare: Any, make_app: Any, accounts: Any, size: tuple[int, i
         await wait_for(pilot, lambda: type(app.screen).__name__ == "NikScreen")
         await pilot.press(*resident(7).nik)
         await wait_for(pilot, lambda: app.screen.parsed is not None)
+        await wait_for(pilot, lambda: app.screen.lookup is not None)  # no central here: "cannot be reached"
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=before(steps))
+
+
+def recorded_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The central answers that resident 7 was recorded at another station (issue 14 §2)."""
+    from kiosk.dedup.nik_lookup import EarlierRecord, LookupState, NikLookup
+    from kiosk.tui import dedup_services
+
+    earlier = NikLookup(LookupState.RECORDED, (EarlierRecord("ST-KOTA-09", "320102", "2026-03-05T02:10:00+00:00",
+                                                             "approved"),))
+    monkeypatch.setattr(dedup_services, "ask_central_about_nik", lambda sync, nik: earlier)
+
+
+async def nik_recorded_elsewhere(pilot: Any, app: Any) -> None:
+    await pilot.press("n")
+    await wait_for(pilot, lambda: type(app.screen).__name__ == "NikScreen")
+    await pilot.press(*resident(7).nik)
+    await wait_for(pilot, lambda: app.screen.lookup is not None)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_nik_recorded_elsewhere(snap_compare: Any, make_app: Any, accounts: Any, size: tuple[int, int],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded_elsewhere(monkeypatch)
+    assert snap_compare(make_app(), terminal_size=size, run_before=before(nik_recorded_elsewhere))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_deletion_request(snap_compare: Any, make_app: Any, accounts: Any, size: tuple[int, int],
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded_elsewhere(monkeypatch)
+
+    async def steps(pilot: Any, app: Any) -> None:
+        await nik_recorded_elsewhere(pilot, app)
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "DeletionRequestModal")
 
     assert snap_compare(make_app(), terminal_size=size, run_before=before(steps))
 

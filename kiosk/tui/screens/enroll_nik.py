@@ -1,26 +1,60 @@
-"""Enrollment step 1: the NIK, validated as typed, checked against this station's records."""
+"""Enrollment step 1: the NIK, validated as typed, checked against this station's records, asked
+at the central (issue 14 §2: recorded elsewhere? where and when) and against the station's district.
+
+The central is asked in a worker once the NIK is valid; typing goes on meanwhile, an answer for a
+NIK no longer in the field is dropped, and no answer (offline, timeout, refused) is said plainly and
+never stops the operator: the central decides later. When the resident is recorded elsewhere the
+operator may file the deletion of the earlier record (F6, kiosk.tui.screens.deletion_request).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from textual import work
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.containers import Vertical
 from textual.widgets import Footer, Header, Input, Label, Static
 
-from kiosk.i18n import describe, translate
+from kiosk.dedup.nik_lookup import LookupState, NikLookup
+from kiosk.i18n import current_language, describe, translate
 from kiosk.identity import Identity
 from kiosk.nik import NikError, ParsedNik, parse_nik
-from kiosk.store import DuplicateNik
+from kiosk.store import DuplicateNik, Record
+from kiosk.tui import dedup_services
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.wizard import station_steps, step_screen
 
+#: the central's answer in words, per state (the recorded case names where and when)
+LOOKUP_WORDS = {LookupState.NOT_RECORDED: "tui.nikcheck.not_recorded", LookupState.OFFLINE: "tui.nikcheck.offline",
+                LookupState.UNTRUSTED: "tui.nikcheck.untrusted", LookupState.REFUSED: "tui.nikcheck.refused"}
+
+
+@dataclass
+class NikLookupAnswer(Message):
+    """The central's answer about one NIK (posted by the lookup worker)."""
+
+    nik: str
+    lookup: NikLookup
+
 
 class NikScreen(KioskScreen):
-    KEYS = [("ctrl+s", "next", "tui.key.next"), ("escape", "back", "tui.key.back")]
+    KEYS = [("ctrl+s", "next", "tui.key.next"), ("escape", "back", "tui.key.back"),
+            ("f6", "delete_request", "tui.key.delete_earlier")]
+    DEFAULT_CSS = """
+    NikScreen .warning { color: $warning; height: auto; }
+    NikScreen #nik-central { padding: 0; }
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.parsed: ParsedNik | None = None
         self.problem: str = ""
+        #: the NIK the central is asked about (None while no valid NIK is in the field)
+        self.asked: str | None = None
+        #: the central's answer about ``asked`` (None while waiting)
+        self.lookup: NikLookup | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -30,6 +64,8 @@ class NikScreen(KioskScreen):
             yield Input(id="nik", max_length=16, restrict=r"[0-9]*")
             yield Static(id="nik-status")
             yield Static(id="nik-region")
+            yield Static(id="nik-district", classes="warning")
+            yield Static(id="nik-central")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -56,14 +92,17 @@ class NikScreen(KioskScreen):
         self.parsed = None
         region.update("")
         status.set_classes("")
+        self.query_one("#nik-district", Static).update("")
         if len(value) < 16:
             status.update(translate("tui.nik.typing", count=len(value)))
+            self.forget_lookup()
             return
         try:
             parsed = parse_nik(value, today=self.kiosk.today())
         except NikError as exc:
             status.update(describe(exc))
             status.set_classes("error")
+            self.forget_lookup()
             return
         region.update(translate("tui.nik.region", province=parsed.province, regency=parsed.regency,
                                 district=parsed.district, born=parsed.birth_date.strftime("%d-%m-%Y"),
@@ -72,25 +111,104 @@ class NikScreen(KioskScreen):
         if holder is not None:
             status.update(describe(DuplicateNik(record_id=holder.id[:8], state=translate("state." + holder.state.value))))
             status.set_classes("error")
+            self.forget_lookup()
             return
         status.update(translate("tui.nik.valid"))
         status.set_classes("ok")
         self.parsed = parsed
+        warning = dedup_services.district_warning(parsed.nik, self.kiosk.cfg.station.region)
+        if warning is not None:
+            self.query_one("#nik-district", Static).update(translate(warning[0], **warning[1]))
+        if self.asked != parsed.nik:
+            self.asked, self.lookup = parsed.nik, None
+            self.ask_central(parsed.nik)
+            self.refresh_bindings()
+        self.show_lookup()
 
-    def action_next(self) -> None:
+    # -- the central's answer -------------------------------------------------------------------
+    def forget_lookup(self) -> None:
+        """No valid NIK in the field: an answer still on its way is for an old NIK."""
+        if self.asked is not None:
+            self.asked, self.lookup = None, None
+            self.refresh_bindings()
+        self.show_lookup()
+
+    @work(thread=True, exclusive=True, group="nik-lookup")
+    def ask_central(self, nik: str) -> None:
+        # bounded by the central client's timeout ([central] timeout_s); the UI never waits on it
+        self.post_message(NikLookupAnswer(nik, dedup_services.ask_central_about_nik(self.kiosk.sync, nik)))
+
+    def on_nik_lookup_answer(self, msg: NikLookupAnswer) -> None:
+        if msg.nik != self.asked:
+            return  # typed on meanwhile: the answer is for a NIK no longer in the field
+        self.lookup = msg.lookup
+        self.show_lookup()
+        self.refresh_bindings()
+
+    def lookup_words(self) -> tuple[str, str]:
+        """The central's answer in words and its style class."""
+        if self.asked is None:
+            return "", ""
+        lookup = self.lookup
+        if lookup is None:
+            return translate("tui.nikcheck.asking"), "hint"
+        if lookup.state is LookupState.RECORDED:
+            lines = [translate("tui.nikcheck.recorded",
+                               **dedup_services.earlier_words(lookup.records[-1], current_language()))]
+            if len(lookup.records) > 1:
+                lines.append(translate("tui.nikcheck.more", count=len(lookup.records) - 1))
+            lines.append(translate("tui.nikcheck.delete_hint"))
+            return "\n".join(lines), "warning"
+        return translate(LOOKUP_WORDS[lookup.state]), "ok" if lookup.state is LookupState.NOT_RECORDED else "hint"
+
+    def show_lookup(self) -> None:
+        text, style = self.lookup_words()
+        line = self.query_one("#nik-central", Static)
+        line.update(text)
+        line.set_classes(style)
+
+    def recorded_elsewhere(self) -> bool:
+        return self.parsed is not None and self.lookup is not None and self.lookup.state is LookupState.RECORDED
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "delete_request":
+            return self.recorded_elsewhere()
+        return True
+
+    # -- moving on --------------------------------------------------------------------------------
+    def create_draft(self) -> Record | None:
         parsed = self.parsed
         if parsed is None:
             self.query_one("#nik-status", Static).set_classes("error")
-            return
+            return None
         ident = Identity(nik=parsed.nik, full_name="", birth_place="", birth_date=parsed.birth_date,
                          sex=parsed.sex, province=parsed.province, regency=parsed.regency, district=parsed.district)
         user = self.kiosk.user
         try:
-            rec = self.kiosk.store.create_draft(ident, actor=user.name if user else "?")
+            return self.kiosk.store.create_draft(ident, actor=user.name if user else "?")
         except DuplicateNik as exc:  # another terminal took it between the check and now
             self.query_one("#nik-status", Static).update(describe(exc))
+            return None
+
+    def action_next(self) -> None:
+        rec = self.create_draft()
+        if rec is not None:
+            self.app.switch_screen(step_screen("form", rec.id))
+
+    def action_delete_request(self) -> None:
+        """The resident was recorded elsewhere: start this recording (the draft the request is
+        about) and file the deletion of the earlier record; the form follows whatever the answer
+        (the request waits until the central calls this record a duplicate)."""
+        if not self.recorded_elsewhere():
             return
-        self.app.switch_screen(step_screen("form", rec.id))
+        from kiosk.tui.screens.deletion_request import DeletionRequestModal
+
+        earlier = self.lookup_words()[0].split("\n")[0]
+        rec = self.create_draft()
+        if rec is None:
+            return
+        self.app.push_screen(DeletionRequestModal(rec.id, earlier=earlier),
+                             lambda _: self.app.switch_screen(step_screen("form", rec.id)))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -39,6 +39,7 @@ class ReviewScreen(WizardStep):
         ("escape", "back", "tui.key.back"),
         ("f4", "leave", "tui.key.leave"),
         ("s", "approve", "tui.key.approve"),
+        ("ctrl+t", "submit_receipt", "tui.key.submit_receipt"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -62,6 +63,8 @@ class ReviewScreen(WizardStep):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "approve":
             return any(m.startswith("supervisor:") for m in self.kiosk.store.missing(self.record_id))
+        if action == "submit_receipt":  # only a complete record can be queued (and the 80x24 footer
+            return not self.kiosk.store.missing(self.record_id)  # never holds it beside "approve")
         return True
 
     def refresh_texts(self) -> None:
@@ -114,7 +117,8 @@ class ReviewScreen(WizardStep):
 
         self.app.push_screen(SupervisorModal(), done)
 
-    def action_submit(self) -> None:
+    def action_submit(self) -> bool:
+        """Queue the record and leave the step; False (and the reason shown) when refused."""
         store = self.kiosk.store
         try:
             if store.get(self.record_id).state is RecordState.DRAFT:
@@ -123,7 +127,16 @@ class ReviewScreen(WizardStep):
         except KioskError as exc:
             self.notify(describe(exc), severity="error")
             self.refresh_texts()
-            return
+            return False
         ident = store.identity(self.record_id)
         self.notify(translate("tui.review.queued", name=ident.full_name, nik=ident.nik))
         self.app.pop_screen()
+        return True
+
+    def action_submit_receipt(self) -> None:
+        """Queue the record, then print the resident's receipt (issue 14 §4) in a worker."""
+        from kiosk.tui.screens.receipt_print import print_receipt_now
+
+        record_id, app = self.record_id, self.app
+        if self.action_submit():
+            print_receipt_now(app, record_id)

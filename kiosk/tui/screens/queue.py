@@ -218,7 +218,8 @@ class RecordDetail(KioskModal[None]):
     """One record: identity, samples, history; for a duplicate (or a record deleted at the
     central) the central's answer, and a duplicate's deletion request."""
 
-    KEYS = [("escape", "close", "tui.key.close"), ("x", "delete_request", "tui.key.delete_request")]
+    KEYS = [("escape", "close", "tui.key.close"), ("x", "delete_request", "tui.key.delete_request"),
+            ("t", "receipt", "tui.key.receipt")]
 
     def __init__(self, record_id: str) -> None:
         super().__init__()
@@ -234,6 +235,10 @@ class RecordDetail(KioskModal[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "delete_request":
             return self.kiosk.store.get(self.record_id).state is RecordState.DUPLICATE
+        if action == "receipt":  # a receipt is for a finished recording (kiosk.receipt.content)
+            from kiosk.receipt.content import NO_RECEIPT
+
+            return self.kiosk.store.get(self.record_id).state not in NO_RECEIPT
         return True
 
     def on_mount(self) -> None:
@@ -253,18 +258,16 @@ class RecordDetail(KioskModal[None]):
         self.central = text
         self.refresh_texts()
 
-    @work(thread=True, exclusive=True, group="detail")
-    def delete_request(self) -> None:
-        user = self.kiosk.user
-        try:
-            services.request_deletion(self.kiosk.store, self.record_id, user.name if user else "?")
-            text = translate("tui.queue.deletion_sent")
-        except Exception as exc:
-            text = problem_words(exc)
-        self.app.call_from_thread(self.show_central, text)
-
     def action_delete_request(self) -> None:
-        self.delete_request()
+        from kiosk.tui.screens.deletion_request import DeletionRequestModal
+
+        self.app.push_screen(DeletionRequestModal(self.record_id, earlier=self.central),
+                             lambda filed: self.fetch_decision() if filed else None)
+
+    def action_receipt(self) -> None:
+        from kiosk.tui.screens.receipt_print import print_receipt_now
+
+        print_receipt_now(self.app, self.record_id)
 
     def refresh_texts(self) -> None:
         store = self.kiosk.store
