@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from kiosk.enroll.steps import enrollment_steps
 from kiosk.i18n import translate
-from kiosk.tui.base import KioskScreen
+from kiosk.tui.base import KioskScreen, set_text
 
 if TYPE_CHECKING:
     from kiosk.tui.app import KioskApp
@@ -92,7 +92,7 @@ class WizardStep(KioskScreen):
         names = [translate("tui.step." + s) for s in ("nik", *steps)]
         here = steps.index(self.STEP) + 1 if self.STEP in steps else 0
         parts = [f"[reverse] {n} [/reverse]" if i == here else n for i, n in enumerate(names)]
-        self.query_one("#steps", Static).update(" > ".join(parts))
+        set_text(self.query_one("#steps", Static), " > ".join(parts))
 
     def on_mount(self) -> None:
         super().on_mount()

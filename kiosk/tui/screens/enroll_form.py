@@ -8,10 +8,11 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Header, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from kiosk.i18n import translate
 from kiosk.identity import BLOOD_TYPES, CITIZENSHIP, MARITAL, RELIGIONS, SEXES, Identity
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.wizard import WizardStep
 
 #: (field, widget kind, closed list) in the order of the paper form
@@ -41,7 +42,7 @@ class FormScreen(WizardStep):
     STEP = "form"
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         yield from self.compose_steps()
         yield Static(id="form-region", classes="hint")
         yield Static(id="form-errors", classes="error")
@@ -54,7 +55,7 @@ class FormScreen(WizardStep):
                     else:
                         yield Input(id=name, max_length=10 if kind == "date" else (3 if name in ("rt", "rw") else 80),
                                     restrict=r"[0-9-]*" if kind == "date" else (r"[0-9]*" if name in ("rt", "rw") else None))
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
         ident = self.kiosk.store.identity(self.record_id)

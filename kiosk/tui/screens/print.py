@@ -15,13 +15,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.widgets import DataTable, ProgressBar, Static
 
 from kiosk.accounts import Role
 from kiosk.i18n import translate
 from kiosk.store import RecordState
 from kiosk.tui import services
-from kiosk.tui.base import KioskScreen
+from kiosk.tui.base import KioskScreen, set_text
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.messages import PrintProgress, StockReport
 from kiosk.tui.devices_poll import open_device
 from kiosk.tui.pictures import decode_image, picture_widget
@@ -66,7 +67,7 @@ class PrintScreen(KioskScreen):
         self.asking_tray = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         yield Static(id="stock", classes="banner")
         with Horizontal(classes="capture"):
             with Vertical(classes="side"):
@@ -76,7 +77,7 @@ class PrintScreen(KioskScreen):
             with Vertical(classes="side"):
                 yield picture_widget(id="card-preview", classes="kept")
                 yield Static(id="preview-status")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -149,7 +150,7 @@ class PrintScreen(KioskScreen):
         return str(key) if key else None
 
     def refresh_texts(self) -> None:
-        self.query_one("#stock", Static).update("  ".join(stock_lines(self.stock)))
+        set_text(self.query_one("#stock", Static), "  ".join(stock_lines(self.stock)))
         table = self.query_one("#approved", DataTable)
         table.clear(columns=True)
         table.add_columns(translate("tui.field.nik"), translate("tui.field.full_name"))
@@ -158,8 +159,8 @@ class PrintScreen(KioskScreen):
             table.add_row(nik, name, key=rid)
         if not table.row_count:
             self.preview_text = translate("tui.print.none")
-        self.query_one("#preview-status", Static).update(self.preview_text)
-        self.query_one("#print-log", Static).update("\n".join(self.failures[-5:]))
+        set_text(self.query_one("#preview-status", Static), self.preview_text)
+        set_text(self.query_one("#print-log", Static), "\n".join(self.failures[-5:]))
 
     @work(thread=True, exclusive=True, group="print-preview")
     def preview(self, record_id: str) -> None:

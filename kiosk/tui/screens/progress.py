@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from textual.app import ComposeResult
-from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 from textual_plotext import PlotextPlot
 
 from kiosk.i18n import translate
 from kiosk.tui.base import KioskScreen
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.screens.home import DONE_STATES
 
 DAYS = 14
@@ -19,11 +20,11 @@ class ProgressScreen(KioskScreen):
     KEYS = [("escape", "close", "tui.key.close")]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         yield Static(id="progress-total", classes="banner")
         yield ProgressBar(id="progress-bar", show_eta=False)
         yield PlotextPlot(id="progress-chart")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def refresh_texts(self) -> None:
         store = self.kiosk.store
