@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Grid
+from textual.message import Message
 from textual.widgets import Static
 
 from kiosk.devices.base import DeviceState
@@ -69,6 +71,14 @@ def stock_lines(stock: StockReport | None) -> list[str]:
     return lines
 
 
+@dataclass
+class QueueCounts(Message):
+    """Records per state and today's enrollments, read in a worker."""
+
+    counts: dict[str, int]
+    today: int
+
+
 class HomeScreen(KioskScreen):
     KEYS = [
         ("n", "enroll", "tui.key.enroll"),
@@ -86,6 +96,8 @@ class HomeScreen(KioskScreen):
         self.reports: dict[str, DeviceReport] = {}
         self.network: NetworkReport | None = None
         self.stock: StockReport | None = None
+        #: the queue's figures (None until the worker has read them)
+        self.counts: QueueCounts | None = None
         self._offered_drafts = False
 
     def compose(self) -> ComposeResult:
@@ -112,11 +124,24 @@ class HomeScreen(KioskScreen):
 
     def on_screen_resume(self) -> None:
         self.refresh_texts()
+        self.poll_counts()  # a record was just enrolled or printed
 
     # -- workers ----------------------------------------------------------------------------------
     def action_poll(self) -> None:
         self.poll_devices()
         self.poll_network()
+        self.poll_counts()
+
+    @work(thread=True, exclusive=True, group="home-counts")
+    def poll_counts(self) -> None:
+        store = self.kiosk.store
+        today = self.kiosk.today().isoformat()
+        self.post_message(QueueCounts(store.counts(), dict(store.enrolled_per_day(1)).get(today, 0)))
+
+    def on_queue_counts(self, msg: QueueCounts) -> None:
+        self.counts = msg
+        self.render_queue()
+        self.render_today()
 
     @work(thread=True, exclusive=True, group="home-devices")
     def poll_devices(self) -> None:
@@ -196,22 +221,25 @@ class HomeScreen(KioskScreen):
         set_text(self.query_one("#network", Static), "\n".join(lines))
 
     def render_queue(self) -> None:
-        counts = self.kiosk.store.counts()
         lines = [f"[b]{translate('tui.home.queue')}[/b]"]
+        if self.counts is None:
+            set_text(self.query_one("#queue", Static), "\n".join([*lines, translate("tui.home.asking")]))
+            return
+        counts = self.counts.counts
         shown = [s for s in RecordState if counts.get(s.value)] or [RecordState.DRAFT, RecordState.QUEUED]
         for state in shown:
             lines.append(f"{translate('state.' + state.value):<14}{counts.get(state.value, 0):>6}")
         set_text(self.query_one("#queue", Static), "\n".join(lines))
 
     def render_today(self) -> None:
-        store = self.kiosk.store
-        today = self.kiosk.today().isoformat()
-        per_day = dict(store.enrolled_per_day(1))
-        counts = store.counts()
+        lines = [f"[b]{translate('tui.home.today')}[/b]"]
+        if self.counts is None:
+            set_text(self.query_one("#today", Static), "\n".join([*lines, translate("tui.home.asking")]))
+            return
+        counts = self.counts.counts
         total = sum(counts.get(s.value, 0) for s in DONE_STATES)
         target = self.kiosk.cfg.station.target
-        lines = [f"[b]{translate('tui.home.today')}[/b]",
-                 translate("tui.home.today_count", count=per_day.get(today, 0))]
+        lines.append(translate("tui.home.today_count", count=self.counts.today))
         if target:
             lines.append(translate("tui.home.target", done=total, target=target, pct=f"{100 * total / target:.1f}"))
         lines += stock_lines(self.stock)
