@@ -186,6 +186,7 @@ async def day(count: int) -> list[dict[str, Any]]:
             baseline = sorted(probe.samples)
             probe.samples.clear()
             rss_start = rss_mb()
+            load_start = os.getloadavg()[0]
             stop = asyncio.Event()
             probing = asyncio.create_task(probe.run(stop))
             durations = []
@@ -195,7 +196,8 @@ async def day(count: int) -> list[dict[str, Any]]:
                 durations.append(time.monotonic() - t0)
                 lat_now = sorted(probe.samples)
                 print(f"tui_day: enrollment {i + 1}/{count} {durations[-1]:.1f} s, rss {rss_mb():.0f} MB, probes "
-                      f"{len(lat_now)}, p95 so far {lat_now[int(0.95 * len(lat_now))] * 1000 if lat_now else 0:.0f} ms",
+                      f"{len(lat_now)}, p95 so far {lat_now[int(0.95 * len(lat_now))] * 1000 if lat_now else 0:.0f} ms, "
+                      f"max {lat_now[-1] * 1000 if lat_now else 0:.0f} ms, load {os.getloadavg()[0]:.1f}",
                       file=sys.stderr, flush=True)
                 await print_approved(pilot, app)
                 if i == 0:
@@ -204,6 +206,7 @@ async def day(count: int) -> list[dict[str, Any]]:
             await probing
             await asyncio.sleep(0.3)
             rss_end = rss_mb()
+            load_end = os.getloadavg()[0]
         lat = sorted(probe.samples)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -220,10 +223,14 @@ async def day(count: int) -> list[dict[str, Any]]:
         result("tui_day", "rss_start", rss_start, "MB", None),
         result("tui_day", "rss_after_first", rss_first, "MB", rss_start),
         result("tui_day", "rss_end", rss_end, "MB", rss_start),
+        result("tui_day", "rss_growth", rss_end - rss_start, "MB", None),
         result("tui_day", "rss_growth_after_first", rss_end - rss_first, "MB", None),
         result("tui_day", "first_enrollment", durations[0], "s", None),
         result("tui_day", "last_enrollment", durations[-1], "s", durations[0]),
         result("tui_day", "enrollment_median", statistics.median(durations), "s", durations[0]),
+        # the machine's load (1-minute average) at the start and the end of the day: the figures
+        # above depend on it (the benchmark shares two cores with whatever else runs)
+        result("tui_day", "load_avg_end", load_end, "", load_start),
     ]
 
 

@@ -21,7 +21,7 @@ from textual.worker import get_current_worker
 
 from kiosk.tui.base import set_text
 from kiosk.devices.protocols import PenPoint
-from kiosk.enroll.signature import SignatureInk
+from kiosk.enroll.signature import InkBatcher, SignatureInk
 from kiosk.i18n import translate
 from kiosk.tui import services
 from kiosk.tui.chrome import KioskFooter, KioskHeader
@@ -103,10 +103,11 @@ class SignatureScreen(WizardStep):
             area = pad.writing_area_mm()  # type: ignore[attr-defined]
             # a signature starts here: whatever the pen did before (a backlog of minutes) is not part of it
             pad.clear() if clear else pad.discard_pending()  # type: ignore[attr-defined]
+            batcher = InkBatcher()  # the screen redraws at most INK_UPDATES_PER_S a second
             while not worker.is_cancelled:
-                new = pad.read_points(timeout_s=0.1)  # type: ignore[attr-defined]
-                if new and not worker.is_cancelled:
-                    self.post_message(InkMessage(list(new), area))
+                batch = batcher.add(pad.read_points(timeout_s=0.1))  # type: ignore[attr-defined]
+                if batch and not worker.is_cancelled:
+                    self.post_message(InkMessage(batch, area))
         except Exception as exc:  # every failure is shown in words; the draft is already saved
             self.post_message(worker_failure("signature", exc))
 
