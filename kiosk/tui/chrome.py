@@ -6,9 +6,9 @@ A day of enrollments (benchmarks/bench_tui_day.py) showed two costs of Textual's
   them the header and its children, after the screen is gone (Textual prunes a watcher list only when
   the watched value changes, and the app's title never does): seven headers a record. Its title
   update also ran after a fast screen switch had removed the title ("NoMatches HeaderTitle").
-* ``Footer`` rebuilds every key on each binding refresh (every focus change, every resumed screen),
-  the largest share of the event loop's restyling, and each rebuild left its old keys referenced by
-  the ``compact`` watcher of the footer.
+* ``Footer`` rebuilds every key on each binding refresh (every focus change, every resumed screen,
+  every F2), the largest share of the event loop's restyling, and each rebuild left its old keys
+  referenced by the ``compact`` watcher of the footer.
 
 :class:`KioskHeader` and :class:`KioskFooter` fix that for the screens that use them;
 :func:`prune_closed_watchers` releases the watchers of closed widgets for any screen (called when
@@ -25,6 +25,7 @@ from textual.dom import NoScreen
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
+from textual.widgets._footer import FooterKey
 from textual.widgets._header import HeaderTitle
 
 #: the attribute where Textual keeps an object's watchers (``textual.reactive._watch``)
@@ -80,17 +81,40 @@ def footer_keys(screen: Screen[Any]) -> tuple[tuple[str, str, str, bool, str], .
 
 
 class KioskFooter(Footer):
-    """Textual's footer, rebuilt only when the keys it shows changed (their words follow F2)."""
+    """Textual's footer, rebuilt only when the keys it shows changed; when only their words changed
+    (F2), the words are set on the keys already shown."""
 
     _shown: tuple[tuple[str, str, str, bool, str], ...] | None = None
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
         if self.is_attached and screen is self.screen and screen.app.app_focus:
             shown = footer_keys(screen)
-            if shown == self._shown and self._bindings_ready:
-                return
+            if self._bindings_ready and self._shown is not None:
+                if shown == self._shown:
+                    return
+                if self._reword(shown):
+                    self._shown = shown
+                    return
             self._shown = shown
         super().bindings_changed(screen)
+
+    def _reword(self, shown: tuple[tuple[str, str, str, bool, str], ...]) -> bool:
+        """The same keys in the same order, other words: re-word the keys shown. False when the keys
+        themselves changed (the footer is rebuilt)."""
+        old = self._shown or ()
+        if len(old) != len(shown) or any(a[:1] + a[2:] != b[:1] + b[2:] for a, b in zip(old, shown)):
+            return False
+        words: dict[str, str] = {}
+        for _key, description, action, _enabled, _tip in shown:
+            words.setdefault(action, description)  # the footer shows an action's first binding
+        keys = [k for k in self.query_children(FooterKey) if k.action in words]
+        if len(keys) != len(words):
+            return False
+        for key in keys:
+            if key.description != words[key.action]:
+                key.description = words[key.action]
+                key.refresh(layout=True)
+        return True
 
     async def recompose(self) -> None:
         await super().recompose()
