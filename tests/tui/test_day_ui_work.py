@@ -206,3 +206,30 @@ async def test_the_face_photo_is_read_and_saved_off_the_event_loop(make_app: Any
         await wait_for(pilot, lambda: app.screen.captured, tries=400)  # auto-capture, saved by the worker
         assert threads == [False]
         assert any(s.kind == "face" for s in app.store.samples(app.screen.record_id))
+
+
+class PictureApp(App[None]):
+    def compose(self) -> ComposeResult:
+        from kiosk.tui.pictures import picture_widget
+
+        yield picture_widget(id="pic")
+
+
+async def test_a_live_picture_of_the_same_size_repaints_without_a_layout() -> None:
+    from PIL import Image as PILImage
+
+    app = PictureApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        pic = app.query_one("#pic")
+        pic.image = PILImage.new("RGB", (64, 48), "white")
+        await pilot.pause()
+        layouts: list[bool] = []
+        real_refresh = pic.refresh
+        pic.refresh = lambda *a, **k: layouts.append(bool(k.get("layout"))) or real_refresh(*a, **k)  # type: ignore
+        for shade in ("black", "grey", "red"):  # frames of a live preview: same size, other pixels
+            pic.image = PILImage.new("RGB", (64, 48), shade)
+        assert layouts == [False, False, False]
+        pic.image = PILImage.new("RGB", (32, 48), "white")  # another size: the layout may change
+        assert layouts[-1] is True
+        await pilot.pause()
+        assert pic.image.size == (32, 48)
