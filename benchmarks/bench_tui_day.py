@@ -42,6 +42,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.run import result  # noqa: E402
 
 PROBE_INTERVAL_S = 0.25
+#: probes on the idle home screen before the day starts (the latency rows' baseline)
+BASELINE_PROBES = 40
 ENROLLMENTS = int(os.environ.get("TUI_DAY_ENROLLMENTS", "30"))
 
 
@@ -179,10 +181,10 @@ async def day(count: int) -> list[dict[str, Any]]:
             await pilot.press("enter")
             await wait_for(lambda: type(app.screen).__name__ == "HomeScreen")
             probe = Probe(app)
-            for _ in range(20):  # the baseline: the idle home screen
+            for _ in range(BASELINE_PROBES):  # the baseline: the idle home screen
                 await probe.once()
                 await asyncio.sleep(0.05)
-            await wait_for(lambda: len(probe.samples) >= 20)
+            await wait_for(lambda: len(probe.samples) >= BASELINE_PROBES)
             baseline = sorted(probe.samples)
             probe.samples.clear()
             rss_start = rss_mb()

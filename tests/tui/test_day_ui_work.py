@@ -233,3 +233,47 @@ async def test_a_live_picture_of_the_same_size_repaints_without_a_layout() -> No
         assert layouts[-1] is True
         await pilot.pause()
         assert pic.image.size == (32, 48)
+
+
+def test_two_workers_asking_for_a_device_at_once_build_it_once() -> None:
+    """The home screen's poll and the face step's camera worker asked together: two camera mocks
+    wrote the same video file and one failed (a day's run under load)."""
+    import time
+
+    from kiosk.devices.registry import BuiltDevice, DeviceSet
+
+    builds: list[str] = []
+    started = threading.Barrier(4)
+
+    class Driver:
+        kind = "camera"
+
+    def build(dev: Any) -> BuiltDevice:
+        builds.append(dev.name)
+        time.sleep(0.05)  # a mock starting: long enough for the other threads to arrive meanwhile
+        return BuiltDevice(dev, Driver(), None)  # type: ignore[arg-type]
+
+    class Dev:
+        name = "camera"
+
+    class Cfg:
+        devices = [Dev()]
+
+        def device(self, name: str) -> Any:
+            return Dev() if name == "camera" else None
+
+    name = "camera"
+    devices = DeviceSet(Cfg(), build=build)  # type: ignore[arg-type]
+    got: list[Any] = []
+
+    def ask() -> None:
+        started.wait()
+        got.append(devices.get(name))
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert builds == [name]
+    assert len(got) == 4 and all(g is got[0] for g in got)

@@ -40,6 +40,8 @@ def option_label(field: str, value: str) -> str:
 
 class FormScreen(WizardStep):
     STEP = "form"
+    #: the record's identity as last read or saved (set on mount)
+    ident: Identity
 
     def compose(self) -> ComposeResult:
         yield KioskHeader()
@@ -58,7 +60,8 @@ class FormScreen(WizardStep):
         yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
-        ident = self.kiosk.store.identity(self.record_id)
+        # read (decrypted) once; F2 and the checks use this copy, the store gets each save
+        self.ident = ident = self.kiosk.store.identity(self.record_id)
         for name, kind, _ in FIELDS:
             value: Any = getattr(ident, name)
             if kind == "select":
@@ -72,7 +75,7 @@ class FormScreen(WizardStep):
 
     def refresh_texts(self) -> None:
         super().refresh_texts()
-        ident = self.kiosk.store.identity(self.record_id)
+        ident = self.ident
         self.query_one("#form-region", Static).update(translate(
             "tui.form.region", nik=ident.nik, village_hint=translate("tui.form.required_hint"),
             district=ident.district, regency=ident.regency, province=ident.province))
@@ -94,7 +97,7 @@ class FormScreen(WizardStep):
 
     def collect(self) -> tuple[Identity, list[tuple[str, str, dict[str, Any]]]]:
         """The identity as entered, and every problem with it (field, code, params)."""
-        ident = self.kiosk.store.identity(self.record_id)
+        ident = self.ident
         values: dict[str, Any] = {}
         problems: list[tuple[str, str, dict[str, Any]]] = []
         for name, kind, _ in FIELDS:
@@ -118,6 +121,7 @@ class FormScreen(WizardStep):
         ident, problems = self.collect()
         # keep what was typed even when something is still wrong: a crash must not lose it
         self.kiosk.store.update_identity(self.record_id, ident, actor=self.actor)
+        self.ident = ident
         for name, _, _ in FIELDS:
             self.query_one(f"#{name}").remove_class("invalid")
         if not problems:
@@ -138,6 +142,7 @@ class FormScreen(WizardStep):
     def action_leave(self) -> None:
         ident, _ = self.collect()
         self.kiosk.store.update_identity(self.record_id, ident, actor=self.actor)
+        self.ident = ident
         super().action_leave()
 
     def action_back(self) -> None:
