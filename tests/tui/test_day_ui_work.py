@@ -277,3 +277,34 @@ def test_two_workers_asking_for_a_device_at_once_build_it_once() -> None:
         t.join()
     assert builds == [name]
     assert len(got) == 4 and all(g is got[0] for g in got)
+
+
+def test_two_workers_opening_a_device_at_once_open_it_once() -> None:
+    """The home screen's poll and the face step's camera worker opened the camera together; the
+    second open stopped the first one's reader thread before it had started (a day's run)."""
+    import time
+
+    from kiosk.tui.devices_poll import open_device
+
+    class Camera:
+        opens = 0
+        is_open = False
+
+        def open(self) -> None:
+            Camera.opens += 1
+            time.sleep(0.05)  # the reader thread starting, the first frame awaited
+            self.is_open = True
+
+    camera = Camera()
+    started = threading.Barrier(4)
+
+    def worker() -> None:
+        started.wait()
+        open_device(camera)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert Camera.opens == 1 and camera.is_open
