@@ -20,11 +20,11 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from kiosk.tui.base import set_text
 from kiosk.capture.face import FaceAnalysis, FaceCapture
 from kiosk.errors import KioskError
 from kiosk.i18n import translate
 from kiosk.tui import services
+from kiosk.tui.base import set_text
 from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, FaceAutoCaptured, FaceFrame
@@ -91,7 +91,7 @@ class FaceScreen(WizardStep):
         if any(s.kind == "face" for s in store.samples(self.record_id)):
             self.post_message(FaceKept(decode_image(store.sample_data(self.record_id, "face"))))
 
-    @work(thread=True, exclusive=True, group="face-store")
+    @work(thread=True, group="face-save")  # never cancelled by another worker: a photo is not lost
     def save_capture(self, capture: FaceCapture, reason: str) -> None:
         """Token crop + quality report into the record (a manual one audited with its reason)."""
         try:
@@ -204,6 +204,8 @@ class FaceScreen(WizardStep):
 
     def save(self, capture: FaceCapture, *, reason: str) -> None:
         """Save in the store's worker; the screen says so when the answer comes (:class:`FaceKept`)."""
+        if self.saving:  # one photo at a time: the next capture waits for this one's answer
+            return
         self.saving = True
         self.save_capture(capture, reason)
 

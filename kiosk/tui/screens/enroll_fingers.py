@@ -17,12 +17,12 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from kiosk.tui.base import set_text
 from kiosk.capture.finger import decode_finger_image
 from kiosk.enroll.fingers import ATTEMPT_ACTION, WRONG_FINGER_ACTION, FingerSlots, Mark
 from kiosk.enroll.slaps import SlapRequest, slap_request, start_by_slap
 from kiosk.i18n import translate
 from kiosk.tui import services
+from kiosk.tui.base import set_text
 from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, FingerCaptured, WrongFingerResult

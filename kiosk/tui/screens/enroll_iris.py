@@ -16,12 +16,12 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from kiosk.tui.base import set_text
 from kiosk.capture.iris import EyeSlot, assess_iris, iris_sample
 from kiosk.capture.storage import store_iris
 from kiosk.capture.thresholds import quality_thresholds
 from kiosk.devices.protocols import IrisImage
 from kiosk.i18n import translate
+from kiosk.tui.base import set_text
 from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.devices_poll import device_of_kind, open_device, worker_failure
 from kiosk.tui.messages import DeviceProblem

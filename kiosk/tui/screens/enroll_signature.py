@@ -19,11 +19,11 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from kiosk.tui.base import set_text
 from kiosk.devices.protocols import PenPoint
 from kiosk.enroll.signature import InkBatcher, SignatureInk
 from kiosk.i18n import translate
 from kiosk.tui import services
+from kiosk.tui.base import set_text
 from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, SignatureInk as InkMessage
