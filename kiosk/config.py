@@ -14,6 +14,8 @@ knows the drivers and the simulation.
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import tomllib
 import types
@@ -126,6 +128,10 @@ class PolicyConfig:
 class StockConfig:
     low_cards: NonNegative = 50
     low_ribbon_panels: NonNegative = 100
+    #: blank cards a simulated station books once, as if its first delivery had arrived (the
+    #: simulated printer's hopper holds them), so the demo prints without a supervisor first;
+    #: ignored on a real station, which books each delivery with ``kiosk stock add``
+    simulated_delivery: NonNegative = 0
 
 
 @dataclass(frozen=True)
@@ -224,4 +230,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         Config, raw, key="", file=file, base=base,
         extra={"path": file, "devices": tuple(devices), "quality": types.MappingProxyType(quality_raw)},
     )
+    if cfg.stock.simulated_delivery and not cfg.station.simulated:
+        # cards nobody received must never be booked on a real station
+        cfg = dataclasses.replace(cfg, stock=dataclasses.replace(cfg.stock, simulated_delivery=0))
     return cfg

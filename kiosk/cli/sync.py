@@ -11,7 +11,7 @@ from typing import Any
 from kiosk.cli.arguments import JSON_HELP, positive_count
 from kiosk.cli.context import config_from, print_json, store_from
 from kiosk.errors import InputError
-from kiosk.i18n import translate
+from kiosk.i18n import number, translate
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -131,7 +131,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
             print(f"  {translate('state.' + state):14} {n}")
     net = status["network"]
     print(f"{translate('queue.oldest')}: {status['oldest_waiting'] or '-'}")
-    print(f"{translate('queue.pending_bytes')}: {status['pending_bytes'] / 1e6:.2f} MB")
+    print(f"{translate('queue.pending_bytes')}: {number(status['pending_bytes'] / 1e6, 2)} MB")
     print(f"{translate('queue.network')}: {translate('network.' + net['state'])}")
     print(f"{translate('queue.last_success')}: {net['last_success'] or translate('queue.never')}")
     if status["refused"]:

@@ -43,8 +43,6 @@ import time
 from dataclasses import dataclass
 from typing import Annotated, Callable, Iterator, Literal
 
-import serial
-
 from kiosk.devices.base import DeviceInfo, DeviceState, DeviceStatus, SelfTestResult, Worded
 from kiosk.devices.errors import (
     CaptureCancelled,
@@ -54,18 +52,10 @@ from kiosk.devices.errors import (
     DeviceFault,
     DeviceProtocolError,
     DeviceTimeout,
-    os_error_text,
 )
 from kiosk.devices.protocols import FingerImage, FingerprintScanner
+from kiosk.devices.zfm_link import PORT_GONE, ZfmLink  # noqa: F401 - PORT_GONE re-exported
 from kiosk.typed_tables import Gt, Interval
-
-try:
-    import termios
-
-    #: what pyserial lets through when the port vanished: its own error, OS errors, termios errors
-    PORT_GONE: tuple[type[BaseException], ...] = (serial.SerialException, OSError, termios.error)
-except ImportError:  # not POSIX
-    PORT_GONE = (serial.SerialException, OSError)
 
 from kiosk.devices.zfm_wire import (  # noqa: F401 - re-exported: the driver's public names
     CLASSIC,
@@ -126,42 +116,21 @@ class ZfmFingerprintDriver(FingerprintScanner):
     def __init__(self, name: str, params: "ZfmFingerprintDriver.Params") -> None:
         super().__init__(name, params)
         self.log.decoder = describe_packet
-        self._port: serial.SerialBase | None = None
+        #: the serial port and the packets on it
+        self.link = ZfmLink(name, url=params.port, baudrate=params.baudrate, address=params.address,
+                            timeout_s=params.timeout_s, packet_size=params.packet_size, log=self.log)
         self._lock = threading.Lock()
         self._sys: SystemParameters | None = None
         #: what ReadProdInfo told at open (None: a classic module without the instruction)
         self.product: ProductInfo | None = None
         #: image and template sizes every transfer is sized and bounded by
         self.geometry: SensorGeometry = CLASSIC
-        #: set when the port vanished; every call says DeviceAbsent until reopened
-        self._lost = False
 
-    # -- transport -----------------------------------------------------------------------------
-    def _absent(self, exc: BaseException | None = None) -> DeviceAbsent:
-        self._lost = True
-        port, self._port = self._port, None
-        if port is not None:
-            try:
-                port.close()
-            except Exception:  # the port is already gone; closing it is only tidying up
-                pass
-        return DeviceAbsent(device=self.name, port=self.params.port, reason=str(exc or "")[:80],
-                            os_error=os_error_text(exc))
-
+    # -- the port (kiosk.devices.zfm_link) ----------------------------------------------------------
     def _do_open(self) -> None:
-        if self._port is not None:
-            self._do_close()
+        self.link.open()
         try:
-            self._port = serial.serial_for_url(self.params.port, baudrate=self.params.baudrate,
-                                               timeout=min(self.params.timeout_s, 0.25), write_timeout=self.params.timeout_s)
-        except (*PORT_GONE, ValueError) as exc:
-            absent = DeviceAbsent(device=self.name, port=self.params.port, reason=str(exc)[:120],
-                                  os_error=os_error_text(exc))
-            self.log.failure(absent.technical())
-            raise absent from None
-        self._lost = False
-        try:
-            self._reset_input()
+            self.link.reset_input()
             self.verify_password()
             self._sys = self.read_system_parameters()
             self.product = self.read_product_info()
@@ -171,116 +140,18 @@ class ZfmFingerprintDriver(FingerprintScanner):
             raise
 
     def _do_close(self) -> None:
-        port, self._port = self._port, None
-        if port is not None:
-            try:
-                port.close()
-            except PORT_GONE:
-                pass
+        self.link.close()
 
-    def _live_port(self) -> serial.SerialBase:
+    def _live_port(self) -> None:
         self.require_open()
-        if self._port is None or self._lost:
-            raise DeviceAbsent(device=self.name, port=self.params.port, reason="unplugged")
-        return self._port
-
-    def _reset_input(self) -> None:
-        port = self._port
-        if port is None:
-            raise DeviceAbsent(device=self.name, port=self.params.port, reason="unplugged")
-        try:
-            port.reset_input_buffer()
-        except PORT_GONE as exc:
-            raise self._absent(exc) from None
-
-    def _read(self, n: int) -> bytes:
-        port = self._port
-        if port is None:
-            raise DeviceAbsent(device=self.name, port=self.params.port, reason="unplugged")
-        try:
-            return bytes(port.read(n))
-        except PORT_GONE as exc:
-            raise self._absent(exc) from None
-
-    def _send(self, pid: int, payload: bytes) -> None:
-        port = self._port
-        if port is None:
-            raise DeviceAbsent(device=self.name, port=self.params.port, reason="unplugged")
-        raw = encode_packet(self.params.address, pid, payload)
-        self.log.record("tx", raw)
-        try:
-            port.write(raw)
-            port.flush()
-        except serial.SerialTimeoutException:
-            raise DeviceTimeout(device=self.name, waited_s=self.params.timeout_s, received=0) from None
-        except PORT_GONE as exc:
-            raise self._absent(exc) from None
-
-    def _receive(self, *, quiet: bool = False, deadline: float | None = None) -> Packet:
-        reader = PacketReader(self._read, device=self.name, timeout_s=self.params.timeout_s, log=self.log)
-        try:
-            packet = reader.read_packet(deadline=deadline, quiet=quiet)
-        except DeviceProtocolError:
-            # drop whatever else the garbage left behind so the next command starts clean
-            if self._port is not None:
-                self._reset_input()
-            raise
-        if packet.address != self.params.address:
-            raise DeviceProtocolError("zfm.wrong_address", device=self.name, address=f"0x{packet.address:08x}")
-        return packet
+        self.link.require()
 
     def command(self, instruction: int, args: bytes = b"", *, check: bool = True) -> tuple[int, bytes]:
         """Send one command; return (confirmation code, rest of the acknowledge).
 
         With ``check`` a non-zero confirmation raises its typed error.
         """
-        try:
-            # a late reply to an earlier timed-out command must not be taken for this one's
-            self._reset_input()
-            self._send(Pid.COMMAND, bytes([instruction]) + args)
-            ack = self._receive()
-            if ack.pid != Pid.ACK or not ack.payload:
-                raise DeviceProtocolError("zfm.expected_ack", device=self.name, pid=f"0x{ack.pid:02x}")
-            code = ack.payload[0]
-            if check and code != 0:
-                raise confirmation_error(code, device=self.name, instruction=instruction)
-        except DeviceError as exc:
-            # the failed exchange stays in the log next to its bytes, for the technician
-            self.log.failure(exc.technical())
-            raise
-        return code, ack.payload[1:]
-
-    def _receive_data(self, expected: int) -> bytes:
-        """Data packets after an acknowledge, until the end packet, bounded by the packets, bytes
-        and time ``expected`` bytes legitimately take at the port's baud rate (TransferBudget)."""
-        size = self._sys.packet_size if self._sys else self.params.packet_size
-        budget = TransferBudget.for_transfer(expected, packet_size=size, baudrate=self.params.baudrate,
-                                             timeout_s=self.params.timeout_s)
-        count = 0
-
-        def next_packet(deadline: float) -> Packet:
-            # log the first data packet and the end one: 288 image packets would flush the
-            # command/acknowledge exchange a technician wants to read out of the ring
-            nonlocal count
-            count += 1
-            packet = self._receive(quiet=count > 1, deadline=deadline)
-            if packet.pid == Pid.END and count > 1:
-                self.log.record("rx", encode_packet(packet.address, packet.pid, packet.payload))
-            return packet
-
-        try:
-            return receive_transfer(next_packet, budget, device=self.name)
-        except DeviceError as exc:
-            self.log.failure(exc.technical())
-            if self._port is not None and not isinstance(exc, DeviceAbsent):
-                self._reset_input()  # the rest of a refused stream must not meet the next command
-            raise
-
-    def _send_data(self, data: bytes) -> None:
-        size = self._sys.packet_size if self._sys else self.params.packet_size
-        chunks = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
-        for i, chunk in enumerate(chunks):
-            self._send(Pid.END if i == len(chunks) - 1 else Pid.DATA, chunk)
+        return self.link.command(instruction, args, check=check)
 
     @contextlib.contextmanager
     def _guarded(self) -> Iterator[None]:
@@ -299,7 +170,9 @@ class ZfmFingerprintDriver(FingerprintScanner):
 
     def read_system_parameters(self) -> SystemParameters:
         _, data = self.command(Instr.READ_SYS_PARA)
-        return SystemParameters.parse(data, device=self.name)
+        sys = SystemParameters.parse(data, device=self.name)
+        self.link.packet_size = sys.packet_size  # data packets go at the module's own size
+        return sys
 
     def read_product_info(self) -> ProductInfo | None:
         """ReadProdInfo (0x3C, R503-era modules); None when the module refuses the instruction
@@ -328,7 +201,7 @@ class ZfmFingerprintDriver(FingerprintScanner):
     def up_image(self) -> bytes:
         expected = self.geometry.image_bytes
         self.command(Instr.UP_IMAGE)
-        data = self._receive_data(expected)
+        data = self.link.receive_data(expected)
         if len(data) != expected:
             raise DeviceProtocolError("zfm.image_size", device=self.name, got=len(data), expected=expected)
         return data
@@ -341,11 +214,11 @@ class ZfmFingerprintDriver(FingerprintScanner):
 
     def up_char(self, buffer_id: int) -> bytes:
         self.command(Instr.UP_CHAR, bytes([buffer_id]))
-        return self._receive_data(self.geometry.template_bytes)
+        return self.link.receive_data(self.geometry.template_bytes)
 
     def down_char(self, buffer_id: int, template: bytes) -> None:
         self.command(Instr.DOWN_CHAR, bytes([buffer_id]))
-        self._send_data(template)
+        self.link.send_data(template)
 
     def store(self, buffer_id: int, page: int) -> None:
         self.command(Instr.STORE, bytes([buffer_id]) + page.to_bytes(2, "big"))
@@ -395,7 +268,7 @@ class ZfmFingerprintDriver(FingerprintScanner):
     def status(self) -> DeviceStatus:
         if not self.is_open:
             return DeviceStatus(DeviceState.CLOSED)
-        if self._lost or self._port is None:
+        if not self.link.usable:
             return DeviceStatus(DeviceState.ABSENT, "device.absent", {"device": self.name})
         if self._lock.locked():
             return DeviceStatus(DeviceState.BUSY, "device.busy", {"device": self.name})
@@ -474,7 +347,7 @@ class ZfmFingerprintDriver(FingerprintScanner):
                 data = self.up_image()
                 upload_s = time.monotonic() - started
             finally:
-                if self._port is not None:
+                if self.link.port is not None:
                     self._led_best_effort(False)
         return FingerImage(pixels=unpack_image(data, self.geometry), ppi=500, position=position, captured_at=time.time(),
                            metadata={"sensor": "zfm", "bits_per_pixel": 4, "upload_s": round(upload_s, 4),

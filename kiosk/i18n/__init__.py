@@ -72,6 +72,15 @@ def translate(code: str, language: str | None = None, /, **params: Any) -> str:
     return string.Formatter().vformat(text, (), _Lenient(params))
 
 
+def number(value: float, decimals: int = 0, language: str | None = None) -> str:
+    """A count or share as the operator's language writes it: "94.130" and "97,7" in Bahasa
+    Indonesia, "94,130" and "97.7" in English (the separators are catalog words, ``format.*``)."""
+    lang = language or _current
+    text = f"{value:,.{decimals}f}"
+    group, point = translate("format.group", lang), translate("format.point", lang)
+    return text.replace(",", "\0").replace(".", point).replace("\0", group)
+
+
 def describe(err: BaseException, language: str | None = None) -> str:
     """Operator words for any error: catalog text for ours, a generic line for the unexpected."""
     if isinstance(err, KioskError):

@@ -72,9 +72,15 @@ class StockLevels:
         else:
             out.append(("stock.book_ribbon", {"ribbon": self.ribbon_panels}))
         if self.printer is not None:
-            out.append(("stock.printer_report", {"printer": self.printer.printer, "read_at": self.printer.read_at[:16],
-                                                 "cards": self.printer.cards_in_hopper,
-                                                 "ribbon": self.printer.ribbon_panels_left}))
+            rep = self.printer
+            words = {"printer": rep.printer, "read_at": rep.read_at[:16].replace("T", " "),
+                     "cards": rep.cards_in_hopper, "ribbon": rep.ribbon_panels_left}
+            # a printer that cannot count its hopper says nothing about it (never "None")
+            if rep.cards_in_hopper is not None:
+                out.append(("stock.printer_report", {**words, "ribbon": "?" if rep.ribbon_panels_left is None
+                                                     else rep.ribbon_panels_left}))
+            elif rep.ribbon_panels_left is not None:
+                out.append(("stock.printer_report_ribbon", words))
         return out + list(self.warnings)
 
 
@@ -83,6 +89,18 @@ class Stock:
         self.store = store
         self.config = config or StockConfig()
         ensure_schema(store)
+        if self.config.simulated_delivery:
+            self.book_first_delivery(self.config.simulated_delivery, actor="simulation")
+
+    def book_first_delivery(self, n: int, *, actor: str) -> bool:
+        """Book ``n`` received cards unless any delivery was ever booked (one transaction: two
+        processes starting together book it once). True when it booked them."""
+        with self.store.transaction() as conn:
+            if conn.execute("SELECT 1 FROM stock_movements WHERE kind = 'received' LIMIT 1").fetchone():
+                return False
+            add_movement(conn, "received", cards=n, reason="simulated station: first delivery", actor=actor)
+            self.store.write_audit(conn, actor, "stock_received", params={"cards": n, "simulated": True})
+        return True
 
     def add_cards(self, n: int, *, actor: str) -> None:
         if n <= 0:

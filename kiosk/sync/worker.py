@@ -69,7 +69,10 @@ def central_transport(cfg: Any, url: str) -> Any:
                               expected="PEM file of the central's pinned certificate or CA")
         return ssl.create_default_context(cafile=str(c.ca_file))
     if scheme == "http":
-        if not (c.allow_plain_http or cfg.station.simulated or url.startswith(("http://127.0.0.1", "http://localhost"))):
+        # plain http only where the config says so: allow_plain_http, a simulated station, or
+        # url = "local" (the central this station starts itself on loopback). A URL that merely
+        # starts with "http://localhost" is not exempt: http://localhost.example.net is anyone's.
+        if not (c.allow_plain_http or cfg.station.simulated or c.url == "local"):
             raise ConfigError("config.insecure_central", file=str(cfg.path), key="central.url",
                               expected="an https:// URL (or allow_plain_http = true)")
         if not cfg.station.simulated:

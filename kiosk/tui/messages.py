@@ -39,6 +39,13 @@ class NetworkReport(Message):
 
 
 @dataclass
+class QueueReport(Message):
+    """Records per state and today's recordings, read in a worker (home's queue and today panels)."""
+    counts: dict[str, int]
+    today: int
+
+
+@dataclass
 class StockReport(Message):
     supplies: Any  # kiosk.printer.stock.StockLevels
     problem: BaseException | None = None

@@ -84,3 +84,14 @@ def test_plain_http_only_with_the_flag_and_a_warning(caplog: pytest.LogCaptureFi
     with caplog.at_level(logging.WARNING, logger="kiosk.sync"):
         assert central_transport(cfg("http://central.example", allow_plain_http=True), "http://central.example")
     assert any("plain http" in r.getMessage() for r in caplog.records)
+
+
+def test_a_url_that_only_looks_local_gets_no_plain_http_exemption() -> None:
+    """``http://localhost.example.net`` passed the old prefix check (``startswith("http://localhost")``)."""
+    for url in ("http://localhost.example.net", "http://127.0.0.1.example.net:8080", "http://127.0.0.1:8080"):
+        with pytest.raises(ConfigError):
+            central_transport(cfg(url), url)
+
+
+def test_the_stations_own_local_central_may_use_plain_http() -> None:
+    assert central_transport(cfg("local"), "http://127.0.0.1:41234") is True

@@ -137,7 +137,7 @@ class ScriptedPort:
 def driver_on(script: bytes) -> ZfmFingerprintDriver:
     d = ZfmFingerprintDriver("jari", ZfmFingerprintDriver.Params(port="loop://", timeout_s=0.02, poll_interval_s=0.0))
     # wire the scripted port in place of an opened serial port (open() itself talks to the device)
-    d._port = ScriptedPort(script)  # type: ignore[assignment]
+    d.link.port = ScriptedPort(script)  # type: ignore[assignment]
     d._open = True
     return d
 

@@ -104,14 +104,14 @@ def test_classic_module_refusing_read_prod_info_keeps_the_classic_sizes(classic:
 @pytest.mark.parametrize("refusal", [0x01, 0x19, 0xFC])
 def test_any_not_supported_answer_to_read_prod_info_falls_back(refusal: int) -> None:
     d = ZfmFingerprintDriver("jari", ZfmFingerprintDriver.Params(port="loop://", timeout_s=0.05))
-    d._port = ScriptedPort(good_ack(refusal))  # type: ignore[assignment]
+    d.link.port = ScriptedPort(good_ack(refusal))  # type: ignore[assignment]
     d._open = True
     assert d.read_product_info() is None
 
 
 def test_a_module_ignoring_read_prod_info_falls_back_after_the_reply_timeout() -> None:
     d = ZfmFingerprintDriver("jari", ZfmFingerprintDriver.Params(port="loop://", timeout_s=0.05))
-    d._port = ScriptedPort(b"")  # type: ignore[assignment]
+    d.link.port = ScriptedPort(b"")  # type: ignore[assignment]
     d._open = True
     assert d.read_product_info() is None
 
@@ -197,18 +197,18 @@ def endless(packet: bytes) -> ScriptedPort:
 
 def test_empty_packet_flood_through_a_scripted_port_stops_at_once() -> None:
     d = ZfmFingerprintDriver("jari", ZfmFingerprintDriver.Params(port="loop://", timeout_s=2.0))
-    d._port = endless(encode_packet(0xFFFFFFFF, Pid.DATA, b""))  # type: ignore[assignment]
+    d.link.port = endless(encode_packet(0xFFFFFFFF, Pid.DATA, b""))  # type: ignore[assignment]
     d._open = True
-    exc, took = run_bounded(lambda: d._receive_data(CLASSIC.image_bytes))
+    exc, took = run_bounded(lambda: d.link.receive_data(CLASSIC.image_bytes))
     assert isinstance(exc, DeviceProtocolError) and exc.code == "zfm.short_data_packet"
     assert took < 2.0  # well inside the single reply timeout, not 32 s
 
 
 def test_full_packets_past_the_expected_count_are_refused() -> None:
     d = ZfmFingerprintDriver("jari", ZfmFingerprintDriver.Params(port="loop://", timeout_s=2.0))
-    d._port = endless(encode_packet(0xFFFFFFFF, Pid.DATA, bytes(128)))  # type: ignore[assignment]
+    d.link.port = endless(encode_packet(0xFFFFFFFF, Pid.DATA, bytes(128)))  # type: ignore[assignment]
     d._open = True
-    exc, _ = run_bounded(lambda: d._receive_data(512))
+    exc, _ = run_bounded(lambda: d.link.receive_data(512))
     assert isinstance(exc, DeviceProtocolError) and exc.code == "zfm.too_many_packets" and exc.params["limit"] == 4
 
 

@@ -30,7 +30,7 @@ def frame(pid: int, body: bytes, addr: int = ADDR) -> bytes:
 
 
 class RefClient:
-    def __init__(self, path: str, timeout: float = 2.0) -> None:
+    def __init__(self, path: str, timeout: float = 10.0) -> None:
         self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
         tty.setraw(self.fd)
         termios.tcflush(self.fd, termios.TCIOFLUSH)

@@ -36,11 +36,15 @@ async def test_port_list_log_and_self_test_in_indonesian(make_app: Any, accounts
         await login(pilot, "teknisi", "rahasia789")
         await pilot.press("d")
         await wait_for(pilot, lambda: len(getattr(app.screen, "reports", {})) == 3, tries=200)
+        # the device list names devices in Indonesian, not by their config.toml keys (tmux look)
+        table = app.screen.query_one("#diag-devices")
+        await wait_for(pilot, lambda: str(table.get_row("jari")[0]) == "Pemindai sidik jari", tries=200)
         await pilot.press("s")
         await wait_for(pilot, lambda: "Port di konfigurasi" in app.screen.output, tries=200)
         assert re.search(rf"jari: {re.escape(mock.server.port)} -> /dev/pts/\d+", app.screen.output)
         await pilot.press("down", "t")  # self-test of the sensor
         await wait_for(pilot, lambda: "Jabat tangan" in app.screen.output, tries=400)
+        assert app.screen.output.startswith("[b]Pemindai sidik jari (jari): ")
         assert "zfm.check" not in app.screen.output and "templates" not in app.screen.output
         await pilot.press("l")
         await wait_for(pilot, lambda: "command TemplateNum(0x1d)" in app.screen.output, tries=200)

@@ -53,6 +53,8 @@ def before(steps: Callable[[Any, Any], Awaitable[None]], user: tuple[str, str] =
 
 async def nothing(pilot: Any, app: Any) -> None:
     await wait_for(pilot, lambda: len(getattr(app.screen, "reports", {"x": 1})) >= len(app.devices.names()))
+    # the queue and today panels are read in a worker too
+    await wait_for(pilot, lambda: getattr(app.screen, "queue", True) is not None, tries=400)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -234,6 +236,7 @@ def test_progress(snap_compare: Any, make_app: Any, accounts: Any, size: tuple[i
     async def steps(pilot: Any, app: Any) -> None:
         await pilot.press("g")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ProgressScreen")
+        await wait_for(pilot, lambda: app.screen.figures is not None, tries=400)  # read in a worker
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(), terminal_size=size, run_before=before(steps))

@@ -24,7 +24,7 @@ from kiosk.tui.base import KioskScreen
 from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.devices_poll import device_report, open_device, reopen_device
 from kiosk.tui.messages import DeviceReport, DiagnosticResult
-from kiosk.tui.screens.device_help import problem_words
+from kiosk.tui.screens.device_help import DEVICE_KINDS, device_label, problem_words
 
 
 class DiagnosticsScreen(KioskScreen):
@@ -65,6 +65,8 @@ class DiagnosticsScreen(KioskScreen):
 
     def on_device_report(self, msg: DeviceReport) -> None:
         self.reports[msg.name] = msg
+        if msg.kind:
+            DEVICE_KINDS.setdefault(msg.name, msg.kind)
         self.refresh_texts()
 
     def selected(self) -> str | None:
@@ -87,11 +89,18 @@ class DiagnosticsScreen(KioskScreen):
                 state = translate("tui.device.state." + rep.status.state.value)
             else:
                 state = translate(rep.problem or "error.generic", **rep.params)
-            table.add_row(name, state[:40], key=name)
+            table.add_row(device_label(name), state[:40], key=name)
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
         self.query_one("#diag-out", Static).update(self.output or (
             translate("tui.home.no_devices") if not self.kiosk.devices.names() else translate("tui.diag.hint")))
+
+    @staticmethod
+    def _named(name: str) -> str:
+        """The device in the operator's language, with the name config.toml gives it (the
+        technician edits that table)."""
+        label = device_label(name)
+        return label if label == name or label.endswith(f"({name})") else f"{label} ({name})"
 
     # -- device actions ---------------------------------------------------------------------------
     def action_run(self, action: str) -> None:
@@ -99,7 +108,7 @@ class DiagnosticsScreen(KioskScreen):
         if name is None:
             self.notify(translate("tui.home.no_devices"), severity="warning")
             return
-        self.output = translate("tui.diag.running", device=name)
+        self.output = translate("tui.diag.running", device=self._named(name))
         self.refresh_texts()
         self.run_device(name, action)
 
@@ -126,7 +135,7 @@ class DiagnosticsScreen(KioskScreen):
             self.post_message(DiagnosticResult(name, action, error=exc))
 
     def on_diagnostic_result(self, msg: DiagnosticResult) -> None:
-        lines = [f"[b]{msg.name}: {translate('tui.diag.action.' + msg.action)}[/b]"]
+        lines = [f"[b]{escape(self._named(msg.name))}: {translate('tui.diag.action.' + msg.action)}[/b]"]
         if msg.error is not None:
             lines.append(f"[red]{escape(problem_words(msg.error))}[/red]")
             lines.append(escape(translate("diag.technical", line=self._technical(msg.name, msg.error))))

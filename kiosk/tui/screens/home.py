@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
 from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Grid
-from textual.message import Message
 from textual.widgets import Static
 
 from kiosk.devices.base import DeviceState
-from kiosk.i18n import translate
+from kiosk.i18n import number, translate
 from kiosk.store import RecordState
 from kiosk.tui import services
 from kiosk.tui.base import KioskScreen, set_text
 from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.devices_poll import device_report
-from kiosk.tui.messages import DeviceReport, NetworkReport, StockReport
+from kiosk.tui.messages import DeviceReport, NetworkReport, QueueReport, StockReport
 from kiosk.tui.screens.device_help import DEVICE_KINDS, device_label, problem_words, with_device_label
+
+log = logging.getLogger(__name__)
 
 #: home key -> screen name (ROLE_SCREENS decides which are shown)
 SCREEN_OF_ACTION = {"enroll": "enroll", "resume": "enroll", "queue": "queue", "print": "print",
@@ -41,6 +42,19 @@ def network_report(app: Any) -> NetworkReport:
     return NetworkReport(state, app.sync_problem if app.sync is None else None)
 
 
+def target_line(done: int, target: int) -> str:
+    """The district's progress against its target, numbers written as the operator reads them."""
+    if not target:
+        return translate("tui.progress.no_target", done=number(done))
+    return translate("tui.home.target", done=number(done), target=number(target),
+                     pct=number(100 * done / target, 1))
+
+
+def queue_report(store: Any, today: str) -> QueueReport:
+    """Records per state and today's recordings (worker side: SQLite stays off the event loop)."""
+    return QueueReport(store.counts(), dict(store.enrolled_per_day(1)).get(today, 0))
+
+
 def network_lines(rep: NetworkReport) -> list[str]:
     """Network state, last sync, bytes waiting; why sync is not running when it is not."""
     assert rep.state is not None
@@ -48,10 +62,10 @@ def network_lines(rep: NetworkReport) -> list[str]:
     lines = [translate("tui.net." + st.state)]
     lines.append(translate("tui.home.last_sync", when=(st.last_sync or "")[:19].replace("T", " ")
                            or translate("tui.home.never")))
-    lines.append(translate("tui.home.pending", kib=f"{st.pending_bytes / 1024:.0f}"))
+    lines.append(translate("tui.home.pending", kib=number(st.pending_bytes / 1024)))
     if st.upload_progress is not None:
         done, total = st.upload_progress
-        lines.append(translate("tui.net.uploading", done=done, total=total, kib=f"{st.bytes_sent / 1024:.0f}"))
+        lines.append(translate("tui.net.uploading", done=done, total=total, kib=number(st.bytes_sent / 1024)))
     if rep.problem is not None:
         lines.append(f"[red]{problem_words(rep.problem)}[/red]")
     return lines
@@ -65,18 +79,10 @@ def stock_lines(stock: StockReport | None) -> list[str]:
     if stock.supplies is None:
         return [problem_words(stock.problem) if stock.problem else translate("tui.home.no_printer")]
     lv = stock.supplies
-    lines = [translate("tui.home.stock", cards=lv.cards,
-                       ribbon="?" if lv.ribbon_panels is None else lv.ribbon_panels)]
+    lines = [translate("tui.home.stock", cards=number(lv.cards),
+                       ribbon="?" if lv.ribbon_panels is None else number(lv.ribbon_panels))]
     lines += [f"[yellow]{translate(code, **params)}[/yellow]" for code, params in lv.warnings]
     return lines
-
-
-@dataclass
-class QueueCounts(Message):
-    """Records per state and today's enrollments, read in a worker."""
-
-    counts: dict[str, int]
-    today: int
 
 
 class HomeScreen(KioskScreen):
@@ -96,8 +102,7 @@ class HomeScreen(KioskScreen):
         self.reports: dict[str, DeviceReport] = {}
         self.network: NetworkReport | None = None
         self.stock: StockReport | None = None
-        #: the queue's figures (None until the worker has read them)
-        self.counts: QueueCounts | None = None
+        self.queue: QueueReport | None = None
         self._offered_drafts = False
 
     def compose(self) -> ComposeResult:
@@ -124,24 +129,13 @@ class HomeScreen(KioskScreen):
 
     def on_screen_resume(self) -> None:
         self.refresh_texts()
-        self.poll_counts()  # a record was just enrolled or printed
+        self.poll_queue()  # back from an enrollment or the print screen: the counts moved
 
     # -- workers ----------------------------------------------------------------------------------
     def action_poll(self) -> None:
         self.poll_devices()
         self.poll_network()
-        self.poll_counts()
-
-    @work(thread=True, exclusive=True, group="home-counts")
-    def poll_counts(self) -> None:
-        store = self.kiosk.store
-        today = self.kiosk.today().isoformat()
-        self.post_message(QueueCounts(store.counts(), dict(store.enrolled_per_day(1)).get(today, 0)))
-
-    def on_queue_counts(self, msg: QueueCounts) -> None:
-        self.counts = msg
-        self.render_queue()
-        self.render_today()
+        self.poll_queue()
 
     @work(thread=True, exclusive=True, group="home-devices")
     def poll_devices(self) -> None:
@@ -163,6 +157,19 @@ class HomeScreen(KioskScreen):
     @work(thread=True, exclusive=True, group="home-network")
     def poll_network(self) -> None:
         self.post_message(network_report(self.kiosk))
+
+    @work(thread=True, exclusive=True, group="home-queue")
+    def poll_queue(self) -> None:
+        """The queue and today's figures: sync moves records between states behind this screen."""
+        try:
+            self.post_message(queue_report(self.kiosk.store, self.kiosk.today().isoformat()))
+        except Exception:  # the panel keeps its last figures; the technician finds why in the log
+            log.warning("queue figures not readable", exc_info=True)
+
+    def on_queue_report(self, msg: QueueReport) -> None:
+        self.queue = msg
+        self.render_queue()
+        self.render_today()
 
     def on_device_report(self, msg: DeviceReport) -> None:
         self.reports[msg.name] = msg
@@ -222,26 +229,25 @@ class HomeScreen(KioskScreen):
 
     def render_queue(self) -> None:
         lines = [f"[b]{translate('tui.home.queue')}[/b]"]
-        if self.counts is None:
-            set_text(self.query_one("#queue", Static), "\n".join([*lines, translate("tui.home.asking")]))
-            return
-        counts = self.counts.counts
-        shown = [s for s in RecordState if counts.get(s.value)] or [RecordState.DRAFT, RecordState.QUEUED]
-        for state in shown:
-            lines.append(f"{translate('state.' + state.value):<14}{counts.get(state.value, 0):>6}")
+        if self.queue is None:
+            lines.append(translate("tui.home.asking"))
+        else:
+            counts = self.queue.counts
+            shown = [s for s in RecordState if counts.get(s.value)] or [RecordState.DRAFT, RecordState.QUEUED]
+            for state in shown:
+                lines.append(f"{translate('state.' + state.value):<14}{number(counts.get(state.value, 0)):>7}")
         set_text(self.query_one("#queue", Static), "\n".join(lines))
 
     def render_today(self) -> None:
         lines = [f"[b]{translate('tui.home.today')}[/b]"]
-        if self.counts is None:
-            set_text(self.query_one("#today", Static), "\n".join([*lines, translate("tui.home.asking")]))
-            return
-        counts = self.counts.counts
-        total = sum(counts.get(s.value, 0) for s in DONE_STATES)
-        target = self.kiosk.cfg.station.target
-        lines.append(translate("tui.home.today_count", count=self.counts.today))
-        if target:
-            lines.append(translate("tui.home.target", done=total, target=target, pct=f"{100 * total / target:.1f}"))
+        if self.queue is None:
+            lines.append(translate("tui.home.asking"))
+        else:
+            counts = self.queue.counts
+            total = sum(counts.get(s.value, 0) for s in DONE_STATES)
+            lines.append(translate("tui.home.today_count", count=number(self.queue.today)))
+            if self.kiosk.cfg.station.target:
+                lines.append(target_line(total, self.kiosk.cfg.station.target))
         lines += stock_lines(self.stock)
         set_text(self.query_one("#today", Static), "\n".join(lines))
 

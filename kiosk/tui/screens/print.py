@@ -192,9 +192,10 @@ class PrintScreen(KioskScreen):
         set_text(self.query_one("#stock", Static), "  ".join(stock_lines(self.stock)))
 
     def show_status(self) -> None:
-        if not self.approved:
-            self.preview_text = translate("tui.print.none")
-        set_text(self.query_one("#preview-status", Static), self.preview_text)
+        # "none waiting" follows the rows: the list loads in a worker, and a message written while
+        # it was still empty must not stay next to the records that arrived
+        status = self.preview_text if self.approved else translate("tui.print.none")
+        set_text(self.query_one("#preview-status", Static), status)
 
     def show_log(self) -> None:
         set_text(self.query_one("#print-log", Static), "\n".join(self.failures[-5:]))

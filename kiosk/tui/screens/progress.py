@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
+from textual import work
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.widgets import ProgressBar, Static
 from textual_plotext import PlotextPlot
 
 from kiosk.i18n import translate
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.chrome import KioskFooter, KioskHeader
-from kiosk.tui.screens.home import DONE_STATES
+from kiosk.tui.screens.home import DONE_STATES, target_line
 
 DAYS = 14
 
 
+@dataclass
+class ProgressFigures(Message):
+    """Read in a worker: the last DAYS days' recordings (oldest first) and the district's total."""
+    days: list[dt.date]
+    per_day: list[int]
+    total: int
+
+
 class ProgressScreen(KioskScreen):
     KEYS = [("escape", "close", "tui.key.close")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.figures: ProgressFigures | None = None
 
     def compose(self) -> ComposeResult:
         yield KioskHeader()
@@ -26,29 +41,48 @@ class ProgressScreen(KioskScreen):
         yield PlotextPlot(id="progress-chart")
         yield KioskFooter(compact=True)
 
-    def refresh_texts(self) -> None:
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.load_figures()
+
+    @work(thread=True, exclusive=True, group="progress-figures")
+    def load_figures(self) -> None:
         store = self.kiosk.store
         today = self.kiosk.today()
         per_day = dict(store.enrolled_per_day(DAYS + 1))
         days = [today - dt.timedelta(days=i) for i in range(DAYS - 1, -1, -1)]
-        values = [per_day.get(d.isoformat(), 0) for d in days]
         counts = store.counts()
-        total = sum(counts.get(s.value, 0) for s in DONE_STATES)
+        self.post_message(ProgressFigures(days, [per_day.get(d.isoformat(), 0) for d in days],
+                                          sum(counts.get(s.value, 0) for s in DONE_STATES)))
+
+    def on_progress_figures(self, msg: ProgressFigures) -> None:
+        self.figures = msg
+        self.refresh_texts()
+
+    def refresh_texts(self) -> None:
+        figures = self.figures
+        if figures is None:
+            self.query_one("#progress-total", Static).update(translate("tui.home.asking"))
+            return
         target = self.kiosk.cfg.station.target
-        self.query_one("#progress-total", Static).update(
-            translate("tui.home.target", done=total, target=target, pct=f"{100 * total / target:.1f}") if target
-            else translate("tui.progress.no_target", done=total))
-        self.query_one("#progress-bar", ProgressBar).update(total=max(target, 1), progress=min(total, max(target, 1)))
+        self.query_one("#progress-total", Static).update(target_line(figures.total, target))
+        self.query_one("#progress-bar", ProgressBar).update(total=max(target, 1),
+                                                            progress=min(figures.total, max(target, 1)))
         chart = self.query_one("#progress-chart", PlotextPlot)
         plt = chart.plt
         plt.clear_data()
         plt.clear_figure()
-        xs = list(range(len(days)))
-        plt.bar(xs, values)
+        xs = list(range(len(figures.days)))
+        plt.bar(xs, figures.per_day)
         # explicit ticks (every other day): plotext's automatic choice depends on the width it
         # first renders at, and crowded labels run into each other at 80 columns
-        plt.xticks(xs[::2], [d.strftime("%d/%m") for d in days[::2]])
-        plt.ylim(0, max([*values, 1]))
+        plt.xticks(xs[::2], [d.strftime("%d/%m") for d in figures.days[::2]])
+        # recordings are whole numbers: integer ticks (plotext's own read 0.17, 0.33 ... for a
+        # quiet fortnight)
+        top = max([*figures.per_day, 1])
+        step = max(1, -(-top // 5))
+        plt.ylim(0, top)
+        plt.yticks(list(range(0, top + 1, step)))
         plt.title(translate("tui.progress.title", days=DAYS))
         plt.ylabel(translate("tui.progress.per_day"))
         chart.refresh()

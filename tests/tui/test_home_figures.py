@@ -1,0 +1,102 @@
+"""What the home, progress and print screens show follows the store (found driving the kiosk in
+tmux): the home queue panel kept "antre kirim 1" after sync had approved the record, the print
+screen said "no approved record waits" next to the approved record it listed, and counts were
+written the English way ("94130", "0.0%") in Bahasa Indonesia."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import Static
+
+from kiosk.config import PolicyConfig
+from kiosk.i18n import number, set_language, translate
+from kiosk.store import RecordState
+from kiosk.tui.screens.home import HomeScreen, target_line
+from kiosk.tui.screens.print import PrintScreen
+from kiosk.tui.screens.progress import ProgressScreen
+from tests.printer.conftest import approved_record
+from tests.tui.test_flow import login, wait_for
+
+
+def test_numbers_are_written_as_each_language_writes_them() -> None:
+    assert number(94130, language="id") == "94.130"
+    assert number(97.66, 1, language="id") == "97,7"
+    assert number(94130, language="en") == "94,130"
+    assert number(97.66, 1, language="en") == "97.7"
+    assert number(1234567, language="id") == "1.234.567"
+
+
+def test_the_district_target_line_in_bahasa_indonesia_uses_its_separators() -> None:
+    set_language("id")
+    assert target_line(91930, 94130) == "Capaian kecamatan: 91.930 dari 94.130 (97,7%)"
+
+
+def _plain(widget: Static) -> str:
+    return str(widget.render())
+
+
+async def test_home_queue_panel_follows_a_state_change_made_behind_it(make_app: Any, accounts: Any) -> None:
+    app = make_app()
+    store = app.store
+    store.policy = PolicyConfig(required_fingers=(), require_face=False, require_signature=False)
+    rid = approved_record(store, 1)
+    store.policy = app.cfg.policy
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        home = app.screen
+        approved = translate("state.approved")
+        await wait_for(pilot, lambda: approved in _plain(home.query_one("#queue", Static)), tries=400)
+        # the sync worker (another thread, another connection) moves the record on
+        done = threading.Event()
+
+        def sync_side() -> None:
+            store.transition(rid, RecordState.PRINTING, actor="sync")
+            done.set()
+
+        threading.Thread(target=sync_side).start()
+        await wait_for(pilot, done.is_set, tries=400)
+        await pilot.press("f5")
+        printing = translate("state.printing")
+        await wait_for(pilot, lambda: printing in _plain(home.query_one("#queue", Static)), tries=400)
+        assert approved not in _plain(home.query_one("#queue", Static))
+
+
+async def test_home_reads_the_queue_figures_off_the_event_loop(make_app: Any, accounts: Any) -> None:
+    app = make_app()
+    on_loop: list[bool] = []
+    real_counts = app.store.counts
+
+    def counting() -> dict[str, int]:
+        on_loop.append(threading.current_thread() is threading.main_thread())
+        return real_counts()
+
+    app.store.counts = counting  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await wait_for(pilot, lambda: app.screen.queue is not None, tries=400)
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen) and app.screen.figures is not None,
+                       tries=400)
+    assert on_loop and not any(on_loop), "store.counts() ran on the event loop"
+
+
+async def test_print_screen_does_not_say_none_waiting_next_to_the_approved_record(make_app: Any,
+                                                                                  accounts: Any) -> None:
+    app = make_app()
+    store = app.store
+    store.policy = PolicyConfig(required_fingers=(), require_face=False, require_signature=False)
+    approved_record(store, 1)
+    store.policy = app.cfg.policy
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        screen = PrintScreen()
+        await app.push_screen(screen)
+        await wait_for(pilot, lambda: screen.query_one("#approved").row_count == 1, tries=400)
+        await pilot.pause()
+        assert translate("tui.print.none") not in _plain(screen.query_one("#preview-status", Static))
