@@ -29,7 +29,11 @@ against the idle home screen's 271 / 571 / 734 ms measured at the start under th
 latency is the machine's, not the app's: the idle baseline was slower than the day's median);
 RSS 184 MB at the start, 357 MB after the first enrollment (NFIQ 2 and face models, the local
 central), 447 MB after the 7th, 471 MB from the 20th to the 30th (flat); first enrollment 75 s,
-the 30th 36 s, median 33 s. The day before these fixes kept 7 headers and ~32 footer keys per
+the 30th 36 s, median 33 s. The same day again a few minutes later at load 2-5: p50 20 ms,
+p95 76 ms, max 613 ms (idle baseline 28 / 45 / 105 ms); RSS 182 MB, 337 MB after the first, 558 MB
+after the 9th and 569 MB after the 30th (+11 MB over the last 21); first 24.8 s, the 30th 20.4 s,
+median 16.7 s. Goals met: the 30th no slower than the first. Not met: p95 (76 ms, goal 50), max
+(613 ms, goal 250), memory (grows over the first ~9 enrollments, then flat). The day before these fixes kept 7 headers and ~32 footer keys per
 enrollment alive and the last closed print and login screens (tests/tui/test_day_ui_work.py).
 """
 
