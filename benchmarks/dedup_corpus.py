@@ -69,6 +69,66 @@ def build_real(identities: int = 2000, impressions: int = 2, seed: int = 1401, *
     return path
 
 
+#: the coarse-stage model is trained on these fingers: another generator seed than the
+#: accuracy corpus's, so no trained parameter has seen a searched identity
+TRAIN_SEED = 2718
+
+
+def training_corpus_path(persons: int, seed: int = TRAIN_SEED) -> Path:
+    return CACHE / f"dedup-train-{persons}x10-s{seed}.sqlite"
+
+
+def build_training(persons: int = 150, seed: int = TRAIN_SEED, *, progress: bool = False,
+                   part: tuple[int, int] | None = None) -> Path:
+    """First impressions of all ten fingers of ``persons`` generator persons (seed ``seed``),
+    mindtct minutiae as ISO/IEC 19794-2 records; cached and resumable like :func:`build_real`."""
+    sys.path.insert(0, str(ROOT))
+    from device_mocks.fingerprints import FingerprintGenerator, finger_id
+    from kiosk.capture.finger import FingerprintEngine
+
+    path = training_corpus_path(persons, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=120.0)
+    conn.execute("CREATE TABLE IF NOT EXISTS t (ident INTEGER, position INTEGER, iso BLOB NOT NULL,"
+                 " PRIMARY KEY (ident, position))")
+    done = {r[0] for r in conn.execute("SELECT ident FROM t GROUP BY ident HAVING COUNT(*)=10")}
+    gen = FingerprintGenerator(seed=seed, cache_size=4)
+    engine = FingerprintEngine()
+    t0 = time.time()
+    for person in range(*(part or (0, persons))):
+        if person in done:
+            continue
+        rows = [(person, pos, engine.minutiae(gen.impression(finger_id(person + 1, pos), 0)).to_iso_19794_2_2005())
+                for pos in range(1, 11)]
+        with conn:
+            conn.executemany("INSERT OR REPLACE INTO t VALUES (?,?,?)", rows)
+        if progress and person % 10 == 0:
+            print(f"training: {person}/{persons} persons, {time.time() - t0:.0f} s", flush=True)
+    conn.close()
+    return path
+
+
+def load_training(persons: int = 150, seed: int = TRAIN_SEED) -> list[bytes]:
+    path = build_training(persons, seed)
+    conn = sqlite3.connect(path, timeout=120.0)
+    try:
+        return [bytes(b) for (b,) in conn.execute("SELECT iso FROM t ORDER BY ident, position")]
+    finally:
+        conn.close()
+
+
+def train_shipped_model(persons: int = 150, seed: int = TRAIN_SEED) -> None:
+    """Train the coarse stage's model on the training corpus and write it beside the ABIS code
+    (kiosk/central/abis/coarse_model.npz); deterministic for a given corpus."""
+    sys.path.insert(0, str(ROOT))
+    from kiosk.central.abis.features import MODEL_FILE, train_model
+    from kiosk.central.abis.index import template_points
+
+    model = train_model([template_points(iso) for iso in load_training(persons, seed)])
+    model.save(MODEL_FILE)
+    print(f"model {model.model_id} -> {MODEL_FILE}", flush=True)
+
+
 def load_real(identities: int = 2000, impressions: int = 2, seed: int = 1401, *,
               build: bool = True) -> dict[tuple[int, int, int], bytes]:
     """The corpus (built first unless ``build`` is False: then whatever is cached so far)."""
@@ -99,21 +159,22 @@ def filler_minutiae(rng: np.random.Generator, count: int) -> list[np.ndarray]:
     return out
 
 
-
-
 def filler_gallery_path(residents: int, seed: int) -> Path:
-    return CACHE / f"dedup-gallery-{residents}-s{seed}"
+    from kiosk.central.abis.features import shipped_model
+
+    # the vectors depend on the coarse model: a new model means a new gallery
+    return CACHE / f"dedup-gallery-{residents}-s{seed}-{shipped_model().model_id}"
 
 
-def build_filler_gallery(residents: int = 100_000, seed: int = 1402, base: int = 10_000, *,
+def build_filler_gallery(residents: int = 100_000, seed: int = 1402, base: int = 2_000, *,
                          progress: bool = False) -> Path:
     """A gallery of ``residents`` x 10 filler fingers in the ABIS index format.
 
-    ``base`` residents' fingers are drawn (minutiae -> ISO record + coarse vector); the rest of
-    the gallery reuses those fingers position by position in shuffled combinations, so every
-    resident is a distinct ten-print while the vector maths per finger stays real. This keeps
-    the one-off build to minutes on a shared 2-core machine (the coarse vectors cost ~2 ms
-    per finger); search time depends on the gallery's size, not on where its fingers came from."""
+    ``base`` fingers per position are drawn (minutiae -> ISO record + coarse vector); the
+    residents reuse them position by position in shuffled combinations, so every resident is
+    a distinct ten-print (2,000^10 combinations) while the vector maths per finger stays real.
+    This keeps the one-off build to minutes on a shared 2-core machine; search time depends
+    on the gallery's size, not on where its fingers came from."""
     sys.path.insert(0, str(ROOT))
     from kiosk.capture.finger import MinutiaPoint, encode_iso_19794_2
     from kiosk.central.abis.features import finger_vectors
@@ -135,7 +196,7 @@ def build_filler_gallery(residents: int = 100_000, seed: int = 1402, base: int =
             isos[pos].append(encode_iso_19794_2(mp, width=256, height=288, position=pos, quality=60))
         if progress:
             print(f"position {pos}: {base} filler fingers, {time.time() - t0:.0f} s", flush=True)
-    perms = {p: np.concatenate([np.arange(base)] + [rng.permutation(base) for _ in range(residents // base)])
+    perms = {p: np.concatenate([rng.permutation(base) for _ in range(residents // base + 1)])
              for p in range(1, 11)}
     index = FingerIndex(path)
     try:
@@ -155,6 +216,10 @@ def build_filler_gallery(residents: int = 100_000, seed: int = 1402, base: int =
 if __name__ == "__main__":
     if sys.argv[1:] == ["gallery"]:
         build_filler_gallery(progress=True)
+    elif sys.argv[1:] == ["model"]:
+        train_shipped_model()
+    elif sys.argv[1:2] == ["train"]:
+        build_training(progress=True, part=(int(sys.argv[2]), int(sys.argv[3])) if len(sys.argv) > 3 else None)
     elif sys.argv[1:2] == ["part"]:
         build_real(progress=True, part=(int(sys.argv[2]), int(sys.argv[3])))
     else:

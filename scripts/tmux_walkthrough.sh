@@ -80,7 +80,7 @@ shot face-bahasa " Wajah "
 keys F2
 shot face-english " Face "
 keys F4
-shot home-after-leave "draft               1"
+shot home-after-leave "draft              1"
 keys r
 shot resume-offer "SITI AMINAH"
 keys Enter

@@ -41,12 +41,13 @@ def test_every_subcommand_and_option_has_help_text() -> None:
     missing = []
     for path, parser in walk(build_parser()):
         for name, text in subcommand_helps(parser).items():
-            if not text:
+            # a catalog key without words reads as its own code (cli_help.kiosk...): missing too
+            if not text or text.startswith("cli_help."):
                 missing.append(" ".join((*path, name)))
         for action in parser._actions:
             if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
                 continue
-            if not action.help or action.help == argparse.SUPPRESS:
+            if not action.help or action.help == argparse.SUPPRESS or action.help.startswith("cli_help."):
                 missing.append(" ".join((*path, action.option_strings[0] if action.option_strings else action.dest)))
     assert missing == []
 
@@ -80,7 +81,8 @@ def _args_for(path: tuple[str, ...]) -> list[str]:
              ("simulate", "enroll"): ["--count", "1"], ("export",): ["--to", "/tmp/nowhere"],
              ("central", "import"): ["/tmp/nowhere"], ("users", "add"): ["anna", "--role", "operator"],
              ("print",): ["--approved"], ("quality", "face"): ["x.png"], ("quality", "finger"): ["x.png"],
-             ("quality", "compare"): ["a.png", "b.png"]}
+             ("quality", "compare"): ["a.png", "b.png"],
+             ("local-match", "decide"): ["r1", "different_people", "--supervisor", "sup1"]}
     return [*path, *extra.get(path, [])]
 
 

@@ -27,6 +27,8 @@ PATHS: dict[RecordState, list[RecordState]] = {
     S.PRINTING: [S.CAPTURED, S.QUEUED, S.SUBMITTED, S.APPROVED, S.PRINTING],
     S.PRINTED: [S.CAPTURED, S.QUEUED, S.SUBMITTED, S.APPROVED, S.PRINTING, S.PRINTED],
     S.CANCELLED: [S.CANCELLED],
+    S.HELD: [S.CAPTURED, S.QUEUED, S.HELD],
+    S.DELETED: [S.CAPTURED, S.QUEUED, S.SUBMITTED, S.APPROVED, S.DELETED],
 }
 _serial = itertools.count(1)
 
@@ -47,7 +49,20 @@ def test_the_table_is_the_issue_s_lifecycle() -> None:
         ("approved", "printing"), ("printing", "printed"), ("printing", "approved"),
         ("draft", "cancelled"), ("captured", "cancelled"), ("rejected", "cancelled"),
         ("duplicate", "cancelled"), ("duplicate", "queued"),
+        # issue 14 §2: the station's own fingerprint check holds a record before upload
+        ("queued", "held"), ("held", "queued"), ("held", "cancelled"),
+        # the central's signed ``deleted`` decision; an adjudicated duplicate decided after all
+        ("submitted", "deleted"), ("approved", "deleted"), ("printed", "deleted"), ("duplicate", "deleted"),
+        ("duplicate", "approved"), ("duplicate", "rejected"),
     }
+
+
+def test_deleted_is_terminal_and_frees_the_nik(store: RecordStore) -> None:
+    rid = record_in(store, S.DELETED)
+    assert TRANSITIONS[S.DELETED] == frozenset()
+    ident = store.identity(rid)
+    again = store.create_draft(ident, actor="op1")  # the central freed the NIK: so does the station
+    assert again.state is S.DRAFT
 
 
 @pytest.mark.parametrize("src,dst", [(a, b) for a, ts in TRANSITIONS.items() for b in sorted(ts)])
@@ -156,8 +171,8 @@ def test_local_duplicate_nik_is_refused_naming_the_record(store: RecordStore) ->
     assert info.value.params == {"record_id": first.id, "state": "draft"}
 
 
-@pytest.mark.parametrize("state", [s for s in RecordState if s is not S.CANCELLED])
-def test_duplicate_check_covers_every_state_but_cancelled(store: RecordStore, state: RecordState) -> None:
+@pytest.mark.parametrize("state", [s for s in RecordState if s not in (S.CANCELLED, S.DELETED)])
+def test_duplicate_check_covers_every_state_but_cancelled_and_deleted(store: RecordStore, state: RecordState) -> None:
     rid = record_in(store, state)
     nik = store.identity(rid).nik
     from kiosk.identity import Identity

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.central.answers import sign_answer
+from kiosk.central import held_deletions
 from kiosk.central.abis import dedup
 from kiosk.central.abis.service import Abis, LocalAbis
 from kiosk.central.carddata import card_data
@@ -441,7 +442,11 @@ class CentralRegistry:
             body["duplicate_of"] = {"station_id": holder["station_id"], "region": holder["region"],
                                     "record_id": holder["record_id"]}
         elif (bio := self._biometric(c, rec)).outcome in (dedup.Outcome.PENDING, dedup.Outcome.ADJUDICATION):
-            return  # the ABIS has not answered yet, or an officer must adjudicate: no decision yet
+            # the ABIS has not answered yet, or an officer must adjudicate: no final decision yet,
+            # but the station is told at once that the resident is recorded elsewhere
+            if bio.outcome is dedup.Outcome.ADJUDICATION and bio.candidate_record:
+                held_deletions.tell_same_fingers(c, rec, bio, now=now_iso())
+            return
         elif bio.outcome is dedup.Outcome.REJECT_SAME_PERSON:
             decision = "rejected"
             body["reason"] = {"code": "central.reject.same_person", "params": {}}
@@ -501,6 +506,7 @@ class CentralRegistry:
             if verdict is dedup.Verdict.DELETE_EARLIER:
                 self._delete_record(c, row["candidate_record"], f"adjudication {row['case_id']}: {note}")
             dedup.resolve_case(c, row, verdict, actor=actor, note=note, now=now_iso(), decide_after=time.time())
+            held_deletions.answer_held_deletion(c, row, verdict, now=now_iso())
         self.decide_due()
 
     def decide_due(self, now: float | None = None) -> int:
@@ -512,8 +518,10 @@ class CentralRegistry:
                                  " ORDER BY decide_after", (now,)).fetchall():
                 self._decide(c, rec)
                 n += 1
-            for req in c.execute("SELECT * FROM deletions WHERE status='pending' AND answer_after <= ?",
-                                 (now,)).fetchall():
+            # a request for a record held for adjudication waits for the officer's verdict
+            for req in c.execute("SELECT * FROM deletions d WHERE status='pending' AND answer_after <= ?"
+                                 " AND NOT EXISTS (SELECT 1 FROM adjudications a WHERE a.record_id=d.record_id"
+                                 " AND a.submission=d.submission AND a.status='open')", (now,)).fetchall():
                 # "one NIK, one person": the earlier record is deleted, the NIK is free again
                 self._delete_record(c, req["target_record"], f"deletion request {req['request_id']}")
                 c.execute("UPDATE deletions SET status='done', answered_at=? WHERE request_id=?",

@@ -17,7 +17,8 @@ import sys
 from typing import Any, Sequence
 
 from kiosk import __version__
-from kiosk.cli.arguments import KioskArgumentParser
+from kiosk.cli.language import command_line_language
+from kiosk.cli.parser import KioskArgumentParser
 from kiosk.errors import KioskError
 from kiosk.i18n import describe, set_language
 from kiosk.ops.logs import configure_console
@@ -28,7 +29,8 @@ from kiosk.ops.logs import configure_console
 os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
 
 #: modules under kiosk.cli that add subcommands, in the order --help lists them
-COMMAND_MODULES = ["records", "devices", "quality", "sync", "central", "printing", "users", "ops", "serve", "receipt"]
+COMMAND_MODULES = ["records", "devices", "quality", "sync", "central", "printing", "users", "ops", "serve", "receipt",
+                   "local_match"]
 
 log = logging.getLogger("kiosk")
 #: exit status of a command whose reader went away (128 + SIGPIPE, as the shell reports it)
@@ -36,26 +38,16 @@ EXIT_PIPE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = KioskArgumentParser(prog="kiosk", description="Biometric enrollment kiosk (e-KTP).")
+    """The whole command line, worded in the current language (help texts: kiosk.cli.parser)."""
+    parser = KioskArgumentParser(prog="kiosk")
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
-    parser.add_argument("--config", metavar="PATH",
-                        help="station config (default: $KIOSK_CONFIG, else the source checkout's config.toml,"
-                             " else /etc/kiosk/config.toml)")
-    parser.add_argument("--lang", choices=("id", "en"), help="language of messages (default: from config)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show the log on stderr")
+    parser.add_argument("--config", metavar="PATH")
+    parser.add_argument("--lang", choices=("id", "en"))
+    parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"kiosk.cli.{name}").register(sub)
     return parser
-
-
-def _preset_language(argv: Sequence[str]) -> None:
-    """--lang before parsing, so the parser's own error lines are in that language."""
-    for i, arg in enumerate(argv):
-        value = arg.partition("=")[2] if arg.startswith("--lang=") else (
-            argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None)
-        if value in ("id", "en"):
-            set_language(value)
 
 
 def _report(exc: BaseException, as_json: bool) -> None:
@@ -80,7 +72,8 @@ def _reader_gone() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    _preset_language(argv)
+    # help and usage errors happen while parsing: their language is chosen before the parser is built
+    set_language(command_line_language(argv))
     parser = build_parser()
     args = parser.parse_args(argv)
     # JSON lines on stderr with --verbose; the station's log file is attached by each command

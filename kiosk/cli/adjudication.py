@@ -10,28 +10,24 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kiosk.cli.arguments import JSON_HELP
 from kiosk.i18n import translate
 
 
 def register(csub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    ap = csub.add_parser("adjudication", help="same-person cases waiting for an officer")
+    ap = csub.add_parser("adjudication")
     asub = ap.add_subparsers(dest="adjudication_command", metavar="ACTION", required=True)
-    lp = asub.add_parser("list", help="open cases (--all: resolved ones too)")
-    lp.add_argument("--all", action="store_true", help="resolved cases too")
-    lp.add_argument("--json", action="store_true", help=JSON_HELP)
+    lp = asub.add_parser("list")
+    lp.add_argument("--all", action="store_true")
+    lp.add_argument("--json", action="store_true")
     lp.set_defaults(func=cmd_list)
-    rp = asub.add_parser("resolve", help="decide one case")
-    rp.add_argument("case", help="case id (a unique prefix is enough)")
-    rp.add_argument("verdict", choices=["distinct", "same_person", "delete_earlier"],
-                    help="distinct: two people (approve); same_person: reject the new record; "
-                         "delete_earlier: delete the earlier record and approve the new one")
-    rp.add_argument("--note", default="", help="the officer's note, kept with the verdict")
-    rp.add_argument("--officer", default="central", help="who decided (recorded in the central's trail)")
+    rp = asub.add_parser("resolve")
+    rp.add_argument("case")
+    rp.add_argument("verdict", choices=["distinct", "same_person", "delete_earlier"])
+    rp.add_argument("--note", default="")
+    rp.add_argument("--officer", default="central")
     rp.set_defaults(func=cmd_resolve)
     for p in (lp, rp):
-        p.add_argument("--data", type=Path, dest="import_data", metavar="DATA",
-                       help="central data folder (same as `kiosk central --data`)")
+        p.add_argument("--data", type=Path, dest="import_data", metavar="DATA")
 
 
 def _registry(args: argparse.Namespace):  # type: ignore[no-untyped-def]

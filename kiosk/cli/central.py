@@ -8,39 +8,32 @@ import signal
 import threading
 from pathlib import Path
 
-from kiosk.cli.arguments import JSON_HELP, bounded_float, port, seconds, share
+from kiosk.cli.arguments import bounded_float, port, seconds, seed, share
 from kiosk.errors import InputError, KioskError
 from kiosk.i18n import translate
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("central", help="run the local central registry")
-    p.add_argument("--port", type=port, default=8470, help="TCP port to listen on, 0..65535 (default 8470)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--data", type=Path, help="its database and keys (default: central.local.data_dir of the"
-                                             " config, else var/central)")
-    p.add_argument("--decision-delay", type=seconds, default=2.0, help="seconds before deciding on a packet")
-    p.add_argument("--station", action="append", default=[], metavar="ID=PEM[:REGION]",
-                   help="register a station's Ed25519 public key file (repeatable)")
-    p.add_argument("--fault-rate", type=share, default=0.0, help="share of requests that fail (0..1)")
-    p.add_argument("--fault-kinds", default="5xx,timeout,reset,lost_response",
-                   help="comma-separated kinds of injected faults (default: all four)")
-    p.add_argument("--hang", type=seconds, default=15.0, help="seconds a 'timeout' fault holds the connection")
-    p.add_argument("--latency-ms", type=bounded_float(0.0, 600_000.0), default=0.0,
-                   help="milliseconds added to every answer")
-    p.add_argument("--bandwidth-kbps", type=bounded_float(0.0, 10_000_000.0), default=0.0, help="cap on body bytes each way (0 = none)")
-    p.add_argument("--outage", type=seconds, default=0.0, help="start with a total outage of this many seconds")
-    p.add_argument("--seed", type=int, help="seed of the fault injection (repeatable runs)")
+    p = sub.add_parser("central")
+    p.add_argument("--port", type=port, default=8470)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--data", type=Path)
+    p.add_argument("--decision-delay", type=seconds, default=2.0)
+    p.add_argument("--station", action="append", default=[], metavar="ID=PEM[:REGION]")
+    p.add_argument("--fault-rate", type=share, default=0.0)
+    p.add_argument("--fault-kinds", default="5xx,timeout,reset,lost_response")
+    p.add_argument("--hang", type=seconds, default=15.0)
+    p.add_argument("--latency-ms", type=bounded_float(0.0, 600_000.0), default=0.0)
+    p.add_argument("--bandwidth-kbps", type=bounded_float(0.0, 10_000_000.0), default=0.0)
+    p.add_argument("--outage", type=seconds, default=0.0)
+    p.add_argument("--seed", type=seed)
     p.set_defaults(func=cmd_central)
     csub = p.add_subparsers(dest="central_command", metavar="ACTION")
-    ip = csub.add_parser("import", help="import a station's offline export (a batch folder, or a USB stick of batches)")
-    ip.add_argument("folder", type=Path, help="a batch folder, or a folder (USB stick) holding batches")
-    ip.add_argument("--data", type=Path, dest="import_data", metavar="DATA",
-                    help="central data folder (same as `kiosk central --data`)")
-    ip.add_argument("--station-key", type=Path, metavar="PEM",
-                    help="check the batch with this station public key instead of the one the station is"
-                         " registered with")
-    ip.add_argument("--json", action="store_true", help=JSON_HELP)
+    ip = csub.add_parser("import")
+    ip.add_argument("folder", type=Path)
+    ip.add_argument("--data", type=Path, dest="import_data", metavar="DATA")
+    ip.add_argument("--station-key", type=Path, metavar="PEM")
+    ip.add_argument("--json", action="store_true")
     ip.set_defaults(func=cmd_import)
     from kiosk.cli.adjudication import register as register_adjudication
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kiosk.cli.arguments import JSON_HELP
+from kiosk.cli.arguments import seconds
 from kiosk.cli.context import config_from, print_json
 from kiosk.config import Config
 from kiosk.devices.discovery import attached
@@ -26,17 +26,16 @@ from kiosk.i18n import translate
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("devices", help="configured devices with their status, and what is attached")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p = sub.add_parser("devices")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_devices)
 
-    p = sub.add_parser("diag", help="check devices: open, info, self-test, one test capture")
-    p.add_argument("device", nargs="?", help="only this configured device")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
-    p.add_argument("--hexdump", action="store_true", help="show each device's last exchanges, decoded")
-    p.add_argument("--bundle", action="store_true", help="also write the diagnostics bundle for a remote expert")
-    p.add_argument("--capture-timeout", type=float, default=10.0, metavar="S",
-                   help="seconds the test capture waits (default 10)")
+    p = sub.add_parser("diag")
+    p.add_argument("device", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--hexdump", action="store_true")
+    p.add_argument("--bundle", action="store_true")
+    p.add_argument("--capture-timeout", type=seconds, default=10.0, metavar="S")
     p.set_defaults(func=cmd_diag)
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from kiosk.central.keys import StationKeys
 from kiosk.config import Config
-from kiosk.cli.arguments import JSON_HELP
 from kiosk.cli.context import config_from, print_json, store_from
 from kiosk.errors import InputError, KioskError
 from kiosk.i18n import translate
@@ -27,23 +26,22 @@ from kiosk.ops.retention import purge_expired
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("init", help="provision a new station (data folder, keys, first supervisor)")
-    p.add_argument("--data", type=Path, help="station data folder (default: station.data_dir of the config)")
-    p.add_argument("--user", default="supervisor", help="name of the first supervisor account")
-    p.add_argument("--accounts", type=Path, help="accounts file (default: <data>/accounts.toml, or accounts.file"
-                                                 " of the config when --data is not given)")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p = sub.add_parser("init")
+    p.add_argument("--data", type=Path)
+    p.add_argument("--user", default="supervisor")
+    p.add_argument("--accounts", type=Path)
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("purge", help="purge biometrics of finished records past the retention period")
-    p.add_argument("--dry-run", action="store_true", help="only list what would be purged")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p = sub.add_parser("purge")
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_purge)
 
-    p = sub.add_parser("export", help="write queued records to a folder (USB stick) for the central")
-    p.add_argument("--to", type=Path, required=True, metavar="DIR", help="folder to write the batch into")
-    p.add_argument("--again", action="store_true", help="include records already exported but not yet confirmed")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p = sub.add_parser("export")
+    p.add_argument("--to", type=Path, required=True, metavar="DIR")
+    p.add_argument("--again", action="store_true")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_export)
 
 

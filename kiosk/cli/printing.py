@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from kiosk.cli.arguments import JSON_HELP, count
+from kiosk.cli.arguments import count
 from kiosk.cli.context import config_from, print_json, store_from
 from kiosk.config import Config
 from kiosk.devices.errors import DeviceError
@@ -17,30 +17,29 @@ from kiosk.store.states import RecordState
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("print", help="print approved cards (only with the central's permit)")
-    p.add_argument("record", nargs="?", help="record id (or a unique prefix)")
-    p.add_argument("--approved", action="store_true", help="print every approved record that has a permit")
-    p.add_argument("--tray", choices=("good", "bad"),
-                   help="after an interrupted print of RECORD: the card in the output tray is good, or bad/absent")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p = sub.add_parser("print")
+    p.add_argument("record", nargs="?")
+    p.add_argument("--approved", action="store_true")
+    p.add_argument("--tray", choices=("good", "bad"))
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_print)
 
-    p = sub.add_parser("stock", help="card and ribbon stock")
+    p = sub.add_parser("stock")
     ssub = p.add_subparsers(dest="stock_command", metavar="ACTION")
-    ap = ssub.add_parser("add", help="blank cards received")
-    ap.add_argument("count", type=count, help="how many blank cards were received")
-    ap.add_argument("--json", action="store_true", help=JSON_HELP)
+    ap = ssub.add_parser("add")
+    ap.add_argument("count", type=count)
+    ap.add_argument("--json", action="store_true")
     ap.set_defaults(func=cmd_stock_add)
-    rp = ssub.add_parser("ribbon", help="a new ribbon was loaded (prints it holds)")
-    rp.add_argument("count", type=count, help="how many prints the new ribbon holds")
-    rp.add_argument("--json", action="store_true", help=JSON_HELP)
+    rp = ssub.add_parser("ribbon")
+    rp.add_argument("count", type=count)
+    rp.add_argument("--json", action="store_true")
     rp.set_defaults(func=cmd_stock_ribbon)
-    sp = ssub.add_parser("spoil", help="a card was spoiled or thrown away")
-    sp.add_argument("--reason", required=True, help="what happened to the card")
-    sp.add_argument("--json", action="store_true", help=JSON_HELP)
-    sp.add_argument("--record", help="the record whose card it was, if any")
+    sp = ssub.add_parser("spoil")
+    sp.add_argument("--reason", required=True)
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--record")
     sp.set_defaults(func=cmd_stock_spoil)
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stock)
 
 

@@ -19,30 +19,30 @@ from kiosk.capture.face import FaceAnalyzer
 from kiosk.capture.finger import FingerprintEngine, to_resolution
 from kiosk.capture.report import QualityReport
 from kiosk.capture.thresholds import quality_thresholds
-from kiosk.cli.arguments import JSON_HELP
+from kiosk.cli.arguments import finger_position, ppi
 from kiosk.cli.context import config_from, print_json
 from kiosk.errors import InputError
 from kiosk.i18n import translate
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("quality", help="check a face or fingerprint image against the capture quality rules")
+    p = sub.add_parser("quality")
     qsub = p.add_subparsers(dest="quality_command", required=True, metavar="KIND")
-    fp = qsub.add_parser("face", help="face checks on a camera frame (PNG/JPEG)")
-    fp.add_argument("image", type=Path, help="photo file (PNG, JPEG)")
-    fp.add_argument("--json", action="store_true", help=JSON_HELP)
+    fp = qsub.add_parser("face")
+    fp.add_argument("image", type=Path)
+    fp.add_argument("--json", action="store_true")
     fp.set_defaults(func=cmd_face)
-    gp = qsub.add_parser("finger", help="NFIQ 2 and live checks on a fingerprint image")
-    gp.add_argument("image", type=Path, help="fingerprint image file (PNG, WSQ)")
-    gp.add_argument("--position", type=int, default=2, help="ISO finger position 1..10 (default 2)")
-    gp.add_argument("--ppi", type=int, default=500, help="resolution of the image (default 500)")
-    gp.add_argument("--json", action="store_true", help=JSON_HELP)
+    gp = qsub.add_parser("finger")
+    gp.add_argument("image", type=Path)
+    gp.add_argument("--position", type=finger_position, default=2)
+    gp.add_argument("--ppi", type=ppi, default=500)
+    gp.add_argument("--json", action="store_true")
     gp.set_defaults(func=cmd_finger)
-    cp = qsub.add_parser("compare", help="bozorth3 similarity of two fingerprint images")
-    cp.add_argument("first", type=Path, help="first fingerprint image")
-    cp.add_argument("second", type=Path, help="second fingerprint image")
-    cp.add_argument("--ppi", type=int, default=500, help="resolution of both images (default 500)")
-    cp.add_argument("--json", action="store_true", help=JSON_HELP)
+    cp = qsub.add_parser("compare")
+    cp.add_argument("first", type=Path)
+    cp.add_argument("second", type=Path)
+    cp.add_argument("--ppi", type=ppi, default=500)
+    cp.add_argument("--json", action="store_true")
     cp.set_defaults(func=cmd_compare)
 
 

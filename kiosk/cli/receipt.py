@@ -10,12 +10,12 @@ from kiosk.i18n import translate
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("receipt", help="the resident's receipt for a finished recording (PDF, CUPS)")
-    p.add_argument("record", help="record id (a unique prefix is enough)")
-    p.add_argument("--out", type=Path, help="write the PDF here")
-    p.add_argument("--queue", help="print it on this CUPS queue")
-    p.add_argument("--server", default="localhost:631", help="cupsd host:port (default localhost:631)")
-    p.add_argument("--language", choices=["id", "en"], help="default: the station's language")
+    p = sub.add_parser("receipt")
+    p.add_argument("record")
+    p.add_argument("--out", type=Path)
+    p.add_argument("--queue")
+    p.add_argument("--server", default="localhost:631")
+    p.add_argument("--language", choices=["id", "en"])
     p.set_defaults(func=cmd_receipt)
 
 

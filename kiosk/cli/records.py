@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kiosk.cli.arguments import JSON_HELP
 from kiosk.cli.context import config_from, print_json, store_from
 from kiosk.i18n import translate
 from kiosk.nik import NikError, parse_nik
@@ -13,34 +12,32 @@ from kiosk.store import Record, RecordStore
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("nik", help="check a NIK and show its parts")
-    p.add_argument("nik", help="the 16-digit NIK to check")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p = sub.add_parser("nik")
+    p.add_argument("nik")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_nik)
 
-    p = sub.add_parser("records", help="list or show enrollment records")
+    p = sub.add_parser("records")
     rsub = p.add_subparsers(dest="records_command", required=True, metavar="ACTION")
-    lp = rsub.add_parser("list", help="list records")
-    lp.add_argument("--state", help="only records in this state")
-    lp.add_argument("--json", action="store_true", help=JSON_HELP)
+    lp = rsub.add_parser("list")
+    lp.add_argument("--state")
+    lp.add_argument("--json", action="store_true")
     lp.set_defaults(func=cmd_list)
-    sp = rsub.add_parser("show", help="show one record")
-    sp.add_argument("id", help="record id (or a unique prefix)")
-    sp.add_argument("--json", action="store_true", help=JSON_HELP)
+    sp = rsub.add_parser("show")
+    sp.add_argument("id")
+    sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("audit", help="show the audit trail; `audit verify` checks it")
-    p.add_argument("--record", help="only entries of this record")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p = sub.add_parser("audit")
+    p.add_argument("--record")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_audit)
     asub = p.add_subparsers(dest="audit_command", metavar="ACTION")
-    vp = asub.add_parser("verify", help="check the hash chain and the signed checkpoints",
-                         description="Exit status: 0 intact, 3 an entry was altered, 4 removed, 5 reordered,"
-                                     " 6 a checkpoint signature is bad (1 could not check, 2 bad input).")
-    vp.add_argument("--json", action="store_true", help=JSON_HELP)
+    vp = asub.add_parser("verify")
+    vp.add_argument("--json", action="store_true")
     vp.set_defaults(func=cmd_audit_verify)
-    cp = asub.add_parser("checkpoint", help="sign a checkpoint of the audit chain now")
-    cp.add_argument("--json", action="store_true", help=JSON_HELP)
+    cp = asub.add_parser("checkpoint")
+    cp.add_argument("--json", action="store_true")
     cp.set_defaults(func=cmd_audit_checkpoint)
 
 

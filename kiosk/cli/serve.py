@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("serve", help="run the station without the UI: hold its devices, answer kiosk diag")
+    p = sub.add_parser("serve")
     p.set_defaults(func=cmd_serve)
 
 

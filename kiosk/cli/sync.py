@@ -8,54 +8,49 @@ import signal
 import sys
 from typing import Any
 
-from kiosk.cli.arguments import JSON_HELP, positive_count
+from kiosk.cli.arguments import positive_count, seed, share
 from kiosk.cli.context import config_from, print_json, store_from
 from kiosk.errors import InputError
 from kiosk.i18n import number, translate
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("sync", help="send queued records to the central and fetch decisions")
-    p.add_argument("--once", action="store_true", help="one pass, then exit (exit 1 if records were postponed)")
-    p.add_argument("--json", action="store_true", help="print each pass's report as JSON")
+    p = sub.add_parser("sync")
+    p.add_argument("--once", action="store_true")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sync)
 
-    p = sub.add_parser("queue", help="show the queue and network state")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p = sub.add_parser("queue")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_queue)
     qsub = p.add_subparsers(dest="queue_command", metavar="ACTION")
-    dp = qsub.add_parser("delete-request", help="ask the central to delete the earlier record of a duplicate")
-    dp.add_argument("record", help="record id (or a unique prefix)")
-    dp.add_argument("--reason", default="resident confirmed identity; earlier record is wrong",
-                    help="why the earlier record is wrong (sent to the central)")
-    dp.add_argument("--actor", default="operator", help="who asks (audit trail)")
-    dp.add_argument("--json", action="store_true", help=JSON_HELP)
+    dp = qsub.add_parser("delete-request")
+    dp.add_argument("record")
+    dp.add_argument("--reason", default="resident confirmed identity; earlier record is wrong")
+    dp.add_argument("--actor", default="operator")
+    dp.add_argument("--json", action="store_true")
     dp.set_defaults(func=cmd_delete_request)
-    rp = qsub.add_parser("retry", help="send a record the central refused once more (sealed anew)")
-    rp.add_argument("record", help="record id (or a unique prefix)")
-    rp.add_argument("--actor", default="operator", help="who asks (audit trail)")
-    rp.add_argument("--json", action="store_true", help=JSON_HELP)
+    rp = qsub.add_parser("retry")
+    rp.add_argument("record")
+    rp.add_argument("--actor", default="operator")
+    rp.add_argument("--json", action="store_true")
     rp.set_defaults(func=cmd_retry)
 
-    p = sub.add_parser("simulate", help="create synthetic records for demos and load tests")
+    p = sub.add_parser("simulate")
     ssub = p.add_subparsers(dest="simulate_command", required=True, metavar="ACTION")
-    ep = ssub.add_parser("enroll", help="create N complete synthetic records and queue them")
-    ep.add_argument("--count", type=positive_count, required=True, help="how many records to create")
-    ep.add_argument("--seed", type=int, default=0, help="seed of the synthetic residents (default 0)")
-    ep.add_argument("--repeat-share", type=float, default=0.0, metavar="SHARE",
-                    help="share (0..1) of residents recorded before: the same fingers under another NIK, or the"
-                         " same NIK again when they come from another seed")
-    ep.add_argument("--repeat-seed", type=int, default=None, metavar="SEED",
-                    help="the residents repeated are those of this seed (another station's --seed; default: this"
-                         " run's own earlier residents)")
-    ep.add_argument("--district", help="six-digit district code (default: the station's region)")
-    ep.add_argument("--json", action="store_true", help=JSON_HELP)
+    ep = ssub.add_parser("enroll")
+    ep.add_argument("--count", type=positive_count, required=True)
+    ep.add_argument("--seed", type=seed, default=0)
+    ep.add_argument("--repeat-share", type=share, default=0.0, metavar="SHARE")
+    ep.add_argument("--repeat-seed", type=seed, default=None, metavar="SEED")
+    ep.add_argument("--district")
+    ep.add_argument("--json", action="store_true")
     ep.set_defaults(func=cmd_simulate_enroll)
 
-    p = sub.add_parser("keys", help="station keys")
+    p = sub.add_parser("keys")
     ksub = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
-    ip = ksub.add_parser("init", help="create the station key pair (and the local central's keys)")
-    ip.add_argument("--json", action="store_true", help=JSON_HELP)
+    ip = ksub.add_parser("init")
+    ip.add_argument("--json", action="store_true")
     ip.set_defaults(func=cmd_keys_init)
 
 

@@ -12,21 +12,20 @@ import getpass
 import sys
 
 from kiosk.accounts import AccountInputError, AccountStore, Role
-from kiosk.cli.arguments import JSON_HELP
 from kiosk.cli.context import config_from, print_json
 from kiosk.i18n import translate
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("users", help="manage operator, supervisor and technician accounts")
+    p = sub.add_parser("users")
     usub = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
-    ap = usub.add_parser("add", help="add an account (password asked twice)")
-    ap.add_argument("name", help="account name: lower-case letters, digits, '.', '_' or '-'")
-    ap.add_argument("--role", required=True, choices=[r.value for r in Role], help="what the account may do")
-    ap.add_argument("--json", action="store_true", help=JSON_HELP)
+    ap = usub.add_parser("add")
+    ap.add_argument("name")
+    ap.add_argument("--role", required=True, choices=[r.value for r in Role])
+    ap.add_argument("--json", action="store_true")
     ap.set_defaults(func=cmd_add)
-    lp = usub.add_parser("list", help="list accounts")
-    lp.add_argument("--json", action="store_true", help=JSON_HELP)
+    lp = usub.add_parser("list")
+    lp.add_argument("--json", action="store_true")
     lp.set_defaults(func=cmd_list)
 
 

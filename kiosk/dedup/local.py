@@ -45,6 +45,9 @@ class LocalMatcher:
         self.window = dt.timedelta(days=window_days)
         self.threshold = threshold
         self.index = FingerIndex(Path(data_dir) / "dedup")
+        #: records already looked at by this matcher (indexed, or without usable templates): a
+        #: check before every upload must not read every record's samples again
+        self._seen: set[str] = set()
 
     def close(self) -> None:
         self.index.close()
@@ -65,8 +68,11 @@ class LocalMatcher:
         for rec in self.store.list():
             if rec.state in (RecordState.DRAFT, RecordState.CANCELLED) or rec.created_at < since:
                 continue
+            if rec.id in self._seen:
+                continue
             if self.index.row_of(rec.id) is None:
                 self._add(rec.id, rec.created_at)
+            self._seen.add(rec.id)
         for sid, created in list(self.index.subjects):
             if sid and created < since:
                 self.index.delete(sid)
@@ -91,6 +97,8 @@ class LocalMatcher:
             other = self.store_state(cand.subject_id)
             if other is None or other is RecordState.CANCELLED:
                 continue
+            if other is RecordState.DELETED:
+                continue  # deleted at the central: the resident no longer holds it
             if self.store.get(cand.subject_id).nik_hash == mine:
                 continue  # the same NIK: the store's own NIK check speaks for it
             out.append(LocalMatch(cand.subject_id, cand.score, cand.fingers))

@@ -7,7 +7,8 @@ that makes it (:meth:`kiosk.store.RecordStore.transition`, :mod:`kiosk.printer.g
 
 - **unaudited**  a record whose state is not the one its last audited transition moved it to
   (``UPDATE records SET state=...``), or a permit whose ``print_permits.status`` differs from
-  the life the trail replays for it (:mod:`kiosk.permits.ledger`);
+  the life the trail replays for it (:mod:`kiosk.permits.ledger`; ``void`` when the trail
+  moved its record to ``deleted``);
 - **deleted**  the trail created a record (or a permit names one) that the station no longer has;
 - **emptied**  the trail is empty while the station holds records, permits or checkpoints;
 - **reused**  the trail holds an ``approved -> printing`` with a permit id the trail already
@@ -89,7 +90,10 @@ def cross_check(conn: sqlite3.Connection, rows: list[Any]) -> list[Finding]:
                                {"permit": pid, "seq": history.reused_at[0], "first": first}))
     for pid, (rid, status) in permit_rows.items():
         told = replay(pid, moves.get(pid, [])).status
-        if status != told:
+        # a permit not used up is void once the trail moved its record to deleted (the central's
+        # deletion, kiosk.permits.void_permits, in that transaction)
+        voided = status == "void" and told in ("received", "in_use") and audited.get(rid, (0, ""))[1] == "deleted"
+        if status != told and not voided:
             out.append(Finding("unaudited", 0, "ops.audit_permit_unaudited",
                                {"permit": pid, "record": rid, "status": status, "audited": told}))
     return out

@@ -1,8 +1,8 @@
 """Retention: purge biometric samples and identity of finished records after N days.
 
-A record is finished when it is ``printed``, ``rejected`` or ``cancelled``. The first two
-states are only reached on a decision of the central (approved -> printed, rejected), so the
-central holds the record; a cancelled record was either never sent (nothing to keep for the
+A record is finished when it is ``printed``, ``rejected``, ``deleted`` or ``cancelled``. The
+first three states are only reached on a decision of the central (approved -> printed,
+rejected, deleted at the central), so the central holds (or dropped) the record; a cancelled record was either never sent (nothing to keep for the
 central) or cancelled after the central's rejected/duplicate decision. Records still waiting
 for the central (queued, submitted, or exported on a USB stick but not confirmed) are never
 purged: their state is not finished.
@@ -27,7 +27,8 @@ from kiosk.ops.tables import ensure_ops_tables
 log = logging.getLogger("kiosk.ops.retention")
 
 #: states after which the station has no further use for a record's biometrics
-FINISHED: frozenset[RecordState] = frozenset({RecordState.PRINTED, RecordState.REJECTED, RecordState.CANCELLED})
+FINISHED: frozenset[RecordState] = frozenset({RecordState.PRINTED, RecordState.REJECTED, RecordState.CANCELLED,
+                                              RecordState.DELETED})
 #: what a purged record's identity column holds (the column is NOT NULL)
 PURGED_IDENTITY = b""
 

@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from kiosk.central.permit import PermitError, PrintPermit, card_data_hash
 from kiosk.permits.parse import MalformedPermit, parse_permit
 from kiosk.permits.store import (PermitRow, adopt_sync_permits, attach_print, held_permits, mark_spent, mark_spoiled,
-                                 permit, permits_for, receive, release, reprint_answered, reprint_requests,
+                                 permit, permits_for, receive, release, reprint_answered, reprint_requests, void_permits,
                                  store_permit, take)
 
 __all__ = ["MalformedPermit", "PermitError", "PermitRow", "PrintPermit", "adopt_sync_permits", "attach_print", "check", "held_permits",
-           "mark_spent", "mark_spoiled", "parse_permit", "permit", "permits_for", "receive", "release",
+           "mark_spent", "mark_spoiled", "parse_permit", "permit", "permits_for", "receive", "release", "void_permits",
            "reprint_answered", "reprint_requests", "store_permit", "take"]
 
 

@@ -7,7 +7,8 @@ databases already carry that component's versions):
 - ``print_permits``: every permit the central sent, as received. Status ``received`` (usable)
   -> ``in_use`` (a print started) -> ``spent`` (card printed), back to ``received`` (the print
   failed before any card left the hopper) or ``spoiled`` (a card was fed and is not good: a
-  new permit is needed). The status is a convenience index: whether a permit may print is
+  new permit is needed), or ``void`` (the central deleted the record: :func:`void_permits`).
+  The status is a convenience index: whether a permit may print is
   decided by the audit chain (:mod:`kiosk.permits.ledger`).
 - ``reprint_requests``: spoiled cards waiting for a new permit (the sync requests step sends
   them, :func:`reprint_requests` / :func:`reprint_answered`).
@@ -141,6 +142,17 @@ def mark_spoiled(conn: sqlite3.Connection, permit_id: str, record_id: str, reaso
     conn.execute("UPDATE print_permits SET status='spoiled', spoiled_at=? WHERE permit_id=?", (ts, permit_id))
     conn.execute("INSERT INTO reprint_requests(record_id, permit_id, reason, created_at) VALUES (?,?,?,?)",
                  (record_id, permit_id, reason, ts))
+
+
+def void_permits(conn: sqlite3.Connection, record_id: str) -> list[str]:
+    """The record was deleted at the central: every permit it holds that was not used up is
+    void (status ``void``, never taken again), inside the caller's transaction. Returns their ids."""
+    migrate_in_transaction(conn)
+    ids = [r[0] for r in conn.execute("SELECT permit_id FROM print_permits WHERE record_id=? AND status IN"
+                                      " ('received', 'in_use') ORDER BY rowid", (record_id,))]
+    conn.execute("UPDATE print_permits SET status='void' WHERE record_id=? AND status IN ('received', 'in_use')",
+                 (record_id,))
+    return ids
 
 
 # -- reprint requests -----------------------------------------------------------------------------

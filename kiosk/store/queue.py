@@ -84,6 +84,23 @@ RECORDS_MIGRATIONS: list[Any] = [
     CREATE INDEX records_nik ON records(nik_hash);
     CREATE INDEX audit_record ON audit(record_id)
     """,
+    # v3 (issue 14 §2): the station's own fingerprint check before upload (kiosk.dedup.local_hold):
+    # one row per record checked; a match holds the record (state ``held``) until a supervisor
+    # decides. The new states ``held`` and ``deleted`` are values of records.state (TEXT): rows of
+    # v2 databases keep their states and gain the new edges (kiosk.store.states)
+    """
+    CREATE TABLE local_matches (
+        record_id TEXT PRIMARY KEY REFERENCES records(id),
+        checked_at TEXT NOT NULL,
+        matched_record TEXT,
+        score INTEGER NOT NULL DEFAULT 0,
+        fingers TEXT NOT NULL DEFAULT '{}',
+        decision TEXT,
+        decided_by TEXT,
+        decided_at TEXT,
+        note TEXT NOT NULL DEFAULT ''
+    )
+    """,
 ]
 SCHEMA_VERSION = len(RECORDS_MIGRATIONS)
 

@@ -7,6 +7,12 @@ pinned key (:mod:`kiosk.central.answers`), names this station and is well-formed
 (:mod:`kiosk.sync.quarantine`) and the pass goes on. The decision cursor advances only to the
 seq of a verified decision, so a forged ``seq = 10**12`` never hides the real central's.
 
+A ``deleted`` decision (the central deleted this station's record: the resident keeps a
+record made elsewhere, issue 14 §2) moves the record to ``deleted`` in one transaction with
+its audit row, the voiding of every permit it held and the cursor; the print gate then refuses
+it whatever permit it held (it prints approved records only). One that arrives while the
+record is printing waits (``sync_decisions.note = 'deferred'``) until the print is over.
+
 Durability: a decision is applied in the transaction that advances the cursor, so it is
 never applied twice or lost. A decision for a record still ``queued`` (killed before the
 confirmation was written) confirms it first. An approval's permit is handed to the permit
@@ -18,7 +24,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -27,6 +33,7 @@ from kiosk.central.carddata import card_data_from_store
 from kiosk.central.permit import PermitError, PrintPermit, card_data_hash
 from kiosk import permits as station_permits
 from kiosk.store import RecordState, RecordStore
+from kiosk.store.states import TRANSITIONS
 from kiosk.store.queue import UnknownRecord, now_iso
 from kiosk.sync.outbox import Outbox
 from kiosk.sync.quarantine import quarantine
@@ -38,6 +45,8 @@ S = RecordState
 MAX_PAGES = 50
 #: SQLite integers are 64-bit signed
 MAX_SEQ = 2 ** 63 - 1
+#: ``sync_decisions.note`` of a ``deleted`` decision kept until the print under way is over
+DEFERRED = "deferred"
 
 
 class Reason(BaseModel):
@@ -62,7 +71,7 @@ class Decision(BaseModel):
     station_id: str
     record_id: str = Field(min_length=36, max_length=36)
     submission: int = Field(ge=1, le=MAX_SEQ)
-    decision: Literal["approved", "rejected", "duplicate"]
+    decision: Literal["approved", "rejected", "duplicate", "deleted"]
     decided_at: str = ""
     reason: Reason | None = None
     duplicate_of: DuplicateOf | None = None
@@ -98,7 +107,7 @@ class Inbox:
         """Fetch and apply decisions after the cursor; returns how many were applied.
         A malformed page is quarantined and ends the fetching for this pass (uploads go on)."""
         s = self.s
-        applied = 0
+        applied = self.apply_deferred()
         for _ in range(MAX_PAGES):
             if s.stop_event.is_set():
                 break
@@ -170,7 +179,12 @@ class Inbox:
         if rec.state is S.QUEUED:
             self.outbox.confirm(record_id, submission)  # the central has it whole: it decided on it
             rec = store.get(record_id)
-        if rec.state is not S.SUBMITTED:
+        if d.decision == "deleted":
+            return self._apply_deleted(d, rec.state, advance)
+        # a duplicate (same fingers under another NIK) the central's officer adjudicated on the
+        # same submission, without a deletion request: approved or rejected after all
+        adjudicated = rec.state is S.DUPLICATE and d.decision in ("approved", "rejected")
+        if rec.state is not S.SUBMITTED and not adjudicated:
             return skip()
 
         reason = d.reason.model_dump() if d.reason else None
@@ -212,6 +226,62 @@ class Inbox:
             params["duplicate_of"] = dup
         if reason:
             params["reason"] = reason
-        store.transition(record_id, target, actor=ACTOR, expect=S.SUBMITTED,
+        store.transition(record_id, target, actor=ACTOR, expect=rec.state,
                          reason=(reason or {}).get("code", ""), params=params, extra=write)
         return "applied"
+
+    def _apply_deleted(self, d: Decision, state: RecordState,
+                       advance: Callable[[sqlite3.Connection], None]) -> str:
+        """The central deleted the record: it leaves the queue for good (see the module doc)."""
+        store = self.s.store
+        reason = d.reason.model_dump() if d.reason else None
+
+        def note(conn: sqlite3.Connection, applied: bool) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO sync_decisions(record_id, submission, seq, decision, reason, duplicate_of,"
+                " decided_at, applied_at, note) VALUES (?,?,?,?,?,NULL,?,?,?)",
+                (d.record_id, d.submission, d.seq, d.decision, json.dumps(reason) if reason else None,
+                 d.decided_at, now_iso(), None if applied else DEFERRED))
+            advance(conn)
+
+        if state is S.PRINTING:  # the gate finishes the print first; the next pass deletes
+            with store.transaction() as conn:
+                note(conn, False)
+            log.warning("sync: deletion waits for a print under way", extra={"record_id": d.record_id})
+            return "applied"
+        if S.DELETED not in TRANSITIONS[state]:  # deleted already, or never reached the central
+            with store.transaction() as conn:
+                advance(conn)
+            return "stale"
+
+        def write(conn: sqlite3.Connection) -> None:
+            note(conn, True)
+            voided = station_permits.void_permits(conn, d.record_id)
+            if voided:
+                store.write_audit(conn, ACTOR, "permits_void", record_id=d.record_id, reason="central.deleted",
+                                  params={"permits": voided})
+
+        params: dict[str, Any] = {"seq": d.seq}
+        if reason:
+            params["reason"] = reason
+        store.transition(d.record_id, S.DELETED, actor=ACTOR, expect=state, reason="central.deleted",
+                         params=params, extra=write)
+        log.info("sync: record deleted at the central", extra={"record_id": d.record_id, "from": str(state)})
+        return "applied"
+
+    def apply_deferred(self) -> int:
+        """Deletions that waited for a print under way, now that it is over."""
+        rows = self.s.store.conn.execute("SELECT * FROM sync_decisions WHERE note = ?", (DEFERRED,)).fetchall()
+        done = 0
+        for row in rows:
+            state = self.s.store.get(row["record_id"]).state
+            if state is S.PRINTING:
+                continue
+            reason = json.loads(row["reason"]) if row["reason"] else None
+            d = Decision.model_construct(seq=row["seq"], station_id=self.s.station_id, record_id=row["record_id"],
+                                         submission=row["submission"], decision="deleted",
+                                         decided_at=row["decided_at"], duplicate_of=None, permit=None,
+                                         reason=Reason(**reason) if reason else None)
+            if self._apply_deleted(d, state, lambda conn: None) == "applied":
+                done += 1
+        return done

@@ -82,6 +82,9 @@ class Outbox:
         self.sizer = ChunkSizer(st.chunk_size, st.chunk_target_s, min(st.min_chunk, st.chunk_size), st.max_chunk)
         #: the central's offset last seen per record: a try that moved it made progress
         self._seen_offset: dict[str, int] = {}
+        #: asked before a record's packet is first sealed: False holds the record at the station
+        #: (kiosk.dedup.local_hold.PreUploadCheck: the same fingers as another record here)
+        self.pre_upload: Callable[[str], bool] | None = None
 
     # -- packets ------------------------------------------------------------------------------
     def packet_row(self, record_id: str) -> sqlite3.Row | None:
@@ -125,6 +128,8 @@ class Outbox:
     # -- upload -------------------------------------------------------------------------------
     def _upload_once(self, record_id: str) -> str:
         s = self.s
+        if self.pre_upload is not None and self.packet_row(record_id) is None and not self.pre_upload(record_id):
+            return "held"
         row, fresh = self.ensure_packet(record_id)
         if row is None or s.store.get(record_id).state is not S.QUEUED:
             return "skipped"
@@ -174,7 +179,8 @@ class Outbox:
     def upload(self, record_id: str, *, max_attempts: int | None = None) -> str:
         """Send one record's packet, resuming and retrying with backoff.
 
-        Returns confirmed | refused | deferred (try again in a later pass) | skipped. A failed
+        Returns confirmed | refused | deferred (try again in a later pass) | skipped | held
+        (stopped by :attr:`pre_upload` for a supervisor). A failed
         try after which the central holds more of the packet than before does not count
         against ``max_attempts``."""
         s = self.s

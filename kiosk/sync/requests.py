@@ -104,7 +104,7 @@ class Requests:
         try:
             d = verify_answer(s.permit_key, "deletion", raw, station_id=s.station_id)
             if d.get("record_id") != record_id or not isinstance(d.get("request_id"), str) \
-                    or d.get("status") not in ("pending", "done"):
+                    or d.get("status") not in ("pending", "done", "refused"):
                 raise AnswerError("answer.mismatch", kind="deletion")
         except AnswerError as exc:
             quarantine(s.store, source="deletion", code=exc.code, raw=raw)
@@ -145,6 +145,12 @@ class Requests:
                 continue
             if answer["status"] == "done":
                 moved += self._resubmit(record_id)
+            elif answer["status"] == "refused":  # the officer found two people, or the same one
+                with s.store.transaction() as conn:
+                    conn.execute("UPDATE sync_deletions SET status='refused', error=?, answered_at=?"
+                                 " WHERE record_id=?", ("central.deletion_refused", now_iso(), record_id))
+                    s.store.write_audit(conn, ACTOR, "deletion_refused", record_id=record_id,
+                                        reason="central.deletion_refused")
         return moved
 
     def _resubmit(self, record_id: str) -> int:

@@ -86,7 +86,8 @@ class SyncWorker:
     def __init__(self, store: RecordStore, client: CentralClient, *, station_id: str, station_key: Ed25519PrivateKey,
                  sealing_key: X25519PublicKey, permit_key: Ed25519PublicKey, settings: SyncSettings | None = None,
                  on_progress: Callable[[SyncProgress], None] | None = None, seed: int | None = None,
-                 closers: tuple[Callable[[], None], ...] = (), after_pass: Callable[[], None] | None = None) -> None:
+                 closers: tuple[Callable[[], None], ...] = (), after_pass: Callable[[], None] | None = None,
+                 pre_upload: Callable[[str], bool] | None = None) -> None:
         ensure_schema(store)
         self.session = SyncSession(store, client, station_id=station_id, station_key=station_key,
                                    sealing_key=sealing_key, permit_key=permit_key, settings=settings or SyncSettings(),
@@ -94,6 +95,7 @@ class SyncWorker:
         self.outbox = Outbox(self.session)
         self.inbox = Inbox(self.session, self.outbox)
         self.requests = Requests(self.session, self.inbox)
+        self.outbox.pre_upload = pre_upload
         #: the station's upkeep after each pass (kiosk.station.Station schedules it)
         self.after_pass = after_pass
         self._closers = closers
@@ -138,9 +140,14 @@ class SyncWorker:
                                             chunk_size=c.chunk_size, backoff_cap_s=c.backoff_cap_s,
                                             parallel=c.parallel_uploads)
         client = CentralClient(url, cfg.station.id, station.signing, timeout_s=settings.timeout_s, verify=verify)
+        # the station's own fingerprint check before upload (issue 14 §2), in this worker's thread
+        from kiosk.dedup.local_hold import PreUploadCheck
+
+        check = PreUploadCheck(store, cfg.station.data_dir, window_days=cfg.dedup.window_days,
+                               threshold=cfg.dedup.threshold)
         return cls(store, client, station_id=cfg.station.id, station_key=station.signing, sealing_key=sealing_key,
-                   permit_key=permit_key, settings=settings, on_progress=on_progress, closers=(client.close,),
-                   after_pass=after_pass)
+                   permit_key=permit_key, settings=settings, on_progress=on_progress,
+                   closers=(client.close, check.close), after_pass=after_pass, pre_upload=check)
 
     def close(self) -> None:
         self.stop()
@@ -203,8 +210,8 @@ class SyncWorker:
         again, the audit checkpoint, then the station's upkeep."""
         s = self.session
         s.abort_pass.clear()
-        report = {"confirmed": 0, "refused": 0, "deferred": 0, "skipped": 0, "decisions": 0, "resubmitted": 0,
-                  "reprints": 0}
+        report = {"confirmed": 0, "refused": 0, "deferred": 0, "skipped": 0, "held": 0, "decisions": 0,
+                  "resubmitted": 0, "reprints": 0}
         report["decisions"] += self._step("decisions", self.inbox.pull)
         report["resubmitted"] += self._step("deletions", self.requests.process_deletions)
         report["reprints"] = self._step("reprints", self.requests.process_reprints)

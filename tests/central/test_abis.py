@@ -34,7 +34,7 @@ def test_finger_vector_does_not_change_when_the_finger_moves_or_turns() -> None:
     rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
     moved = pts.copy()
     moved[:, :2] = pts[:, :2] @ rot.T + [40.0, -15.0]
-    moved[:, 2] = np.mod(pts[:, 2] + 25.0, 360.0)
+    moved[:, 2] = np.mod(pts[:, 2] - 25.0, 360.0)  # ISO angles turn against the image's y-down turn
     v, w = finger_vector(pts), finger_vector(moved)
     assert v.shape == (DIM,) and abs(float(np.linalg.norm(v)) - 1.0) < 1e-5
     assert float(v @ w) > 0.99
@@ -117,7 +117,8 @@ def test_same_fingers_under_another_nik_wait_for_adjudication_then_the_earlier_r
     second = _enroll_with_fingers_of(b.store, resident(42, full_name="NAMA LAIN"), _person_of(first_resident))
     b.worker.run_once()
     b.worker.run_once()
-    assert b.store.get(second).state is S.SUBMITTED  # held: no decision until an officer adjudicates
+    # held at the central until an officer adjudicates; the station is told it is a duplicate
+    assert b.store.get(second).state is S.DUPLICATE
     cases = central.registry.adjudications()
     assert len(cases) == 1
     case = cases[0]

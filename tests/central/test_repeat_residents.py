@@ -1,7 +1,7 @@
 """``kiosk simulate enroll`` makes realistic records (generator fingers through mindtct, WSQ,
 a token-size face) and, on request, repeat residents; two stations and one central then
 exercise the whole duplicate path: the same NIK -> duplicate, the same fingers under
-another NIK -> held for adjudication, a fresh resident -> approved."""
+another NIK -> held for adjudication (the station sees a duplicate), a fresh resident -> approved."""
 
 from __future__ import annotations
 
@@ -60,6 +60,7 @@ def test_repeat_residents_from_another_station_reach_every_outcome(make_station,
         if kinds.get(rid) == "same_nik":
             assert state is S.DUPLICATE, rid
         elif kinds.get(rid) == "other_nik":
-            assert state is S.SUBMITTED and rid in held, rid
+            # held for adjudication at the central, and the station told at once (issue 14 §2)
+            assert state is S.DUPLICATE and rid in held, rid
         else:
             assert state is S.APPROVED, rid

@@ -195,6 +195,8 @@ def test_queue(snap_compare: Any, make_app: Any, accounts: Any, size: tuple[int,
         if type(app.screen).__name__ == "ResumeDraftModal":
             await pilot.press("escape")
         await pilot.press("u")
+        # the rows (identities and each record's step) are read in a worker
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "QueueScreen" and len(app.screen.rows) == 5)
 
     assert snap_compare(app, terminal_size=size, run_before=before(steps))
 

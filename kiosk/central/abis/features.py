@@ -1,87 +1,126 @@
 """A fixed-length vector per finger from its minutiae, for the coarse stage of a 1:N search.
 
-Each pair of minutiae (i, j) closer than ``D_MAX`` pixels is described by three numbers
-that do not change when the finger is moved or turned on the glass: their distance, and the
-direction of each minutia measured against the line from i to j. The finger's vector is the
-soft (linearly interpolated) 3-D histogram of those triples over all its pairs, square-rooted
-and scaled to unit length (Hellinger mapping), so the dot product of two vectors is a cosine
-similarity. The gallery's mean vector is subtracted before the cosine is taken (see
-:mod:`kiosk.central.abis.index`): every finger has many parallel-ridge pairs, and without
-centring that shared part dominates the similarity. This is the minutiae-pair indexing idea of Germain, Califano and
-Colville ("Fingerprint matching using transformation parameter clustering", IEEE CSE 1997)
-reduced to one histogram per finger; it is cheap (one matrix-vector product per probe finger
-over the whole gallery) and only has to put the true mate among the few best candidates:
-bozorth3 decides after it.
+Each minutia's neighbourhood is described by a cylinder (:mod:`kiosk.central.abis.cylinders`);
+the finger's cylinders are aggregated into one vector the way images aggregate local
+descriptors: VLAD (Jégou, Douze, Schmid, Pérez, "Aggregating local descriptors into a compact
+image representation", CVPR 2010): per codeword of a small codebook, the sum of the residuals
+of the cylinders softly assigned to it; then signed square root and unit length (the
+"power normalisation" of Jégou et al., TPAMI 2012), then PCA with partial whitening down to
+:data:`DIM` numbers and unit length again. The dot product of two vectors is a cosine
+similarity: one matrix-vector product scores a probe finger against the whole gallery, and it
+only has to put the true mate among the few best candidates: bozorth3 decides after it.
+
+The codebook and the PCA are a *model* (:class:`CoarseModel`) trained once, without labels, on
+fingers of the synthetic generator made with another seed than any benchmark or test corpus
+(``python -m benchmarks.dedup_corpus model``); it ships as ``coarse_model.npz`` beside this module.
+A gallery remembers the id of the model its vectors were made with (:mod:`kiosk.central.abis.index`
+recomputes them from the stored minutiae when the model changes).
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
 
-#: pairs closer than this carry little (too sensitive to one minutia's position), farther
-#: ones are often cut by partial contact and skin distortion
-D_MIN, D_MAX = 10.0, 80.0
-D_BINS = 5
-A_BINS = 8
-DIM = D_BINS * A_BINS * A_BINS
+from kiosk.central.abis.cylinders import DESCRIPTOR_DIM, minutia_descriptors
+
+MODEL_FILE = Path(__file__).with_name("coarse_model.npz")
+CODEWORDS = 16
+DIM = 128
+#: softness of the assignment of a cylinder to codewords (squared-distance scale)
+ASSIGN_SCALE = 0.05
+#: whitening exponent: 0 keeps the PCA axes' variances, 1 equalises them (noise too); 0.5 between
+WHITEN_POWER = 0.5
+#: fingers with fewer minutiae give no vector (all zeros: they take no part in a search)
+MIN_MINUTIAE = 3
 
 
-def finger_vector(points: np.ndarray) -> np.ndarray:
-    """``points``: (n, 3) array of x, y (pixels at 500 ppi) and direction (degrees). Returns a
-    unit float32 vector of length :data:`DIM` (all zeros when fewer than 3 minutiae)."""
-    return finger_vectors([points])[0]
+@dataclass(frozen=True)
+class CoarseModel:
+    codebook: np.ndarray  # (CODEWORDS, DESCRIPTOR_DIM)
+    mean: np.ndarray  # (CODEWORDS * DESCRIPTOR_DIM,)
+    projection: np.ndarray  # (CODEWORDS * DESCRIPTOR_DIM, DIM)
+
+    @property
+    def model_id(self) -> str:
+        h = hashlib.sha256()
+        for a in (self.codebook, self.mean, self.projection):
+            h.update(np.ascontiguousarray(a, dtype=np.float32).tobytes())
+        return h.hexdigest()[:16]
+
+    def save(self, path: Path = MODEL_FILE) -> None:
+        np.savez_compressed(path, codebook=self.codebook.astype(np.float32), mean=self.mean.astype(np.float32),
+                            projection=self.projection.astype(np.float32))
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE) -> CoarseModel:
+        with np.load(path) as z:
+            return cls(z["codebook"], z["mean"], z["projection"])
 
 
-def finger_vectors(point_sets: list[np.ndarray], batch: int = 256) -> np.ndarray:
-    """:func:`finger_vector` of many fingers at once, as a (len, DIM) float32 matrix.
-
-    Fingers are sorted by minutiae count and padded per batch, so one batch is a few array
-    operations over (batch, n, n) pair grids instead of a Python loop per finger."""
-    sets = [np.asarray(p, dtype=np.float32).reshape(-1, 3) for p in point_sets]
-    out = np.zeros((len(sets), DIM), dtype=np.float32)
-    order = np.argsort([len(p) for p in sets], kind="stable")
-    for start in range(0, len(order), batch):
-        idx = order[start:start + batch]
-        n = max(len(sets[k]) for k in idx)
-        if n < 3:
-            continue
-        pts = np.full((len(idx), n, 3), np.nan, dtype=np.float32)
-        for row, k in enumerate(idx):
-            pts[row, :len(sets[k])] = sets[k]
-        out[idx] = _histograms(pts)
-    return out
+@lru_cache(maxsize=1)
+def shipped_model() -> CoarseModel:
+    return CoarseModel.load(MODEL_FILE)
 
 
-def _histograms(pts: np.ndarray) -> np.ndarray:
-    """Pair histograms of a padded (b, n, 3) batch (padding is NaN, and drops out of every
-    comparison)."""
-    b = pts.shape[0]
-    x, y, th = pts[..., 0], pts[..., 1], np.radians(pts[..., 2])
-    dx = x[:, None, :] - x[:, :, None]
-    dy = y[:, None, :] - y[:, :, None]
-    d = np.hypot(dx, dy)
-    with np.errstate(invalid="ignore"):
-        f, i, j = np.nonzero((d > D_MIN) & (d < D_MAX))
-    hist = np.zeros(b * DIM, dtype=np.float64)
-    if f.size:
-        phi = np.arctan2(dy[f, i, j], dx[f, i, j])
-        two_pi = 2 * np.pi
-        ai = np.mod(th[f, i] - phi, two_pi) / two_pi * A_BINS - 0.5
-        aj = np.mod(th[f, j] - phi, two_pi) / two_pi * A_BINS - 0.5
-        db = (d[f, i, j] - D_MIN) / (D_MAX - D_MIN) * D_BINS - 0.5
-        # soft binning: each pair spreads over the 2 x 2 x 2 nearest cells (angles wrap
-        # around, distance is clamped at both ends)
-        d0, a0, b0 = np.floor(db), np.floor(ai), np.floor(aj)
-        fd, fa, fb = db - d0, ai - a0, aj - b0
-        base = f.astype(np.int64) * DIM
-        for sd, wd in ((0, 1 - fd), (1, fd)):
-            dd = np.clip(d0 + sd, 0, D_BINS - 1).astype(np.int64)
-            for sa, wa in ((0, 1 - fa), (1, fa)):
-                aa = np.mod(a0 + sa, A_BINS).astype(np.int64)
-                for sb, wb in ((0, 1 - fb), (1, fb)):
-                    bb = np.mod(b0 + sb, A_BINS).astype(np.int64)
-                    hist += np.bincount(base + (dd * A_BINS + aa) * A_BINS + bb, weights=wd * wa * wb,
-                                        minlength=b * DIM)
-    hist = np.sqrt(hist.reshape(b, DIM))
-    norm = np.linalg.norm(hist, axis=1, keepdims=True)
-    return np.divide(hist, norm, out=np.zeros_like(hist), where=norm > 0).astype(np.float32)
+def vlad(descriptors: np.ndarray, codebook: np.ndarray) -> np.ndarray:
+    """Power-normalised unit VLAD of one finger's cylinders (zeros when there are none)."""
+    d = descriptors[np.linalg.norm(descriptors, axis=1) > 0]
+    out = np.zeros(codebook.size, dtype=np.float32)
+    if len(d) == 0:
+        return out
+    resid = d[:, None, :] - codebook[None]
+    dist = (resid ** 2).sum(-1)
+    w = np.exp(-(dist - dist.min(axis=1, keepdims=True)) / ASSIGN_SCALE)
+    w /= w.sum(axis=1, keepdims=True)
+    v = np.einsum("nk,nkd->kd", w, resid).ravel()
+    v = np.sign(v) * np.sqrt(np.abs(v))
+    norm = float(np.linalg.norm(v))
+    return (v / norm).astype(np.float32) if norm > 0 else out
+
+
+def finger_vectors(point_sets: Sequence[np.ndarray], model: CoarseModel | None = None) -> np.ndarray:
+    """The coarse vector of each finger, as a (len, DIM) float32 matrix of unit rows (a zero
+    row for a finger with fewer than :data:`MIN_MINUTIAE` minutiae)."""
+    model = model or shipped_model()
+    raw = np.zeros((len(point_sets), model.codebook.size), dtype=np.float32)
+    usable = np.zeros(len(point_sets), dtype=bool)
+    for k, pts in enumerate(point_sets):
+        pts = np.asarray(pts, dtype=np.float32).reshape(-1, 3)
+        if len(pts) >= MIN_MINUTIAE:
+            raw[k] = vlad(minutia_descriptors(pts), model.codebook)
+            usable[k] = bool(raw[k].any())
+    out = (raw - model.mean) @ model.projection
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    out = np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
+    out[~usable] = 0.0
+    return out.astype(np.float32)
+
+
+def finger_vector(points: np.ndarray, model: CoarseModel | None = None) -> np.ndarray:
+    """:func:`finger_vectors` of one finger."""
+    return finger_vectors([points], model)[0]
+
+
+def train_model(point_sets: Sequence[np.ndarray], *, seed: int = 1) -> CoarseModel:
+    """Learn the codebook (k-means++ on the fingers' cylinders) and the PCA (on their VLADs)."""
+    from scipy.cluster.vq import kmeans2
+
+    descs = [minutia_descriptors(p) for p in point_sets if len(np.asarray(p).reshape(-1, 3)) >= MIN_MINUTIAE]
+    pool = np.concatenate(descs)
+    pool = pool[np.linalg.norm(pool, axis=1) > 0].astype(np.float64)
+    codebook, _ = kmeans2(pool, CODEWORDS, iter=25, minit="++", seed=seed)
+    codebook = codebook.astype(np.float32)
+    vl = np.array([vlad(d, codebook) for d in descs], dtype=np.float64)
+    mean = vl.mean(axis=0)
+    _, s, vt = np.linalg.svd(vl - mean, full_matrices=False)
+    keep = min(DIM, len(s))
+    projection = np.zeros((vl.shape[1], DIM))
+    projection[:, :keep] = vt[:keep].T / np.maximum(s[:keep], 1e-9) ** WHITEN_POWER
+    return CoarseModel(codebook, mean.astype(np.float32), projection.astype(np.float32))
+

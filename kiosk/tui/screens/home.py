@@ -235,7 +235,7 @@ class HomeScreen(KioskScreen):
             counts = self.queue.counts
             shown = [s for s in RecordState if counts.get(s.value)] or [RecordState.DRAFT, RecordState.QUEUED]
             for state in shown:
-                lines.append(f"{translate('state.' + state.value):<14}{number(counts.get(state.value, 0)):>7}")
+                lines.append(f"{translate('state.' + state.value):<14}{number(counts.get(state.value, 0)):>6}")
         set_text(self.query_one("#queue", Static), "\n".join(lines))
 
     def render_today(self) -> None:

@@ -1,12 +1,18 @@
-"""Queue: records by state with a filter, a detail view, duplicates' answers, sync status."""
+"""Queue: records by state with a filter, each record's step in words, a detail view,
+duplicates' answers, the supervisor's look at a local fingerprint match (Ctrl+L), sync status.
+
+The rows (identities and steps, :mod:`kiosk.dedup.journey`) are read in a worker and posted
+back as :class:`QueueRows`; the UI thread only fills the table."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
 from kiosk.i18n import catalog, current_language, translate
@@ -18,6 +24,40 @@ from kiosk.tui.screens.device_help import problem_words
 from kiosk.tui.screens.home import network_lines, network_report
 
 FILTERS: tuple[RecordState | None, ...] = (None, *RecordState)
+#: states whose detail view shows the central's answer (where the resident is recorded, why deleted)
+CENTRAL_SAYS = frozenset({RecordState.DUPLICATE, RecordState.DELETED})
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    record_id: str
+    nik: str
+    name: str
+    state: RecordState
+    #: catalog code and parameters of the record's step (kiosk.dedup.journey)
+    step: tuple[str, dict[str, Any]]
+
+
+@dataclass
+class QueueRows(Message):
+    rows: list[QueueRow]
+    state: RecordState | None
+
+
+def load_rows(store: Any, state: RecordState | None) -> list[QueueRow]:
+    from kiosk.dedup.journey import steps
+
+    records = store.list(state)
+    where = steps(store, records)
+    out = []
+    for rec in records:
+        try:
+            ident = store.identity(rec.id)
+            nik, name = ident.nik, ident.full_name or "-"
+        except Exception:  # noqa: BLE001 - purged by retention: the stub keeps no identity
+            nik, name = "-", "-"
+        out.append(QueueRow(rec.id, nik, name, rec.state, where[rec.id]))
+    return out
 
 
 def decision_words(answer: dict[str, Any]) -> str:
@@ -43,12 +83,14 @@ class QueueScreen(KioskScreen):
         ("f", "filter", "tui.key.filter"),
         ("escape", "close", "tui.key.close"),
         ("f5", "reload", "tui.key.refresh"),
+        ("ctrl+l", "local_match", "dedup_flow.key.open"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.filter_index = 0
         self.network: NetworkReport | None = None
+        self.rows: list[QueueRow] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -60,6 +102,7 @@ class QueueScreen(KioskScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#records", DataTable).focus()
+        self.reload_rows()
         self.poll_network()
         # the sync worker moves records (queued -> submitted -> approved...) and uploads: follow it
         self.set_interval(2.0, self.action_reload)
@@ -67,6 +110,18 @@ class QueueScreen(KioskScreen):
     @work(thread=True, exclusive=True, group="queue-network")
     def poll_network(self) -> None:
         self.post_message(network_report(self.kiosk))
+
+    @work(thread=True, exclusive=True, group="queue-rows")
+    def reload_rows(self) -> None:
+        state = FILTERS[self.filter_index]
+        self.post_message(QueueRows(load_rows(self.kiosk.store, state), state))
+
+    def on_queue_rows(self, msg: QueueRows) -> None:
+        if msg.state is not FILTERS[self.filter_index]:
+            return  # the filter changed meanwhile: its own rows are on their way
+        self.rows = msg.rows
+        self.refresh_texts()
+        self.refresh_bindings()
 
     def on_network_report(self, msg: NetworkReport) -> None:
         self.network = msg
@@ -80,11 +135,11 @@ class QueueScreen(KioskScreen):
         row = table.cursor_row
         table.clear(columns=True)
         table.add_columns(translate("tui.queue.col_id"), translate("tui.field.nik"), translate("tui.field.full_name"),
-                          translate("tui.queue.col_state"))
-        store = self.kiosk.store
-        for rec in store.list(state):
-            ident = store.identity(rec.id)
-            table.add_row(rec.id[:8], ident.nik, ident.full_name or "-", translate("state." + rec.state.value), key=rec.id)
+                          translate("tui.queue.col_state"), translate("dedup_flow.modal.col_step"))
+        for r in self.rows:
+            code, params = r.step
+            table.add_row(r.record_id[:8], r.nik, r.name, translate("state." + r.state.value),
+                          translate(code, **params), key=r.record_id)
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
         net = self.network
@@ -98,19 +153,41 @@ class QueueScreen(KioskScreen):
 
     def action_filter(self) -> None:
         self.filter_index = (self.filter_index + 1) % len(FILTERS)
+        self.rows = []
         self.refresh_texts()
+        self.reload_rows()
 
     def action_reload(self) -> None:
-        self.refresh_texts()
+        self.reload_rows()
         self.poll_network()
 
-    def action_detail(self) -> None:
+    def selected(self) -> QueueRow | None:
         table = self.query_one("#records", DataTable)
         if not table.row_count:
-            return
+            return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        if key:
-            self.app.push_screen(RecordDetail(str(key)))
+        return next((r for r in self.rows if r.record_id == key), None)
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.refresh_bindings()  # Ctrl+L shows only on a held record
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "local_match":
+            row = self.selected() if self.is_mounted else None
+            return row is not None and row.state is RecordState.HELD
+        return True
+
+    def action_detail(self) -> None:
+        row = self.selected()
+        if row is not None:
+            self.app.push_screen(RecordDetail(row.record_id))
+
+    def action_local_match(self) -> None:
+        from kiosk.tui.screens.local_match import LocalMatchModal
+
+        row = self.selected()
+        if row is not None and row.state is RecordState.HELD:
+            self.app.push_screen(LocalMatchModal(row.record_id), lambda _verdict: self.reload_rows())
 
     def action_close(self) -> None:
         self.app.pop_screen()
@@ -138,7 +215,8 @@ def history_words(entry: Any) -> str:
 
 
 class RecordDetail(KioskModal[None]):
-    """One record: identity, samples, history; for a duplicate the central's answer and deletion request."""
+    """One record: identity, samples, history; for a duplicate (or a record deleted at the
+    central) the central's answer, and a duplicate's deletion request."""
 
     KEYS = [("escape", "close", "tui.key.close"), ("x", "delete_request", "tui.key.delete_request")]
 
@@ -160,7 +238,7 @@ class RecordDetail(KioskModal[None]):
 
     def on_mount(self) -> None:
         super().on_mount()
-        if self.kiosk.store.get(self.record_id).state is RecordState.DUPLICATE:
+        if self.kiosk.store.get(self.record_id).state in CENTRAL_SAYS:
             self.fetch_decision()
 
     @work(thread=True, exclusive=True, group="detail")
@@ -197,7 +275,7 @@ class RecordDetail(KioskModal[None]):
                  f"{translate('tui.queue.col_id')}: {rec.id}",
                  translate("tui.queue.samples", count=len(store.samples(rec.id)),
                            exceptions=len(store.exceptions(rec.id)))]
-        if rec.state is RecordState.DUPLICATE:
+        if rec.state in CENTRAL_SAYS:
             lines.append(f"{translate('tui.queue.central')}: {self.central or translate('tui.home.asking')}")
         lines.append(f"[b]{translate('tui.queue.history')}[/b]")
         for e in store.audit(rec.id):
