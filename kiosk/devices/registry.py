@@ -7,6 +7,7 @@ the device layer names neither the printer package nor the mocks.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
@@ -40,14 +41,21 @@ class DeviceSet:
         #: builds one device (its mock started first); :func:`kiosk.composition.device_set` supplies it
         self._build = build
         self._built: dict[str, BuiltDevice] = {}
+        #: the UI's workers ask for devices from several threads at once: one build per device (two
+        #: camera mocks writing the same video file failed a day's run, tui_day)
+        self._building = threading.RLock()
 
     def get(self, name: str) -> Device:
-        if name not in self._built:
-            dev = self.cfg.device(name)
-            if dev is None:
-                raise KeyError(name)
-            self._built[name] = self._build(dev)
-        return self._built[name].driver
+        built = self._built.get(name)
+        if built is None:
+            with self._building:
+                built = self._built.get(name)
+                if built is None:
+                    dev = self.cfg.device(name)
+                    if dev is None:
+                        raise KeyError(name)
+                    built = self._built[name] = self._build(dev)
+        return built.driver
 
     def built(self, name: str) -> Device | None:
         """The driver if it was already built (its mock started), else None: for reports that

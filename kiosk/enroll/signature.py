@@ -9,8 +9,9 @@ of drawing and checking a signature is bounded whatever the pad sends. Drawing i
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 from kiosk.devices.protocols import PenPoint
 
@@ -18,6 +19,9 @@ from kiosk.devices.protocols import PenPoint
 MAX_POINTS = 200 * 60
 #: points drawn per UI event at most (about 2 ms of drawing); the rest follow on the next events
 DRAW_BUDGET = 600
+#: ink updates sent to the screen per second at most: what the eye needs to see the pen move (the pad
+#: reports up to 200 times a second and its driver hands over each report as soon as it arrives)
+INK_UPDATES_PER_S = 10.0
 
 
 @dataclass
@@ -58,3 +62,23 @@ class SignatureInk:
 
     def __len__(self) -> int:
         return len(self.points)
+
+
+class InkBatcher:
+    """Gathers the pen points the pad's worker reads and lets them out as one batch at most
+    :data:`INK_UPDATES_PER_S` times a second; no point is dropped or reordered."""
+
+    def __init__(self, rate: float = INK_UPDATES_PER_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = 1.0 / rate
+        self.clock = clock
+        self.pending: list[PenPoint] = []
+        self._last: float | None = None
+
+    def add(self, points: Sequence[PenPoint]) -> list[PenPoint] | None:
+        """Add what the pad just sent (possibly nothing); the batch to show now, or None (later)."""
+        self.pending.extend(points)
+        now = self.clock()
+        if not self.pending or (self._last is not None and now - self._last < self.interval):
+            return None
+        batch, self.pending, self._last = self.pending, [], now
+        return batch

@@ -24,6 +24,7 @@ from kiosk.devices.base import Device
 from kiosk.i18n import LANGUAGES, current_language, set_language, translate
 from kiosk.station import Station
 from kiosk.tui.base import APP_KEYS, KeySpec, Translated
+from kiosk.tui.wizard import StepBook
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class KioskApp(App[None]):
             self.station.devices.close()
             self.station.devices = devices  # type: ignore[assignment]
         self.store = self.station.store
+        #: the wizard's current step, booked in the store by workers (newest wins)
+        self.step_book = StepBook(self.store)
         self.accounts = AccountStore(cfg.accounts, clock=clock)
         self.clock = clock
         self.monotonic = monotonic
@@ -90,7 +93,12 @@ class KioskApp(App[None]):
         self._bindings = bindings
 
     def on_mount(self) -> None:
+        import asyncio
+
         from kiosk.tui.screens.login import LoginScreen
+        from kiosk.tui.threads import use_fresh_context_pool
+
+        use_fresh_context_pool(asyncio.get_running_loop())  # closed screens are not kept by idle threads
 
         from kiosk.tui.screens.device_help import note_device_kinds
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from textual.binding import BindingsMap
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
 
 from kiosk.i18n import translate
 
@@ -31,6 +32,15 @@ def quiet_textual_words() -> None:
 
 
 quiet_textual_words()
+
+
+def set_text(widget: Static, text: str) -> bool:
+    """Show ``text`` in a Static unless it already shows it: an update re-lays out the screen, and the
+    capture screens re-word themselves on every frame or pen report (tui_day). True when updated."""
+    if widget.content == text:
+        return False
+    widget.update(text)
+    return True
 #: (key, action, catalog code) or (..., priority) or (..., priority, key shown in the footer);
 #: an empty code hides the key from the footer (it is then described by a neighbour, e.g. "←→")
 KeySpec = tuple[str, str, str] | tuple[str, str, str, bool] | tuple[str, str, str, bool, str]
@@ -106,6 +116,14 @@ class KioskScreen(Translated, Screen[None]):
 
     def on_mount(self) -> None:
         self.refresh_texts()
+
+    def on_screen_resume(self) -> None:
+        """The screen on top again: release what the screens closed meanwhile left referenced (their
+        headers' watchers on the app, see kiosk.tui.chrome)."""
+        from kiosk.tui.chrome import prune_closed_watchers
+
+        prune_closed_watchers(self.app)
+        prune_closed_watchers(self)
 
 
 class KioskModal(Translated, ModalScreen[T], Generic[T]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from kiosk.devices.errors import DeviceError
@@ -10,6 +11,17 @@ from kiosk.errors import KioskError
 from kiosk.tui.messages import DeviceProblem, DeviceReport
 
 log = logging.getLogger(__name__)
+
+#: one lock per device for opening it: the screens' workers open devices from several threads (the
+#: home screen's poll and the face step's camera worker opened the camera at the same time, and the
+#: second open stopped the first one's reader before it had started: tui_day)
+_open_locks: dict[int, threading.Lock] = {}
+_open_locks_guard = threading.Lock()
+
+
+def _opening(dev: Any) -> threading.Lock:
+    with _open_locks_guard:
+        return _open_locks.setdefault(id(dev), threading.Lock())
 
 
 def device_report(devices: Any, name: str, *, open_first: bool = False) -> DeviceReport:
@@ -25,8 +37,8 @@ def device_report(devices: Any, name: str, *, open_first: bool = False) -> Devic
     except KioskError as exc:
         return DeviceReport(name, "?", None, exc.code, dict(exc.params))
     try:
-        if open_first and not dev.is_open:
-            dev.open()
+        if open_first:
+            open_device(dev)
         return DeviceReport(name, dev.kind, dev.status())
     except DeviceError as exc:
         return DeviceReport(name, dev.kind, None, exc.code, dict(exc.params))
@@ -36,18 +48,20 @@ def device_report(devices: Any, name: str, *, open_first: bool = False) -> Devic
 
 
 def open_device(dev: Any) -> None:
-    """Open a device if needed (in a worker)."""
-    if not dev.is_open:
-        dev.open()
+    """Open a device if needed (in a worker; one thread at a time per device)."""
+    with _opening(dev):
+        if not dev.is_open:
+            dev.open()
 
 
 def reopen_device(dev: Any) -> None:
     """After an error (e.g. unplugged and plugged back): close, then open again."""
-    try:
-        dev.close()
-    except Exception:  # closing a vanished device may fail; opening again is what matters
-        log.debug("close before reopen failed", exc_info=True)
-    dev.open()
+    with _opening(dev):
+        try:
+            dev.close()
+        except Exception:  # closing a vanished device may fail; opening again is what matters
+            log.debug("close before reopen failed", exc_info=True)
+        dev.open()
 
 
 def device_of_kind(devices: Any, kind: str, missing: str) -> Any:

@@ -6,13 +6,14 @@ from typing import Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kiosk.accounts import AccountError, Role
 from kiosk.i18n import describe, translate
 from kiosk.store import Record
 from kiosk.tui.base import KioskModal
+from kiosk.tui.chrome import KioskFooter
 
 
 class ResumeDraftModal(KioskModal[str | None]):
@@ -30,7 +31,7 @@ class ResumeDraftModal(KioskModal[str | None]):
         with Vertical(classes="dialog"):
             yield Label(id="title", classes="title")
             yield OptionList(id="drafts")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def refresh_texts(self) -> None:
         self.query_one("#title", Label).update(translate("tui.resume.title"))
@@ -95,7 +96,7 @@ class ReasonModal(KioskModal[str | None]):
         with Vertical(classes="dialog"):
             yield Label(id="title", classes="title")
             yield OptionList(id="reasons")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def refresh_texts(self) -> None:
         self.query_one("#title", Label).update(self.words(self.title_code, self.params))
@@ -127,7 +128,7 @@ class ConfirmModal(KioskModal[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(id="question")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def refresh_texts(self) -> None:
         self.query_one("#question", Static).update(self.words(self.question_code, self.params))
@@ -150,7 +151,7 @@ class SupervisorModal(KioskModal[str | None]):
             yield Input(id="sup-name")
             yield Input(id="sup-password", password=True)
             yield Static(id="sup-error", classes="error")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def refresh_texts(self) -> None:
         self.query_one("#title", Label).update(translate("tui.supervisor.title"))

@@ -27,10 +27,11 @@ def prepare_terminal() -> None:
 
 def picture_widget(image: PILImage.Image | None = None, *, id: str | None = None, classes: str = "") -> Any:
     """An image widget: half-block cells (work in any terminal, tmux included, and are
-    deterministic for snapshots). Kitty/Sixel would need a terminal query at start-up."""
-    from textual_image.widget import HalfcellImage
+    deterministic for snapshots). Kitty/Sixel would need a terminal query at start-up. A new
+    picture of the same size repaints without a layout (:mod:`kiosk.tui.picture_widget`)."""
+    from kiosk.tui.picture_widget import Picture
 
-    return HalfcellImage(image, id=id, classes=classes)
+    return Picture(image, id=id, classes=classes)
 
 
 def from_bgr(image: np.ndarray) -> PILImage.Image:

@@ -7,14 +7,16 @@ terminal loses nothing and the draft resumes where it stopped. Going back never 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+import threading
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
 from kiosk.enroll.steps import enrollment_steps
 from kiosk.i18n import translate
-from kiosk.tui.base import KioskScreen
+from kiosk.tui.base import KioskScreen, set_text
 
 if TYPE_CHECKING:
     from kiosk.tui.app import KioskApp
@@ -66,6 +68,29 @@ def resume(app: "KioskApp", record_id: str) -> None:
     app.push_screen(step_screen(step, record_id))
 
 
+class StepBook:
+    """Books the wizard's current step in the store off the event loop (a write transaction each
+    step). Steps follow each other faster than a loaded disk writes: the newest step wins."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._issued = 0
+        self._written = 0
+
+    def ticket(self) -> int:
+        """On the event loop, when a step opens: its place in the order of steps."""
+        self._issued += 1
+        return self._issued
+
+    def write(self, ticket: int, record_id: str, step: str) -> None:
+        """In a worker: the step, unless a later step was written already."""
+        with self._lock:
+            if ticket > self._written:
+                self.store.set_step(record_id, step)
+                self._written = ticket
+
+
 class WizardStep(KioskScreen):
     """One step of the wizard: knows its record, shows where the operator is, moves on and back."""
 
@@ -92,12 +117,16 @@ class WizardStep(KioskScreen):
         names = [translate("tui.step." + s) for s in ("nik", *steps)]
         here = steps.index(self.STEP) + 1 if self.STEP in steps else 0
         parts = [f"[reverse] {n} [/reverse]" if i == here else n for i, n in enumerate(names)]
-        self.query_one("#steps", Static).update(" > ".join(parts))
+        set_text(self.query_one("#steps", Static), " > ".join(parts))
 
     def on_mount(self) -> None:
         super().on_mount()
         if self.STEP in self.steps:
-            self.kiosk.store.set_step(self.record_id, self.STEP)
+            self.book_step(self.kiosk.step_book.ticket())
+
+    @work(thread=True, group="wizard-step")
+    def book_step(self, ticket: int) -> None:
+        self.kiosk.step_book.write(ticket, self.record_id, self.STEP)
 
     def go(self, step: str) -> None:
         self.app.switch_screen(step_screen(step, self.record_id))

@@ -21,11 +21,17 @@ NIK = resident(7).nik
 
 
 async def wait_for(pilot: Any, cond: Any, tries: int = 100) -> None:
-    for _ in range(tries):
-        if cond():
-            return
+    """Wait until ``cond()`` holds. The bound is wall-clock and generous (at least 60 s; ``tries``
+    × 50 ms when longer): on two loaded cores a step took more than the 5 s that 100 tries of 50 ms
+    gave, and a passing test never waits for the bound."""
+    import time
+
+    deadline = time.monotonic() + max(60.0, tries * 0.05)
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not reached on {pilot.app.screen!r}: "
+                                 f"{getattr(pilot.app.screen, 'problem', None)!r}")
         await pilot.pause(0.05)
-    raise AssertionError(f"condition not reached on {pilot.app.screen!r}: {getattr(pilot.app.screen, 'problem', None)!r}")
 
 
 async def login(pilot: Any, name: str, password: str, *, typed: bool = False) -> None:

@@ -37,6 +37,7 @@ SHOWN_ON: dict[str, tuple[type, ...]] = {
     "tui.slap.failed": (FingersScreen,),
     "tui.slap.not_answered": (FingersScreen,),
     "tui.signature.saved_next": (SignatureScreen,),
+    "tui.face.saving": (FaceScreen,),
     "tui.signature.accept_hint": (SignatureScreen,),
     "tui.signature.too_long": (SignatureScreen,),
     "tui.review.complete": (ReviewScreen,),

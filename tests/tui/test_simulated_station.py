@@ -95,8 +95,15 @@ async def test_simulated_station_enrolls_from_login_to_uploaded_record(station_c
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, SignatureScreen), tries=400)
 
-        # signature: the pad mock streams a signature; accept it
-        await wait_for(pilot, lambda: len(app.screen.points) >= 40, tries=400)
+        # signature: the pad mock streams a signature; accept it once the ink passes the checks (the
+        # stream is real time: on loaded cores 40 points could still be a signature too small to keep)
+        from kiosk.tui.services import signature_checks
+
+        def signed() -> bool:
+            points = list(app.screen.points)
+            return len(points) >= 40 and all(c.passed for c in signature_checks(points, app.cfg))
+
+        await wait_for(pilot, signed, tries=400)
         await pilot.press("ctrl+a")
         await wait_for(pilot, lambda: app.screen.saved)
         await pilot.press("ctrl+s")

@@ -11,7 +11,7 @@ from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Static
 
 from kiosk.devices.errors import DeviceError
 from kiosk.diagnostics.bundle import write_bundle
@@ -21,6 +21,7 @@ from kiosk.diagnostics.words import check_words, detail_words, technical_line, w
 from kiosk.i18n import translate
 from kiosk.tui import services
 from kiosk.tui.base import KioskScreen
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.devices_poll import device_report, open_device, reopen_device
 from kiosk.tui.messages import DeviceReport, DiagnosticResult
 from kiosk.tui.screens.device_help import DEVICE_KINDS, device_label, problem_words
@@ -45,12 +46,12 @@ class DiagnosticsScreen(KioskScreen):
         self.output = ""
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         with Horizontal(classes="capture"):
             yield DataTable(id="diag-devices", cursor_type="row")
             with VerticalScroll(id="diag-out-box"):
                 yield Static(id="diag-out")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

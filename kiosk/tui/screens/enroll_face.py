@@ -1,19 +1,31 @@
-"""Enrollment step 3: the face. Live preview, failing checks as instructions, auto or manual capture."""
+"""Enrollment step 3: the face. Live preview, failing checks as instructions, auto or manual capture.
+
+The camera, the analysis, the store (the kept photo read back, the token crop saved) and the image
+decoding all run in workers; the event loop only shows the frames and the words. Preview frames
+are shown at most PREVIEW_FPS a second, and the words are re-set only when they change.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Static
+from textual.message import Message
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from kiosk.capture.face import FaceAnalysis, FaceCapture
 from kiosk.errors import KioskError
 from kiosk.i18n import translate
 from kiosk.tui import services
+from kiosk.tui.base import set_text
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, FaceAutoCaptured, FaceFrame
 from kiosk.tui.pictures import decode_image, from_bgr, picture_widget
@@ -21,10 +33,20 @@ from kiosk.tui.screens.device_help import action_words, problem_words
 from kiosk.tui.services import QualityCheck
 from kiosk.tui.wizard import WizardStep
 
+log = logging.getLogger(__name__)
+
 #: reasons an operator may give for keeping a photo that fails the checks
 OVERRIDE_REASONS = ("medical", "disability", "religious_headwear", "equipment", "other")
 #: preview frames per second sent to the screen (enough to aim; keeps the terminal light)
 PREVIEW_FPS = 5.0
+
+
+@dataclass
+class FaceKept(Message):
+    """The photo the record keeps, read back (a resumed draft) or just saved; or why saving failed."""
+
+    picture: Any  # PIL image, or None when it cannot be shown
+    error: BaseException | None = None
 
 
 class FaceScreen(WizardStep):
@@ -42,9 +64,11 @@ class FaceScreen(WizardStep):
         self.analysis: FaceAnalysis | None = None
         self.problem: BaseException | None = None
         self.captured = False
+        #: a save is running in its worker (a second capture waits for its answer)
+        self.saving = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         yield from self.compose_steps()
         with Horizontal(classes="capture"):
             yield picture_widget(id="face-live", classes="live")
@@ -52,15 +76,42 @@ class FaceScreen(WizardStep):
                 yield Static(id="face-guide")
                 yield Static(id="face-saved", classes="ok")
                 yield picture_widget(id="face-kept", classes="kept")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.captured = any(s.kind == "face" for s in self.kiosk.store.samples(self.record_id))
-        if self.captured:
-            self.query_one("#face-kept").image = decode_image(self.kiosk.store.sample_data(self.record_id, "face"))
-        self.refresh_texts()
+        self.load_kept()
         self.stream()
+
+    # -- worker: the store ---------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="face-store")
+    def load_kept(self) -> None:
+        """The photo a resumed draft already holds."""
+        store = self.kiosk.store
+        if any(s.kind == "face" for s in store.samples(self.record_id)):
+            self.post_message(FaceKept(decode_image(store.sample_data(self.record_id, "face"))))
+
+    @work(thread=True, group="face-save")  # never cancelled by another worker: a photo is not lost
+    def save_capture(self, capture: FaceCapture, reason: str) -> None:
+        """Token crop + quality report into the record (a manual one audited with its reason)."""
+        try:
+            sample = services.save_face(self.kiosk.store, self.record_id, capture, self.kiosk.cfg, actor=self.actor,
+                                        reason=reason)
+        except Exception as exc:  # e.g. no face found in the frame: nothing to crop (said in words)
+            self.post_message(FaceKept(None, exc))
+            return
+        self.post_message(FaceKept(decode_image(sample.data)))
+
+    def on_face_kept(self, msg: FaceKept) -> None:
+        self.saving = False
+        if msg.error is not None:
+            if not isinstance(msg.error, KioskError):
+                log.error("face not saved", exc_info=msg.error)
+            self.notify(problem_words(msg.error), severity="error")
+            return
+        self.captured = True
+        self.query_one("#face-kept").image = msg.picture
+        self.refresh_texts()
 
     # -- worker: camera frames + checks ------------------------------------------------------------
     @work(thread=True, exclusive=True, group="camera")
@@ -94,7 +145,7 @@ class FaceScreen(WizardStep):
         self.refresh_texts()
 
     def on_face_auto_captured(self, msg: FaceAutoCaptured) -> None:
-        if not self.captured:
+        if not self.captured and not self.saving:
             self.save(msg.image, reason="")
 
     def on_device_problem(self, msg: DeviceProblem) -> None:
@@ -119,8 +170,8 @@ class FaceScreen(WizardStep):
                 lines += [f"- {translate(c.code, **c.params)}" for c in codes.values() if c.code]
             elif not self.captured:
                 lines.append(f"[green]{translate('tui.face.all_pass')}[/green]")
-        self.query_one("#face-guide", Static).update("\n".join(lines))
-        self.query_one("#face-saved", Static).update(translate("tui.face.saved") if self.captured else "")
+        set_text(self.query_one("#face-guide", Static), "\n".join(lines))
+        set_text(self.query_one("#face-saved", Static), translate("tui.face.saved") if self.captured else "")
 
     # -- actions -----------------------------------------------------------------------------------
     def action_capture(self) -> None:
@@ -152,18 +203,16 @@ class FaceScreen(WizardStep):
         self.stream(reopen=True)
 
     def save(self, capture: FaceCapture, *, reason: str) -> None:
-        """Token crop + quality report into the record (a manual one audited with its reason)."""
-        try:
-            sample = services.save_face(self.kiosk.store, self.record_id, capture, self.kiosk.cfg, actor=self.actor,
-                                        reason=reason)
-        except KioskError as exc:  # e.g. no face found in the frame: nothing to crop
-            self.notify(problem_words(exc), severity="error")
+        """Save in the store's worker; the screen says so when the answer comes (:class:`FaceKept`)."""
+        if self.saving:  # one photo at a time: the next capture waits for this one's answer
             return
-        self.captured = True
-        self.query_one("#face-kept").image = decode_image(sample.data)
-        self.refresh_texts()
+        self.saving = True
+        self.save_capture(capture, reason)
 
     def ready_to_leave(self) -> bool:
+        if self.saving:  # the photo is on its way into the record: Ctrl+S again once it is
+            self.notify(translate("tui.face.saving"), severity="warning")
+            return False
         if self.captured or not self.kiosk.cfg.policy.require_face:
             return True
         self.notify(translate("tui.face.needed"), severity="warning")

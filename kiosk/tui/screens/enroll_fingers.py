@@ -15,13 +15,15 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
 from kiosk.capture.finger import decode_finger_image
 from kiosk.enroll.fingers import ATTEMPT_ACTION, WRONG_FINGER_ACTION, FingerSlots, Mark
 from kiosk.enroll.slaps import SlapRequest, slap_request, start_by_slap
 from kiosk.i18n import translate
 from kiosk.tui import services
+from kiosk.tui.base import set_text
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, FingerCaptured, WrongFingerResult
 from kiosk.tui.pictures import from_grey, hand_diagram, picture_widget
@@ -128,14 +130,14 @@ class FingersScreen(SlapCapture, WizardStep):
         return self.slots.mark(pos)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         yield from self.compose_steps()
         with Horizontal(classes="capture"):
             with Vertical(classes="side"):
                 yield Static(id="hands")
                 yield Static(id="finger-status")
             yield picture_widget(id="finger-image", classes="live")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
         self.slots = FingerSlots.for_policy(self.kiosk.cfg.policy)
@@ -187,7 +189,7 @@ class FingersScreen(SlapCapture, WizardStep):
         if not self.loaded:
             return
         if not self.positions:
-            self.query_one("#hands", Static).update(translate("tui.fingers.none_required"))
+            set_text(self.query_one("#hands", Static), translate("tui.fingers.none_required"))
             return
         marks = {p: self.mark(p).value for p in self.positions}
         diagram = hand_diagram(marks, self.current, (translate("tui.fingers.left_hand"), translate("tui.fingers.right_hand")))
@@ -195,7 +197,7 @@ class FingersScreen(SlapCapture, WizardStep):
             ("done", Mark.DONE), ("pending", Mark.PENDING), ("exception", Mark.EXCEPTION),
             ("unapproved", Mark.UNAPPROVED), ("flagged", Mark.FLAGGED))]
         legend = legend_lines(items, self.query_one("#hands", Static).content_size.width or 36)
-        self.query_one("#hands", Static).update(diagram + "\n" + legend)
+        set_text(self.query_one("#hands", Static), diagram + "\n" + legend)
         pos = self.current
         lines = [translate("tui.slap.mode")] if self.by_slap else []
         lines.append(f"[b]{translate('tui.finger.' + str(pos))}[/b]")
@@ -223,7 +225,7 @@ class FingersScreen(SlapCapture, WizardStep):
             words = translate(code, **{k: translate(v[1:]) if isinstance(v, str) and v.startswith("@") else v
                                        for k, v in params.items()})
             lines.append(f"[{style}]{words}[/{style}]" if style else words)
-        self.query_one("#finger-status", Static).update("\n".join(lines))
+        set_text(self.query_one("#finger-status", Static), "\n".join(lines))
 
     # -- capture worker: capture, assess, keep-best, save, audit the attempt ------------------------
     @work(thread=True, exclusive=True, group="scanner")

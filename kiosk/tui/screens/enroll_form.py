@@ -8,10 +8,11 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Header, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from kiosk.i18n import translate
 from kiosk.identity import BLOOD_TYPES, CITIZENSHIP, MARITAL, RELIGIONS, SEXES, Identity
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.wizard import WizardStep
 
 #: (field, widget kind, closed list) in the order of the paper form
@@ -39,9 +40,11 @@ def option_label(field: str, value: str) -> str:
 
 class FormScreen(WizardStep):
     STEP = "form"
+    #: the record's identity as last read or saved (set on mount)
+    ident: Identity
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         yield from self.compose_steps()
         yield Static(id="form-region", classes="hint")
         yield Static(id="form-errors", classes="error")
@@ -54,10 +57,11 @@ class FormScreen(WizardStep):
                     else:
                         yield Input(id=name, max_length=10 if kind == "date" else (3 if name in ("rt", "rw") else 80),
                                     restrict=r"[0-9-]*" if kind == "date" else (r"[0-9]*" if name in ("rt", "rw") else None))
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
-        ident = self.kiosk.store.identity(self.record_id)
+        # read (decrypted) once; F2 and the checks use this copy, the store gets each save
+        self.ident = ident = self.kiosk.store.identity(self.record_id)
         for name, kind, _ in FIELDS:
             value: Any = getattr(ident, name)
             if kind == "select":
@@ -71,7 +75,7 @@ class FormScreen(WizardStep):
 
     def refresh_texts(self) -> None:
         super().refresh_texts()
-        ident = self.kiosk.store.identity(self.record_id)
+        ident = self.ident
         self.query_one("#form-region", Static).update(translate(
             "tui.form.region", nik=ident.nik, village_hint=translate("tui.form.required_hint"),
             district=ident.district, regency=ident.regency, province=ident.province))
@@ -93,7 +97,7 @@ class FormScreen(WizardStep):
 
     def collect(self) -> tuple[Identity, list[tuple[str, str, dict[str, Any]]]]:
         """The identity as entered, and every problem with it (field, code, params)."""
-        ident = self.kiosk.store.identity(self.record_id)
+        ident = self.ident
         values: dict[str, Any] = {}
         problems: list[tuple[str, str, dict[str, Any]]] = []
         for name, kind, _ in FIELDS:
@@ -117,6 +121,7 @@ class FormScreen(WizardStep):
         ident, problems = self.collect()
         # keep what was typed even when something is still wrong: a crash must not lose it
         self.kiosk.store.update_identity(self.record_id, ident, actor=self.actor)
+        self.ident = ident
         for name, _, _ in FIELDS:
             self.query_one(f"#{name}").remove_class("invalid")
         if not problems:
@@ -137,6 +142,7 @@ class FormScreen(WizardStep):
     def action_leave(self) -> None:
         ident, _ = self.collect()
         self.kiosk.store.update_identity(self.record_id, ident, actor=self.actor)
+        self.ident = ident
         super().action_leave()
 
     def action_back(self) -> None:

@@ -14,13 +14,15 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
 from kiosk.capture.iris import EyeSlot, assess_iris, iris_sample
 from kiosk.capture.storage import store_iris
 from kiosk.capture.thresholds import quality_thresholds
 from kiosk.devices.protocols import IrisImage
 from kiosk.i18n import translate
+from kiosk.tui.base import set_text
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.devices_poll import device_of_kind, open_device, worker_failure
 from kiosk.tui.messages import DeviceProblem
 from kiosk.tui.screens.device_help import action_for, problem_words
@@ -44,11 +46,11 @@ class IrisScreen(WizardStep):
         self.slots: dict[int, EyeSlot] = {}
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         yield from self.compose_steps()
         with Vertical(classes="capture-col"):
             yield Static(id="iris-status")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -108,7 +110,7 @@ class IrisScreen(WizardStep):
                              f"[/red]  {translate('iris.attempts', n=len(slot.attempts or []), max=slot.max_attempts)}")
         if self.saved:
             lines.append(f"[green]{translate('iris.saved')}[/green]")
-        self.query_one("#iris-status", Static).update("\n".join(lines))
+        set_text(self.query_one("#iris-status", Static), "\n".join(lines))
 
     def ready_to_leave(self) -> bool:
         if self.saved:

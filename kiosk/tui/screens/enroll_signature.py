@@ -16,13 +16,15 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from kiosk.devices.protocols import PenPoint
-from kiosk.enroll.signature import SignatureInk
+from kiosk.enroll.signature import InkBatcher, SignatureInk
 from kiosk.i18n import translate
 from kiosk.tui import services
+from kiosk.tui.base import set_text
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.devices_poll import device_of_kind, open_device, reopen_device, worker_failure
 from kiosk.tui.messages import DeviceProblem, SignatureInk as InkMessage
 from kiosk.tui.pictures import InkCanvas, decode_image, picture_widget
@@ -67,12 +69,12 @@ class SignatureScreen(WizardStep):
         return self.ink.points
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         yield from self.compose_steps()
         with Vertical(classes="capture-col"):
             yield picture_widget(id="ink", classes="ink")
             yield Static(id="sig-status")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -101,10 +103,11 @@ class SignatureScreen(WizardStep):
             area = pad.writing_area_mm()  # type: ignore[attr-defined]
             # a signature starts here: whatever the pen did before (a backlog of minutes) is not part of it
             pad.clear() if clear else pad.discard_pending()  # type: ignore[attr-defined]
+            batcher = InkBatcher()  # the screen redraws at most INK_UPDATES_PER_S a second
             while not worker.is_cancelled:
-                new = pad.read_points(timeout_s=0.1)  # type: ignore[attr-defined]
-                if new and not worker.is_cancelled:
-                    self.post_message(InkMessage(list(new), area))
+                batch = batcher.add(pad.read_points(timeout_s=0.1))  # type: ignore[attr-defined]
+                if batch and not worker.is_cancelled:
+                    self.post_message(InkMessage(batch, area))
         except Exception as exc:  # every failure is shown in words; the draft is already saved
             self.post_message(worker_failure("signature", exc))
 
@@ -148,7 +151,7 @@ class SignatureScreen(WizardStep):
         if self.ink.full:
             lines.append(f"[yellow]{translate('tui.signature.too_long')}[/yellow]")
         lines += [f"[red]{translate(code, **params)}[/red]" for code, params in self.issues]
-        self.query_one("#sig-status", Static).update("\n".join(lines))
+        set_text(self.query_one("#sig-status", Static), "\n".join(lines))
 
     def action_clear(self) -> None:
         if self.saving:

@@ -8,13 +8,14 @@ from typing import Any
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Grid
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
 from kiosk.devices.base import DeviceState
 from kiosk.i18n import number, translate
 from kiosk.store import RecordState
 from kiosk.tui import services
-from kiosk.tui.base import KioskScreen
+from kiosk.tui.base import KioskScreen, set_text
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.devices_poll import device_report
 from kiosk.tui.messages import DeviceReport, NetworkReport, QueueReport, StockReport
 from kiosk.tui.screens.device_help import DEVICE_KINDS, device_label, problem_words, with_device_label
@@ -105,14 +106,14 @@ class HomeScreen(KioskScreen):
         self._offered_drafts = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         yield Static(id="who", classes="banner")
         with Grid(id="home-grid"):
             yield Static(id="devices", classes="panel")
             yield Static(id="queue", classes="panel")
             yield Static(id="network", classes="panel")
             yield Static(id="today", classes="panel")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         screen = SCREEN_OF_ACTION.get(action)
@@ -186,7 +187,7 @@ class HomeScreen(KioskScreen):
     def refresh_texts(self) -> None:
         user = self.kiosk.user
         if user is not None:
-            self.query_one("#who", Static).update(translate(
+            set_text(self.query_one("#who", Static), translate(
                 "tui.home.who", name=user.name, role=translate("accounts.role." + user.role.value),
                 station=self.kiosk.cfg.station.id))
         self.render_devices()
@@ -213,7 +214,7 @@ class HomeScreen(KioskScreen):
                 lines.append(line)
             else:
                 lines.append(f"{label}: [red]{translate(rep.problem or 'error.generic', **with_device_label(dict(rep.params)))}[/red]")
-        self.query_one("#devices", Static).update("\n".join(lines))
+        set_text(self.query_one("#devices", Static), "\n".join(lines))
 
     def render_network(self) -> None:
         lines = [f"[b]{translate('tui.home.network')}[/b]"]
@@ -224,7 +225,7 @@ class HomeScreen(KioskScreen):
             lines.append(problem_words(rep.problem) if rep.problem else translate("tui.home.asking"))
         else:
             lines += network_lines(rep)
-        self.query_one("#network", Static).update("\n".join(lines))
+        set_text(self.query_one("#network", Static), "\n".join(lines))
 
     def render_queue(self) -> None:
         lines = [f"[b]{translate('tui.home.queue')}[/b]"]
@@ -235,7 +236,7 @@ class HomeScreen(KioskScreen):
             shown = [s for s in RecordState if counts.get(s.value)] or [RecordState.DRAFT, RecordState.QUEUED]
             for state in shown:
                 lines.append(f"{translate('state.' + state.value):<14}{number(counts.get(state.value, 0)):>6}")
-        self.query_one("#queue", Static).update("\n".join(lines))
+        set_text(self.query_one("#queue", Static), "\n".join(lines))
 
     def render_today(self) -> None:
         lines = [f"[b]{translate('tui.home.today')}[/b]"]
@@ -248,7 +249,7 @@ class HomeScreen(KioskScreen):
             if self.kiosk.cfg.station.target:
                 lines.append(target_line(total, self.kiosk.cfg.station.target))
         lines += stock_lines(self.stock)
-        self.query_one("#today", Static).update("\n".join(lines))
+        set_text(self.query_one("#today", Static), "\n".join(lines))
 
     # -- actions ----------------------------------------------------------------------------------
     def action_enroll(self) -> None:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer, Header, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from kiosk.accounts import AccountError
 from kiosk.i18n import describe, translate
 from kiosk.tui.base import KioskScreen
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 
 
 class LoginScreen(KioskScreen):
     KEYS = [("ctrl+s", "login", "tui.key.login")]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         with Vertical(id="login-box"):
             yield Label(id="login-title", classes="title")
             yield Label(id="name-label")
@@ -24,7 +25,7 @@ class LoginScreen(KioskScreen):
             yield Input(id="password", password=True, max_length=128)
             yield Static(id="login-error", classes="error")
             yield Static(id="demo", classes="hint")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def refresh_texts(self) -> None:
         self.query_one("#login-title", Label).update(translate("tui.login.title", station=self.kiosk.cfg.station.name))

@@ -15,13 +15,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.widgets import DataTable, ProgressBar, Static
 
 from kiosk.accounts import Role
 from kiosk.i18n import translate
 from kiosk.store import RecordState
 from kiosk.tui import services
-from kiosk.tui.base import KioskScreen
+from kiosk.tui.base import KioskScreen, set_text
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.messages import PrintProgress, StockReport
 from kiosk.tui.devices_poll import open_device
 from kiosk.tui.pictures import decode_image, picture_widget
@@ -41,6 +42,11 @@ class ApprovedRecords(Message):
 
     order: list[str]
     new: dict[str, tuple[str, str]]
+
+
+@dataclass
+class PrintBatchDone(Message):
+    """The print worker went through every record of its batch."""
 
 
 class PrintScreen(KioskScreen):
@@ -66,7 +72,7 @@ class PrintScreen(KioskScreen):
         self.asking_tray = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         yield Static(id="stock", classes="banner")
         with Horizontal(classes="capture"):
             with Vertical(classes="side"):
@@ -76,7 +82,7 @@ class PrintScreen(KioskScreen):
             with Vertical(classes="side"):
                 yield picture_widget(id="card-preview", classes="kept")
                 yield Static(id="preview-status")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -108,7 +114,7 @@ class PrintScreen(KioskScreen):
         self.identities.update(msg.new)
         self.approved = [rid for rid in msg.order if rid in self.identities]
         self.names.update({rid: self.identities[rid][1] for rid in self.approved})
-        self.refresh_texts()
+        self.show_rows()
 
     def actor(self) -> str:
         user = self.kiosk.user
@@ -137,9 +143,10 @@ class PrintScreen(KioskScreen):
     def on_stock_report(self, msg: StockReport) -> None:
         if msg.supplies is None and self.stock is not None and self.stock.supplies is not None:
             self.failures.append(problem_words(msg.problem) if msg.problem else "")
+            self.show_log()
         else:
             self.stock = msg
-        self.refresh_texts()
+            self.show_stock()
 
     def selected(self) -> str | None:
         table = self.query_one("#approved", DataTable)
@@ -149,18 +156,49 @@ class PrintScreen(KioskScreen):
         return str(key) if key else None
 
     def refresh_texts(self) -> None:
-        self.query_one("#stock", Static).update("  ".join(stock_lines(self.stock)))
+        """Every text in the current language (on mount and F2): the table's columns are re-made."""
         table = self.query_one("#approved", DataTable)
         table.clear(columns=True)
-        table.add_columns(translate("tui.field.nik"), translate("tui.field.full_name"))
-        for rid in self.approved:
-            nik, name = self.identities[rid]
-            table.add_row(nik, name, key=rid)
+        table.add_column(translate("tui.field.nik"), key="nik")
+        table.add_column(translate("tui.field.full_name"), key="name")
+        self.show_rows()
+        self.show_stock()
+        self.show_status()
+        self.show_log()
+
+    # each part of the screen is re-drawn on its own, when its data changed: a batch's progress
+    # messages (several per card) rebuilt the whole table each time (tui_day)
+    def show_rows(self) -> None:
+        """The table follows ``approved`` row by row (rows are keyed by record id): a printed record's
+        row leaves, a newly approved one is added; the rest are not touched."""
+        table = self.query_one("#approved", DataTable)
+        wanted = self.approved
+        shown = [str(row.value) for row in table.rows]
+        for rid in shown:
+            if rid not in wanted:
+                table.remove_row(rid)
+        kept = [rid for rid in shown if rid in wanted]
+        if kept != [rid for rid in wanted if rid in kept]:  # the queue order changed: rows again, in order
+            for rid in kept:
+                table.remove_row(rid)
+            kept = []
+        for rid in wanted:
+            if rid not in kept:
+                nik, name = self.identities[rid]
+                table.add_row(nik, name, key=rid)
+        self.show_status()
+
+    def show_stock(self) -> None:
+        set_text(self.query_one("#stock", Static), "  ".join(stock_lines(self.stock)))
+
+    def show_status(self) -> None:
         # "none waiting" follows the rows: the list loads in a worker, and a message written while
         # it was still empty must not stay next to the records that arrived
-        status = self.preview_text if table.row_count else translate("tui.print.none")
-        self.query_one("#preview-status", Static).update(status)
-        self.query_one("#print-log", Static).update("\n".join(self.failures[-5:]))
+        status = self.preview_text if self.approved else translate("tui.print.none")
+        set_text(self.query_one("#preview-status", Static), status)
+
+    def show_log(self) -> None:
+        set_text(self.query_one("#print-log", Static), "\n".join(self.failures[-5:]))
 
     @work(thread=True, exclusive=True, group="print-preview")
     def preview(self, record_id: str) -> None:
@@ -173,7 +211,7 @@ class PrintScreen(KioskScreen):
     def show_preview(self, png: bytes | None, text: str) -> None:
         self.query_one("#card-preview").image = None if png is None else decode_image(png)
         self.preview_text = text
-        self.refresh_texts()
+        self.show_status()
 
     def action_preview(self) -> None:
         rid = self.selected()
@@ -206,7 +244,7 @@ class PrintScreen(KioskScreen):
             self.asking_tray = False
             if good is None:
                 self.failures.append(f"[yellow]{translate('print.tray_pending', **words)}[/yellow]")
-                self.refresh_texts()
+                self.show_log()
                 return
             self.resolve_tray(check.record_id, good, words)
 
@@ -227,6 +265,7 @@ class PrintScreen(KioskScreen):
         else:
             key = "print.tray_good_booked" if msg.good else "print.tray_bad_booked"
             self.failures.append(f"[green]{translate(key, **msg.words)}[/green]")
+        self.show_log()
         self.load_approved()
         self.poll_stock()
         self.find_tray_checks()  # the next one, if several prints were interrupted
@@ -236,7 +275,7 @@ class PrintScreen(KioskScreen):
         user = self.kiosk.user
         if user is None or user.role is not Role.SUPERVISOR:
             self.failures.append(f"[yellow]{translate('tui.stock.supervisor_only')}[/yellow]")
-            self.refresh_texts()
+            self.show_log()
             return
 
         def booked(count: int | None) -> None:
@@ -253,11 +292,11 @@ class PrintScreen(KioskScreen):
             self.post_message(StockReport(None, exc))
             return
         self.post_message(StockBooked(count))
-        self.poll_stock()
 
     def on_stock_booked(self, msg: StockBooked) -> None:
         self.failures.append(f"[green]{translate('tui.stock.booked', count=msg.count)}[/green]")
-        self.refresh_texts()
+        self.show_log()
+        self.poll_stock()
 
     # -- printing -----------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="print-job")
@@ -282,25 +321,35 @@ class PrintScreen(KioskScreen):
                 self.post_message(PrintProgress(rid, i + 1, len(record_ids), job=job))
             except Exception as exc:  # the printer's or the gate's reason is shown; the batch goes on
                 self.post_message(PrintProgress(rid, i + 1, len(record_ids), error=exc))
+        self.post_message(PrintBatchDone())
+
+    def on_print_batch_done(self, msg: PrintBatchDone) -> None:
+        """The next workers start from the event loop (a worker started from a worker's thread kept
+        its screen referenced after the screen was closed)."""
         self.poll_stock()
         self.find_tray_checks()  # an interrupted job (no answer from the printer) is asked about now
 
     def on_print_progress(self, msg: PrintProgress) -> None:
+        """One card's stage or result: the bar, then the line that changed (never the table: the
+        printed record leaves it when the list is read again)."""
         bar = self.query_one("#print-progress", ProgressBar)
         bar.display = True
-        bar.update(total=msg.total, progress=msg.done)
+        if (bar.total, bar.progress) != (msg.total, msg.done):
+            bar.update(total=msg.total, progress=msg.done)
         who = self.names.get(msg.record_id, msg.record_id[:8])
         if msg.error is not None:
             self.failures.append(f"[red]{who}: {problem_words(msg.error)}[/red]")
+            self.show_log()
             self.load_approved()
         elif msg.job is not None:
             self.failures.append(f"[green]{who}: {translate('tui.print.printed', job=msg.job)}[/green]")
+            self.show_log()
             self.load_approved()  # the printed record leaves the list
         elif msg.stage:
             words = translate(f"print.stage.{msg.stage}")
             self.preview_text = translate("tui.print.stage", record=who,
                                           stage=msg.stage if words == f"print.stage.{msg.stage}" else words)
-        self.refresh_texts()
+            self.show_status()
 
     def action_print_one(self) -> None:
         rid = self.selected()
@@ -308,7 +357,7 @@ class PrintScreen(KioskScreen):
             self.print_records([rid])
 
     def action_print_batch(self) -> None:
-        ids = [r.id for r in self.kiosk.store.list(RecordState.APPROVED)]
+        ids = list(self.approved)  # the records the table shows (read in a worker), in queue order
         if ids:
             self.print_records(ids)
 

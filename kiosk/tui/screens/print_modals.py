@@ -10,10 +10,11 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from kiosk.i18n import translate
 from kiosk.tui.base import KioskModal
+from kiosk.tui.chrome import KioskFooter
 
 
 @dataclass
@@ -54,7 +55,7 @@ class TrayCheckModal(KioskModal[bool | None]):
             yield Label(id="title", classes="title")
             yield Static(id="question")
             yield Static(id="answers")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def refresh_texts(self) -> None:
         self.query_one("#title", Label).update(translate("tui.tray.title"))
@@ -81,7 +82,7 @@ class BookStockModal(KioskModal[int | None]):
             yield Label(id="title", classes="title")
             yield Input(id="stock-count", type="integer", max_length=5)
             yield Static(id="stock-error", classes="error")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def refresh_texts(self) -> None:
         self.query_one("#title", Label).update(translate("tui.stock.title"))

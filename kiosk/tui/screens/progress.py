@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from textual import work
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 from textual_plotext import PlotextPlot
 
 from kiosk.i18n import translate
 from kiosk.tui.base import KioskScreen
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.screens.home import DONE_STATES, target_line
 
 DAYS = 14
@@ -34,11 +35,11 @@ class ProgressScreen(KioskScreen):
         self.figures: ProgressFigures | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         yield Static(id="progress-total", classes="banner")
         yield ProgressBar(id="progress-bar", show_eta=False)
         yield PlotextPlot(id="progress-chart")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
