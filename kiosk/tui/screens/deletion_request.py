@@ -17,9 +17,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from kiosk.tui.chrome import KioskFooter
 from kiosk.i18n import translate
 from kiosk.tui.base import KioskModal
 from kiosk.tui.dedup_services import DeletionRequest, file_deletion
@@ -63,7 +64,7 @@ class DeletionRequestModal(KioskModal[DeletionRequest | None]):
             yield OptionList(id="reasons")
             yield Input(id="deletion-note", max_length=NOTE_MAX)
             yield Static(id="deletion-status", classes="error")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

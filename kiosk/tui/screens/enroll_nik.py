@@ -15,8 +15,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.containers import Vertical
-from textual.widgets import Footer, Header, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.dedup.nik_lookup import LookupState, NikLookup
 from kiosk.i18n import current_language, describe, translate
 from kiosk.identity import Identity
@@ -57,7 +58,7 @@ class NikScreen(KioskScreen):
         self.lookup: NikLookup | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         yield Static(id="steps", classes="steps")
         with Vertical(id="nik-box"):
             yield Label(id="nik-label")
@@ -66,7 +67,7 @@ class NikScreen(KioskScreen):
             yield Static(id="nik-region")
             yield Static(id="nik-district", classes="warning")
             yield Static(id="nik-central")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

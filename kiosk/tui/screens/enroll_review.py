@@ -6,8 +6,9 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.errors import KioskError
 from kiosk.i18n import describe, translate
 from kiosk.store import RecordState
@@ -43,7 +44,7 @@ class ReviewScreen(WizardStep):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         yield from self.compose_steps()
         # completeness stays in view at 80x24 whatever the length of the record below
         yield Static(id="review-status", classes="banner")
@@ -51,7 +52,7 @@ class ReviewScreen(WizardStep):
             with VerticalScroll(id="review-text"):
                 yield Static(id="review")
             yield picture_widget(id="review-face", classes="kept")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -20,8 +20,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
+from kiosk.tui.chrome import KioskFooter
 from kiosk.i18n import translate
 from kiosk.tui.base import KioskModal
 from kiosk.tui.pictures import picture_widget
@@ -88,7 +89,7 @@ class LocalMatchModal(KioskModal[str | None]):
                         yield Static(id=f"text-{side}")
             yield Static(id="match-score")
             yield Static(id="match-result", classes="error")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

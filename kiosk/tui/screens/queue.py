@@ -13,8 +13,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Static
 
+from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.i18n import catalog, current_language, translate
 from kiosk.store import RecordState
 from kiosk.tui import services
@@ -93,11 +94,11 @@ class QueueScreen(KioskScreen):
         self.rows: list[QueueRow] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield KioskHeader()
         yield Static(id="queue-filter", classes="banner")
         yield DataTable(id="records", cursor_type="row", zebra_stripes=True)
         yield Static(id="sync-status", classes="hint")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -230,7 +231,7 @@ class RecordDetail(KioskModal[None]):
         with Vertical(classes="dialog wide"):
             with VerticalScroll():
                 yield Static(id="detail")
-        yield Footer(compact=True)
+        yield KioskFooter(compact=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "delete_request":
