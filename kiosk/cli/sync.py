@@ -148,11 +148,13 @@ def cmd_delete_request(args: argparse.Namespace) -> int:
 
     store = store_from(cfg)
     rec = store.find(args.record)
-    request_deletion(store, rec.id, reason=args.reason, actor=args.actor)
+    status = request_deletion(store, rec.id, reason=args.reason, actor=args.actor)
     if args.json:
-        print_json({"record_id": rec.id, "deletion_requested": True})
+        print_json({"record_id": rec.id, "deletion_requested": True, "status": status})
     else:
-        print(translate("sync.deletion_requested", record_id=rec.id))
+        # a record the central has not called a duplicate yet: the request waits for that answer
+        print(translate("sync.deletion_waiting" if status == "waiting" else "sync.deletion_requested",
+                        record_id=rec.id))
     return 0
 
 
