@@ -14,6 +14,7 @@ from typing import Any, Callable, ClassVar, Protocol
 
 from textual import events, work
 from textual.app import App
+from textual.notifications import SeverityLevel
 from textual.binding import BindingsMap
 from textual.screen import ModalScreen
 from textual.widgets import Input
@@ -214,6 +215,12 @@ class KioskApp(App[None]):
             self.post_message(key)
 
     # -- session ----------------------------------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Notifications are catalog sentences with the operator's and the devices' words in them
+        ("[receipt] queue", a name typed with brackets): shown as written, never read as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     def login(self, account: Account) -> None:
         from kiosk.tui.screens.home import HomeScreen
 

@@ -100,3 +100,15 @@ async def test_print_screen_does_not_say_none_waiting_next_to_the_approved_recor
         await wait_for(pilot, lambda: screen.query_one("#approved").row_count == 1, tries=400)
         await pilot.pause()
         assert translate("tui.print.none") not in _plain(screen.query_one("#preview-status", Static))
+
+
+async def test_a_notification_shows_brackets_as_written(make_app: Any, accounts: Any) -> None:
+    """The receipt's "no printer" notice read "(bagian  queue di config.toml)": "[receipt]" was
+    taken for markup and vanished (tmux look). Every notification is shown as written."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        app.screen.notify(translate("tui.receipt.no_queue"), severity="error")
+        await wait_for(pilot, lambda: bool(list(app._notifications)), tries=200)
+        [note] = [n for n in app._notifications if "[receipt] queue" in n.message]
+        assert note.markup is False, "a notification's brackets would be read as markup"
