@@ -280,7 +280,8 @@ class UsbPenPad(SignaturePad):
     def _stream_checks(self) -> list[tuple[str, bool, str]]:
         alive = self._reader is not None and self._reader.is_alive()
         stopped = str(self._failure) if self._failure else Worded("signature.detail.reader_stopped", "stopped")
-        checks = [("signature.check.reader", alive, "" if alive else stopped),
+        running = Worded("signature.detail.reader_running", "pen reports keep arriving")
+        checks = [("signature.check.reader", alive, running if alive else stopped),
                   ("signature.check.reports", self._bad_in_a_row < self.params.max_bad_reports,
                    Worded("signature.detail.reports", f"{self._bad_reports} bad of {self._reports}",
                           bad=self._bad_reports, total=self._reports))]

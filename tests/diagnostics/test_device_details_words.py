@@ -34,6 +34,8 @@ def test_pad_and_printer_self_test_details_in_indonesian(tmp_path: Path) -> None
     assert not re.search(r"\bbytes\b|\bbad of\b|\bready\b|\bribbon\b|\bstopped\b", text), text
     assert re.search(r"\(\d+ bita\)", text) and re.search(r"\d+ rusak dari \d+ laporan", text), text
     assert "siap (jawaban printer: OK)" in text and re.search(r"pita YMCKO, sisa \d+ panel", text), text
+    # a running pen reader says so (the line read "Data pena masuk:" with nothing after it)
+    assert "laporan pena terus masuk" in text, text
 
 
 def test_pad_and_printer_self_test_details_in_english(tmp_path: Path) -> None:
