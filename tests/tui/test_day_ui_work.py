@@ -185,7 +185,12 @@ async def test_closing_the_print_screen_releases_it(make_app: Any, accounts: Any
 
         # a loaded machine may still be finishing the closed screen's last messages: wait (bounded)
         # until nothing holds it; a screen kept alive stays and fails here
-        await wait_for(pilot, released, tries=200)
+        try:
+            await wait_for(pilot, released, tries=200)
+        except AssertionError:
+            kept = ref()
+            holders = [type(r).__name__ + ":" + repr(r)[:200] for r in gc.get_referrers(kept)] if kept else []
+            raise AssertionError(f"closed print screen still held by {holders}") from None
 
 
 async def test_the_face_photo_is_read_and_saved_off_the_event_loop(make_app: Any, accounts: Any,
