@@ -227,8 +227,11 @@ class PrintScreen(KioskScreen):
         try:
             station.open_printer(actor=self.actor())
             checks = station.print_desk().tray_checks()
-        except Exception:  # no printer / no central key: printing says so in words when asked
-            log.info("tray check skipped: printer not available", exc_info=True)
+        except Exception as exc:  # no printer / no central key: printing says so in words when asked
+            # an expected state, one line; no traceback kept in the record unless debugging (a
+            # kept traceback holds this worker's frame, and with it the closed screen)
+            log.info("tray check skipped: printer not available (%s: %s)", type(exc).__name__, str(exc)[:200],
+                     exc_info=log.isEnabledFor(logging.DEBUG))
             return
         if checks:
             self.post_message(TrayChecksFound(checks))
