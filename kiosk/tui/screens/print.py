@@ -49,6 +49,19 @@ class PrintBatchDone(Message):
     """The print worker went through every record of its batch."""
 
 
+
+def tray_checks(station: Any, actor: str) -> list[Any]:
+    """The prints whose card may be in the output tray; none when the printer cannot be opened.
+    Nothing here keeps a traceback: it would hold the calling worker's frame and its screen."""
+    try:
+        station.open_printer(actor=actor)
+        return list(station.print_desk().tray_checks())
+    except Exception as exc:  # no printer / no central key: printing says so in words when asked
+        # an expected state: the type and words, never the traceback (a record that keeps one keeps
+        # every frame up the stack through f_back, the worker's and its closed screen included)
+        log.info("tray check skipped: printer not available (%s: %s)", type(exc).__name__, str(exc)[:200])
+        return []
+
 class PrintScreen(KioskScreen):
     KEYS = [
         ("p", "print_one", "tui.key.print_one"),
@@ -223,16 +236,7 @@ class PrintScreen(KioskScreen):
     def find_tray_checks(self) -> None:
         """Open the printer (the station's start-up recovery runs) and list the prints whose card
         may be in the output tray."""
-        station = self.kiosk.station
-        try:
-            station.open_printer(actor=self.actor())
-            checks = station.print_desk().tray_checks()
-        except Exception as exc:  # no printer / no central key: printing says so in words when asked
-            # an expected state, one line; no traceback kept in the record unless debugging (a
-            # kept traceback holds this worker's frame, and with it the closed screen)
-            log.info("tray check skipped: printer not available (%s: %s)", type(exc).__name__, str(exc)[:200],
-                     exc_info=log.isEnabledFor(logging.DEBUG))
-            return
+        checks = tray_checks(self.kiosk.station, self.actor())
         if checks:
             self.post_message(TrayChecksFound(checks))
 
