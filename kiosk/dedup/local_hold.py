@@ -180,12 +180,25 @@ class PreUploadCheck:
         self._matcher: LocalMatcher | None = None
         self._lock = threading.Lock()
 
-    def __call__(self, record_id: str, *, now: dt.datetime | None = None) -> bool:
+    def _checked(self, record_id: str) -> bool | None:
         row = self.store.conn.execute("SELECT matched_record, decision FROM local_matches WHERE record_id=?",
                                       (record_id,)).fetchone()
-        if row is not None:  # checked before: released by a supervisor, or nothing matched
-            return row["matched_record"] is None or row["decision"] in RELEASED
+        if row is None:
+            return None
+        # checked before: released by a supervisor, or nothing matched
+        return row["matched_record"] is None or row["decision"] in RELEASED
+
+    def __call__(self, record_id: str, *, now: dt.datetime | None = None) -> bool:
+        known = self._checked(record_id)
+        if known is not None:
+            return known
         with self._lock:
+            # the sealer thread and the upload may ask at once: the second one takes the
+            # first one's answer instead of holding the record again (which failed, and the
+            # pass counted the held record as deferred)
+            known = self._checked(record_id)
+            if known is not None:
+                return known
             if self._matcher is None:
                 self._matcher = LocalMatcher(self.store, self.data_dir, window_days=self.window_days,
                                              threshold=self.threshold)
