@@ -89,14 +89,20 @@ class Stock:
         self.store = store
         self.config = config or StockConfig()
         ensure_schema(store)
-        if self.config.simulated_delivery:
+        # a Stock is made for every home poll: a plain read first, the write lock only until the
+        # first delivery is booked
+        if self.config.simulated_delivery and not self._any_delivery(self.store.conn):
             self.book_first_delivery(self.config.simulated_delivery, actor="simulation")
+
+    @staticmethod
+    def _any_delivery(conn: Any) -> bool:
+        return conn.execute("SELECT 1 FROM stock_movements WHERE kind = 'received' LIMIT 1").fetchone() is not None
 
     def book_first_delivery(self, n: int, *, actor: str) -> bool:
         """Book ``n`` received cards unless any delivery was ever booked (one transaction: two
         processes starting together book it once). True when it booked them."""
         with self.store.transaction() as conn:
-            if conn.execute("SELECT 1 FROM stock_movements WHERE kind = 'received' LIMIT 1").fetchone():
+            if self._any_delivery(conn):
                 return False
             add_movement(conn, "received", cards=n, reason="simulated station: first delivery", actor=actor)
             self.store.write_audit(conn, actor, "stock_received", params={"cards": n, "simulated": True})

@@ -42,6 +42,11 @@ def network_report(app: Any) -> NetworkReport:
     return NetworkReport(state, app.sync_problem if app.sync is None else None)
 
 
+def recorded_total(counts: dict[str, int]) -> int:
+    """Residents recorded: every record past capture that the central has not refused."""
+    return sum(counts.get(s.value, 0) for s in DONE_STATES)
+
+
 def target_line(done: int, target: int) -> str:
     """The district's progress against its target, numbers written as the operator reads them."""
     if not target:
@@ -244,7 +249,7 @@ class HomeScreen(KioskScreen):
             lines.append(translate("tui.home.asking"))
         else:
             counts = self.queue.counts
-            total = sum(counts.get(s.value, 0) for s in DONE_STATES)
+            total = recorded_total(counts)
             lines.append(translate("tui.home.today_count", count=number(self.queue.today)))
             if self.kiosk.cfg.station.target:
                 lines.append(target_line(total, self.kiosk.cfg.station.target))

@@ -14,7 +14,7 @@ from textual_plotext import PlotextPlot
 from kiosk.i18n import translate
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.chrome import KioskFooter, KioskHeader
-from kiosk.tui.screens.home import DONE_STATES, target_line
+from kiosk.tui.screens.home import recorded_total, target_line
 
 DAYS = 14
 
@@ -53,7 +53,7 @@ class ProgressScreen(KioskScreen):
         days = [today - dt.timedelta(days=i) for i in range(DAYS - 1, -1, -1)]
         counts = store.counts()
         self.post_message(ProgressFigures(days, [per_day.get(d.isoformat(), 0) for d in days],
-                                          sum(counts.get(s.value, 0) for s in DONE_STATES)))
+                                          recorded_total(counts)))
 
     def on_progress_figures(self, msg: ProgressFigures) -> None:
         self.figures = msg
