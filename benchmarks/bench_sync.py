@@ -15,28 +15,43 @@
   time of the whole pass, decisions and checkpoint included) against the link's capacity
   (goal >= 0.9); and the same link cut every 2-5 s: every record arrives, and bytes on the
   uplink (HTTP headers, retries and bytes lost in cuts included) / packet bytes (goal <= 1.3).
+  The same two runs again over TLS (``tls_*`` rows), configured as a real station is: a
+  certificate made at bench time (ECDSA P-256, self-signed for 127.0.0.1) served by the central
+  (:func:`kiosk.central.server.tls_context`) and pinned by the station as its ``[central] ca_file``
+  (:func:`kiosk.sync.worker.central_transport`), through the same proxy; with the number of
+  full and resumed TLS handshakes. ``*_split_*`` rows say where the cut runs' uplink bytes went,
+  per packet byte (link_proxy.LinkProxy.uplink_account). ``SYNC_LINK_SEED`` picks the proxy's
+  cut seed (default 7).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
+import os
 import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from benchmarks.link_proxy import LinkProxy
 from benchmarks.run import result
 from kiosk.central.keys import StationKeys
 from kiosk.central.registry import CentralRegistry
-from kiosk.central.server import CentralServer
+from kiosk.central.server import CentralServer, tls_context
 from kiosk.store import RecordStore
 from kiosk.sync.client import CentralClient
 from kiosk.sync.synthetic import enroll_synthetic
-from kiosk.sync.worker import SyncSettings, SyncWorker
+from kiosk.sync.worker import SyncSettings, SyncWorker, central_transport
 
 
 def _station(tmp: Path, name: str, count: int, settings: SyncSettings, delay: float) -> tuple[Any, ...]:
@@ -138,12 +153,49 @@ LINK_BPS = 64_000 / 8
 LINK_RTT_S = 0.6
 
 
-def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None,
-              budget_s: float = 900.0, seed: int = 7) -> tuple[float, int, int, int, int, list[int]]:
-    """(seconds until every record was confirmed, packet bytes, uplink bytes, records arrived,
-    cuts, header bytes of each answered request)."""
+def _central_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for the central at 127.0.0.1, made now: ECDSA P-256 (a smaller handshake
+    than RSA), self-signed, which the station pins as its ``ca_file``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "central.bench")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "central.crt", folder / "central.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class LinkRun(NamedTuple):
+    took: float
+    packet_bytes: int
+    uplink_bytes: int
+    arrived: int
+    cuts: int
+    #: header bytes of each answered request
+    headers: list[int]
+    #: where the uplink bytes went (benchmarks.link_proxy.LinkProxy.uplink_account)
+    account: dict[str, int]
+    #: TLS handshakes the station made, and how many of them resumed a session
+    tls_handshakes: int = 0
+    tls_resumed: int = 0
+
+
+def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None, *, tls: bool = False,
+              budget_s: float = 900.0, seed: int = 7) -> LinkRun:
     reg = CentralRegistry(tmp / f"{name}-central", decision_delay_s=3600)
-    server = CentralServer(reg).start()
+    verify: Any = True
+    server_tls = None
+    if tls:
+        cert, key = _central_certificate(tmp / f"{name}-central")
+        server_tls = tls_context(cert, key)
+    server = CentralServer(reg, tls=server_tls).start()
     store = RecordStore(tmp / name)  # the default policy: all ten fingers
     keys = StationKeys.init(tmp / name)
     reg.register_station(name, keys.public, "320101")
@@ -153,15 +205,21 @@ def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None,
     settings = SyncSettings(timeout_s=30.0, poll_interval_s=0.1, backoff_base_s=0.3, backoff_cap_s=2.0,
                             attempts_per_pass=20)
     port = int(server.url.rsplit(":", 1)[1])
-    with LinkProxy(port, rate_bps=LINK_BPS, rtt_s=LINK_RTT_S, cuts=cuts, seed=seed) as proxy:
+    with LinkProxy(port, rate_bps=LINK_BPS, rtt_s=LINK_RTT_S, cuts=cuts, seed=seed,
+                   scheme="https" if tls else "http") as proxy:
         headers: list[int] = []
+        if tls:  # the pinned certificate, as a real station's config gives it
+            cfg = SimpleNamespace(path=Path("config.toml"), station=SimpleNamespace(simulated=False),
+                                  central=SimpleNamespace(url=proxy.url, ca_file=cert, allow_plain_http=False))
+            verify = central_transport(cfg, proxy.url)
 
         def count(request: httpx.Request, response: httpx.Response) -> None:
             # the request line and header block as sent (HTTP/1.1), what every request pays on the link
             line = len(request.method) + len(request.url.raw_path) + len(" HTTP/1.1\r\n") + 1
             headers.append(line + sum(len(k) + len(v) + 4 for k, v in request.headers.raw) + 2)
 
-        client = CentralClient(proxy.url, name, keys.signing, timeout_s=settings.timeout_s, on_exchange=count)
+        client = CentralClient(proxy.url, name, keys.signing, timeout_s=settings.timeout_s, on_exchange=count,
+                               verify=verify)
         worker = SyncWorker(store, client, station_id=name, station_key=keys.signing,
                             sealing_key=reg.keys.sealing_public, permit_key=reg.keys.signing_public,
                             settings=settings, seed=3)
@@ -174,31 +232,59 @@ def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None,
         arrived = reg.counts()["uploads_complete"]
         with reg.lock:
             packet_bytes = sum(r[0] for r in reg.conn.execute("SELECT length(packet) FROM records"))
-        up, cut_count = proxy.bytes_up, proxy.cut_count
+        handshakes = getattr(client, "tls_handshakes", lambda: (0, 0))()
+        run = LinkRun(took, packet_bytes, proxy.bytes_up, arrived, proxy.cut_count, headers,
+                      proxy.uplink_account(), *handshakes)
         worker.close()
         client.close()
     server.stop()
     reg.close()
     store.close()
-    return took, packet_bytes, up, arrived, cut_count, headers
+    return run
+
+
+def _split_rows(prefix: str, run: LinkRun) -> list[dict[str, Any]]:
+    """Where a cut run's uplink bytes went, per packet byte."""
+    a, p = run.account, run.packet_bytes
+    rows = [result("sync_link", f"{prefix}split_lost_in_flight", a["lost_in_flight"] / p, "x", None)]
+    if a["handshakes"]:
+        rows += [result("sync_link", f"{prefix}split_tls_handshakes", a["tls_handshake_bytes"] / p, "x", None),
+                 result("sync_link", f"{prefix}split_tls_record_overhead", a["tls_record_overhead"] / p, "x", None),
+                 result("sync_link", f"{prefix}split_tls_cut_record_tails", a["tls_split_record_tails"] / p, "x",
+                        None)]
+    rows += [result("sync_link", f"{prefix}split_answered_http_headers", sum(run.headers) / p, "x", None),
+             result("sync_link", f"{prefix}connections", a["connections"], "connections", None)]
+    return rows
 
 
 def bench_sync_link() -> list[dict[str, Any]]:
     n = 3
+    seed = int(os.environ.get("SYNC_LINK_SEED", "7"))
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as d:
-        took, packet, up, arrived, _, headers = _link_run(Path(d), "LINK-64K", n, None)
-        assert arrived == n
-        goodput = packet / took
-        c_took, c_packet, c_up, c_arrived, cuts, _ = _link_run(Path(d), "LINK-CUTS", n, (2.0, 5.0))
-    return [result("sync_link", "goodput_64kbit_600ms", goodput, "B/s", LINK_BPS),
-            result("sync_link", "packet_kb_each", packet / n / 1000, "kB", None),
-            result("sync_link", "uplink_bytes_per_packet_byte", up / packet, "x", 1.0),
-            result("sync_link", "requests_per_record", len(headers) / n, "requests", None),
-            result("sync_link", "http_header_bytes_per_request", sum(headers) / max(1, len(headers)), "B", None),
-            result("sync_link", "cuts_records_arrived", c_arrived, "records", n),
-            result("sync_link", "cuts_uplink_bytes_per_packet_byte", c_up / c_packet, "x", 1.0),
-            result("sync_link", "cuts_goodput", c_packet / c_took, "B/s", LINK_BPS),
-            result("sync_link", "cuts_count", cuts, "cuts", None)]
+        for tls, prefix in ((False, ""), (True, "tls_")):
+            clear = _link_run(Path(d), f"LINK-64K{prefix}", n, None, tls=tls, seed=seed)
+            assert clear.arrived == n
+            cut = _link_run(Path(d), f"LINK-CUTS{prefix}", n, (2.0, 5.0), tls=tls, seed=seed)
+            rows += [result("sync_link", f"{prefix}goodput_64kbit_600ms", clear.packet_bytes / clear.took, "B/s",
+                            LINK_BPS)]
+            if not tls:
+                rows += [result("sync_link", "packet_kb_each", clear.packet_bytes / n / 1000, "kB", None),
+                         result("sync_link", "uplink_bytes_per_packet_byte", clear.uplink_bytes / clear.packet_bytes,
+                                "x", 1.0),
+                         result("sync_link", "requests_per_record", len(clear.headers) / n, "requests", None),
+                         result("sync_link", "http_header_bytes_per_request",
+                                sum(clear.headers) / max(1, len(clear.headers)), "B", None)]
+            rows += [result("sync_link", f"{prefix}cuts_records_arrived", cut.arrived, "records", n),
+                     result("sync_link", f"{prefix}cuts_uplink_bytes_per_packet_byte",
+                            cut.uplink_bytes / max(1, cut.packet_bytes), "x", 1.0),
+                     result("sync_link", f"{prefix}cuts_goodput", cut.packet_bytes / cut.took, "B/s", LINK_BPS),
+                     result("sync_link", f"{prefix}cuts_count", cut.cuts, "cuts", None)]
+            if tls:
+                rows += [result("sync_link", "tls_cuts_handshakes", cut.account["handshakes"], "handshakes", None),
+                         result("sync_link", "tls_cuts_handshakes_resumed", cut.tls_resumed, "handshakes", None)]
+            rows += _split_rows(f"{prefix}cuts_", cut)
+    return rows
 
 
 BENCHES = {"sync_loopback": bench_sync_loopback, "sync_drain_1000_faults10": bench_sync_drain_faults,

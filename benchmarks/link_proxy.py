@@ -8,6 +8,13 @@ drops every open connection (RST, queued bytes lost) at random intervals of lo..
 seeded, as a mobile link that keeps breaking. ``bytes_up`` counts the bytes the station put
 on the uplink, which is what a metered link bills.
 
+Where those bytes go is counted per connection (:class:`Flow`): what the link carried and what
+it handed to the central before a cut, and, for TLS (``scheme="https"``: the proxy only
+forwards bytes, the TLS is end to end), the record framing of the uplink read from the
+5-byte record headers (RFC 8446 §5.1): the handshake flight, the per-record overhead, and the
+tail of a record a cut split (the central cannot decrypt part of a record, so those bytes
+are lost even though they arrived).
+
 Runs an asyncio loop in a daemon thread: ``with LinkProxy(target_port, ...) as proxy: proxy.url``.
 """
 
@@ -18,7 +25,76 @@ import random
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
+
+#: TLS record content types (RFC 8446 §5.1): handshake, change_cipher_spec (middlebox
+#: compatibility in 1.3) and application data (which in 1.3 also hides the client's Finished)
+HANDSHAKE, CHANGE_CIPHER_SPEC, APPLICATION_DATA = 22, 20, 23
+RECORD_HEADER = 5
+
+
+class TlsRecordTally:
+    """The TLS record framing of one direction's byte stream, fed as it goes on the link.
+
+    Counts the handshake flight (handshake and change_cipher_spec records, plus the first
+    application_data record, which in TLS 1.3 is the client's encrypted Finished), the
+    framing of the other records, and where each record ends, so a cut can say how many of
+    the bytes that arrived belong to a record that never arrived whole."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self.offset = 0  # stream bytes consumed into whole-record headers so far
+        self.handshake_bytes = 0
+        self.app_records = 0
+        self.client_hellos = 0
+        self.ends: list[int] = []  # stream offset where each record ends
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+        while len(self._buf) >= RECORD_HEADER:
+            kind, length = self._buf[0], int.from_bytes(self._buf[3:5], "big")
+            if len(self._buf) < RECORD_HEADER + length:
+                return
+            size = RECORD_HEADER + length
+            if kind in (HANDSHAKE, CHANGE_CIPHER_SPEC) or (kind == APPLICATION_DATA and not self._finished_seen):
+                self.handshake_bytes += size
+                self.client_hellos += kind == HANDSHAKE and self._buf[5] == 1
+            else:
+                self.app_records += 1
+            self._finished_seen = self._finished_seen or kind == APPLICATION_DATA
+            del self._buf[:size]
+            self.offset += size
+            self.ends.append(self.offset)
+
+    _finished_seen = False
+
+    def split_tail(self, delivered: int) -> int:
+        """Bytes of ``delivered`` (a prefix of the stream) after the last whole record in it."""
+        whole = 0
+        for end in reversed(self.ends):
+            if end <= delivered:
+                whole = end
+                break
+        return delivered - whole
+
+
+@dataclass
+class Flow:
+    """One connection's uplink: bytes the link carried, bytes it handed to the central, and
+    (over TLS) their record framing."""
+
+    carried: int = 0
+    delivered: int = 0
+    cut: bool = False
+    tls: TlsRecordTally | None = None
+    #: bytes handed over after the last whole TLS record (useless to the central)
+    lost_tail: int = 0
+
+    @property
+    def lost_in_flight(self) -> int:
+        """Carried but never handed over (in the modem buffer or on the way at the cut)."""
+        return self.carried - self.delivered
 
 
 class _Link:
@@ -45,8 +121,11 @@ class _Link:
 
 class LinkProxy:
     def __init__(self, target_port: int, *, rate_bps: float, rtt_s: float, cuts: tuple[float, float] | None = None,
-                 seed: int = 1, buffer_s: float = 0.15, segment: int = 1024) -> None:
+                 seed: int = 1, buffer_s: float = 0.15, segment: int = 1024, scheme: str = "http") -> None:
         self.target_port = target_port
+        self.scheme = scheme
+        #: the uplink of every connection, in the order they were opened
+        self.flows: list[Flow] = []
         self.up = _Link(rate_bps, rtt_s / 2, buffer_s)
         self.down = _Link(rate_bps, rtt_s / 2, buffer_s)
         self.cuts = cuts
@@ -61,11 +140,21 @@ class LinkProxy:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def bytes_up(self) -> int:
         return self.up.carried
+
+    def uplink_account(self) -> dict[str, int]:
+        """Where the uplink bytes went, summed over connections (TLS rows are 0 for http)."""
+        tls = [f.tls for f in self.flows if f.tls is not None]
+        return {"connections": len(self.flows),
+                "handshakes": sum(t.client_hellos for t in tls),
+                "lost_in_flight": sum(f.lost_in_flight for f in self.flows),
+                "tls_handshake_bytes": sum(t.handshake_bytes for t in tls),
+                "tls_record_overhead": sum(t.app_records for t in tls) * (RECORD_HEADER + 17),
+                "tls_split_record_tails": sum(f.lost_tail for f in self.flows)}
 
     def __enter__(self) -> "LinkProxy":
         self._thread.start()
@@ -111,13 +200,19 @@ class LinkProxy:
             return
         pair = (c_writer, s_writer)
         self._conns.add(pair)
-        await asyncio.gather(self._pump(c_reader, s_writer, self.up), self._pump(s_reader, c_writer, self.down),
+        flow = Flow(tls=TlsRecordTally() if self.scheme == "https" else None)
+        self.flows.append(flow)
+        await asyncio.gather(self._pump(c_reader, s_writer, self.up, flow), self._pump(s_reader, c_writer, self.down),
                              return_exceptions=True)
+        flow.cut = pair not in self._conns  # the cutter took it out
+        if flow.tls is not None:
+            flow.lost_tail = flow.tls.split_tail(flow.delivered)
         self._conns.discard(pair)
         for w in pair:
             w.transport.abort()
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: _Link) -> None:
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: _Link,
+                    flow: Flow | None = None) -> None:
         queue: deque[tuple[float, bytes]] = deque()
         arrived = asyncio.Event()
         done = False
@@ -137,6 +232,8 @@ class LinkProxy:
                     return
                 writer.write(data)
                 link.delivered += len(data)
+                if flow is not None:
+                    flow.delivered += len(data)
                 await writer.drain()
 
         sender = asyncio.get_running_loop().create_task(deliver())
@@ -148,6 +245,10 @@ class LinkProxy:
                 if not data or writer.transport.is_closing():
                     break  # a cut connection's leftovers (still in the reader's buffer) never use the link
                 queue.append((link.book(len(data)), data))
+                if flow is not None:
+                    flow.carried += len(data)
+                    if flow.tls is not None:
+                        flow.tls.feed(data)
                 arrived.set()
         except (ConnectionError, OSError):
             pass
