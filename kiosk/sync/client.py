@@ -22,6 +22,7 @@ from kiosk.central.auth import chunk_digest, sign_headers
 from kiosk.central.upload_ranges import parse_ranges
 from kiosk.central.tus import Creation, creation_digest, creation_headers
 from kiosk.errors import KioskError
+from kiosk.sync.tls_transport import ResumingTransport, SessionCache
 
 CHUNK_TYPE = "application/offset+octet-stream"
 #: bytes/s of the slowest link a body's write timeout allows for (16 kbit/s)
@@ -75,14 +76,17 @@ class CentralClient:
         self.timeout_s = timeout_s
         hooks = {"response": [self._hook]} if on_exchange else {}
         self._on_exchange = on_exchange
+        limits = httpx.Limits(max_connections=16, max_keepalive_connections=8)
+        #: TLS sessions kept and resumed after a cut (None with a transport given by the caller)
+        self.tls_sessions: SessionCache | None = None
         if transport is None:
             # small requests go out at once (no Nagle wait for the previous segment's ACK)
             # ``verify``: the pinned CA/certificate context for https (kiosk.sync.worker.central_transport)
-            transport = httpx.HTTPTransport(verify=verify,
-                                            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+            resuming = ResumingTransport(verify, limits=limits,
+                                         socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+            self.tls_sessions, transport = resuming.sessions, resuming
         self.http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout_s),
-                                 transport=transport, event_hooks=hooks,
-                                 limits=httpx.Limits(max_connections=16, max_keepalive_connections=8))
+                                 transport=transport, event_hooks=hooks, limits=limits)
         # every request header is paid for on a metered link, again after each cut: send only
         # what the central reads (no Accept, Accept-Encoding or Connection: keep-alive, the
         # HTTP/1.1 default; a short User-Agent)
@@ -97,6 +101,11 @@ class CentralClient:
 
     def close(self) -> None:
         self.http.close()
+
+    def tls_handshakes(self) -> tuple[int, int]:
+        """(TLS handshakes made, how many resumed a session): (0, 0) over plain http."""
+        c = self.tls_sessions
+        return (c.handshakes, c.resumed) if c is not None else (0, 0)
 
     # -- one signed request -------------------------------------------------------------------
     def request(self, method: str, path: str, *, query: dict[str, Any] | None = None, body: bytes = b"",
