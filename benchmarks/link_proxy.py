@@ -202,8 +202,13 @@ class LinkProxy:
         self._conns.add(pair)
         flow = Flow(tls=TlsRecordTally() if self.scheme == "https" else None)
         self.flows.append(flow)
-        await asyncio.gather(self._pump(c_reader, s_writer, self.up, flow), self._pump(s_reader, c_writer, self.down),
-                             return_exceptions=True)
+        try:
+            await asyncio.gather(self._pump(c_reader, s_writer, self.up, flow),
+                                 self._pump(s_reader, c_writer, self.down), return_exceptions=True)
+        except asyncio.CancelledError:  # the proxy is closing (asyncio would print a cancelled accept)
+            for w in pair:
+                w.transport.abort()
+            return
         flow.cut = pair not in self._conns  # the cutter took it out
         if flow.tls is not None:
             flow.lost_tail = flow.tls.split_tail(flow.delivered)

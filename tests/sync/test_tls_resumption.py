@@ -5,95 +5,17 @@ names, is refused."""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
-import socket
-import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Iterator
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 from kiosk.central.keys import StationKeys
 from kiosk.central.registry import CentralRegistry
 from kiosk.central.server import CentralServer, tls_context
 from kiosk.sync.client import CentralClient, CentralUnavailable
 from kiosk.sync.worker import central_transport
-
-
-def certificate(folder: Path, file_name: str, common_name: str = "central.test") -> tuple[Path, Path]:
-    """A self-signed ECDSA P-256 certificate for 127.0.0.1 (two calls with the same
-    ``common_name`` give two certificates with the same names and different keys)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = folder / f"{file_name}.crt", folder / f"{file_name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
-class Forwarder:
-    """A TCP relay on 127.0.0.1 that can cut every connection (RST) and be pointed at another
-    server: the station keeps one address while what answers there changes."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.accepted = 0
-        self._open: list[socket.socket] = []
-        self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self.target_port))
-            with self._lock:
-                self.accepted += 1
-                self._open += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-            dst.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    def cut(self) -> None:
-        with self._lock:
-            for s in self._open:
-                try:
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
-                    s.shutdown(socket.SHUT_RDWR)
-                    s.close()
-                except OSError:
-                    pass
-            self._open.clear()
-
-    def close(self) -> None:
-        self.cut()
-        self.listener.close()
+from tests.sync.tls_rig import Forwarder, certificate
 
 
 def _central(folder: Path, cert: Path, key: Path) -> tuple[CentralRegistry, CentralServer]:
