@@ -146,6 +146,11 @@ class _TcpStream(httpcore.NetworkStream):
         except socket.timeout as exc:
             sock.close()
             raise httpcore.ConnectTimeout(exc) from exc
+        except (ConnectionError, ssl.SSLEOFError) as exc:
+            # the central accepted the connection and the link broke during the handshake: a
+            # cut like one under a request (the outbox goes on), not an unreachable central
+            sock.close()
+            raise httpcore.ReadError(f"link cut during the TLS handshake: {exc!r}") from exc
         except OSError as exc:  # ssl.SSLCertVerificationError included: a foreign certificate
             sock.close()
             raise httpcore.ConnectError(exc) from exc

@@ -85,3 +85,15 @@ def test_a_foreign_certificate_is_refused_on_a_connection_that_offers_a_session(
     finally:
         impostor.stop()
         reg.close()
+
+
+def test_a_cut_during_the_handshake_is_a_cut_link_not_an_unreachable_central(pinned: SimpleNamespace) -> None:
+    """The relay breaks inside the ClientHello: the station reports a cut (which the outbox
+    goes on from at once), not ConnectError (which it backs off from and counts as offline)."""
+    client, relay = pinned.client, pinned.relay
+    relay.cut_after = len(relay.uplink) + 100
+    with pytest.raises(CentralUnavailable) as err:
+        client.health()
+    assert err.value.code == "sync.network"
+    assert err.value.params["kind"] == "ReadError"
+    assert client.health()["status"] == "ok"  # the next connection gets through
