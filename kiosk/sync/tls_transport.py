@@ -101,7 +101,7 @@ class _TlsStream(httpcore.NetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "ssl_object":
-            return self._sock._sslobj  # type: ignore[attr-defined]  # what httpcore's own stream returns
+            return self._sock  # httpcore asks it for the ALPN protocol, which an SSLSocket answers
         if info == "socket":
             return self._sock
         if info == "client_addr":
