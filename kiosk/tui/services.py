@@ -17,8 +17,9 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from kiosk.capture.face import AutoCapture, FaceAnalysis, FaceCapture, FaceSample, analyze_face, face_sample
-from kiosk.capture.finger import (DuplicatePair, FingerAssessment, FingerprintEngine, check_exception,
-                                  decode_finger_image, find_duplicates, finger_sample)
+from kiosk.capture.finger import (DuplicatePair, FingerAssessment, FingerprintEngine, decode_finger_image,
+                                  find_duplicates, finger_sample)
+from kiosk.capture.finger_exceptions import check_exception
 from kiosk.capture.report import QualityReport
 from kiosk.capture.signature import SignatureSample, assess_signature, signature_sample
 from kiosk.capture.storage import store_exception, store_face, store_finger, store_signature
