@@ -8,7 +8,7 @@ capture carries the checks that failed.
 
 from __future__ import annotations
 
-from kiosk.capture.face import FaceSample
+from kiosk.capture.face_capture import FaceSample
 from kiosk.capture.finger import FingerSample
 from kiosk.capture.finger_exceptions import ExceptionDecision
 from kiosk.capture.iris import IrisSample

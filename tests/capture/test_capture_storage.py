@@ -10,7 +10,7 @@ import pytest
 
 from device_mocks import faces
 from device_mocks.fingerprints import FingerprintGenerator
-from kiosk.capture.face import AutoCapture, face_sample
+from kiosk.capture.face_capture import AutoCapture, face_sample
 from kiosk.capture.finger import FingerprintEngine, finger_sample
 from kiosk.capture.finger_exceptions import check_exception
 from kiosk.capture.iso19794_2 import decode_iso_19794_2
