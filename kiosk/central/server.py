@@ -196,7 +196,7 @@ class CentralHandler(BaseHTTPRequestHandler):
                 self._send(exc.status, None, headers)
             else:
                 self._send(exc.status, {"code": exc.code, "params": dict(exc.params)}, headers)
-        except (ConnectionError, socket.timeout, ssl.SSLError):  # the link, not the central (TLS: a cut record)
+        except (ConnectionError, socket.timeout):
             self.close_connection = True
         except Exception:
             log.exception("central: unexpected failure on %s %s", self.command, self.path)
