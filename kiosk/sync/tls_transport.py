@@ -49,10 +49,6 @@ class SessionCache:
         with self._lock:
             self._sessions[origin] = session
 
-    def forget(self, origin: Origin) -> None:
-        with self._lock:
-            self._sessions.pop(origin, None)
-
     def counted(self, resumed: bool) -> None:
         with self._lock:
             self.handshakes += 1
@@ -138,11 +134,9 @@ class _TcpStream(httpcore.NetworkStream):
         session = self._cache.get(origin)
         try:
             sock.settimeout(timeout)
-            try:
-                tls = ssl_context.wrap_socket(sock, server_hostname=server_hostname, session=session)
-            except ValueError:  # a session of another context (the context was replaced): start afresh
-                self._cache.forget(origin)
-                tls = ssl_context.wrap_socket(sock, server_hostname=server_hostname)
+            # the cache belongs to one transport, whose pool has one context: a session is only
+            # ever offered to the context that made it (ssl refuses another's with ValueError)
+            tls = ssl_context.wrap_socket(sock, server_hostname=server_hostname, session=session)
         except socket.timeout as exc:
             sock.close()
             raise httpcore.ConnectTimeout(exc) from exc
