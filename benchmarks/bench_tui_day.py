@@ -12,7 +12,11 @@ shows the change. Goals (issue 11): p95 < 50 ms, max < 250 ms, memory growth < 5
 enrollment no slower than the first. The baseline of the latency rows is the same probe on the
 idle home screen before the day starts (same run, same machine).
 
-``TUI_DAY_ENROLLMENTS`` sets the number of enrollments (default 30).
+``TUI_DAY_ENROLLMENTS`` sets the number of enrollments (default 30). ``TUI_DAY_TRACEMALLOC=1``
+(opt-in, slows the day down) prints to stderr what grew in the heap from the end of enrollment
+``TUI_DAY_TRACEMALLOC_FROM`` (default 3) to three enrollments later (benchmarks/heap_growth.py).
+The day runs with glibc malloc tuned as the ``kiosk`` command tunes it (kiosk/ops/malloc.py);
+``TUI_DAY_MALLOC=untuned`` keeps glibc's defaults, to measure what the tuning buys.
 
 Measured 2026-12-01 (py-spy 0.4 ``record --gil --threads``, 3 enrollments): the UI thread held the
 GIL in 93 % of the GIL-held samples, the capture workers (nbis NFIQ 2 / mindtct / bozorth3, WSQ,
@@ -60,6 +64,8 @@ PROBE_INTERVAL_S = 0.25
 #: probes on the idle home screen before the day starts (the latency rows' baseline)
 BASELINE_PROBES = 40
 ENROLLMENTS = int(os.environ.get("TUI_DAY_ENROLLMENTS", "30"))
+TRACEMALLOC = os.environ.get("TUI_DAY_TRACEMALLOC") == "1"
+TRACEMALLOC_FROM = int(os.environ.get("TUI_DAY_TRACEMALLOC_FROM", "3"))
 
 
 def rss_mb() -> float:
@@ -207,6 +213,11 @@ async def day(count: int) -> list[dict[str, Any]]:
             stop = asyncio.Event()
             probing = asyncio.create_task(probe.run(stop))
             durations = []
+            heap = None
+            if TRACEMALLOC:
+                from benchmarks.heap_growth import HeapGrowth
+
+                heap = HeapGrowth()
             for i in range(count):
                 t0 = time.monotonic()
                 await enroll(pilot, app, resident(100 + i).nik)
@@ -219,6 +230,9 @@ async def day(count: int) -> list[dict[str, Any]]:
                 await print_approved(pilot, app)
                 if i == 0:
                     rss_first = rss_mb()  # models and caches are loaded by now
+                if heap is not None and i + 1 in (TRACEMALLOC_FROM, TRACEMALLOC_FROM + 3):
+                    heap.mark(f"enrollment {i + 1} (rss {rss_mb():.0f} MB)")
+                    heap.report()
             stop.set()
             await probing
             await asyncio.sleep(0.3)
@@ -252,6 +266,10 @@ async def day(count: int) -> list[dict[str, Any]]:
 
 
 def tui_day() -> list[dict[str, Any]]:
+    if os.environ.get("TUI_DAY_MALLOC") != "untuned":  # untuned: glibc's defaults, to compare
+        from kiosk.ops.malloc import tune_malloc
+
+        tune_malloc()  # as the kiosk command does at process start, before any thread
     return asyncio.run(day(ENROLLMENTS))
 
 
