@@ -79,6 +79,8 @@ class KioskApp(App[None]):
         #: keys typed after an Enter in a field, waiting for the screen to act on the Enter
         self._held: list[events.Key] | None = None
         self._hold_id = 0
+        #: set once the capture models are loaded (or failed to load) at start
+        self.models_ready = threading.Event()
         self.translate_keys()
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -110,6 +112,21 @@ class KioskApp(App[None]):
         self.push_screen(LoginScreen())
         if self.sync_wanted:
             self.start_sync()
+        self.load_capture_models()
+
+    @work(thread=True, exclusive=True, group="models")
+    def load_capture_models(self) -> None:
+        """NFIQ 2, mindtct and the face cascades (about 70 MB, a second) load while the operator
+        logs in, so the first enrollment does not wait for them. A failure is only logged here:
+        the capture step that needs the model reports it in words."""
+        from kiosk.tui import services
+
+        try:
+            services.load_capture_models(self.cfg)
+        except Exception as exc:
+            log.warning("capture models not loaded at start: %s", str(exc))  # no exception object: it would keep this frame alive
+        finally:
+            self.models_ready.set()
 
     @work(thread=True, exclusive=True, group="sync-start")
     def start_sync(self) -> None:

@@ -1,0 +1,50 @@
+"""Issue 11 §3, memory over a working day: what the station loads once, and when.
+
+NFIQ 2's model, mindtct and the face cascades (about 70 MB) used to load at the first capture, so
+the first enrollment waited for them and the day's memory figure counted them as growth. The app
+now loads them in a worker while the operator logs in.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from kiosk.capture import face, finger
+from kiosk.config import Config
+from kiosk.tui import services
+from tests.tui.test_flow import wait_for
+
+
+async def test_the_app_loads_the_capture_models_in_a_worker_at_start(make_app: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[str] = []
+    monkeypatch.setattr(services, "load_capture_models", lambda cfg: threads.append(threading.current_thread().name))
+    app = make_app()
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.models_ready.is_set())
+    assert len(threads) == 1
+    assert threads[0] != threading.main_thread().name  # never on the event loop's thread
+
+
+async def test_a_model_that_fails_to_load_does_not_stop_the_app(make_app: Any, monkeypatch: pytest.MonkeyPatch,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    def broken(cfg: Config) -> None:
+        raise OSError("nfiq2 model missing")
+
+    monkeypatch.setattr(services, "load_capture_models", broken)
+    app = make_app()
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.models_ready.is_set())
+        assert type(app.screen).__name__ == "LoginScreen"
+    assert any("nfiq2 model missing" in r.getMessage() for r in caplog.records)
+
+
+def test_load_capture_models_loads_nfiq2_mindtct_and_the_face_cascades(tui_config: Config) -> None:
+    finger._extractor.cache_clear()
+    face._cascade.cache_clear()
+    services.load_capture_models(tui_config)
+    assert finger._extractor.cache_info().currsize == 2  # with and without NFIQ 2
+    assert face._cascade.cache_info().currsize == 2  # face and eyes
