@@ -145,3 +145,29 @@ def test_the_kiosk_command_tunes_malloc_before_anything_else(monkeypatch: pytest
     with pytest.raises(SystemExit):
         kiosk.cli.main(["--version"])
     assert calls[:2] == ["tuned", "parser"]
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_every_print_gives_freed_memory_back(monkeypatch: pytest.MonkeyPatch, refused: bool) -> None:
+    import kiosk.station
+    from kiosk.errors import KioskError
+    from kiosk.station import Station
+
+    events: list[str] = []
+
+    class Desk:
+        def print(self, record_id: str, **kw: object) -> str:
+            events.append("print")
+            if refused:
+                raise KioskError("print.no_printer")
+            return "printed"
+
+    monkeypatch.setattr(kiosk.station, "release_free_memory", lambda: events.append("trim"))
+    station = Station.__new__(Station)  # only the print path is under test: no store, no devices
+    station._desk = Desk()  # type: ignore[attr-defined]
+    if refused:
+        with pytest.raises(KioskError):
+            station.print("rid", actor="op")
+    else:
+        assert station.print("rid", actor="op") == "printed"
+    assert events == ["print", "trim"]
