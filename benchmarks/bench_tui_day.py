@@ -14,7 +14,7 @@ idle home screen before the day starts (same run, same machine).
 
 ``TUI_DAY_ENROLLMENTS`` sets the number of enrollments (default 30). ``TUI_DAY_TRACEMALLOC=1``
 (opt-in, slows the day down) prints to stderr what grew in the heap from the end of enrollment
-``TUI_DAY_TRACEMALLOC_FROM`` (default 3) to three enrollments later (benchmarks/heap_growth.py).
+``TUI_DAY_TRACEMALLOC_FROM`` (default 3) to each of the next three (benchmarks/heap_growth.py).
 ``rss_start`` is taken once the station is ready (logged in, capture models loaded, local central
 and sync running), ``rss_process`` before the station starts (Python and the imported modules).
 The day runs with glibc malloc tuned as the ``kiosk`` command tunes it (kiosk/ops/malloc.py);
@@ -235,7 +235,7 @@ async def day(count: int) -> list[dict[str, Any]]:
                 await print_approved(pilot, app)
                 if i == 0:
                     rss_first = rss_mb()  # models and caches are loaded by now
-                if heap is not None and i + 1 in (TRACEMALLOC_FROM, TRACEMALLOC_FROM + 3):
+                if heap is not None and TRACEMALLOC_FROM <= i + 1 <= TRACEMALLOC_FROM + 3:
                     heap.mark(f"enrollment {i + 1} (rss {rss_mb():.0f} MB)")
                     heap.report()
             stop.set()
