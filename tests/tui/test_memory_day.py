@@ -48,3 +48,14 @@ def test_load_capture_models_loads_nfiq2_mindtct_and_the_face_cascades(tui_confi
     services.load_capture_models(tui_config)
     assert finger._extractor.cache_info().currsize == 2  # with and without NFIQ 2
     assert face._cascade.cache_info().currsize == 2  # face and eyes
+
+
+def test_the_fingerprint_sensor_mock_keeps_a_few_master_prints_not_a_days_worth() -> None:
+    """tui_day: with a new finger for each image the ZFM emulator's master cache filled to 32
+    prints (38 MB of the day's growth, simulation only)."""
+    from device_mocks.zfm_firmware import PID_COMMAND, ZfmEmulator
+
+    emulator = ZfmEmulator(new_finger_each_image=True)
+    for _ in range(7):  # GenImg (0x01) seven times: seven fingers on the glass
+        assert emulator.feed(emulator.packet(PID_COMMAND, b"\x01"))[0][9] == 0x00  # confirmation code: OK
+    assert emulator._generator._master.cache_info().currsize <= 4
