@@ -14,7 +14,9 @@ idle home screen before the day starts (same run, same machine).
 
 ``TUI_DAY_ENROLLMENTS`` sets the number of enrollments (default 30). ``TUI_DAY_TRACEMALLOC=1``
 (opt-in, slows the day down) prints to stderr what grew in the heap from the end of enrollment
-``TUI_DAY_TRACEMALLOC_FROM`` (default 3) to each of the next three (benchmarks/heap_growth.py).
+``TUI_DAY_TRACEMALLOC_FROM`` (default 3) to each of the next three (benchmarks/heap_growth.py);
+``TUI_DAY_TRACEMALLOC=objects`` counts objects only (fast), and ``TUI_DAY_HOLDERS`` (type names,
+comma-separated, e.g. ``textual.strip.Strip``) prints what keeps a few new ones alive.
 ``rss_start`` is taken once the station is ready (logged in, capture models loaded, local central
 and sync running), ``rss_process`` before the station starts (Python and the imported modules).
 The day runs with glibc malloc tuned as the ``kiosk`` command tunes it (kiosk/ops/malloc.py);
@@ -66,7 +68,8 @@ PROBE_INTERVAL_S = 0.25
 #: probes on the idle home screen before the day starts (the latency rows' baseline)
 BASELINE_PROBES = 40
 ENROLLMENTS = int(os.environ.get("TUI_DAY_ENROLLMENTS", "30"))
-TRACEMALLOC = os.environ.get("TUI_DAY_TRACEMALLOC") == "1"
+TRACEMALLOC = os.environ.get("TUI_DAY_TRACEMALLOC", "")  # "1": tracemalloc too; "objects": object counts only
+HOLDERS = tuple(t for t in os.environ.get("TUI_DAY_HOLDERS", "").split(",") if t)
 TRACEMALLOC_FROM = int(os.environ.get("TUI_DAY_TRACEMALLOC_FROM", "3"))
 
 
@@ -222,7 +225,7 @@ async def day(count: int) -> list[dict[str, Any]]:
             if TRACEMALLOC:
                 from benchmarks.heap_growth import HeapGrowth
 
-                heap = HeapGrowth()
+                heap = HeapGrowth(trace=TRACEMALLOC == "1", watched=HOLDERS)
             for i in range(count):
                 t0 = time.monotonic()
                 await enroll(pilot, app, resident(100 + i).nik)
