@@ -54,6 +54,9 @@ class KioskApp(App[None]):
                  clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
                  today: Callable[[], dt.date] = dt.date.today, sync: bool = True) -> None:
         super().__init__()
+        from kiosk.tui.textual_fixes import unpin_styles_caches
+
+        unpin_styles_caches()  # closed screens' widgets are not kept by Textual's colour cache
         self.cfg = cfg
         self.station = Station(cfg)
         if devices is not None:

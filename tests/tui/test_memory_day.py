@@ -7,7 +7,9 @@ now loads them in a worker while the operator logs in.
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from typing import Any
 
 import pytest
@@ -59,3 +61,57 @@ def test_the_fingerprint_sensor_mock_keeps_a_few_master_prints_not_a_days_worth(
     for _ in range(7):  # GenImg (0x01) seven times: seven fingers on the glass
         assert emulator.feed(emulator.packet(PID_COMMAND, b"\x01"))[0][9] == 0x00  # confirmation code: OK
     assert emulator._generator._master.cache_info().currsize <= 4
+
+
+@pytest.fixture
+def textual_as_shipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """StylesCache.get_inner_outer as Textual ships it (undone after the test)."""
+    from textual._styles_cache import StylesCache
+
+    current = StylesCache.__dict__["get_inner_outer"]
+    monkeypatch.setattr(StylesCache, "get_inner_outer", getattr(current, "textual_method", current))
+
+
+def test_textuals_colour_cache_no_longer_keeps_a_styles_cache_alive(textual_as_shipped: None) -> None:
+    from textual._styles_cache import StylesCache
+    from textual.color import Color
+
+    from kiosk.tui.textual_fixes import unpin_styles_caches
+
+    shipped = StylesCache.get_inner_outer
+    assert unpin_styles_caches()
+    assert not unpin_styles_caches()  # once is enough
+    cache = StylesCache()
+    gone = weakref.ref(cache)
+    base, background = Color(10, 20, 30), Color(200, 100, 0, 0.5)
+    # the same answer Textual's own method gives
+    assert cache.get_inner_outer(base, background) == shipped(StylesCache(), base, background)
+    del cache
+    gc.collect()
+    assert gone() is None
+
+
+async def test_a_closed_screens_widgets_are_not_kept_by_their_styles_caches(textual_as_shipped: None,
+                                                                          make_app: Any) -> None:
+    """The app applies the fix: the styles caches of a closed screen's rendered widgets go with it."""
+    from textual.screen import Screen
+    from textual.widgets import Label, Static
+
+    class Closing(Screen[None]):
+        def compose(self) -> Any:
+            for n in range(5):
+                yield Label(f"line {n}", classes="card")
+            yield Static("a card with a background", classes="card")
+
+    app = make_app()
+    async with app.run_test() as pilot:
+        screen = Closing()
+        await app.push_screen(screen)
+        await pilot.pause()
+        caches = [weakref.ref(w._styles_cache) for w in screen.query("*")]
+        assert caches
+        await app.pop_screen()
+        await pilot.pause()
+        del screen
+        gc.collect()
+        assert [c for c in caches if c() is not None] == []
