@@ -52,7 +52,8 @@ class KioskApp(App[None]):
 
     def __init__(self, cfg: Config, *, devices: DeviceProvider | None = None,
                  clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
-                 today: Callable[[], dt.date] = dt.date.today, sync: bool = True) -> None:
+                 today: Callable[[], dt.date] = dt.date.today, sync: bool = True,
+                 preload_models: bool = True) -> None:
         super().__init__()
         from kiosk.tui.textual_fixes import unpin_styles_caches
 
@@ -82,6 +83,8 @@ class KioskApp(App[None]):
         #: keys typed after an Enter in a field, waiting for the screen to act on the Enter
         self._held: list[events.Key] | None = None
         self._hold_id = 0
+        #: load the capture models at start (tests of other things leave it off: it takes a core for a second)
+        self.preload_models = preload_models
         #: set once the capture models are loaded (or failed to load) at start
         self.models_ready = threading.Event()
         self.translate_keys()
@@ -115,7 +118,8 @@ class KioskApp(App[None]):
         self.push_screen(LoginScreen())
         if self.sync_wanted:
             self.start_sync()
-        self.load_capture_models()
+        if self.preload_models:
+            self.load_capture_models()
 
     @work(thread=True, exclusive=True, group="models")
     def load_capture_models(self) -> None:

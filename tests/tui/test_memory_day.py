@@ -24,7 +24,7 @@ async def test_the_app_loads_the_capture_models_in_a_worker_at_start(make_app: A
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     threads: list[str] = []
     monkeypatch.setattr(services, "load_capture_models", lambda cfg: threads.append(threading.current_thread().name))
-    app = make_app()
+    app = make_app(preload_models=True)
     async with app.run_test() as pilot:
         await wait_for(pilot, lambda: app.models_ready.is_set())
     assert len(threads) == 1
@@ -37,7 +37,7 @@ async def test_a_model_that_fails_to_load_does_not_stop_the_app(make_app: Any, m
         raise OSError("nfiq2 model missing")
 
     monkeypatch.setattr(services, "load_capture_models", broken)
-    app = make_app()
+    app = make_app(preload_models=True)
     async with app.run_test() as pilot:
         await wait_for(pilot, lambda: app.models_ready.is_set())
         assert type(app.screen).__name__ == "LoginScreen"
