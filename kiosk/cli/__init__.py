@@ -73,7 +73,7 @@ def _reader_gone() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     # glibc malloc for a day of work, before any thread exists (kiosk.ops.malloc; a no-op elsewhere)
-    tune_malloc()
+    malloc_settings = tune_malloc()
     argv = list(sys.argv[1:] if argv is None else argv)
     # help and usage errors happen while parsing: their language is chosen before the parser is built
     set_language(command_line_language(argv))
@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # JSON lines on stderr with --verbose; the station's log file is attached by each command
     # once its config (and so the data folder) is known: kiosk.cli.context.config_from
     configure_console(args.verbose)
+    log.debug("malloc settings applied", extra={"applied": malloc_settings})
     if args.lang:
         set_language(args.lang)
     as_json = bool(getattr(args, "json", False))

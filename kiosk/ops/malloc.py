@@ -16,7 +16,10 @@ threads exist (an arena made earlier stays). :func:`release_free_memory` hands f
 to the system (``malloc_trim(0)``) after a finished enrollment or card.
 
 Only glibc has these calls; elsewhere both functions do nothing. A refused setting is logged,
-never raised: the station works without it, only with more memory.
+never raised: the station works without it, only with more memory. :func:`tune_malloc` runs
+before the command has set up logging, so it logs at debug level (Python's last-resort handler
+would print a warning in English on the operator's terminal); the ``kiosk`` command logs what was
+applied once its log is set up.
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ def glibc() -> MallocLibrary | None:
         libc: Any = ctypes.CDLL(None)  # the symbols already loaded into the process, glibc's among them
         mallopt, trim = libc.mallopt, libc.malloc_trim
     except (OSError, AttributeError) as exc:
-        log.warning("glibc malloc controls not found", extra={"reason": str(exc)})
+        log.debug("glibc malloc controls not found", extra={"reason": str(exc)})
         return None
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
@@ -100,18 +103,17 @@ def tune_malloc(libc: MallocLibrary | None = None,
     applied: dict[str, int] = {}
     for setting in STATION_SETTINGS:
         if _set_by_operator(setting, environ):
-            log.info("malloc setting left to the environment", extra={"setting": setting.name})
+            log.debug("malloc setting left to the environment", extra={"setting": setting.name})
             continue
         try:
             ok = libc.mallopt(setting.param, setting.value)
         except Exception as exc:  # a broken libc binding: the station runs on without it
-            log.warning("mallopt failed", extra={"setting": setting.name, "reason": str(exc)})
+            log.debug("mallopt failed", extra={"setting": setting.name, "reason": str(exc)})
             continue
         if ok == 1:
             applied[setting.name] = setting.value
         else:
-            log.warning("mallopt refused", extra={"setting": setting.name, "value": setting.value})
-    log.debug("malloc tuned", extra={"applied": applied})
+            log.debug("mallopt refused", extra={"setting": setting.name, "value": setting.value})
     return applied
 
 

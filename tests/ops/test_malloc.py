@@ -9,6 +9,7 @@ glibc's dynamic threshold).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -59,6 +60,7 @@ def test_settings_the_environment_makes_are_left_to_it() -> None:
 
 
 def test_a_refused_or_failing_setting_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="kiosk.memory")
     libc = FakeLibc(refuse={M_MMAP_THRESHOLD})
     assert tune_malloc(libc, environ={}) == {"arena_max": 2, "trim_threshold": 131072}
     assert tune_malloc(FakeLibc(broken=True), environ={}) == {}
@@ -140,7 +142,7 @@ def test_the_kiosk_command_tunes_malloc_before_anything_else(monkeypatch: pytest
     import kiosk.cli
 
     calls: list[str] = []
-    monkeypatch.setattr(kiosk.cli, "tune_malloc", lambda: calls.append("tuned"))
+    monkeypatch.setattr(kiosk.cli, "tune_malloc", lambda: calls.append("tuned") or {})
     monkeypatch.setattr(kiosk.cli, "build_parser", lambda: calls.append("parser") or kiosk.cli.KioskArgumentParser())
     with pytest.raises(SystemExit):
         kiosk.cli.main(["--version"])
