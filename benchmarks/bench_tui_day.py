@@ -14,7 +14,8 @@ idle home screen before the day starts (same run, same machine).
 
 ``TUI_DAY_ENROLLMENTS`` sets the number of enrollments (default 30). ``TUI_DAY_TRACEMALLOC=1``
 (opt-in, slows the day down) prints to stderr what grew in the heap from the end of enrollment
-``TUI_DAY_TRACEMALLOC_FROM`` (default 3) to each of the next three (benchmarks/heap_growth.py);
+``TUI_DAY_TRACEMALLOC_FROM`` (default 3; 0: the ready station) to each of the next three
+(benchmarks/heap_growth.py);
 ``TUI_DAY_TRACEMALLOC=objects`` counts objects only (fast), and ``TUI_DAY_HOLDERS`` (type names,
 comma-separated, e.g. ``textual.strip.Strip``) prints what keeps a few new ones alive.
 ``rss_start`` is taken once the station is ready (logged in, capture models loaded, local central
@@ -226,6 +227,8 @@ async def day(count: int) -> list[dict[str, Any]]:
                 from benchmarks.heap_growth import HeapGrowth
 
                 heap = HeapGrowth(trace=TRACEMALLOC == "1", watched=HOLDERS)
+                if TRACEMALLOC_FROM == 0:  # from the ready station: what the first enrollment adds
+                    heap.mark(f"station ready (rss {rss_mb():.0f} MB)")
             for i in range(count):
                 t0 = time.monotonic()
                 await enroll(pilot, app, resident(100 + i).nik)
