@@ -123,12 +123,13 @@ class KioskApp(App[None]):
 
     @work(thread=True, exclusive=True, group="models")
     def load_capture_models(self) -> None:
-        """NFIQ 2, mindtct and the face cascades (about 70 MB, a second) load while the operator
-        logs in, so the first enrollment does not wait for them. A failure is only logged here:
+        """NFIQ 2, mindtct, the face cascades and the NIK region table (about 75 MB, a second) load
+        while the operator logs in, so the first enrollment does not wait for them. A failure is only logged here:
         the capture step that needs the model reports it in words."""
         from kiosk.tui import services
 
         try:
+            services.load_region_table()
             services.load_capture_models(self.cfg)
         except Exception as exc:
             log.warning("capture models not loaded at start: %s", str(exc))  # no exception object: it would keep this frame alive

