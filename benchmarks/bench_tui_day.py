@@ -44,6 +44,18 @@ after the 9th and 569 MB after the 30th (+11 MB over the last 21); first 24.8 s,
 median 16.7 s. Goals met: the 30th no slower than the first. Not met: p95 (76 ms, goal 50), max
 (613 ms, goal 250), memory (grows over the first ~9 enrollments, then flat). The day before these fixes kept 7 headers and ~32 footer keys per
 enrollment alive and the last closed print and login screens (tests/tui/test_day_ui_work.py).
+
+Memory, measured 2026-12-02 (daymem branch, load 2.5-9, ``TUI_DAY_ENROLLMENTS=10``): before, RSS
+177 MB at the start, 400 after the first enrollment, 531 after the 10th. glibc malloc tuned
+(kiosk/ops/malloc.py) alone: 156 / 270 / 339. The rest was found with TUI_DAY_TRACEMALLOC and
+mallinfo2: the ZFM mock's 32 cached master prints (38 MB of mmapped blocks, simulation only) and
+Textual's colour cache pinning the styles caches of 1024 closed widgets (Textualize/textual#6665,
+about 5 MB per enrollment for the first seven). With both fixed and the models and region table
+loaded while the operator logs in: 108 MB before the station starts, 206 when it is ready, 260
+after the first enrollment, 267 after the 10th; 30 enrollments: 203 / 260 / 270 (+10 MB from the
+1st to the 30th). Not met: growth from the ready station (67 MB), nearly all of it in the first
+enrollment (native buffers of the first face capture, fingers, card print and upload: not traced
+by tracemalloc; not yet attributed).
 """
 
 from __future__ import annotations
