@@ -47,6 +47,7 @@ class Outbox:
         st = session.settings
         self.sizer = ChunkSizer(st.chunk_size, st.chunk_target_s, min(st.min_chunk, st.chunk_size), st.max_chunk)
         self.lanes = Lanes(st.parallel)
+        session.client.piece_size = self.sizer.piece  # writes of upload bytes follow the throughput
         #: the central's offset last seen per record: a try that moved it made progress
         self._seen_offset: dict[str, int] = {}
         #: packets sealed ahead in this pass (:meth:`seal_ahead`) and not yet sent: the central
