@@ -50,10 +50,14 @@ class Outbox:
         session.client.piece_size = self.sizer.piece  # writes of upload bytes follow the throughput
         #: the central's offset last seen per record: a try that moved it made progress
         self._seen_offset: dict[str, int] = {}
-        #: packets sealed ahead in this pass (:meth:`seal_ahead`) and not yet sent: the central
-        #: cannot know them, so their upload starts with the creation, without asking (HEAD)
-        self._unsent: set[str] = set()
+        #: packets sealed ahead in this pass (:meth:`seal_ahead`) and not yet sent, with their
+        #: stored row: the central cannot know them, so their upload starts with the creation,
+        #: without asking (HEAD), and takes the bytes from here, not read back from the database
+        self._unsent: dict[str, sqlite3.Row] = {}
+        #: one lock per record being sealed (guarded by ``_sealing``): the upload of one record
+        #: never waits for the sealer ahead of it sealing another
         self._sealing = threading.Lock()
+        self._record_locks: dict[str, threading.Lock] = {}
         self._ahead: threading.Semaphore | None = None
         #: asked before a record's packet is first sealed: False holds the record at the station
         #: (kiosk.dedup.local_hold.PreUploadCheck: the same fingers as another record here)
@@ -65,12 +69,23 @@ class Outbox:
 
     def ensure_packet(self, record_id: str, *, ahead: bool = False) -> tuple[sqlite3.Row | None, bool]:
         """(packet row, built by this call). A packet built earlier may be partly uploaded."""
-        with self._sealing:  # the uploads and the sealer ahead of them never seal one record twice
+        # the uploads and the sealer ahead of them never seal one record twice
+        with self._record_lock_of(record_id):
             row, fresh = stored_packet(self.s.store, record_id, station_id=self.s.station_id,
                                        station_key=self.s.station_key, sealing_key=self.s.sealing_key)
-            if fresh and ahead:
-                self._unsent.add(record_id)
+            if fresh and ahead and row is not None:
+                with self._sealing:
+                    self._unsent[record_id] = row
             return row, fresh
+
+    def _record_lock_of(self, record_id: str) -> threading.Lock:
+        with self._sealing:
+            return self._record_locks.setdefault(record_id, threading.Lock())
+
+    def _take_unsent(self, record_id: str) -> sqlite3.Row | None:
+        """The row of a packet sealed ahead and not yet sent (then forgotten), else None."""
+        with self._sealing:
+            return self._unsent.pop(record_id, None)
 
     def seal_ahead(self, record_ids: list[str], lead: int) -> threading.Thread:
         """Seal the packets of ``record_ids`` in a background thread, at most ``lead`` records
@@ -157,11 +172,12 @@ class Outbox:
         s = self.s
         if self.pre_upload is not None and self.packet_row(record_id) is None and not self.pre_upload(record_id):
             return "held"
-        row, fresh = self.ensure_packet(record_id)
-        with self._sealing:
-            if record_id in self._unsent:
-                self._unsent.discard(record_id)
-                fresh = True
+        with self._record_lock_of(record_id):  # the sealer may be sealing this very record
+            ahead = self._take_unsent(record_id)
+        if ahead is not None:
+            row, fresh = ahead, True
+        else:
+            row, fresh = self.ensure_packet(record_id)
         if row is None or s.store.get(record_id).state is not S.QUEUED:
             return "skipped"
         if row["status"] == "refused":
@@ -252,6 +268,13 @@ class Outbox:
         (stopped by :attr:`pre_upload` for a supervisor). A failed
         try after which the central holds more of the packet than before does not count
         against ``max_attempts``."""
+        try:
+            return self._upload_tries(record_id, max_attempts)
+        finally:
+            with self._sealing:
+                self._record_locks.pop(record_id, None)
+
+    def _upload_tries(self, record_id: str, max_attempts: int | None) -> str:
         s = self.s
         attempt = 0
         while not s.stop_event.is_set() and not s.abort_pass.is_set():
