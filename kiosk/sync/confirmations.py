@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from kiosk.store import IllegalTransition, RecordState, RecordStore
 from kiosk.store.queue import now_iso
@@ -39,13 +40,30 @@ def commit_confirmations(store: RecordStore, batch: list[Ticket]) -> None:
                          " WHERE record_id=? AND submission=?", (now_iso(), record_id, submission))
         return run
 
-    with without_fsync(store.conn), store.transaction() as conn:
+    with without_fsync(store.conn), packet_pages_not_zeroed(store.conn), store.transaction() as conn:
         for record_id, submission in batch:
             try:
                 store.transition(record_id, RecordState.SUBMITTED, actor=ACTOR, expect=RecordState.QUEUED,
                                  params={"submission": submission}, extra=mark(record_id, submission))
             except IllegalTransition:  # raised before it wrote anything
                 mark(record_id, submission)(conn)
+
+
+@contextmanager
+def packet_pages_not_zeroed(conn: sqlite3.Connection) -> Iterator[None]:
+    """Freed pages are not overwritten with zeros inside the block (``secure_delete=FAST``).
+
+    Debian builds SQLite with secure_delete on, so dropping a confirmed packet (~200 KB)
+    wrote as many bytes of zeros to the WAL, and again at the checkpoint: ~1 ms per record,
+    on the upload's path. Those pages hold only the sealed packet, ciphertext that only the
+    central can open, so zeroing them protects nothing; every other deletion at the station
+    (purged biometrics) keeps the build's setting, restored on leaving the block."""
+    before = conn.execute("PRAGMA secure_delete").fetchone()[0]
+    conn.execute("PRAGMA secure_delete=FAST")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA secure_delete={int(before)}")
 
 
 class Confirmations:
