@@ -91,6 +91,8 @@ class Outbox:
         record overlaps the wait for the central's answer about this one."""
         s = self.s
         self._ahead = ahead = threading.Semaphore(lead)
+        with self._sealing:  # rows an aborted pass sealed and never sent: asked about (HEAD) instead of held
+            self._unsent.clear()
 
         def run() -> None:
             try:
