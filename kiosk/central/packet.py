@@ -151,7 +151,7 @@ def open_packet(blob: bytes, *, station_key: Callable[[str], Ed25519PublicKey | 
     pub = station_key(header.station_id)
     if pub is None:
         raise PacketError("packet.unknown_station", station=header.station_id)
-    body, signature = blob[:-SIG_LEN], blob[-SIG_LEN:]
+    body, signature = memoryview(blob)[:-SIG_LEN], blob[-SIG_LEN:]  # a view: the packet is not copied
     try:
         pub.verify(signature, body)
     except InvalidSignature:
@@ -163,7 +163,7 @@ def open_packet(blob: bytes, *, station_key: Callable[[str], Ed25519PublicKey | 
                        _raw(recipient))
     start = _PREFIX.size + len(header.raw)
     try:
-        plain = AESGCM(key).decrypt(header.nonce, memoryview(blob)[start:len(blob) - SIG_LEN], header.raw)
+        plain = AESGCM(key).decrypt(header.nonce, body[start:], header.raw)
     except InvalidTag:
         raise PacketError("packet.tampered", record=header.record_id) from None
     content = _framed_content(plain) if header.version == 2 else _json_content(plain)
