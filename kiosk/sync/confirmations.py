@@ -83,6 +83,11 @@ class Confirmations:
     def confirm(self, record_id: str, submission: int) -> None:
         """Return once this record's confirmation is committed, alone or with others'; raise
         what the commit raised (nothing of its group was committed then)."""
+        if self.store.conn.in_transaction:
+            # inside the caller's own transaction (which holds the write lock): join it; waiting
+            # for another thread's group commit would wait for this very lock
+            commit_confirmations(self.store, [(record_id, submission)])
+            return
         key = object()
         with self._cond:
             self._pending.append((key, (record_id, submission)))

@@ -171,3 +171,50 @@ def test_dropping_a_confirmed_packet_writes_no_zeros_and_keeps_the_stations_sett
     assert st.store.get(rid).state is S.SUBMITTED
     assert wal.stat().st_size < length / 2  # the record's pages and its audit row, not the packet's zeros
     assert conn.execute("PRAGMA secure_delete").fetchone()[0] == before
+
+
+def test_a_confirmation_inside_the_callers_transaction_joins_it_instead_of_waiting_for_another_group(
+        make_station, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Waiting for another thread's group commit while holding the write lock would wait for
+    that very lock (until the busy timeout)."""
+    st = make_station()
+    a, b = enroll(st.store, resident(130)), enroll(st.store, resident(131))
+    for rid in (a, b):
+        st.worker.outbox.ensure_packet(rid)
+    group = Confirmations(st.store)
+    started, release = threading.Event(), threading.Event()
+    real = confirmations.commit_confirmations
+
+    def held_first(store, batch):  # type: ignore[no-untyped-def]
+        if not started.is_set():
+            started.set()
+            assert release.wait(60)
+        real(store, batch)
+
+    monkeypatch.setattr(confirmations, "commit_confirmations", held_first)
+
+    def thread(fn):  # type: ignore[no-untyped-def]
+        def run() -> None:
+            try:
+                fn()
+            finally:
+                st.store.close()
+        t = threading.Thread(target=run)
+        t.start()
+        return t
+
+    def confirm_b_in_own_transaction() -> None:
+        with st.store.transaction():
+            group.confirm(b, 1)
+
+    leader = thread(lambda: group.confirm(a, 1))
+    assert started.wait(30)  # another group is being committed
+    inner = thread(confirm_b_in_own_transaction)
+    inner.join(30)
+    finished_meanwhile = not inner.is_alive()
+    release.set()
+    leader.join(30)
+    inner.join(30)
+    assert finished_meanwhile
+    assert [st.store.get(r).state for r in (a, b)] == [S.SUBMITTED] * 2
+    assert [_submitted_rows(st.store, r) for r in (a, b)] == [1, 1]
