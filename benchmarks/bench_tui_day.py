@@ -48,13 +48,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.run import result  # noqa: E402
+from benchmarks.stall_watch import StallWatch  # noqa: E402
 
 PROBE_INTERVAL_S = 0.25
 #: probes on the idle home screen before the day starts (the latency rows' baseline)
@@ -102,6 +103,64 @@ class Probe:
                 pass
 
 
+class OperatorKeys:
+    """Sends the keys that drive the enrollment the way a terminal sends them and times each from its
+    arrival (its event time) to the end of the first screen refresh after which its effect shows
+    (``effect`` is checked after every refresh of the top screen: the typed character in the field,
+    the next screen, the capture started...). Kinds: "typing" (characters into a field) and "step"
+    (keys that start a capture, accept, or move to another screen: their effect may wait for a worker,
+    e.g. the next screen after the save, which is what the operator waits for)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.samples: dict[str, list[float]] = {"typing": [], "step": []}
+        self.slowest: list[tuple[float, str]] = []
+        self._pending: list[tuple[float, Callable[[], bool], str, str]] = []
+        original = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            original(screen, renderable)
+            if self._pending and screen is app.screen:
+                self._settle()
+
+        app._display = display
+
+    def _settle(self) -> None:
+        now = time.monotonic()
+        waiting = []
+        for sent, effect, kind, label in self._pending:
+            try:
+                shown = effect()
+            except Exception:  # the effect's widget is not (yet) there: not shown
+                shown = False
+            if shown:
+                self.samples[kind].append(now - sent)
+                self.slowest.append((now - sent, label))
+            else:
+                waiting.append((sent, effect, kind, label))
+        self._pending = waiting
+
+    async def press(self, key: str, effect: Callable[[], bool], kind: str = "step", character: str | None = None,
+                    timeout: float = 60.0) -> None:
+        from textual import events
+
+        event = events.Key(key, character)
+        event.set_sender(self.app)
+        entry = (event.time, effect, kind, f"{type(self.app.screen).__name__} {key}")
+        self._pending.append(entry)
+        self.app._driver.send_message(event)
+        await wait_for(lambda: entry not in self._pending, timeout)
+
+    async def type(self, text: str, field: Any) -> None:
+        """Each character into the focused ``field`` (an Input), timed until the field shows it."""
+        from textual.keys import _character_to_key
+
+        typed = field.value
+        for char in text:
+            typed += char
+            await self.press(_character_to_key(char), lambda want=typed: field.value == want, "typing", char)
+
+
 async def wait_for(cond: Any, timeout: float = 60.0) -> None:
     end = time.monotonic() + timeout
     while not cond():
@@ -110,43 +169,48 @@ async def wait_for(cond: Any, timeout: float = 60.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def enroll(pilot: Any, app: Any, nik: str) -> None:
+async def enroll(keys: OperatorKeys, app: Any, nik: str) -> None:
     from textual.widgets import Input
 
     from kiosk.tui.screens.enroll_face import FaceScreen
     from kiosk.tui.screens.enroll_fingers import FingersScreen
     from kiosk.tui.screens.enroll_form import FormScreen
+    from kiosk.tui.screens.enroll_nik import NikScreen
     from kiosk.tui.screens.enroll_review import ReviewScreen
     from kiosk.tui.screens.enroll_signature import SignatureScreen
     from kiosk.tui.screens.home import HomeScreen
 
-    await pilot.press("n")
-    await pilot.press(*nik, "enter")
-    await wait_for(lambda: isinstance(app.screen, FormScreen))
+    def on(kind: type) -> Callable[[], bool]:
+        return lambda: isinstance(app.screen, kind)
+
+    await keys.press("n", on(NikScreen))
+    await wait_for(lambda: app.screen.focused is not None)
+    await keys.type(nik, app.screen.query_one("#nik", Input))
+    await keys.press("enter", on(FormScreen))
+    form = app.screen
     for field, value in (("full_name", "SITI AMINAH"), ("birth_place", "BOGOR"), ("address", "JL MAWAR 3"),
                          ("rt", "001"), ("rw", "002"), ("village", "PAKANSARI"), ("occupation", "PETANI")):
-        app.screen.query_one(f"#{field}", Input).value = value
-    await pilot.press("ctrl+s")
-    await wait_for(lambda: isinstance(app.screen, FaceScreen))
+        box = form.query_one(f"#{field}", Input)
+        box.value = ""
+        box.focus()  # the bench chooses the field; the operator's keys are the characters
+        await wait_for(lambda box=box: form.focused is box)
+        await keys.type(value, box)
+    await keys.press("ctrl+s", on(FaceScreen))
     await wait_for(lambda: app.screen.captured)
-    await pilot.press("ctrl+s")
-    await wait_for(lambda: isinstance(app.screen, FingersScreen) and app.screen.loaded)
+    await keys.press("ctrl+s", lambda: isinstance(app.screen, FingersScreen))
+    await wait_for(lambda: app.screen.loaded)
     emulator = app.devices._built["fingerprint"].mock.emulator
     emulator.new_finger_each_image = True
     while app.screen.slots.pending():
         pos = app.screen.current
         before = app.screen.attempts.get(pos, 0)
-        await pilot.press("c")
+        await keys.press("c", lambda: app.screen.capturing or app.screen.attempts.get(pos, 0) > before)
         await wait_for(lambda: app.screen.attempts.get(pos, 0) > before or app.screen.problem is not None)
-    await pilot.press("ctrl+s")
-    await wait_for(lambda: isinstance(app.screen, SignatureScreen))
+    await keys.press("ctrl+s", on(SignatureScreen))
     await wait_for(lambda: len(app.screen.points) >= 200)
-    await pilot.press("ctrl+a")
-    await wait_for(lambda: app.screen.saved)
-    await pilot.press("ctrl+s")
-    await wait_for(lambda: isinstance(app.screen, ReviewScreen))
-    await pilot.press("ctrl+s")
-    await wait_for(lambda: isinstance(app.screen, HomeScreen))
+    await keys.press("ctrl+a", lambda: app.screen.saved)
+    await keys.press("ctrl+s", on(ReviewScreen))
+    await keys.press("ctrl+s", on(HomeScreen))
 
 
 def approved_rows(screen: Any) -> int | None:
@@ -161,17 +225,17 @@ def approved_rows(screen: Any) -> int | None:
     return screen.query_one("#approved", DataTable).row_count
 
 
-async def print_approved(pilot: Any, app: Any) -> None:
+async def print_approved(keys: OperatorKeys, app: Any) -> None:
     from kiosk.tui.screens.home import HomeScreen
 
-    await pilot.press("p")
+    await keys.press("p", lambda: type(app.screen).__name__ == "PrintScreen")
     await wait_for(lambda: type(app.screen).__name__ == "PrintScreen" and approved_rows(app.screen) is not None)
     if approved_rows(app.screen):
-        await pilot.press("b")
+        screen = app.screen
+        await keys.press("b", lambda: any(w.group == "print-job" for w in screen.workers))
         await wait_for(lambda: not any(w.group == "print-job" and w.is_running for w in app.screen.workers),
                        timeout=120)
-    await pilot.press("escape")
-    await wait_for(lambda: isinstance(app.screen, HomeScreen))
+    await keys.press("escape", lambda: isinstance(app.screen, HomeScreen))
 
 
 async def day(count: int) -> list[dict[str, Any]]:
@@ -196,6 +260,8 @@ async def day(count: int) -> list[dict[str, Any]]:
             await pilot.press("enter")
             await wait_for(lambda: type(app.screen).__name__ == "HomeScreen")
             probe = Probe(app)
+            keys = OperatorKeys(app)
+            watch = StallWatch() if os.environ.get("TUI_DAY_STALLS") else None
             for _ in range(BASELINE_PROBES):  # the baseline: the idle home screen
                 await probe.once()
                 await asyncio.sleep(0.05)
@@ -206,25 +272,34 @@ async def day(count: int) -> list[dict[str, Any]]:
             load_start = os.getloadavg()[0]
             stop = asyncio.Event()
             probing = asyncio.create_task(probe.run(stop))
+            if watch is not None:
+                watch.start()
             durations = []
             for i in range(count):
                 t0 = time.monotonic()
-                await enroll(pilot, app, resident(100 + i).nik)
+                await enroll(keys, app, resident(100 + i).nik)
                 durations.append(time.monotonic() - t0)
                 lat_now = sorted(probe.samples)
                 print(f"tui_day: enrollment {i + 1}/{count} {durations[-1]:.1f} s, rss {rss_mb():.0f} MB, probes "
                       f"{len(lat_now)}, p95 so far {lat_now[int(0.95 * len(lat_now))] * 1000 if lat_now else 0:.0f} ms, "
                       f"max {lat_now[-1] * 1000 if lat_now else 0:.0f} ms, load {os.getloadavg()[0]:.1f}",
                       file=sys.stderr, flush=True)
-                await print_approved(pilot, app)
+                await print_approved(keys, app)
                 if i == 0:
                     rss_first = rss_mb()  # models and caches are loaded by now
             stop.set()
+            if watch is not None:
+                watch.stop()
+                watch.report()
             await probing
             await asyncio.sleep(0.3)
             rss_end = rss_mb()
             load_end = os.getloadavg()[0]
         lat = sorted(probe.samples)
+        typing, steps = sorted(keys.samples["typing"]), sorted(keys.samples["step"])
+        ops = sorted(typing + steps)
+        for took, label in sorted(keys.slowest, reverse=True)[:10]:
+            print(f"tui_day: slow operator key {took * 1000:.0f} ms: {label}", file=sys.stderr)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -237,6 +312,15 @@ async def day(count: int) -> list[dict[str, Any]]:
         result("tui_day", "latency_p95", pct(lat, 0.95), "ms", pct(baseline, 0.95)),
         result("tui_day", "latency_max", lat[-1] * 1000, "ms", baseline[-1] * 1000),
         result("tui_day", "latency_probes", len(lat), "keys", None),
+        # the keys that drove the enrollment (what an operator presses), against the same idle F2 baseline
+        result("tui_day", "operator_key_p50", pct(ops, 0.50), "ms", pct(baseline, 0.50)),
+        result("tui_day", "operator_key_p95", pct(ops, 0.95), "ms", pct(baseline, 0.95)),
+        result("tui_day", "operator_key_max", ops[-1] * 1000, "ms", baseline[-1] * 1000),
+        result("tui_day", "operator_keys", len(ops), "keys", None),
+        result("tui_day", "typing_key_p95", pct(typing, 0.95), "ms", pct(baseline, 0.95)),
+        result("tui_day", "typing_key_max", typing[-1] * 1000, "ms", baseline[-1] * 1000),
+        result("tui_day", "step_key_p95", pct(steps, 0.95), "ms", pct(baseline, 0.95)),
+        result("tui_day", "step_key_max", steps[-1] * 1000, "ms", baseline[-1] * 1000),
         result("tui_day", "rss_start", rss_start, "MB", None),
         result("tui_day", "rss_after_first", rss_first, "MB", rss_start),
         result("tui_day", "rss_end", rss_end, "MB", rss_start),
