@@ -12,6 +12,7 @@ briefly every 10 ms and would itself add to the latency it measures.
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import threading
 import time
@@ -74,6 +75,16 @@ class StallWatch:
         self._stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="stall-watch", daemon=True)
         self._heart: asyncio.Task[None] | None = None
+        #: garbage collector pauses (generation, seconds), from gc.callbacks: a full collection of a
+        #: large heap stops whatever thread triggered it, the event loop included
+        self.gc_pauses: list[tuple[int, float]] = []
+        self._gc_start = 0.0
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        else:
+            self.gc_pauses.append((info["generation"], time.perf_counter() - self._gc_start))
 
     async def _heartbeat(self) -> None:
         while True:
@@ -83,10 +94,13 @@ class StallWatch:
     def start(self) -> None:
         self.thread_id = threading.get_ident()  # the thread running the loop (called from it)
         self._heart = asyncio.get_running_loop().create_task(self._heartbeat())
+        gc.callbacks.append(self._gc)
         self._watcher.start()
 
     def stop(self) -> None:
         self._stop.set()
+        if self._gc in gc.callbacks:
+            gc.callbacks.remove(self._gc)
         if self._heart is not None:
             self._heart.cancel()
         self._watcher.join(timeout=2)
@@ -109,6 +123,11 @@ class StallWatch:
 
     def report(self, out: TextIO = sys.stderr, top: int = 12) -> None:
         total = sum(len(s.samples) for s in self.stalls)
+        for gen in (0, 1, 2):
+            pauses = sorted(t for g, t in self.gc_pauses if g == gen)
+            if pauses:
+                print(f"stall_watch: gc generation {gen}: {len(pauses)} collections, total {sum(pauses) * 1000:.0f} ms, "
+                      f"max {pauses[-1] * 1000:.0f} ms, p95 {pauses[int(0.95 * len(pauses))] * 1000:.1f} ms", file=out)
         print(f"stall_watch: {len(self.stalls)} stalls > {STALL_S * 1000:.0f} ms, {total} samples "
               f"(~{total * SAMPLE_S:.1f} s of blocked loop)", file=out)
         if not total:

@@ -45,6 +45,10 @@ async def login(pilot: Any, name: str, password: str, *, typed: bool = False) ->
         screen.query_one("#password", Input).focus()
         await pilot.press("enter")
     await pilot.pause()
+    # the password check runs in a worker (scrypt off the event loop): wait for its answer
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: not getattr(screen, "checking", False))
+    await pilot.pause()
 
 
 async def fill_form(pilot: Any, app: Any) -> None:

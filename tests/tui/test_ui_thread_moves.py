@@ -1,0 +1,159 @@
+"""Issue 11 §3: what the day's benchmark found still running on the event loop now runs in workers.
+
+Each test holds the moved call (the login's password check, the form's identity save, the iris
+step's first read and its save) on a gate, checks that it runs off the event loop's thread, and
+presses F2 while it waits: the screen must answer (its words change language) before the call is
+let go. Before the move the call ran on the event loop, so F2 could not be handled while it ran
+and the thread check failed.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from textual.widgets import Label
+
+from kiosk.i18n import translate
+from kiosk.tui.screens.enroll_face import FaceScreen
+from kiosk.tui.screens.enroll_form import FormScreen
+from kiosk.tui.screens.enroll_iris import IrisScreen
+from kiosk.tui.screens.enroll_signature import SignatureScreen
+from kiosk.tui.screens.home import HomeScreen
+from kiosk.tui.screens.login import LoginScreen
+from tests.conftest import resident
+from tests.tui.test_flow import NIK, fill_form, login, wait_for
+from tests.tui.test_iris_step import IRIS_TABLES, FakeIris, _app
+
+#: how long a gated call waits to be let go; on the event loop it would block the test this long
+GATE_S = 5.0
+
+
+class Gate:
+    """Wraps a callable: notes the thread of each call and holds it until :meth:`open`."""
+
+    def __init__(self, real: Callable[..., Any]) -> None:
+        self.real = real
+        self.on_main: list[bool] = []
+        self.entered = threading.Event()
+        self._open = threading.Event()
+
+    def __call__(self, *args: Any, **kw: Any) -> Any:
+        self.on_main.append(threading.current_thread() is threading.main_thread())
+        self.entered.set()
+        self._open.wait(GATE_S)
+        return self.real(*args, **kw)
+
+    def open(self) -> None:
+        self._open.set()
+
+
+def label(screen: Any, widget_id: str) -> str:
+    return str(screen.query_one(widget_id, Label).content)
+
+
+async def test_the_login_password_check_runs_in_a_worker_and_f2_is_answered_meanwhile(
+        make_app: Any, accounts: Any) -> None:
+    app = make_app()
+    gate = Gate(app.accounts.authenticate)
+    app.accounts.authenticate = gate
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen) and app.screen.is_mounted)
+        screen = app.screen
+        screen.query_one("#name").value, screen.query_one("#password").value = "siti", "rahasia123"
+        screen.query_one("#password").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, gate.entered.is_set)
+        english = translate("tui.login.name")
+        await pilot.press("f2")  # the check still runs
+        await wait_for(pilot, lambda: label(screen, "#name-label") != english)
+        assert isinstance(app.screen, LoginScreen) and screen.checking
+        gate.open()
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+    assert gate.on_main == [False]
+
+
+async def test_a_refused_login_is_answered_from_the_worker(make_app: Any, accounts: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "siti", "salah")
+        assert isinstance(app.screen, LoginScreen)
+        assert app.screen.query_one("#password").value == ""
+        assert str(app.screen.query_one("#login-error").content) == translate("accounts.login_failed")
+    assert [e.action for e in app.store.audit() if e.action == "login_failed"] == ["login_failed"]
+
+
+async def test_the_form_saves_the_identity_in_a_worker_and_f2_is_answered_meanwhile(
+        make_app: Any, accounts: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await pilot.press("n", *NIK, "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await fill_form(pilot, app)
+        form = app.screen
+        gate = Gate(app.store.update_identity)
+        app.store.update_identity = gate
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, gate.entered.is_set)
+        english = label(form, "#label-full_name")
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: label(form, "#label-full_name") != english)
+        assert app.screen is form and form.saving
+        gate.open()
+        await wait_for(pilot, lambda: isinstance(app.screen, FaceScreen))
+        record_id = app.screen.record_id
+    assert gate.on_main == [False]
+    assert app.store.identity(record_id).full_name == "SITI AMINAH"
+
+
+async def test_the_form_stays_when_a_field_is_wrong_and_keeps_what_was_typed(make_app: Any, accounts: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await pilot.press("n", *NIK, "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        form = app.screen
+        form.query_one("#birth_place").value = "BOGOR"  # the name stays empty: required
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not form.saving)
+        assert app.screen is form and form.query_one("#full_name").has_class("invalid")
+        assert app.store.identity(form.record_id).birth_place == "BOGOR"
+
+
+async def test_the_iris_step_reads_and_stores_the_eyes_in_workers_and_f2_is_answered_meanwhile(
+        tmp_path: Path) -> None:
+    from kiosk.i18n import set_language
+
+    app = _app(tmp_path, IRIS_TABLES, FakeIris([(90, 90)]))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            rec = app.store.create_draft(resident(3), actor="siti")
+            read = Gate(app.store.samples)
+            app.store.samples = read
+            app.push_screen(IrisScreen(rec.id))
+            await wait_for(pilot, read.entered.is_set)  # the first read of the kept eyes
+            screen: Any = app.screen
+            before = str(screen.query_one("#steps").content)
+            await pilot.press("f2")
+            await wait_for(pilot, lambda: str(screen.query_one("#steps").content) != before)
+            read.open()
+            await pilot.press("c")
+            await wait_for(pilot, lambda: screen.slots[2].attempts and not screen.busy)
+            stored = Gate(app.store.put_sample)
+            app.store.put_sample = stored
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, stored.entered.is_set)
+            before = str(screen.query_one("#steps").content)
+            await pilot.press("f2")
+            await wait_for(pilot, lambda: str(screen.query_one("#steps").content) != before)
+            assert app.screen is screen and screen.storing
+            stored.open()
+            await wait_for(pilot, lambda: isinstance(app.screen, SignatureScreen))
+            read_on_main, stored_on_main = list(read.on_main), list(stored.on_main)
+        assert read_on_main and not any(read_on_main)
+        assert stored_on_main == [False, False]  # both eyes, off the event loop
+        assert {s.position for s in app.store.samples(rec.id) if s.kind == "iris"} == {1, 2}
+    finally:
+        set_language("id")
