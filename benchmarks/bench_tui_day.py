@@ -204,7 +204,9 @@ async def enroll(keys: OperatorKeys, app: Any, nik: str) -> None:
     while app.screen.slots.pending():
         pos = app.screen.current
         before = app.screen.attempts.get(pos, 0)
-        await keys.press("c", lambda: app.screen.capturing or app.screen.attempts.get(pos, 0) > before)
+        # shown: the capture started (its prompt), or already over, or the device's problem in words
+        await keys.press("c", lambda: app.screen.capturing or app.screen.attempts.get(pos, 0) > before
+                         or app.screen.problem is not None)
         await wait_for(lambda: app.screen.attempts.get(pos, 0) > before or app.screen.problem is not None)
     await keys.press("ctrl+s", on(SignatureScreen))
     await wait_for(lambda: len(app.screen.points) >= 200)

@@ -157,3 +157,79 @@ async def test_the_iris_step_reads_and_stores_the_eyes_in_workers_and_f2_is_answ
         assert {s.position for s in app.store.samples(rec.id) if s.kind == "iris"} == {1, 2}
     finally:
         set_language("id")
+
+
+# -- the kept form (kiosk.tui.wizard.KEPT_STEPS): built once, shown again for each record ------------
+
+async def _to_form(pilot: Any, app: Any, nik: str) -> Any:
+    from kiosk.tui.screens.enroll_nik import NikScreen
+
+    await pilot.press("n")
+    await wait_for(pilot, lambda: isinstance(app.screen, NikScreen))
+    await pilot.press(*nik, "enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, FormScreen) and app.screen.is_mounted)
+    await pilot.pause()
+    return app.screen
+
+
+async def test_the_next_resident_gets_the_same_form_showing_only_their_record(make_app: Any, accounts: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        first = await _to_form(pilot, app, NIK)
+        first.query_one("#birth_place").value = "BOGOR"  # the name is missing: marked, the form stays
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not first.saving)
+        assert first.query_one("#full_name").has_class("invalid")
+        await pilot.press("f4")  # the draft is kept; back home
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        other = resident(8)
+        second = await _to_form(pilot, app, other.nik)
+        assert second is first  # shown again, not built again
+        assert second.record_id != app.store.holder_of(NIK).id
+        assert second.query_one("#birth_place").value == ""  # nothing of the first resident
+        assert not second.query_one("#full_name").has_class("invalid")
+        assert str(second.query_one("#form-errors").content) == ""
+        assert other.nik in str(second.query_one("#form-region").content)
+        assert app.screen.focused is second.query_one("#full_name")
+        await wait_for(pilot, lambda: app.store.get(second.record_id).step == "form")
+
+
+async def test_the_kept_form_follows_a_language_switch_made_while_it_was_aside(make_app: Any, accounts: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        form = await _to_form(pilot, app, NIK)
+        english = label(form, "#label-full_name")
+        await fill_form(pilot, app)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, FaceScreen))
+        await pilot.press("f2")  # on the face step: the form lies aside, off the stack
+        await pilot.pause()
+        await pilot.press("escape")  # back to the form
+        await wait_for(pilot, lambda: app.screen is form)
+        await wait_for(pilot, lambda: label(form, "#label-full_name") != english)
+        assert form.query_one("#full_name").value == "SITI AMINAH"  # what was saved
+
+
+async def test_logout_lets_the_kept_form_and_its_resident_data_go(make_app: Any, accounts: Any) -> None:
+    import gc
+    import weakref
+
+    from kiosk.tui.wizard import kept_name
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        form = await _to_form(pilot, app, NIK)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        ref = weakref.ref(form)
+        del form
+        await pilot.press("f10")
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen))
+        assert not app.is_screen_installed(kept_name("form"))
+        await wait_for(pilot, lambda: ref() is None or not ref().is_attached)
+        await pilot.pause()
+        gc.collect()
+        assert ref() is None or not ref().is_attached

@@ -79,7 +79,13 @@ class FormScreen(WizardStep):
         yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
-        # read (decrypted) once; F2 and the checks use this copy, the store gets each save
+        self.load_record()
+        super().on_mount()
+        self.query_one("#full_name", Input).focus()
+
+    def load_record(self) -> None:
+        """Read the record's identity (decrypted) once; F2 and the checks use this copy, the store
+        gets each save."""
         self.ident = ident = self.kiosk.store.identity(self.record_id)
         for name, kind, _ in FIELDS:
             value: Any = getattr(ident, name)
@@ -89,7 +95,14 @@ class FormScreen(WizardStep):
                 self.query_one(f"#{name}", Input).value = value.strftime(DATE_FORMAT)
             else:
                 self.query_one(f"#{name}", Input).value = str(value)
-        super().on_mount()
+
+    def on_arrival(self) -> None:
+        """The kept form shown again (the next resident, or back from the face step)."""
+        self.saving = False
+        self.load_record()
+        self.show_problems([])
+        self.refresh_texts()
+        self.query_one("#form", VerticalScroll).scroll_home(animate=False)
         self.query_one("#full_name", Input).focus()
 
     def refresh_texts(self) -> None:
