@@ -208,7 +208,9 @@ async def enroll(keys: OperatorKeys, app: Any, nik: str) -> None:
         await keys.press("c", lambda: app.screen.capturing or app.screen.attempts.get(pos, 0) > before
                          or app.screen.problem is not None)
         await wait_for(lambda: app.screen.attempts.get(pos, 0) > before or app.screen.problem is not None)
-    await keys.press("ctrl+s", on(SignatureScreen))
+    # answered when the screen says the wrong-finger check runs (bozorth3 over the pairs, in a worker)
+    await keys.press("ctrl+s", lambda: getattr(app.screen, "checking", False) or isinstance(app.screen, SignatureScreen))
+    await wait_for(lambda: isinstance(app.screen, SignatureScreen))
     await wait_for(lambda: len(app.screen.points) >= 200)
     await keys.press("ctrl+a", lambda: app.screen.saved)
     await keys.press("ctrl+s", on(ReviewScreen))
@@ -253,6 +255,10 @@ async def day(count: int) -> list[dict[str, Any]]:
         (folder / "config.toml").write_text(text)
         cfg = load_config(folder / "config.toml")
         set_language(cfg.station.language)
+        if os.environ.get("TUI_DAY_PREPARE", "1") == "1":  # as `kiosk` does before its app (0: measure without)
+            from kiosk.tui.warmup import prepare_ui_process
+
+            prepare_ui_process()
         app = KioskApp(cfg)
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(lambda: app.demo is not None)
