@@ -212,7 +212,9 @@ async def enroll(keys: OperatorKeys, app: Any, nik: str) -> None:
     await keys.press("ctrl+s", lambda: getattr(app.screen, "checking", False) or isinstance(app.screen, SignatureScreen))
     await wait_for(lambda: isinstance(app.screen, SignatureScreen))
     await wait_for(lambda: len(app.screen.points) >= 200)
-    await keys.press("ctrl+a", lambda: app.screen.saved)
+    # answered when the screen says the signature is being checked and saved (in a worker)
+    await keys.press("ctrl+a", lambda: app.screen.saving or app.screen.saved)
+    await wait_for(lambda: app.screen.saved)
     await keys.press("ctrl+s", on(ReviewScreen))
     await keys.press("ctrl+s", on(HomeScreen))
 

@@ -233,3 +233,31 @@ async def test_logout_lets_the_kept_form_and_its_resident_data_go(make_app: Any,
         await pilot.pause()
         gc.collect()
         assert ref() is None or not ref().is_attached
+
+
+async def test_accepting_a_signature_says_at_once_that_it_is_being_saved(make_app: Any, accounts: Any,
+                                                                        devices: Any, monkeypatch: Any) -> None:
+    """Ctrl+A starts the check and the save in a worker; before, nothing on the screen changed until
+    the worker had finished (tui_day counted the key unanswered meanwhile)."""
+    from textual.widgets import Static
+
+    from kiosk.tui import services
+    from tests.tui.test_signature_backlog import open_signature_step
+
+    gate = Gate(services.save_signature)
+    monkeypatch.setattr(services, "save_signature", gate)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_signature_step(pilot, app)
+        screen: Any = app.screen
+        pad = devices.get("pad")
+        await wait_for(pilot, lambda: pad.discards > 0)  # the step dropped what came before it
+        pad.sign()
+        await wait_for(pilot, lambda: len(screen.points) == 20)
+        await pilot.press("ctrl+a")
+        await wait_for(pilot, gate.entered.is_set)
+        await wait_for(pilot, lambda: translate("tui.signature.saving") in str(screen.query_one("#sig-status", Static).content))
+        gate.open()
+        await wait_for(pilot, lambda: screen.saved)
+        assert translate("tui.signature.saving") not in str(screen.query_one("#sig-status", Static).content)
+    assert gate.on_main == [False]
