@@ -5,14 +5,28 @@ ZFM emulator, camera mock, HID pad mock, Evolis mock, local central with the syn
 Textual's Pilot. Enrollments follow each other back to back: NIK, form, face auto-capture, ten
 fingers, signature, review, then the print screen prints what the central approved meanwhile.
 
-Key-to-screen latency is measured with probe keys (F2, the language switch, which re-renders the
-whole screen) sent the way a terminal sends them, every PROBE_INTERVAL_S while capture, upload
-and printing run: from the key's arrival (its event time) to the end of the screen refresh that
-shows the change. Goals (issue 11): p95 < 50 ms, max < 250 ms, memory growth < 50 MB, the last
-enrollment no slower than the first. The baseline of the latency rows is the same probe on the
-idle home screen before the day starts (same run, same machine).
+Key-to-screen latency, two sets of rows, each from the key's arrival (its event time; keys are sent
+the way a terminal sends them) to the end of the screen refresh that shows the key's effect:
 
-``TUI_DAY_ENROLLMENTS`` sets the number of enrollments (default 30).
+* ``latency_p50/p95/max`` (and ``latency_probes``): probe keys, F2 (the language switch, which
+  re-words the whole screen: the most expensive key there is), every PROBE_INTERVAL_S while capture,
+  upload and printing run.
+* ``operator_key_p50/p95/max`` (and ``operator_keys``): the keys that drive the enrollment, what an
+  operator presses: the NIK and seven form fields typed character by character ("typing", answered
+  when the field shows the character; the bench chooses the field), and the step keys ("step": N,
+  Enter, Ctrl+S, C, Ctrl+A, P, B, Esc), answered when the next screen shows or, for a key that
+  starts a worker, when the screen says the work started (the capture prompt, the wrong-finger
+  check, "checking and saving the signature"). ``typing_key_*`` and ``step_key_*`` split them.
+  The slowest ten are printed on stderr with their screen.
+
+Goals (issue 11): p95 < 50 ms, max < 250 ms for what an operator presses, memory growth < 50 MB,
+the last enrollment no slower than the first. The baseline of every latency row is F2 on the idle
+home screen before the day starts (same run, same machine).
+
+``TUI_DAY_ENROLLMENTS`` sets the number of enrollments (default 30). ``TUI_DAY_STALLS=1`` runs the
+stall watch (benchmarks/stall_watch.py: the UI thread's stack sampled while the loop is stalled
+> 100 ms, and the garbage collector's pauses), printed on stderr at the end. ``TUI_DAY_PREPARE=0``
+builds the app without kiosk.tui.warmup (as the app ran before it existed).
 
 Measured 2026-12-01 (py-spy 0.4 ``record --gil --threads``, 3 enrollments): the UI thread held the
 GIL in 93 % of the GIL-held samples, the capture workers (nbis NFIQ 2 / mindtct / bozorth3, WSQ,
