@@ -261,3 +261,22 @@ async def test_accepting_a_signature_says_at_once_that_it_is_being_saved(make_ap
         await wait_for(pilot, lambda: screen.saved)
         assert translate("tui.signature.saving") not in str(screen.query_one("#sig-status", Static).content)
     assert gate.on_main == [False]
+
+
+async def test_new_figures_on_home_repaint_their_panel_without_a_screen_layout(make_app: Any, accounts: Any) -> None:
+    from kiosk.tui.messages import QueueReport
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        home: Any = app.screen
+        await wait_for(pilot, lambda: home.queue is not None)
+        panel = home.query_one("#queue")
+        layouts: list[bool] = []
+        real_refresh = panel.refresh
+        panel.refresh = lambda *a, **k: layouts.append(bool(k.get("layout"))) or real_refresh(*a, **k)  # type: ignore
+        home.post_message(QueueReport({"queued": 7}, 3))
+        await wait_for(pilot, lambda: bool(layouts))
+        assert layouts == [False]
+        assert "7" in str(panel.content)
