@@ -176,7 +176,7 @@ def build_filler_gallery(residents: int = 100_000, seed: int = 1402, base: int =
     This keeps the one-off build to minutes on a shared 2-core machine; search time depends
     on the gallery's size, not on where its fingers came from."""
     sys.path.insert(0, str(ROOT))
-    from kiosk.capture.finger import MinutiaPoint, encode_iso_19794_2
+    from kiosk.capture.iso19794_2 import MinutiaPoint, encode_iso_19794_2
     from kiosk.central.abis.features import finger_vectors
     from kiosk.central.abis.index import FingerIndex
 

@@ -42,8 +42,6 @@ URL on its first line and the certificate path on the second.
 from __future__ import annotations
 
 import argparse
-import base64
-import datetime as dt
 import hashlib
 import json
 import os
@@ -53,8 +51,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +60,9 @@ import numpy as np
 
 from device_mocks.fingerprints import FingerprintGenerator
 from device_mocks.irises import synthetic_iris
+from device_mocks.sbi_http import FAULTS, make_handler, sbi_now
 from device_mocks.sbi_records import encoded_image, iso_finger_record, iso_iris_record  # noqa: F401  (re-exported)
+from device_mocks.sbi_signing import TestSigner, b64url
 from device_mocks.sbi_requests import (  # noqa: F401  (SLAPS, ISO_POSITIONS: part of this module's API)
     ISO_POSITIONS,
     MESSAGES,
@@ -74,58 +73,8 @@ from device_mocks.sbi_requests import (  # noqa: F401  (SLAPS, ISO_POSITIONS: pa
     read_capture_request,
     read_stream_request,
 )
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 
 PORT_FIRST, PORT_LAST = 4501, 4600
-FAULTS = ("busy", "not_ready", "not_registered", "no_finger", "silence", "bad_signature", "untrusted",
-          "broken_hash", "garbage")
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-# ------------------------------------------------------------------------------------------
-# Test certificate and JWS signing
-
-
-@cache
-def _rsa_key(slot: int) -> rsa.RSAPrivateKey:
-    # RSA-2048 generation costs ~0.3 s; emulators of one process share a key per slot (each
-    # still gets its own certificate, which is what the driver pins and checks).
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-class TestSigner:
-    """An RSA key with a self-signed certificate, signing compact JWS with x5c headers."""
-
-    __test__ = False  # not a pytest test class
-
-    def __init__(self, common_name: str, *, key_slot: int = 0) -> None:
-        self.key = _rsa_key(key_slot)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Kiosk simulated SBI device")])
-        now = dt.datetime.now(dt.UTC)
-        self.cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
-                     .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=365))
-                     .sign(self.key, hashes.SHA256()))
-        der = self.cert.public_bytes(serialization.Encoding.DER)
-        self._header = b64url(json.dumps({"alg": "RS256", "typ": "JWT",
-                                          "x5c": [base64.b64encode(der).decode()]}).encode())
-
-    def pem(self) -> bytes:
-        return self.cert.public_bytes(serialization.Encoding.PEM)
-
-    def sign(self, payload: bytes, *, corrupt: bool = False) -> str:
-        head_body = f"{self._header}.{b64url(payload)}"
-        sig = bytearray(self.key.sign(head_body.encode(), padding.PKCS1v15(), hashes.SHA256()))
-        if corrupt:
-            sig[len(sig) // 2] ^= 0x55
-        return f"{head_body}.{b64url(bytes(sig))}"
-
 
 # ------------------------------------------------------------------------------------------
 # Synthetic images
@@ -197,7 +146,7 @@ class SbiDeviceService:
         candidates = [port] if port else [PORT_FIRST + (offset + i) % span for i in range(span)]
         for candidate in candidates:
             try:
-                server = ThreadingHTTPServer(("127.0.0.1", candidate), _make_handler(self))
+                server = ThreadingHTTPServer(("127.0.0.1", candidate), make_handler(self))
             except OSError:
                 continue
             server.daemon_threads = True
@@ -264,7 +213,7 @@ class SbiDeviceService:
             model, sub_type = ("SLAP-4S", "Slap") if self.finger_mode == "slap" else ("FP-1", "Single")
         return {"serialNo": self.serial, "make": "Kiosk Sim", "model": model, "type": self.bio_type,
                 "deviceSubType": sub_type, "deviceProvider": "Kiosk Simulated Devices",
-                "deviceProviderId": "KIOSK.SIM", "dateTime": _now()}
+                "deviceProviderId": "KIOSK.SIM", "dateTime": sbi_now()}
 
     def _signer(self) -> TestSigner:
         if self.fault == "untrusted":
@@ -365,7 +314,7 @@ class SbiDeviceService:
                     "deviceCode": self.device_id, "deviceServiceVersion": "1.0", "bioType": self.bio_type,
                     "bioSubType": subtype, "purpose": "Registration", "env": ask.env,
                     "bioValue": b64url(record), "transactionId": ask.transaction_id,
-                    "timestamp": _now(), "requestedScore": f"{ask.requested_score:.1f}",
+                    "timestamp": sbi_now(), "requestedScore": f"{ask.requested_score:.1f}",
                     "qualityScore": f"{float(quality):.1f}"}
             token = self._signer().sign(json.dumps(data).encode(), corrupt=self.fault == "bad_signature")
             digest = sbi_hash(previous, record)
@@ -385,101 +334,6 @@ class SbiDeviceService:
                 pixels = synthetic_finger(self.seed * 100 + 50 + i % 5, 160, 200)
             ok, buf = cv2.imencode(".jpg", pixels)
             yield buf.tobytes()
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-#: MockMDS's multipart boundary, declared and written exactly like this (SBIServiceResponse)
-BOUNDARY = "--BoundaryString"
-
-
-def _make_handler(service: SbiDeviceService) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "KioskSimSBI/1.0"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
-            pass  # quiet: tests and the station log the driver side
-
-        def _body(self) -> Any:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = None
-            service.requests.append((self.command, self.path, body))
-            return body
-
-        def _send(self, payload: Any) -> None:
-            if service.fault == "silence":
-                service._stop.wait(30)  # hold the connection, answer nothing
-                return
-            data = b"<html>garbage" if service.fault == "garbage" else json.dumps(payload).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_MOSIPDISC(self) -> None:  # noqa: N802 (the verb's name)
-            self._send(service.discovery(self._body()))
-
-        def do_MOSIPDINFO(self) -> None:  # noqa: N802
-            self._body()
-            self._send(service.device_info())
-
-        def do_RCAPTURE(self) -> None:  # noqa: N802
-            self._send(service.capture(self._body()))
-
-        def do_STREAM(self) -> None:  # noqa: N802
-            body = self._body()
-            if service.fault == "silence":
-                service._stop.wait(30)
-                return
-            try:
-                device_id, timeout_s = read_stream_request(body)
-                if not device_id.strip():
-                    raise RequestRefused("604")
-                if device_id != service.device_id:
-                    raise RequestRefused("605")
-            except RequestRefused as refused:
-                # MockMDS: getErrorJson (a list) for 123, the bare ErrorInfo object otherwise
-                code = refused.code
-                self._send(service.error_list(code) if code == "123" else
-                           {"errorCode": code, "errorInfo": MESSAGES.get(code, "")})
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
-            self.end_headers()
-            deadline = time.monotonic() + min(timeout_s, 10.0)
-            try:
-                for jpeg in service.stream_frames(50):
-                    if time.monotonic() > deadline or service._stop.is_set():
-                        break
-                    self.wfile.write(f"{BOUNDARY}\r\nAccess-Control-Allow-Origin:*\r\nContent-Type:image/jpeg\r\n"
-                                     f"Content-Length:{len(jpeg)}\r\n\r\n".encode() + jpeg + b"\r\n")
-                    self.wfile.flush()
-                    time.sleep(0.04)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        def do_POST(self) -> None:  # noqa: N802 (mock control, not part of SBI)
-            body = self._body()
-            if self.path == "/mock/fault" and isinstance(body, dict) and body.get("fault") in (None, *FAULTS):
-                service.fault = body.get("fault")
-                data = json.dumps({"fault": service.fault}).encode()
-                self.send_response(200)
-            else:
-                data = json.dumps({"error": f"unknown control {self.path} {body!r}; faults: {FAULTS}"}).encode()
-                self.send_response(400)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler
 
 
 class SbiMock:

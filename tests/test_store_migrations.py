@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.store import RecordStore
-from kiosk.store.queue import RECORDS_MIGRATIONS, SCHEMA_VERSION, connect
+from kiosk.store.records_schema import RECORDS_MIGRATIONS, SCHEMA_VERSION, connect
 from kiosk.store.schema import current_version, migrate
 from kiosk.store.vault import Vault
 from tests.conftest import resident

@@ -1,4 +1,5 @@
-"""Fingerprint capture quality, exceptions, wrong-finger check and storage formats.
+"""Fingerprint capture quality, wrong-finger check and storage formats (a finger that cannot be
+captured: :mod:`kiosk.capture.finger_exceptions`).
 
 Where each measure is used:
 
@@ -13,7 +14,7 @@ Where each measure is used:
   pairwise with bozorth3 (:func:`find_duplicates`); two slots scoring above the threshold hold
   the same finger.
 * **Storage**: the image at 500 ppi as WSQ (``wsq`` Pillow plugin) or PNG, and an
-  ISO/IEC 19794-2:2005 minutiae record written here (:func:`encode_iso_19794_2`).
+  ISO/IEC 19794-2:2005 minutiae record (:mod:`kiosk.capture.iso19794_2`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from __future__ import annotations
 import enum
 import io
 import itertools
-import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -30,6 +30,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from kiosk.capture.iso19794_2 import MinutiaPoint, encode_iso_19794_2
 from kiosk.capture.report import CaptureError, Check, QualityReport
 from kiosk.capture.thresholds import FingerThresholds
 from kiosk.config import PolicyConfig
@@ -66,55 +67,6 @@ def finger_position(value: int) -> FingerPosition:
         return FingerPosition(value)
     except ValueError:
         raise CaptureError("finger.bad_position", position=value) from None
-
-
-# ------------------------------------------------------------------------------------------
-# Exceptions (a finger that cannot be captured)
-
-
-class ExceptionReason(enum.StrEnum):
-    AMPUTATED = "amputated"
-    BANDAGED = "bandaged"
-    SCARRED = "scarred"
-    #: temporarily unusable (fresh injury, plaster, henna...): capture again later
-    TEMPORARY = "temporary"
-
-    @property
-    def code(self) -> str:
-        return f"finger.exception.{self.value}"
-
-
-@dataclass(frozen=True)
-class ExceptionDecision:
-    """A checked finger exception, ready for ``RecordStore.add_exception``."""
-
-    position: int
-    reason: ExceptionReason
-    needs_supervisor: bool
-    approved_by: str | None
-
-
-def exception_needs_supervisor(policy: PolicyConfig, reason: str | ExceptionReason) -> bool:
-    return str(ExceptionReason(reason)) in policy.supervisor_exceptions
-
-
-def check_exception(policy: PolicyConfig, position: int, reason: str, *, operator: str,
-                    supervisor: str | None = None) -> ExceptionDecision:
-    """Validate an exception against the policy. Raises CaptureError when the reason is
-    unknown, the position is not a finger, or a supervisor is needed and missing (or is the
-    operator themself)."""
-    pos = finger_position(position)
-    try:
-        why = ExceptionReason(reason)
-    except ValueError:
-        raise CaptureError("finger.bad_exception_reason", reason=reason,
-                           allowed=", ".join(r.value for r in ExceptionReason)) from None
-    needs = exception_needs_supervisor(policy, why)
-    if needs and not supervisor:
-        raise CaptureError("finger.supervisor_required", reason=why.value, position=int(pos))
-    if needs and supervisor == operator:
-        raise CaptureError("finger.supervisor_not_operator", reason=why.value)
-    return ExceptionDecision(int(pos), why, needs, supervisor if needs else None)
 
 
 # ------------------------------------------------------------------------------------------
@@ -199,18 +151,6 @@ def _png(image: np.ndarray) -> bytes:
     if not ok:
         raise CaptureError("finger.encode_failed", format="png")
     return buf.tobytes()
-
-
-@dataclass(frozen=True)
-class MinutiaPoint:
-    x: int
-    y: int
-    #: degrees counter-clockwise from the x axis (ISO/IEC 19794-2 convention)
-    angle: float
-    #: "ending" or "bifurcation"
-    kind: str
-    #: 0..100
-    quality: int
 
 
 @dataclass(frozen=True)
@@ -367,68 +307,6 @@ def duplicate_report(minutiae: Mapping[int, Any], threshold: int = 50) -> Qualit
 
 # ------------------------------------------------------------------------------------------
 # Storage formats
-
-ISO_FMR_HEADER = struct.Struct(">4s4sIHHHHHBB")  # 24 bytes, ISO/IEC 19794-2:2005 7.3
-ISO_VIEW_HEADER = struct.Struct(">BBBB")  # finger position, view/impression, quality, count
-ISO_MINUTIA = struct.Struct(">HHBB")  # type+x, reserved+y, angle, quality
-#: ISO/IEC 19794-4 impression type 0: live-scan plain
-IMPRESSION_LIVE_PLAIN = 0
-
-
-def encode_iso_19794_2(points: Sequence[MinutiaPoint], *, width: int, height: int, position: int,
-                       quality: int, ppi: int = 500, view: int = 0,
-                       impression: int = IMPRESSION_LIVE_PLAIN) -> bytes:
-    """An ISO/IEC 19794-2:2005 finger minutiae record with one finger view.
-
-    Record header (24 bytes): "FMR\\0", " 20\\0", record length (4), capture equipment (2:
-    certification flag 4 bits + device type 12 bits, 0 = unreported), image width and height
-    (2 + 2), x and y resolution in pixels per centimetre (2 + 2), number of views (1), reserved
-    (1). View header (4): finger position, view number (high nibble) + impression type, finger
-    quality 0..100, minutiae count. Each minutia (6): type (2 bits: 01 ending, 10
-    bifurcation) + x (14 bits), 2 reserved bits + y (14 bits), angle in 360/256 degree units,
-    quality 0..100. Then a 2-byte extended data block length (0).
-    """
-    pts = list(points)[:255]
-    ppcm = int(round(ppi / 2.54))
-    body = bytearray(ISO_VIEW_HEADER.pack(int(position), ((view & 0x0F) << 4) | (impression & 0x0F),
-                                          max(0, min(100, int(quality))), len(pts)))
-    for p in pts:
-        kind = 0b10 if p.kind == "bifurcation" else 0b01
-        angle = int(round((p.angle % 360.0) / (360.0 / 256.0))) % 256
-        body += ISO_MINUTIA.pack((kind << 14) | (p.x & 0x3FFF), p.y & 0x3FFF, angle, max(0, min(100, p.quality)))
-    body += struct.pack(">H", 0)
-    length = ISO_FMR_HEADER.size + len(body)
-    header = ISO_FMR_HEADER.pack(b"FMR\x00", b" 20\x00", length, 0, width, height, ppcm, ppcm, 1, 0)
-    return header + bytes(body)
-
-
-@dataclass(frozen=True)
-class MinutiaeRecord:
-    width: int
-    height: int
-    ppi: int
-    position: int
-    quality: int
-    points: tuple[MinutiaPoint, ...]
-
-
-def decode_iso_19794_2(data: bytes) -> MinutiaeRecord:
-    """Read back a one-view record written by :func:`encode_iso_19794_2` (strict checks)."""
-    if len(data) < ISO_FMR_HEADER.size + ISO_VIEW_HEADER.size + 2:
-        raise CaptureError("finger.template_invalid", reason="short")
-    magic, version, length, _equip, w, h, xres, _yres, views, _ = ISO_FMR_HEADER.unpack_from(data)
-    if magic != b"FMR\x00" or version != b" 20\x00" or length != len(data) or views < 1:
-        raise CaptureError("finger.template_invalid", reason="header")
-    pos, _vi, quality, count = ISO_VIEW_HEADER.unpack_from(data, ISO_FMR_HEADER.size)
-    off = ISO_FMR_HEADER.size + ISO_VIEW_HEADER.size
-    if off + count * ISO_MINUTIA.size + 2 > len(data):
-        raise CaptureError("finger.template_invalid", reason="count")
-    pts = []
-    for i in range(count):
-        tx, ry, angle, q = ISO_MINUTIA.unpack_from(data, off + i * ISO_MINUTIA.size)
-        kind = {0b01: "ending", 0b10: "bifurcation"}.get(tx >> 14, "other")
-        pts.append(MinutiaPoint(tx & 0x3FFF, ry & 0x3FFF, angle * 360.0 / 256.0, kind, q))
-    return MinutiaeRecord(w, h, int(round(xres * 2.54)), pos, quality, tuple(pts))
 
 
 def encode_finger_image(image: np.ndarray, fmt: str = "wsq", ppi: int = 500) -> bytes:

@@ -8,8 +8,9 @@ capture carries the checks that failed.
 
 from __future__ import annotations
 
-from kiosk.capture.face import FaceSample
-from kiosk.capture.finger import ExceptionDecision, FingerSample
+from kiosk.capture.face_capture import FaceSample
+from kiosk.capture.finger import FingerSample
+from kiosk.capture.finger_exceptions import ExceptionDecision
 from kiosk.capture.iris import IrisSample
 from kiosk.capture.signature import SignatureSample
 from kiosk.store import RecordStore

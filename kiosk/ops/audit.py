@@ -44,7 +44,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kiosk.store import RecordStore
-from kiosk.store.queue import GENESIS, audit_hash, now_iso
+from kiosk.store.audit_chain import GENESIS, audit_hash
+from kiosk.store.queue import now_iso
 
 log = logging.getLogger("kiosk.ops.audit")
 

@@ -5,18 +5,19 @@
   (hash-chained to the previous one); callers can add their own statements to that same
   transaction (``extra=``), e.g. the sync worker storing the central's receipt.
 - Identity and samples are sealed with the station data key (:mod:`kiosk.store.vault`).
+- Tables and their migrations: :mod:`kiosk.store.records_schema`; the audit hash chain:
+  :mod:`kiosk.store.audit_chain`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import sqlite3
 import threading
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -25,85 +26,11 @@ from kiosk.config import PolicyConfig
 from kiosk.datafolder import private_file, private_folder
 from kiosk.errors import InputError, KioskError
 from kiosk.identity import Identity
+from kiosk.store.audit_chain import GENESIS, AuditEntry, audit_hash
+from kiosk.store.records_schema import RECORDS_MIGRATIONS, connect
 from kiosk.store.schema import migrate
 from kiosk.store.states import EDITABLE, HOLDS_NIK, TRANSITIONS, RecordState
 from kiosk.store.vault import Vault
-
-GENESIS = "0" * 64
-
-RECORDS_MIGRATIONS: list[Any] = [
-    # v1: records, samples, exceptions, audit
-    """
-    CREATE TABLE records (
-        id TEXT PRIMARY KEY,
-        nik_hash TEXT NOT NULL,
-        state TEXT NOT NULL,
-        identity BLOB NOT NULL,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        created_by TEXT NOT NULL
-    );
-    CREATE TABLE samples (
-        id INTEGER PRIMARY KEY,
-        record_id TEXT NOT NULL REFERENCES records(id),
-        kind TEXT NOT NULL,
-        position INTEGER NOT NULL DEFAULT 0,
-        format TEXT NOT NULL,
-        quality REAL,
-        metadata TEXT NOT NULL DEFAULT '{}',
-        data BLOB,
-        captured_at TEXT NOT NULL,
-        UNIQUE (record_id, kind, position)
-    );
-    CREATE TABLE finger_exceptions (
-        record_id TEXT NOT NULL REFERENCES records(id),
-        position INTEGER NOT NULL,
-        reason TEXT NOT NULL,
-        approved_by TEXT,
-        created_at TEXT NOT NULL,
-        PRIMARY KEY (record_id, position)
-    );
-    CREATE TABLE audit (
-        seq INTEGER PRIMARY KEY,
-        ts TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        record_id TEXT,
-        from_state TEXT,
-        to_state TEXT,
-        reason TEXT NOT NULL DEFAULT '',
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL
-    );
-    CREATE INDEX records_state ON records(state)
-    """,
-    # v2: wizard step for resuming drafts; structured audit parameters; NIK lookup index
-    """
-    ALTER TABLE records ADD COLUMN step TEXT NOT NULL DEFAULT 'identity';
-    ALTER TABLE audit ADD COLUMN params TEXT NOT NULL DEFAULT '{}';
-    CREATE INDEX records_nik ON records(nik_hash);
-    CREATE INDEX audit_record ON audit(record_id)
-    """,
-    # v3 (issue 14 §2): the station's own fingerprint check before upload (kiosk.dedup.local_hold):
-    # one row per record checked; a match holds the record (state ``held``) until a supervisor
-    # decides. The new states ``held`` and ``deleted`` are values of records.state (TEXT): rows of
-    # v2 databases keep their states and gain the new edges (kiosk.store.states)
-    """
-    CREATE TABLE local_matches (
-        record_id TEXT PRIMARY KEY REFERENCES records(id),
-        checked_at TEXT NOT NULL,
-        matched_record TEXT,
-        score INTEGER NOT NULL DEFAULT 0,
-        fingers TEXT NOT NULL DEFAULT '{}',
-        decision TEXT,
-        decided_by TEXT,
-        decided_at TEXT,
-        note TEXT NOT NULL DEFAULT ''
-    )
-    """,
-]
-SCHEMA_VERSION = len(RECORDS_MIGRATIONS)
-
 
 class StoreError(KioskError):
     code = "store.error"
@@ -160,40 +87,8 @@ class FingerException:
     approved_by: str | None
 
 
-@dataclass(frozen=True)
-class AuditEntry:
-    seq: int
-    ts: str
-    actor: str
-    action: str
-    record_id: str | None
-    from_state: str | None
-    to_state: str | None
-    reason: str
-    params: dict[str, Any] = field(default_factory=dict)
-    prev_hash: str = ""
-    hash: str = ""
-
-
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
-def audit_hash(prev_hash: str, ts: str, actor: str, action: str, record_id: str | None,
-               from_state: str | None, to_state: str | None, reason: str, params: str) -> str:
-    body = json.dumps([prev_hash, ts, actor, action, record_id, from_state, to_state, reason, params],
-                      separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.row_factory = sqlite3.Row
-    return conn
 
 
 class RecordStore:

@@ -61,7 +61,7 @@ class FaceFrame(Message):
 
 @dataclass
 class FaceAutoCaptured(Message):
-    image: Any  # kiosk.capture.face.FaceCapture
+    image: Any  # kiosk.capture.face_capture.FaceCapture
     checks: list[QualityCheck]
 
 

@@ -16,9 +16,11 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from kiosk.capture.face import AutoCapture, FaceAnalysis, FaceCapture, FaceSample, analyze_face, face_sample
-from kiosk.capture.finger import (DuplicatePair, FingerAssessment, FingerprintEngine, check_exception,
-                                  decode_finger_image, find_duplicates, finger_sample)
+from kiosk.capture.face import FaceAnalysis, analyze_face
+from kiosk.capture.face_capture import AutoCapture, FaceCapture, FaceSample, face_sample
+from kiosk.capture.finger import (DuplicatePair, FingerAssessment, FingerprintEngine, decode_finger_image,
+                                  find_duplicates, finger_sample)
+from kiosk.capture.finger_exceptions import check_exception
 from kiosk.capture.report import QualityReport
 from kiosk.capture.signature import SignatureSample, assess_signature, signature_sample
 from kiosk.capture.storage import store_exception, store_face, store_finger, store_signature
@@ -58,7 +60,7 @@ def thresholds(cfg: Config) -> QualityThresholds:
 
 # -- face ---------------------------------------------------------------------------------------
 def face_tracker(cfg: Config) -> AutoCapture:
-    """Auto-capture over the camera's frames (kiosk.capture.face.AutoCapture)."""
+    """Auto-capture over the camera's frames (kiosk.capture.face_capture.AutoCapture)."""
     return AutoCapture(thresholds(cfg).face)
 
 

@@ -7,7 +7,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.capture.face import AutoCapture, FaceAnalysis
+from kiosk.capture.face import FaceAnalysis
+from kiosk.capture.face_capture import AutoCapture
 from kiosk.capture.report import Check, QualityReport
 from kiosk.capture.thresholds import FaceThresholds
 

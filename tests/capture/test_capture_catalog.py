@@ -7,7 +7,8 @@ import ast
 import re
 from pathlib import Path
 
-from kiosk.capture.finger import ExceptionReason, FingerPosition
+from kiosk.capture.finger import FingerPosition
+from kiosk.capture.finger_exceptions import ExceptionReason
 from kiosk.i18n import catalog
 
 CAPTURE = Path(__file__).resolve().parents[2] / "kiosk" / "capture"

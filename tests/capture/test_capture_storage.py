@@ -10,8 +10,10 @@ import pytest
 
 from device_mocks import faces
 from device_mocks.fingerprints import FingerprintGenerator
-from kiosk.capture.face import AutoCapture, face_sample
-from kiosk.capture.finger import FingerprintEngine, check_exception, decode_iso_19794_2, finger_sample
+from kiosk.capture.face_capture import AutoCapture, face_sample
+from kiosk.capture.finger import FingerprintEngine, finger_sample
+from kiosk.capture.finger_exceptions import check_exception
+from kiosk.capture.iso19794_2 import decode_iso_19794_2
 from kiosk.capture.signature import points_from_json, signature_sample
 from kiosk.capture.storage import store_exception, store_face, store_finger, store_signature
 from kiosk.capture.thresholds import FaceThresholds

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from device_mocks import faces
-from kiosk.capture.face import (AutoCapture, FaceAnalyzer, analyze_face, encode_token, face_sample,
-                                token_image)
+from kiosk.capture.face import FaceAnalyzer, analyze_face
+from kiosk.capture.face_capture import AutoCapture, encode_token, face_sample, token_image
 from kiosk.capture.report import CaptureError
 from kiosk.capture.thresholds import FaceThresholds
 

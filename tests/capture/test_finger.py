@@ -9,10 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from device_mocks.fingerprints import FingerprintGenerator
-from kiosk.capture.finger import (ALL_FINGERS, ExceptionReason, FingerPosition, FingerprintEngine, FingerSlot,
-                                  MinutiaPoint, check_exception, decode_finger_image, decode_iso_19794_2,
-                                  duplicate_report, encode_finger_image, encode_iso_19794_2, find_duplicates,
-                                  finger_sample, live_report, pairwise_scores, slots_for_policy)
+from kiosk.capture.finger import (ALL_FINGERS, FingerPosition, FingerprintEngine, FingerSlot, decode_finger_image,
+                                  duplicate_report, encode_finger_image, find_duplicates, finger_sample, live_report,
+                                  pairwise_scores, slots_for_policy)
+from kiosk.capture.finger_exceptions import ExceptionReason, check_exception
+from kiosk.capture.iso19794_2 import MinutiaPoint, decode_iso_19794_2, encode_iso_19794_2
 from kiosk.capture.report import CaptureError
 from kiosk.capture.thresholds import FingerThresholds
 from kiosk.config import PolicyConfig

@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.capture.finger import MinutiaPoint, encode_iso_19794_2
+from kiosk.capture.iso19794_2 import MinutiaPoint, encode_iso_19794_2
 from kiosk.central.abis.features import DIM, finger_vectors, shipped_model
 from kiosk.central.abis.index import FingerIndex, load_template, template_points
 

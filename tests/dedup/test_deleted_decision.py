@@ -21,7 +21,7 @@ from kiosk.printer.evolis import EvolisPrinterDriver
 from kiosk.printer.gate import PrintGate
 from kiosk.store import RecordState as S
 from kiosk.store import RecordStore
-from kiosk.store.queue import RECORDS_MIGRATIONS, SCHEMA_VERSION, connect
+from kiosk.store.records_schema import RECORDS_MIGRATIONS, SCHEMA_VERSION, connect
 from kiosk.store.schema import current_version, migrate
 from kiosk.sync.inbox import DEFERRED
 from tests.central.conftest import enroll

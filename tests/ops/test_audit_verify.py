@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from kiosk.central.keys import StationKeys
 from kiosk.ops.audit import EXIT_CODES, check_chain, checkpoint, checkpoint_if_due, verify_audit_log
 from kiosk.store import RecordStore
-from kiosk.store.queue import GENESIS, audit_hash
+from kiosk.store.audit_chain import GENESIS, audit_hash
 from tests.conftest import run_kiosk
 from tests.ops.conftest import queue_record
 

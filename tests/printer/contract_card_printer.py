@@ -58,7 +58,10 @@ class EvolisRig:
     def __init__(self, tmp_path: Path, wire: str) -> None:
         self.mock = EvolisMock(tmp_path / "evolis", cards=20, ribbon_left=100)
         self.server: PtyServer | None = None
-        params = EvolisPrinterDriver.Params(timeout_s=0.5, print_timeout_s=2.0, reset_timeout_s=2.0)
+        # generous waits: no contract test waits for a silent printer, and the emulator renders each
+        # card to PNG, which took over 2 s on a loaded 2-core machine (evolis-lp failed there)
+        waits = {"timeout_s": 10.0, "print_timeout_s": 30.0, "reset_timeout_s": 10.0}
+        params = EvolisPrinterDriver.Params(**waits)
         if wire == "usb":
             connection = usb_connection(self.mock)
         elif wire == "fake":
@@ -67,11 +70,9 @@ class EvolisRig:
             self.server = PtyServer(self.mock)
             connection = None
             if wire == "serial":
-                params = EvolisPrinterDriver.Params(connection="serial", port=self.server.path, timeout_s=0.5,
-                                                    print_timeout_s=2.0, reset_timeout_s=2.0)
+                params = EvolisPrinterDriver.Params(connection="serial", port=self.server.path, **waits)
             else:  # "lp": read and written as a character file, as /dev/usb/lp0 is
-                params = EvolisPrinterDriver.Params(connection="lp", device=self.server.path, timeout_s=0.5,
-                                                    print_timeout_s=2.0, reset_timeout_s=2.0)
+                params = EvolisPrinterDriver.Params(connection="lp", device=self.server.path, **waits)
         self.driver = EvolisPrinterDriver("printer", params, connection=connection)
 
     def cards_out(self) -> int:

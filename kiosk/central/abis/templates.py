@@ -28,9 +28,10 @@ def load_template(iso: bytes) -> Any:
 
 def template_points(iso: bytes) -> np.ndarray:
     """(n, 3) x, y, direction (degrees) of a minutiae record: ISO/IEC 19794-2:2005 as the
-    station writes it (kiosk.capture.finger), or the shorter layout nbis-py's own
+    station writes it (kiosk.capture.iso19794_2), or the shorter layout nbis-py's own
     ``to_iso_19794_2_2005`` writes (no finger-view header; mindtct at the central)."""
-    from kiosk.capture.finger import decode_iso_19794_2, minutia_points
+    from kiosk.capture.finger import minutia_points
+    from kiosk.capture.iso19794_2 import decode_iso_19794_2
     from kiosk.capture.report import CaptureError
 
     try:

@@ -20,7 +20,8 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from kiosk.capture.face import FaceAnalysis, FaceCapture
+from kiosk.capture.face import FaceAnalysis
+from kiosk.capture.face_capture import FaceCapture
 from kiosk.errors import KioskError
 from kiosk.i18n import translate
 from kiosk.tui import services
