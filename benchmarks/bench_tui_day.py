@@ -67,7 +67,9 @@ Before/after, back to back (same bench; before = 08d8b77 with ``TUI_DAY_PREPARE=
   after, load 2.8 -> 5.0: F2 36/116/515 (idle 33/66/84); operator keys 24/83/710 (typing p95 65,
   max 201; step p95 136, max 710: P on home, the print screen's mount; Enter on the NIK 161-164).
   An earlier after run at load 2.4 -> 4.2: F2 34/105/288 (idle 41/105/105), operator keys
-  24/101/363. The machine's load (other engineers' runs) moves these figures more than the changes
+  24/101/363. Merged with main (2197a53), load 2.8 -> 3.0: F2 31/89/248 (idle 43/134/142);
+  operator keys 21/67/346 (typing p95 47, max 305; step p95 151, max 346: P on home, the print
+  screen's mount). The machine's load (other engineers' runs) moves these figures more than the changes
   do; goals (p95 < 50 ms, max < 250 ms) are not met on this shared machine, before or after.
 """
 
