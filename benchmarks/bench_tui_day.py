@@ -27,6 +27,16 @@ home screen before the day starts (same run, same machine).
 stall watch (benchmarks/stall_watch.py: the UI thread's stack sampled while the loop is stalled
 > 100 ms, and the garbage collector's pauses), printed on stderr at the end. ``TUI_DAY_PREPARE=0``
 builds the app without kiosk.tui.warmup (as the app ran before it existed).
+``TUI_DAY_TRACEMALLOC=1``
+(opt-in, slows the day down) prints to stderr what grew in the heap from the end of enrollment
+``TUI_DAY_TRACEMALLOC_FROM`` (default 3; 0: the ready station) to each of the next three
+(benchmarks/heap_growth.py);
+``TUI_DAY_TRACEMALLOC=objects`` counts objects only (fast), and ``TUI_DAY_HOLDERS`` (type names,
+comma-separated, e.g. ``textual.strip.Strip``) prints what keeps a few new ones alive.
+``rss_start`` is taken once the station is ready (logged in, capture models loaded, local central
+and sync running), ``rss_process`` before the station starts (Python and the imported modules).
+The day runs with glibc malloc tuned as the ``kiosk`` command tunes it (kiosk/ops/malloc.py);
+``TUI_DAY_MALLOC=untuned`` keeps glibc's defaults, to measure what the tuning buys.
 
 Measured 2026-12-01 (py-spy 0.4 ``record --gil --threads``, 3 enrollments): the UI thread held the
 GIL in 93 % of the GIL-held samples, the capture workers (nbis NFIQ 2 / mindtct / bozorth3, WSQ,
@@ -71,6 +81,18 @@ Before/after, back to back (same bench; before = 08d8b77 with ``TUI_DAY_PREPARE=
   operator keys 21/67/346 (typing p95 47, max 305; step p95 151, max 346: P on home, the print
   screen's mount). The machine's load (other engineers' runs) moves these figures more than the changes
   do; goals (p95 < 50 ms, max < 250 ms) are not met on this shared machine, before or after.
+
+Memory, measured 2026-12-02 (daymem branch, load 2.5-9, ``TUI_DAY_ENROLLMENTS=10``): before, RSS
+177 MB at the start, 400 after the first enrollment, 531 after the 10th. glibc malloc tuned
+(kiosk/ops/malloc.py) alone: 156 / 270 / 339. The rest was found with TUI_DAY_TRACEMALLOC and
+mallinfo2: the ZFM mock's 32 cached master prints (38 MB of mmapped blocks, simulation only) and
+Textual's colour cache pinning the styles caches of 1024 closed widgets (Textualize/textual#6665,
+about 5 MB per enrollment for the first seven). With both fixed and the models and region table
+loaded while the operator logs in: 108 MB before the station starts, 206 when it is ready, 260
+after the first enrollment, 267 after the 10th; 30 enrollments: 203 / 260 / 270 (+10 MB from the
+1st to the 30th). Not met: growth from the ready station (67 MB), nearly all of it in the first
+enrollment (native buffers of the first face capture, fingers, card print and upload: not traced
+by tracemalloc; not yet attributed).
 """
 
 from __future__ import annotations
@@ -97,6 +119,9 @@ PROBE_INTERVAL_S = 0.25
 #: probes on the idle home screen before the day starts (the latency rows' baseline)
 BASELINE_PROBES = 40
 ENROLLMENTS = int(os.environ.get("TUI_DAY_ENROLLMENTS", "30"))
+TRACEMALLOC = os.environ.get("TUI_DAY_TRACEMALLOC", "")  # "1": tracemalloc too; "objects": object counts only
+HOLDERS = tuple(t for t in os.environ.get("TUI_DAY_HOLDERS", "").split(",") if t)
+TRACEMALLOC_FROM = int(os.environ.get("TUI_DAY_TRACEMALLOC_FROM", "3"))
 
 
 def rss_mb() -> float:
@@ -293,6 +318,7 @@ async def day(count: int) -> list[dict[str, Any]]:
         (folder / "config.toml").write_text(text)
         cfg = load_config(folder / "config.toml")
         set_language(cfg.station.language)
+        rss_process = rss_mb()  # the process with its modules imported, before the station starts
         if os.environ.get("TUI_DAY_PREPARE", "1") == "1":  # as `kiosk` does before its app (0: measure without)
             from kiosk.tui.warmup import prepare_ui_process
 
@@ -305,6 +331,8 @@ async def day(count: int) -> list[dict[str, Any]]:
             screen.query_one("#password").focus()
             await pilot.press("enter")
             await wait_for(lambda: type(app.screen).__name__ == "HomeScreen")
+            # the station is ready once its capture models are loaded (they load while the operator logs in)
+            await wait_for(lambda: getattr(app, "models_ready", None) is None or app.models_ready.is_set())
             probe = Probe(app)
             keys = OperatorKeys(app)
             watch = StallWatch() if os.environ.get("TUI_DAY_STALLS") else None
@@ -321,6 +349,13 @@ async def day(count: int) -> list[dict[str, Any]]:
             if watch is not None:
                 watch.start()
             durations = []
+            heap = None
+            if TRACEMALLOC:
+                from benchmarks.heap_growth import HeapGrowth
+
+                heap = HeapGrowth(trace=TRACEMALLOC == "1", watched=HOLDERS)
+                if TRACEMALLOC_FROM == 0:  # from the ready station: what the first enrollment adds
+                    heap.mark(f"station ready (rss {rss_mb():.0f} MB)")
             for i in range(count):
                 t0 = time.monotonic()
                 await enroll(keys, app, resident(100 + i).nik)
@@ -333,6 +368,9 @@ async def day(count: int) -> list[dict[str, Any]]:
                 await print_approved(keys, app)
                 if i == 0:
                     rss_first = rss_mb()  # models and caches are loaded by now
+                if heap is not None and TRACEMALLOC_FROM <= i + 1 <= TRACEMALLOC_FROM + 3:
+                    heap.mark(f"enrollment {i + 1} (rss {rss_mb():.0f} MB)")
+                    heap.report()
             stop.set()
             if watch is not None:
                 watch.stop()
@@ -367,7 +405,8 @@ async def day(count: int) -> list[dict[str, Any]]:
         result("tui_day", "typing_key_max", typing[-1] * 1000, "ms", baseline[-1] * 1000),
         result("tui_day", "step_key_p95", pct(steps, 0.95), "ms", pct(baseline, 0.95)),
         result("tui_day", "step_key_max", steps[-1] * 1000, "ms", baseline[-1] * 1000),
-        result("tui_day", "rss_start", rss_start, "MB", None),
+        result("tui_day", "rss_process", rss_process, "MB", None),
+        result("tui_day", "rss_start", rss_start, "MB", rss_process),
         result("tui_day", "rss_after_first", rss_first, "MB", rss_start),
         result("tui_day", "rss_end", rss_end, "MB", rss_start),
         result("tui_day", "rss_growth", rss_end - rss_start, "MB", None),
@@ -382,6 +421,10 @@ async def day(count: int) -> list[dict[str, Any]]:
 
 
 def tui_day() -> list[dict[str, Any]]:
+    if os.environ.get("TUI_DAY_MALLOC") != "untuned":  # untuned: glibc's defaults, to compare
+        from kiosk.ops.malloc import tune_malloc
+
+        tune_malloc()  # as the kiosk command does at process start, before any thread
     return asyncio.run(day(ENROLLMENTS))
 
 

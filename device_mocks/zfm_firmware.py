@@ -41,6 +41,9 @@ FAULTS = ("no_finger", "image_messy", "wrong_password", "bad_checksum", "garbage
           "empty_packets", "tiny_packets")
 #: how many empty data packets the ``empty_packets`` fault sends (the issue's attack ran for 32 s)
 FLOOD_PACKETS = 40_000
+#: master prints the sensor keeps (1.2 MB each): one finger is on the glass at a time, and a
+#: day of "a new finger each image" kept 32 masters (38 MB) that were never touched again
+MASTER_CACHE = 4
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,7 @@ class ZfmEmulator:
         self._download: tuple[str, int] | None = None
         self._download_data = bytearray()
         self._rng = random.Random(self.seed)
-        self._generator = FingerprintGenerator(self.seed)
+        self._generator = FingerprintGenerator(self.seed, cache_size=MASTER_CACHE)
         self.commands_seen: list[int] = []
 
     # -- faults -----------------------------------------------------------------------------

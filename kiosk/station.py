@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable
 from kiosk import composition
 from kiosk.config import Config
 from kiosk.errors import KioskError
+from kiosk.ops.malloc import release_free_memory
 from kiosk.store import RecordStore
 
 if TYPE_CHECKING:
@@ -113,7 +114,11 @@ class Station:
     def print(self, record_id: str, *, actor: str, progress: "Progress | None" = None) -> "PrintOutcome":
         """Print one approved record's card: stock check, permit gate, outcome booked with its
         audit row and a signed checkpoint (:class:`kiosk.printer.desk.PrintDesk`)."""
-        return self.print_desk().print(record_id, actor=actor, progress=progress)
+        try:
+            return self.print_desk().print(record_id, actor=actor, progress=progress)
+        finally:
+            # the card's images are freed: give their pages back (kiosk.ops.malloc; ~0.5 ms)
+            release_free_memory()
 
     def print_desk(self) -> "PrintDesk":
         if getattr(self, "_desk", None) is None:

@@ -10,6 +10,12 @@ public key; the content key is HKDF-SHA256 of the ECDH secret between that ephem
 the central's X25519 key. The header is the AEAD's associated data, and the station's
 Ed25519 signature covers every byte before it. The ephemeral private key is dropped at once,
 so the station itself cannot read a sealed packet back.
+
+Version 2 (what stations seal now) frames the content in binary: the record's metadata as
+canonical JSON, then each sample's bytes as they are (their lengths in the metadata), so the
+samples (a few hundred KB of WSQ, JPEG and ISO records) are neither base64-encoded nor
+JSON-escaped, by the station or the central. Version 1 (the content one JSON document, the
+samples in base64) is still opened: packets sealed before the upgrade, or on a stick.
 """
 
 from __future__ import annotations
@@ -34,11 +40,19 @@ from kiosk.central.permit import canonical_json
 from kiosk.errors import KioskError
 
 MAGIC = b"KPKT"
-VERSION = 1
+#: the version stations seal (framed content); VERSIONS are those the central opens
+VERSION = 2
+VERSIONS = (1, 2)
 ALG = "X25519-HKDF-SHA256-AES256GCM+Ed25519"
+#: content format of a version 1 packet (one JSON document, samples in base64)
 CONTENT_FORMAT = "kiosk-packet-content/1"
+#: content format of a version 2 packet (:func:`frame_content`)
+FRAMED_FORMAT = "kiosk-packet-content/2"
+#: first bytes of framed content: how :func:`seal` knows which packet version it seals
+FRAMED_MAGIC = b"KPC2"
 SIG_LEN = 64
 _PREFIX = struct.Struct(">4sBI")
+_FRAME = struct.Struct(">4sI")
 
 
 class PacketError(KioskError):
@@ -63,7 +77,10 @@ def _content_key(shared: bytes, epk: bytes, recipient: bytes) -> bytes:
 
 def seal(content: bytes, *, record_id: str, station_id: str, submission: int, station_key: Ed25519PrivateKey,
          central_key: X25519PublicKey, created_at: str | None = None) -> bytes:
-    """Encrypt ``content`` to the central and sign the whole packet with the station key."""
+    """Encrypt ``content`` to the central and sign the whole packet with the station key.
+
+    ``content`` framed by :func:`frame_content` makes a version 2 packet; a JSON document (the
+    old content) a version 1 packet, as stations sealed before version 2."""
     ephemeral = X25519PrivateKey.generate()
     epk = _raw(ephemeral.public_key())
     key = _content_key(ephemeral.exchange(central_key), epk, _raw(central_key))
@@ -79,12 +96,14 @@ def seal(content: bytes, *, record_id: str, station_id: str, submission: int, st
         "epk": base64.b64encode(epk).decode(),
         "nonce": base64.b64encode(nonce).decode(),
     })
-    body = _PREFIX.pack(MAGIC, VERSION, len(header)) + header + AESGCM(key).encrypt(nonce, content, header)
-    return body + station_key.sign(body)
+    version = 2 if content[:len(FRAMED_MAGIC)] == FRAMED_MAGIC else 1
+    body = b"".join((_PREFIX.pack(MAGIC, version, len(header)), header, AESGCM(key).encrypt(nonce, content, header)))
+    return b"".join((body, station_key.sign(body)))
 
 
 @dataclass(frozen=True)
 class PacketHeader:
+    version: int
     record_id: str
     station_id: str
     submission: int
@@ -102,7 +121,7 @@ def read_header(blob: bytes) -> PacketHeader:
     magic, version, hlen = _PREFIX.unpack_from(blob)
     if magic != MAGIC:
         raise PacketError("packet.malformed", reason="magic")
-    if version != VERSION:
+    if version not in VERSIONS:
         raise PacketError("packet.version", version=version)
     raw = blob[_PREFIX.size:_PREFIX.size + hlen]
     if len(raw) != hlen or _PREFIX.size + hlen + 16 + SIG_LEN > len(blob):
@@ -111,7 +130,7 @@ def read_header(blob: bytes) -> PacketHeader:
         h = json.loads(raw)
         if h.get("alg") != ALG:
             raise PacketError("packet.malformed", reason="alg")
-        return PacketHeader(str(h["record_id"]), str(h["station_id"]), int(h["submission"]), str(h["created_at"]),
+        return PacketHeader(version, str(h["record_id"]), str(h["station_id"]), int(h["submission"]), str(h["created_at"]),
                             str(h["recipient"]), base64.b64decode(h["epk"], validate=True),
                             base64.b64decode(h["nonce"], validate=True), raw)
     except (ValueError, KeyError, TypeError):
@@ -132,7 +151,7 @@ def open_packet(blob: bytes, *, station_key: Callable[[str], Ed25519PublicKey | 
     pub = station_key(header.station_id)
     if pub is None:
         raise PacketError("packet.unknown_station", station=header.station_id)
-    body, signature = blob[:-SIG_LEN], blob[-SIG_LEN:]
+    body, signature = memoryview(blob)[:-SIG_LEN], blob[-SIG_LEN:]  # a view: the packet is not copied
     try:
         pub.verify(signature, body)
     except InvalidSignature:
@@ -142,38 +161,96 @@ def open_packet(blob: bytes, *, station_key: Callable[[str], Ed25519PublicKey | 
         raise PacketError("packet.recipient", recipient=header.recipient)
     key = _content_key(central_key.exchange(X25519PublicKey.from_public_bytes(header.epk)), header.epk,
                        _raw(recipient))
+    start = _PREFIX.size + len(header.raw)
     try:
-        plain = AESGCM(key).decrypt(header.nonce, body[_PREFIX.size + len(header.raw):], header.raw)
-        content = json.loads(plain)
-    except (InvalidTag, ValueError):
+        plain = AESGCM(key).decrypt(header.nonce, body[start:], header.raw)
+    except InvalidTag:
         raise PacketError("packet.tampered", record=header.record_id) from None
-    if content.get("format") != CONTENT_FORMAT or content.get("record_id") != header.record_id \
-            or content.get("station_id") != header.station_id:
+    content = _framed_content(plain) if header.version == 2 else _json_content(plain)
+    if content.get("record_id") != header.record_id or content.get("station_id") != header.station_id:
         raise PacketError("packet.malformed", reason="content")
-    for s in content.get("samples", []):
-        if hashlib.sha256(sample_bytes(s)).hexdigest() != s.get("sha256"):
+    for s in content["samples"]:
+        if hashlib.sha256(s["data"]).hexdigest() != s.get("sha256"):
             raise PacketError("packet.tampered", record=header.record_id)
     return OpenedPacket(header, content)
 
 
+def _json_content(plain: bytes) -> dict[str, Any]:
+    """Version 1 content: one JSON document, each sample's ``data`` in base64 (decoded here,
+    so an opened packet's samples hold bytes whatever its version)."""
+    try:
+        content = json.loads(plain)
+        if not isinstance(content, dict) or content.get("format") != CONTENT_FORMAT:
+            raise ValueError("format")
+        samples = content.get("samples", [])
+        if not isinstance(samples, list) or not all(isinstance(s, dict) for s in samples):
+            raise ValueError("samples")
+        for s in samples:
+            s["data"] = base64.b64decode(s["data"], validate=True)
+        content["samples"] = samples
+    except (ValueError, KeyError, TypeError):
+        raise PacketError("packet.malformed", reason="content") from None
+    return content
+
+
+def frame_content(meta: dict[str, Any], parts: list[bytes]) -> bytes:
+    """Version 2 content: ``FRAMED_MAGIC | u32 metadata length | metadata | parts``, where the
+    metadata (canonical JSON) lists the samples with their ``length`` and the parts are the
+    samples' bytes back to back, in that order."""
+    head = canonical_json(meta)
+    return b"".join((_FRAME.pack(FRAMED_MAGIC, len(head)), head, *parts))
+
+
+def _framed_content(plain: bytes) -> dict[str, Any]:
+    """Version 2 content: each sample's ``data`` is its part of the frame; the parts must
+    fill the rest of the content exactly."""
+    try:
+        magic, hlen = _FRAME.unpack_from(plain)
+        if magic != FRAMED_MAGIC or _FRAME.size + hlen > len(plain):
+            raise ValueError("frame")
+        content = json.loads(plain[_FRAME.size:_FRAME.size + hlen])
+        if not isinstance(content, dict) or content.get("format") != FRAMED_FORMAT:
+            raise ValueError("format")
+        samples = content.get("samples", [])
+        if not isinstance(samples, list) or not all(isinstance(s, dict) for s in samples):
+            raise ValueError("samples")
+        pos = _FRAME.size + hlen
+        for s in samples:
+            n = s.pop("length")
+            if type(n) is not int or n < 0 or pos + n > len(plain):
+                raise ValueError("length")
+            s["data"] = plain[pos:pos + n]
+            pos += n
+        if pos != len(plain):
+            raise ValueError("trailing bytes")
+        content["samples"] = samples
+    except (ValueError, KeyError, TypeError, struct.error):
+        raise PacketError("packet.malformed", reason="content") from None
+    return content
+
+
 def sample_bytes(sample: dict[str, Any]) -> bytes:
-    return base64.b64decode(sample["data"])
+    """The bytes of one sample of an opened packet (:func:`open_packet` decoded them)."""
+    data: bytes = sample["data"]
+    return data
 
 
 def build_content(store: Any, record_id: str, station_id: str) -> bytes:
-    """The packet's clear content for one station record: identity, every sample with its
-    metadata, finger exceptions. ``store`` is a :class:`kiosk.store.RecordStore`."""
+    """The packet's clear content for one station record (version 2, :func:`frame_content`):
+    identity, every sample with its metadata, finger exceptions. ``store`` is a
+    :class:`kiosk.store.RecordStore`."""
     rec = store.get(record_id)
-    samples = []
+    samples, parts = [], []
     for meta in store.samples(record_id):
         data = store.sample_data(record_id, meta.kind, meta.position)
         samples.append({
             "kind": meta.kind, "position": meta.position, "format": meta.format, "quality": meta.quality,
             "metadata": meta.metadata, "captured_at": meta.captured_at,
-            "sha256": hashlib.sha256(data).hexdigest(), "data": base64.b64encode(data).decode(),
+            "sha256": hashlib.sha256(data).hexdigest(), "length": len(data),
         })
-    return canonical_json({
-        "format": CONTENT_FORMAT,
+        parts.append(data)
+    return frame_content({
+        "format": FRAMED_FORMAT,
         "record_id": record_id,
         "station_id": station_id,
         "created_at": rec.created_at,
@@ -182,4 +259,4 @@ def build_content(store: Any, record_id: str, station_id: str) -> bytes:
         "samples": samples,
         "finger_exceptions": [{"position": e.position, "reason": e.reason, "approved_by": e.approved_by}
                               for e in store.exceptions(record_id)],
-    })
+    }, parts)

@@ -27,7 +27,7 @@ from kiosk.central.abis import dedup
 from kiosk.central.abis.service import Abis, LocalAbis
 from kiosk.central.carddata import card_data
 from kiosk.central.keys import CentralKeys, ed25519_public_from_pem, public_pem
-from kiosk.central.packet import OpenedPacket, PacketError, open_packet, sample_bytes
+from kiosk.central.packet import OpenedPacket, PacketError, open_packet
 from kiosk.central.permit import PrintPermit, card_data_hash
 from kiosk.errors import KioskError
 from kiosk.identity import Identity
@@ -444,8 +444,8 @@ class CentralRegistry:
             " signature_sha256=excluded.signature_sha256, status='pending', received_at=excluded.received_at,"
             " decide_after=excluded.decide_after",
             (record_id, station_id, submission, ident["nik"], self.station_region(station_id),
-             json.dumps(ident), hashlib.sha256(sample_bytes(face)).hexdigest() if face else "",
-             hashlib.sha256(sample_bytes(sig)).hexdigest() if sig else None, blob, "pending", now_iso(),
+             json.dumps(ident), face["sha256"] if face else "",  # checked against the bytes by open_packet
+             sig["sha256"] if sig else None, blob, "pending", now_iso(),
              time.time() + self.decision_delay_s))
 
     # -- decisions ----------------------------------------------------------------------------

@@ -83,7 +83,7 @@ class CentralHandler(BaseHTTPRequestHandler):
         got = 0
         try:
             while got < want:
-                piece = self.rfile.read1(min(65536, want - got))
+                piece = self.rfile.read1(want - got)  # whatever has arrived, up to the rest: few large reads
                 if not piece:
                     break
                 parts.append(piece)

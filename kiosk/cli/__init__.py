@@ -22,6 +22,7 @@ from kiosk.cli.parser import KioskArgumentParser
 from kiosk.errors import KioskError
 from kiosk.i18n import describe, set_language
 from kiosk.ops.logs import configure_console
+from kiosk.ops.malloc import tune_malloc
 
 # OpenCV's C++ logger writes "[ WARN:0@..." lines straight to stderr (a corrupt PNG, a missing
 # camera); the operator gets our one line instead, so it stays silent. Read when OpenCV first
@@ -71,6 +72,8 @@ def _reader_gone() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # glibc malloc for a day of work, before any thread exists (kiosk.ops.malloc; a no-op elsewhere)
+    malloc_settings = tune_malloc()
     argv = list(sys.argv[1:] if argv is None else argv)
     # help and usage errors happen while parsing: their language is chosen before the parser is built
     set_language(command_line_language(argv))
@@ -79,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # JSON lines on stderr with --verbose; the station's log file is attached by each command
     # once its config (and so the data folder) is known: kiosk.cli.context.config_from
     configure_console(args.verbose)
+    log.debug("malloc settings applied", extra={"applied": malloc_settings})
     if args.lang:
         set_language(args.lang)
     as_json = bool(getattr(args, "json", False))

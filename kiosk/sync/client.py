@@ -26,7 +26,7 @@ from kiosk.errors import KioskError
 CHUNK_TYPE = "application/offset+octet-stream"
 #: bytes/s of the slowest link a body's write timeout allows for (16 kbit/s)
 MIN_LINK_BPS = 2000
-#: size of each write of upload bytes (one TLS record each; see CentralClient.request)
+#: smallest write of upload bytes (one TLS record each; see CentralClient.request)
 PIECE = 4096
 
 
@@ -89,6 +89,9 @@ class CentralClient:
         for name in ("Accept", "Accept-Encoding", "Connection"):
             del self.http.headers[name]
         self.http.headers["User-Agent"] = "kiosk"
+        #: body length -> bytes per write of upload bytes; the outbox sets it from the measured
+        #: throughput (kiosk.sync.link.ChunkSizer.piece): PIECE until the link is measured
+        self.piece_size: Callable[[int], int] = lambda length: PIECE
 
     def _hook(self, response: httpx.Response) -> None:
         response.read()
@@ -113,12 +116,15 @@ class CentralClient:
         # not cut by our own timer (a dead link is still noticed: reads keep the plain timeout)
         timeout = httpx.Timeout(self.timeout_s, write=self.timeout_s + len(body) / MIN_LINK_BPS)
         content: bytes | Iterator[bytes] | None = body or None
-        if hdrs.get("Content-Type") == CHUNK_TYPE and len(body) > PIECE:
-            # upload bytes go out in small writes: over TLS each write is its own record, and a
-            # record the link cuts is lost whole (the central can keep only whole records), so
-            # 16 KB records would lose up to 16 KB per cut, these at most PIECE
+        piece = self.piece_size(len(body)) if hdrs.get("Content-Type") == CHUNK_TYPE else len(body)
+        if piece < len(body):
+            # upload bytes go out in small writes on a slow link: over TLS each write is its own
+            # record, and a record the link cuts is lost whole (the central can keep only whole
+            # records), so 16 KB records would lose up to 16 KB per cut, these at most ``piece``.
+            # On a fast link the pieces are large (each write costs a system call and a timeout
+            # set, ~60 per packet at 4 KB) and a cut loses only milliseconds of link time.
             hdrs["Content-Length"] = str(len(body))
-            content = (body[i:i + PIECE] for i in range(0, len(body), PIECE))
+            content = (body[i:i + piece] for i in range(0, len(body), piece))
         try:
             response = self.http.request(method, target, content=content, headers=hdrs, timeout=timeout)
         except httpx.TimeoutException as exc:

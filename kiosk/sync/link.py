@@ -9,7 +9,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from kiosk.sync.client import UploadAnswer
+from kiosk.sync.client import PIECE, UploadAnswer
 
 
 class ChunkSizer:
@@ -21,6 +21,8 @@ class ChunkSizer:
     chunk that timed out halves the ceiling (a cut connection does not: its bytes were kept)."""
 
     PROBE = 32 * 1024
+    #: link time one write of upload bytes may take: what a cut can lose of a TLS record
+    PIECE_S = 0.01
 
     def __init__(self, first: int, target_s: float, lo: int, hi: int) -> None:
         self.first, self.target_s, self.lo, self.hi = first, target_s, lo, hi
@@ -35,6 +37,16 @@ class ChunkSizer:
         with self._lock:
             self.rate = sample if self.rate is None else 0.7 * self.rate + 0.3 * sample
             self.ceiling = min(self.hi, self.ceiling * 2)
+
+    def piece(self, length: int) -> int:
+        """Bytes per write of a ``length``-byte upload body: ``PIECE_S`` seconds of the measured
+        throughput, at least :data:`~kiosk.sync.client.PIECE` (a cut TLS record loses that
+        much at most), the whole body on a fast link; :data:`PIECE` until the link is measured."""
+        with self._lock:
+            rate = self.rate
+        if rate is None:
+            return min(length, PIECE)
+        return int(min(length, max(PIECE, rate * self.PIECE_S)))
 
     def timed_out(self, size: int) -> None:
         with self._lock:

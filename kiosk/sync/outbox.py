@@ -17,26 +17,23 @@ short enough to see progress, long enough that a round trip per chunk costs litt
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-
-from kiosk.central.packet import build_content, seal
-from kiosk.errors import ConfigError, InputError
 from kiosk.ops.export import upload_order
-from kiosk.store import IllegalTransition, RecordState, RecordStore
-from kiosk.store.queue import now_iso
+from kiosk.store import RecordState
 from kiosk.sync.client import CentralRefused, CentralUnavailable, UploadAnswer
+from kiosk.sync.confirmations import Confirmations
 from kiosk.sync.link import ChunkSizer, Lanes, next_gap
-from kiosk.sync.schema import ensure_schema
+from kiosk.sync.packets import (retry_refused, sealer_for_station, sealing_key_for, stored_packet,  # noqa: F401
+                                without_fsync)
 from kiosk.sync.session import ACTOR, SyncSession, log
+
+__all__ = ["ChunkSizer", "Lanes", "Outbox", "retry_refused", "sealer_for_station", "sealing_key_for",
+           "stored_packet", "without_fsync"]
 
 S = RecordState
 
@@ -47,12 +44,18 @@ class Outbox:
         st = session.settings
         self.sizer = ChunkSizer(st.chunk_size, st.chunk_target_s, min(st.min_chunk, st.chunk_size), st.max_chunk)
         self.lanes = Lanes(st.parallel)
+        session.client.piece_size = self.sizer.piece  # writes of upload bytes follow the throughput
+        self.confirmations = Confirmations(session.store)
         #: the central's offset last seen per record: a try that moved it made progress
         self._seen_offset: dict[str, int] = {}
-        #: packets sealed ahead in this pass (:meth:`seal_ahead`) and not yet sent: the central
-        #: cannot know them, so their upload starts with the creation, without asking (HEAD)
-        self._unsent: set[str] = set()
+        #: packets sealed ahead in this pass (:meth:`seal_ahead`) and not yet sent, with their
+        #: stored row: the central cannot know them, so their upload starts with the creation,
+        #: without asking (HEAD), and takes the bytes from here, not read back from the database
+        self._unsent: dict[str, sqlite3.Row] = {}
+        #: one lock per record being sealed (guarded by ``_sealing``): the upload of one record
+        #: never waits for the sealer ahead of it sealing another
         self._sealing = threading.Lock()
+        self._record_locks: dict[str, threading.Lock] = {}
         self._ahead: threading.Semaphore | None = None
         #: asked before a record's packet is first sealed: False holds the record at the station
         #: (kiosk.dedup.local_hold.PreUploadCheck: the same fingers as another record here)
@@ -64,12 +67,23 @@ class Outbox:
 
     def ensure_packet(self, record_id: str, *, ahead: bool = False) -> tuple[sqlite3.Row | None, bool]:
         """(packet row, built by this call). A packet built earlier may be partly uploaded."""
-        with self._sealing:  # the uploads and the sealer ahead of them never seal one record twice
+        # the uploads and the sealer ahead of them never seal one record twice
+        with self._record_lock_of(record_id):
             row, fresh = stored_packet(self.s.store, record_id, station_id=self.s.station_id,
                                        station_key=self.s.station_key, sealing_key=self.s.sealing_key)
-            if fresh and ahead:
-                self._unsent.add(record_id)
+            if fresh and ahead and row is not None:
+                with self._sealing:
+                    self._unsent[record_id] = row
             return row, fresh
+
+    def _record_lock_of(self, record_id: str) -> threading.Lock:
+        with self._sealing:
+            return self._record_locks.setdefault(record_id, threading.Lock())
+
+    def _take_unsent(self, record_id: str) -> sqlite3.Row | None:
+        """The row of a packet sealed ahead and not yet sent (then forgotten), else None."""
+        with self._sealing:
+            return self._unsent.pop(record_id, None)
 
     def seal_ahead(self, record_ids: list[str], lead: int) -> threading.Thread:
         """Seal the packets of ``record_ids`` in a background thread, at most ``lead`` records
@@ -77,6 +91,8 @@ class Outbox:
         record overlaps the wait for the central's answer about this one."""
         s = self.s
         self._ahead = ahead = threading.Semaphore(lead)
+        with self._sealing:  # rows an aborted pass sealed and never sent: asked about (HEAD) instead of held
+            self._unsent.clear()
 
         def run() -> None:
             try:
@@ -111,8 +127,9 @@ class Outbox:
             self._ahead.release()
 
     def confirm(self, record_id: str, submission: int) -> None:
-        """The central holds the whole packet: queued -> submitted, packet confirmed, one
-        transaction with its audit row.
+        """The central holds the whole packet: queued -> submitted, packet confirmed, with its
+        audit row, in a group commit with the other uploads finishing now
+        (:mod:`kiosk.sync.confirmations`: one transaction for the group, never part of one).
 
         Committed without its own fsync (:func:`without_fsync`): the central made the packet
         durable before it answered "complete", so this commit only records what the central
@@ -122,16 +139,7 @@ class Outbox:
         "complete" and confirms once. The next durable commit (an audit checkpoint, which
         is signed before it goes to the central) makes this one durable too: SQLite's WAL
         keeps commits in order."""
-        def mark(conn: sqlite3.Connection) -> None:
-            conn.execute("UPDATE sync_packets SET status='confirmed', confirmed_at=?, offset=length, packet=NULL"
-                         " WHERE record_id=? AND submission=?", (now_iso(), record_id, submission))
-        with without_fsync(self.s.store.conn):
-            try:
-                self.s.store.transition(record_id, S.SUBMITTED, actor=ACTOR, expect=S.QUEUED,
-                                        params={"submission": submission}, extra=mark)
-            except IllegalTransition:
-                with self.s.store.transaction() as conn:
-                    mark(conn)
+        self.confirmations.confirm(record_id, submission)
 
     def _refuse(self, record_id: str, exc: CentralRefused) -> None:
         with self.s.store.transaction() as conn:
@@ -156,11 +164,12 @@ class Outbox:
         s = self.s
         if self.pre_upload is not None and self.packet_row(record_id) is None and not self.pre_upload(record_id):
             return "held"
-        row, fresh = self.ensure_packet(record_id)
-        with self._sealing:
-            if record_id in self._unsent:
-                self._unsent.discard(record_id)
-                fresh = True
+        with self._record_lock_of(record_id):  # the sealer may be sealing this very record
+            ahead = self._take_unsent(record_id)
+        if ahead is not None:
+            row, fresh = ahead, True
+        else:
+            row, fresh = self.ensure_packet(record_id)
         if row is None or s.store.get(record_id).state is not S.QUEUED:
             return "skipped"
         if row["status"] == "refused":
@@ -251,6 +260,13 @@ class Outbox:
         (stopped by :attr:`pre_upload` for a supervisor). A failed
         try after which the central holds more of the packet than before does not count
         against ``max_attempts``."""
+        try:
+            return self._upload_tries(record_id, max_attempts)
+        finally:
+            with self._sealing:
+                self._record_locks.pop(record_id, None)
+
+    def _upload_tries(self, record_id: str, max_attempts: int | None) -> str:
         s = self.s
         attempt = 0
         while not s.stop_event.is_set() and not s.abort_pass.is_set():
@@ -288,105 +304,3 @@ class Outbox:
         cut one was kept)? Only the central's own offset counts, learned on the next HEAD."""
         now = self._seen_offset.get(record_id, -1)
         return before >= 0 and now > before
-
-
-# -- sealed packets ------------------------------------------------------------------------------
-def stored_packet(store: RecordStore, record_id: str, *, station_id: str, station_key: Ed25519PrivateKey,
-                  sealing_key: X25519PublicKey) -> tuple[sqlite3.Row | None, bool]:
-    """The stored sealed packet of a queued record, sealed (once) if need be: (row, sealed now).
-
-    Every path that sends a record (an upload, a resumed upload, an offline export) takes its
-    bytes from here, so the central sees one packet per record submission however it arrives."""
-    ensure_schema(store)
-    row = store.conn.execute("SELECT * FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
-    if row is not None and row["packet"] is not None:
-        return row, False
-    if store.get(record_id).state is not S.QUEUED:
-        return row, False
-    submission = row["submission"] if row is not None else 1
-    blob = seal(build_content(store, record_id, station_id), record_id=record_id, station_id=station_id,
-                submission=submission, station_key=station_key, central_key=sealing_key)
-    sha = hashlib.sha256(blob).hexdigest()
-    # No fsync for this commit (WAL, synchronous=NORMAL: it still survives kill -9). Lost in a
-    # power cut, the packet is sealed again, and the central takes a re-sealed packet of the
-    # same submission as the same upload (restarted if incomplete, "complete" if stored).
-    with without_fsync(store.conn):
-        fresh = _store_packet(store, record_id, submission, blob, sha)
-    return store.conn.execute("SELECT * FROM sync_packets WHERE record_id=?", (record_id,)).fetchone(), fresh
-
-
-@contextmanager
-def without_fsync(conn: sqlite3.Connection) -> Iterator[None]:
-    """Commits on ``conn`` (this thread's connection) inside the block are not fsynced
-    (WAL with synchronous=NORMAL): they survive a killed process but a power cut may undo the
-    newest of them, whole and in order. Only for commits the central can tell again."""
-    if conn.in_transaction:  # joined an outer transaction: its owner decides
-        yield
-        return
-    conn.execute("PRAGMA synchronous=NORMAL")
-    try:
-        yield
-    finally:
-        conn.execute("PRAGMA synchronous=FULL")
-
-
-def _store_packet(store: RecordStore, record_id: str, submission: int, blob: bytes, sha: str) -> bool:
-    fresh = True
-    with store.transaction() as conn:
-        current = conn.execute("SELECT packet FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
-        if current is None:
-            conn.execute("INSERT INTO sync_packets(record_id, submission, packet, sha256, length, attempts,"
-                         " created_at) VALUES (?,?,?,?,?,1,?)",
-                         (record_id, submission, blob, sha, len(blob), now_iso()))
-        elif current[0] is None:
-            conn.execute("UPDATE sync_packets SET packet=?, sha256=?, length=?, offset=0, status='pending',"
-                         " error=NULL, attempts=1 WHERE record_id=?", (blob, sha, len(blob), record_id))
-        else:  # another worker built it meanwhile: keep theirs (it may be on its way already)
-            fresh = False
-    return fresh
-
-
-def sealing_key_for(cfg: Any) -> X25519PublicKey:
-    """The central's X25519 key packets are sealed to, from the config alone (no connection):
-    the local central's key file for ``url = "local"`` (created at first use), else the pinned one."""
-    from kiosk.central.keys import CentralKeys, load_x25519_public
-
-    c = cfg.central
-    if c.url == "local":
-        return CentralKeys.init(c.local.data_dir).sealing_public
-    if c.sealing_key is None:
-        raise ConfigError("config.missing_key", file=str(cfg.path), key="central.sealing_key",
-                          expected="PEM file of the central's X25519 key")
-    return load_x25519_public(c.sealing_key)
-
-
-def sealer_for_station(cfg: Any, store: RecordStore) -> Callable[[str], bytes]:
-    """record id -> the sealed packet bytes ``kiosk export`` writes to the stick: exactly the
-    packet the sync worker stores and uploads (:func:`stored_packet`), so a record exported
-    and later uploaded is one and the same upload at the central. Opens no connection."""
-    from kiosk.central.keys import StationKeys
-
-    station_key = StationKeys.init(cfg.station.data_dir).signing
-    sealing_key = sealing_key_for(cfg)
-
-    def seal_packet(record_id: str) -> bytes:
-        row, _ = stored_packet(store, record_id, station_id=cfg.station.id, station_key=station_key,
-                               sealing_key=sealing_key)
-        if row is None or row["packet"] is None:
-            raise InputError("sync.not_queued", record_id=record_id)
-        return bytes(row["packet"])
-
-    return seal_packet
-
-
-def retry_refused(store: RecordStore, record_id: str, *, actor: str) -> None:
-    """Send a record the central refused once more, sealed anew (e.g. after the central was
-    re-keyed or the station registered); the refusal stays in the audit trail."""
-    ensure_schema(store)
-    with store.transaction() as conn:
-        row = conn.execute("SELECT status, error FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
-        if row is None or row[0] != "refused":
-            raise InputError("sync.not_refused", record_id=record_id)
-        conn.execute("UPDATE sync_packets SET packet=NULL, sha256=NULL, length=0, offset=0, status='pending',"
-                     " error=NULL, attempts=0 WHERE record_id=?", (record_id,))
-        store.write_audit(conn, actor, "sync_retry", record_id=record_id, params={"refused": row[1] or ""})

