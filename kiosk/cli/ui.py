@@ -35,6 +35,9 @@ def run_ui(args: argparse.Namespace) -> int:
                 notify("READY=1", f"STATUS=operator UI of {cfg.station.id}")
 
         prepare_terminal()
+        from kiosk.tui.warmup import prepare_ui_process
+
+        prepare_ui_process()  # screens imported, NIK tables read, long-lived heap frozen: not in key handlers
         app = ServicedApp(cfg)
         # kiosk devices / kiosk diag ask the devices this UI holds, over the control socket
         with ControlServer(lock, StationDiagnostics(cfg, lambda: app.devices, lambda: app.store)):

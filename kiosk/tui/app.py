@@ -286,9 +286,13 @@ class KioskApp(App[None]):
             return
         self.store.log_action(self.user.name, "logout", reason=reason)
         self.user = None
+        from kiosk.tui.wizard import forget_kept_steps, kept_screens
+
+        leaving = [s for s in kept_screens(self) if s in self.screen_stack]
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.switch_screen(LoginScreen())
+        forget_kept_steps(self, leaving)
         self.notify(translate(reason))
 
     def check_idle_logout(self) -> None:

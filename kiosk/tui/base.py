@@ -34,12 +34,14 @@ def quiet_textual_words() -> None:
 quiet_textual_words()
 
 
-def set_text(widget: Static, text: str) -> bool:
+def set_text(widget: Static, text: str, *, layout: bool = True) -> bool:
     """Show ``text`` in a Static unless it already shows it: an update re-lays out the screen, and the
-    capture screens re-word themselves on every frame or pen report (tui_day). True when updated."""
+    capture screens re-word themselves on every frame or pen report (tui_day). ``layout=False`` for a
+    widget whose box the stylesheet fixes (its size cannot follow the text): only it is repainted.
+    True when updated."""
     if widget.content == text:
         return False
-    widget.update(text)
+    widget.update(text, layout=layout)
     return True
 #: (key, action, catalog code) or (..., priority) or (..., priority, key shown in the footer);
 #: an empty code hides the key from the footer (it is then described by a neighbour, e.g. "←→")

@@ -43,6 +43,54 @@ def step_screen(step: str, record_id: str) -> "WizardStep":
     return screen(record_id)
 
 
+#: steps whose screen is built once per session and shown again for each record: the form's 13 rows
+#: (6 selects with their option lists) cost 10-20x more to mount than to show again (tui_day, the
+#: NIK step's Enter was the slowest key of the day)
+KEPT_STEPS: tuple[str, ...] = ("form",)
+
+
+def kept_name(step: str) -> str:
+    return f"kept-{step}"
+
+
+def open_step(app: "KioskApp", step: str, record_id: str) -> "WizardStep":
+    """The screen to show for ``step`` of the record: the app's kept instance, aimed at the record,
+    for the steps in KEPT_STEPS (installed on first use, so switching away keeps it mounted); a new
+    screen otherwise, or when the kept one is on the stack already."""
+    if step not in KEPT_STEPS:
+        return step_screen(step, record_id)
+    name = kept_name(step)
+    if not app.is_screen_installed(name):
+        screen = step_screen(step, record_id)
+        app.install_screen(screen, name)
+        return screen
+    kept = app.get_screen(name)
+    if kept in app.screen_stack or not isinstance(kept, WizardStep):
+        return step_screen(step, record_id)
+    kept.arrive(record_id)
+    return kept
+
+
+def kept_screens(app: "KioskApp") -> list[Any]:
+    return [app.get_screen(kept_name(step)) for step in KEPT_STEPS if app.is_screen_installed(kept_name(step))]
+
+
+def forget_kept_steps(app: "KioskApp", leaving: list[Any]) -> None:
+    """At logout, once the stack is down to the login: the kept screens (and the resident data their
+    fields hold) go. ``leaving`` are those that were on the stack: Textual removes them itself once
+    uninstalled; the others, kept aside, are removed here."""
+    for step in KEPT_STEPS:
+        name = kept_name(step)
+        if not app.is_screen_installed(name):
+            continue
+        screen = app.get_screen(name)
+        if screen in app.screen_stack:
+            continue
+        app.uninstall_screen(name)
+        if screen not in leaving and screen.is_attached:
+            screen.remove()
+
+
 def station_steps(app: "KioskApp") -> tuple[str, ...]:
     """This station's steps: the kinds of its configured devices decide (an iris camera adds a step).
     The kinds come from the drivers' classes named in the config: no device is opened or started."""
@@ -65,7 +113,7 @@ def resume(app: "KioskApp", record_id: str) -> None:
     """Open a draft at the step where it was left."""
     rec = app.store.get(record_id)
     step = rec.step if rec.step in station_steps(app) else "form"
-    app.push_screen(step_screen(step, record_id))
+    app.push_screen(open_step(app, step, record_id))
 
 
 class StepBook:
@@ -105,6 +153,27 @@ class WizardStep(KioskScreen):
         super().__init__()
         self.record_id = record_id
 
+    def arrive(self, record_id: str) -> None:
+        """A kept screen (KEPT_STEPS) is about to be shown again for ``record_id``: it shows the
+        record when it resumes (:meth:`on_arrival`)."""
+        self.record_id = record_id
+        self._arriving = True
+
+    _arriving = False
+
+    def on_screen_resume(self) -> None:
+        if self._arriving and self.is_mounted:
+            self._arriving = False
+            self.translate_keys()  # F2 may have been pressed while the screen was kept aside
+            self.on_arrival()
+            if self.STEP in self.steps:
+                self.book_step(self.kiosk.step_book.ticket())
+            self.refresh_bindings()
+
+    def on_arrival(self) -> None:
+        """Show the record ``self.record_id`` again in a kept screen (override in KEPT_STEPS screens)."""
+        self.refresh_texts()
+
     def compose_steps(self) -> ComposeResult:
         yield Static(id="steps", classes="steps")
 
@@ -129,7 +198,7 @@ class WizardStep(KioskScreen):
         self.kiosk.step_book.write(ticket, self.record_id, self.STEP)
 
     def go(self, step: str) -> None:
-        self.app.switch_screen(step_screen(step, self.record_id))
+        self.app.switch_screen(open_step(self.kiosk, step, self.record_id))
 
     def action_back(self) -> None:
         steps = self.steps

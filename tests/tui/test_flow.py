@@ -45,6 +45,16 @@ async def login(pilot: Any, name: str, password: str, *, typed: bool = False) ->
         screen.query_one("#password", Input).focus()
         await pilot.press("enter")
     await pilot.pause()
+    # the password check runs in a worker (scrypt off the event loop): wait for its answer
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: not getattr(screen, "checking", False))
+    await pilot.pause()
+
+
+async def form_saved(pilot: Any, app: Any) -> None:
+    """The form saves in a worker, then moves on (or stays, its problems shown): wait for the answer."""
+    await wait_for(pilot, lambda: not (isinstance(app.screen, FormScreen) and app.screen.saving))
+    await pilot.pause()
 
 
 async def fill_form(pilot: Any, app: Any) -> None:
@@ -65,7 +75,7 @@ async def enroll(pilot: Any, app: Any, devices: Any, nik: str = NIK, *, submit: 
     record_id = app.screen.record_id
     await fill_form(pilot, app)
     await pilot.press("ctrl+s")
-    await pilot.pause()
+    await form_saved(pilot, app)
     assert isinstance(app.screen, FaceScreen), app.screen.query_one("#form-errors").render()
     await wait_for(pilot, lambda: getattr(app.screen, "captured", False), tries=200)  # auto-capture
     await pilot.press("ctrl+s")

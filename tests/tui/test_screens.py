@@ -11,7 +11,7 @@ from kiosk.store import RecordState
 from kiosk.tui.screens.home import HomeScreen
 from kiosk.tui.wizard import step_screen
 from tests.conftest import resident
-from tests.tui.test_flow import NIK, login, wait_for
+from tests.tui.test_flow import NIK, form_saved, login, wait_for
 
 
 async def test_an_exception_the_policy_reserves_needs_a_supervisor_before_it_counts(make_app: Any, accounts: Any) -> None:
@@ -122,12 +122,12 @@ async def test_form_selects_and_dates_work_from_the_keyboard(make_app: Any, acco
         date = app.screen.query_one("#birth_date", Input)
         date.focus()
         await pilot.press("ctrl+a", "ctrl+k", *"31-02-1990", "ctrl+s")
-        await pilot.pause()
+        await form_saved(pilot, app)
         errors = str(app.screen.query_one("#form-errors", Static).render())
         assert "31-02-1990" in errors and "DD-MM-YYYY" in errors
         assert app.store.identity(record_id).religion == "KRISTEN"  # kept although the step is not done
         await pilot.press("ctrl+a", "ctrl+k", *"18-05-1990", "ctrl+s")
-        await pilot.pause()
+        await form_saved(pilot, app)
         assert "does not match" in str(app.screen.query_one("#form-errors", Static).render())
 
 

@@ -26,7 +26,7 @@ from kiosk.tui.screens.enroll_signature import SignatureScreen
 from kiosk.tui.screens.home import HomeScreen
 from kiosk.tui.screens.queue import QueueScreen
 from tests.conftest import resident
-from tests.tui.test_flow import fill_form, login, wait_for
+from tests.tui.test_flow import fill_form, form_saved, login, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,7 +64,7 @@ async def test_simulated_station_enrolls_from_login_to_uploaded_record(station_c
         record_id = app.screen.record_id
         await fill_form(pilot, app)
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await form_saved(pilot, app)
 
         # face: the camera mock's video passes every check, auto-capture keeps the photo
         assert isinstance(app.screen, FaceScreen)

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
+from dataclasses import dataclass
 from typing import Any
 
+from textual import work
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Select, Static
 
+from kiosk.errors import KioskError
 from kiosk.i18n import translate
 from kiosk.identity import BLOOD_TYPES, CITIZENSHIP, MARITAL, RELIGIONS, SEXES, Identity
 from kiosk.tui.chrome import KioskFooter, KioskHeader
+from kiosk.tui.screens.device_help import problem_words
 from kiosk.tui.wizard import WizardStep
+
+log = logging.getLogger(__name__)
 
 #: (field, widget kind, closed list) in the order of the paper form
 FIELDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -38,10 +46,21 @@ def option_label(field: str, value: str) -> str:
     return translate("tui.sex." + value) if field == "sex" else value
 
 
+@dataclass
+class IdentitySaved(Message):
+    """The form's save is done: what to do next ("next", "leave", "stay"), or why it failed."""
+
+    ident: Identity
+    then: str
+    error: BaseException | None = None
+
+
 class FormScreen(WizardStep):
     STEP = "form"
     #: the record's identity as last read or saved (set on mount)
     ident: Identity
+    #: a save runs in a worker (the next Ctrl+S / Esc waits for it)
+    saving = False
 
     def compose(self) -> ComposeResult:
         yield KioskHeader()
@@ -60,7 +79,13 @@ class FormScreen(WizardStep):
         yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
-        # read (decrypted) once; F2 and the checks use this copy, the store gets each save
+        self.load_record()
+        super().on_mount()
+        self.query_one("#full_name", Input).focus()
+
+    def load_record(self) -> None:
+        """Read the record's identity (decrypted) once; F2 and the checks use this copy, the store
+        gets each save."""
         self.ident = ident = self.kiosk.store.identity(self.record_id)
         for name, kind, _ in FIELDS:
             value: Any = getattr(ident, name)
@@ -70,7 +95,14 @@ class FormScreen(WizardStep):
                 self.query_one(f"#{name}", Input).value = value.strftime(DATE_FORMAT)
             else:
                 self.query_one(f"#{name}", Input).value = str(value)
-        super().on_mount()
+
+    def on_arrival(self) -> None:
+        """The kept form shown again (the next resident, or back from the face step)."""
+        self.saving = False
+        self.load_record()
+        self.show_problems([])
+        self.refresh_texts()
+        self.query_one("#form", VerticalScroll).scroll_home(animate=False)
         self.query_one("#full_name", Input).focus()
 
     def refresh_texts(self) -> None:
@@ -117,16 +149,13 @@ class FormScreen(WizardStep):
         problems += [p for p in ident.problems() if p[1] != "identity.future_date"]
         return ident, problems
 
-    def ready_to_leave(self) -> bool:
-        ident, problems = self.collect()
-        # keep what was typed even when something is still wrong: a crash must not lose it
-        self.kiosk.store.update_identity(self.record_id, ident, actor=self.actor)
-        self.ident = ident
+    def show_problems(self, problems: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Mark the fields with problems and say what is wrong (at most three lines)."""
         for name, _, _ in FIELDS:
             self.query_one(f"#{name}").remove_class("invalid")
         if not problems:
             self.query_one("#form-errors", Static).update("")
-            return True
+            return
         lines = []
         for field, code, params in problems:
             params = {**params, "field": translate("tui.field." + field)}
@@ -137,13 +166,47 @@ class FormScreen(WizardStep):
         first = problems[0][0]
         if first != "nik":
             self.query_one(f"#{first}").focus()
-        return False
+
+    def action_next(self) -> None:
+        """Save what was typed (even when something is still wrong: a crash must not lose it), then
+        move on when nothing is wrong."""
+        if self.saving:
+            return
+        ident, problems = self.collect()
+        self.show_problems(problems)
+        self.save(ident, "stay" if problems else "next")
 
     def action_leave(self) -> None:
+        if self.saving:
+            return
         ident, _ = self.collect()
-        self.kiosk.store.update_identity(self.record_id, ident, actor=self.actor)
-        self.ident = ident
-        super().action_leave()
+        self.save(ident, "leave")
 
     def action_back(self) -> None:
         self.action_leave()
+
+    def save(self, ident: Identity, then: str) -> None:
+        self.saving = True
+        self.save_identity(ident, then, self.actor)
+
+    @work(thread=True, group="form-save")  # never cancelled by another worker: what was typed is not lost
+    def save_identity(self, ident: Identity, then: str, actor: str) -> None:
+        try:
+            self.kiosk.store.update_identity(self.record_id, ident, actor=actor)
+        except Exception as exc:  # shown in words; anything but a KioskError logged for the technician
+            if not isinstance(exc, KioskError):
+                log.exception("identity save failed")
+            self.post_message(IdentitySaved(ident, then, exc))
+            return
+        self.post_message(IdentitySaved(ident, then))
+
+    def on_identity_saved(self, msg: IdentitySaved) -> None:
+        self.saving = False
+        if msg.error is not None:
+            self.notify(problem_words(msg.error), severity="error")
+            return
+        self.ident = msg.ident
+        if msg.then == "next":
+            self.go(self.next_step())
+        elif msg.then == "leave":
+            super().action_leave()

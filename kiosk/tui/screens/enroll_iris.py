@@ -4,11 +4,15 @@ C captures both eyes in a worker thread (the SBI iris driver, kiosk/devices/sbi_
 eye's device score is checked against ``[quality.iris]`` (kiosk/capture/iris.py) and the best
 attempt per eye is kept; Ctrl+S stores the kept eyes (kind ``iris``) and moves on. After the
 set attempts the best ones may be kept even below the threshold (their report says so).
+Reading the eyes already kept (a resumed draft) and storing them run in workers, never on the
+event loop (issue 11 §3).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -20,6 +24,7 @@ from kiosk.capture.iris import EyeSlot, assess_iris, iris_sample
 from kiosk.capture.storage import store_iris
 from kiosk.capture.thresholds import quality_thresholds
 from kiosk.devices.protocols import IrisImage
+from kiosk.errors import KioskError
 from kiosk.i18n import translate
 from kiosk.tui.base import set_text
 from kiosk.tui.chrome import KioskFooter, KioskHeader
@@ -28,10 +33,26 @@ from kiosk.tui.messages import DeviceProblem
 from kiosk.tui.screens.device_help import action_for, problem_words
 from kiosk.tui.wizard import WizardStep
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class IrisCaptured(Message):
     images: list[IrisImage]
+
+
+@dataclass
+class IrisKept(Message):
+    """The draft's stored eyes, read in a worker: True when both are there."""
+
+    both: bool
+
+
+@dataclass
+class IrisStored(Message):
+    """The kept eyes are in the record (or why not)."""
+
+    error: BaseException | None = None
 
 
 class IrisScreen(WizardStep):
@@ -43,6 +64,8 @@ class IrisScreen(WizardStep):
         self.problem: BaseException | None = None
         self.busy = False
         self.saved = False
+        #: the kept eyes are being stored (Ctrl+S moves on when they are)
+        self.storing = False
         self.slots: dict[int, EyeSlot] = {}
 
     def compose(self) -> ComposeResult:
@@ -56,8 +79,22 @@ class IrisScreen(WizardStep):
         super().on_mount()
         th = quality_thresholds(self.kiosk.cfg).iris
         self.slots = {eye: EyeSlot(eye, th.attempts_per_eye) for eye in (1, 2)}
-        self.saved = {s.position for s in self.kiosk.store.samples(self.record_id) if s.kind == "iris"} == {1, 2}
         self.refresh_texts()
+        self.read_kept()
+
+    @work(thread=True, exclusive=True, group="iris-store")
+    def read_kept(self) -> None:
+        try:
+            kept = {s.position for s in self.kiosk.store.samples(self.record_id) if s.kind == "iris"}
+        except Exception as exc:  # shown in words; the capture still works
+            self.post_message(worker_failure("iris", exc))
+            return
+        self.post_message(IrisKept(kept == {1, 2}))
+
+    def on_iris_kept(self, msg: IrisKept) -> None:
+        if msg.both and not any(slot.attempts for slot in self.slots.values()):  # nothing captured meanwhile
+            self.saved = True
+            self.refresh_texts()
 
     def action_capture(self) -> None:
         if self.busy:
@@ -115,12 +152,37 @@ class IrisScreen(WizardStep):
     def ready_to_leave(self) -> bool:
         if self.saved:
             return True
+        if self.storing:
+            return False
         if not all(slot.done for slot in self.slots.values()):
             self.notify(translate("iris.hint"), severity="warning")
             return False
         th = quality_thresholds(self.kiosk.cfg).iris
+        samples = []
         for slot in self.slots.values():
             image, report = slot.best  # type: ignore[misc]
-            store_iris(self.kiosk.store, self.record_id, iris_sample(image, report, th), actor=self.actor)
+            samples.append(iris_sample(image, report, th))
+        self.storing = True
+        self.store_eyes(samples, self.actor)
+        return False  # moves on when the worker has stored them
+
+    @work(thread=True, group="iris-save")  # never cancelled by another worker: a capture is not lost
+    def store_eyes(self, samples: list[Any], actor: str) -> None:
+        try:
+            for sample in samples:
+                store_iris(self.kiosk.store, self.record_id, sample, actor=actor)
+        except Exception as exc:  # shown in words; the eyes stay captured for another Ctrl+S
+            if not isinstance(exc, KioskError):
+                log.exception("iris save failed")
+            self.post_message(IrisStored(exc))
+            return
+        self.post_message(IrisStored())
+
+    def on_iris_stored(self, msg: IrisStored) -> None:
+        self.storing = False
+        if msg.error is not None:
+            self.notify(problem_words(msg.error), severity="error")
+            return
         self.saved = True
-        return True
+        self.refresh_texts()
+        self.go(self.next_step())

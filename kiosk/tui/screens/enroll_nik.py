@@ -25,7 +25,7 @@ from kiosk.nik import NikError, ParsedNik, parse_nik
 from kiosk.store import DuplicateNik, Record
 from kiosk.tui import dedup_services
 from kiosk.tui.base import KioskScreen
-from kiosk.tui.wizard import station_steps, step_screen
+from kiosk.tui.wizard import open_step, station_steps
 
 #: the central's answer in words, per state (the recorded case names where and when)
 LOOKUP_WORDS = {LookupState.NOT_RECORDED: "tui.nikcheck.not_recorded", LookupState.OFFLINE: "tui.nikcheck.offline",
@@ -194,7 +194,7 @@ class NikScreen(KioskScreen):
     def action_next(self) -> None:
         rec = self.create_draft()
         if rec is not None:
-            self.app.switch_screen(step_screen("form", rec.id))
+            self.app.switch_screen(open_step(self.kiosk, "form", rec.id))
 
     def action_delete_request(self) -> None:
         """The resident was recorded elsewhere: start this recording (the draft the request is
@@ -209,7 +209,7 @@ class NikScreen(KioskScreen):
         if rec is None:
             return
         self.app.push_screen(DeletionRequestModal(rec.id, earlier=earlier),
-                             lambda _: self.app.switch_screen(step_screen("form", rec.id)))
+                             lambda _: self.app.switch_screen(open_step(self.kiosk, "form", rec.id)))
 
     def action_back(self) -> None:
         self.app.pop_screen()

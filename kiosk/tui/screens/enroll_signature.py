@@ -147,7 +147,7 @@ class SignatureScreen(WizardStep):
             lines.append(translate("tui.signature.waiting"))
         else:
             lines.append(translate("tui.signature.points", count=len(self.points)))
-            lines.append(translate("tui.signature.accept_hint"))
+            lines.append(translate("tui.signature.saving") if self.saving else translate("tui.signature.accept_hint"))
         if self.ink.full:
             lines.append(f"[yellow]{translate('tui.signature.too_long')}[/yellow]")
         lines += [f"[red]{translate(code, **params)}[/red]" for code, params in self.issues]
@@ -173,6 +173,7 @@ class SignatureScreen(WizardStep):
                 self.refresh_texts()
             return
         self.saving = True
+        self.refresh_texts()  # the operator sees the key taken while the worker checks and saves
         self.check_and_save(list(self.points), self.ink.area_mm, then_next)
 
     @work(thread=True, exclusive=True, group="signature-store")
@@ -193,6 +194,7 @@ class SignatureScreen(WizardStep):
         self.saving = False
         if msg.error is not None:
             self.notify(problem_words(msg.error), severity="error")
+            self.refresh_texts()  # the "saving" line goes
             return
         if msg.image is None:
             self.issues = msg.issues

@@ -200,6 +200,8 @@ class HomeScreen(KioskScreen):
         self.render_queue()
         self.render_today()
 
+    # the four panels are cells of #home-grid (kiosk.tcss: a 2x2 grid, .panel height 100%): their size
+    # does not follow their text, so a new figure (every 5 s poll, every F2) repaints only the panel
     def render_devices(self) -> None:
         lines = [f"[b]{translate('tui.home.devices')}[/b]"]
         names = self.kiosk.devices.names()
@@ -219,7 +221,7 @@ class HomeScreen(KioskScreen):
                 lines.append(line)
             else:
                 lines.append(f"{label}: [red]{translate(rep.problem or 'error.generic', **with_device_label(dict(rep.params)))}[/red]")
-        set_text(self.query_one("#devices", Static), "\n".join(lines))
+        set_text(self.query_one("#devices", Static), "\n".join(lines), layout=False)
 
     def render_network(self) -> None:
         lines = [f"[b]{translate('tui.home.network')}[/b]"]
@@ -230,7 +232,7 @@ class HomeScreen(KioskScreen):
             lines.append(problem_words(rep.problem) if rep.problem else translate("tui.home.asking"))
         else:
             lines += network_lines(rep)
-        set_text(self.query_one("#network", Static), "\n".join(lines))
+        set_text(self.query_one("#network", Static), "\n".join(lines), layout=False)
 
     def render_queue(self) -> None:
         lines = [f"[b]{translate('tui.home.queue')}[/b]"]
@@ -241,7 +243,7 @@ class HomeScreen(KioskScreen):
             shown = [s for s in RecordState if counts.get(s.value)] or [RecordState.DRAFT, RecordState.QUEUED]
             for state in shown:
                 lines.append(f"{translate('state.' + state.value):<14}{number(counts.get(state.value, 0)):>6}")
-        set_text(self.query_one("#queue", Static), "\n".join(lines))
+        set_text(self.query_one("#queue", Static), "\n".join(lines), layout=False)
 
     def render_today(self) -> None:
         lines = [f"[b]{translate('tui.home.today')}[/b]"]
@@ -254,7 +256,7 @@ class HomeScreen(KioskScreen):
             if self.kiosk.cfg.station.target:
                 lines.append(target_line(total, self.kiosk.cfg.station.target))
         lines += stock_lines(self.stock)
-        set_text(self.query_one("#today", Static), "\n".join(lines))
+        set_text(self.query_one("#today", Static), "\n".join(lines), layout=False)
 
     # -- actions ----------------------------------------------------------------------------------
     def action_enroll(self) -> None:

@@ -1,19 +1,42 @@
-"""Login: user name + password; lockout after repeated failures; demo credentials on a simulated station."""
+"""Login: user name + password; lockout after repeated failures; demo credentials on a simulated station.
+
+The password check (scrypt, 2^17 by default: tens to hundreds of milliseconds) and the refusal's
+audit row run in a worker; the screen answers keys (F2, typing) meanwhile (issue 11 §3).
+"""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
+from textual import work
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
-from kiosk.accounts import AccountError
-from kiosk.i18n import describe, translate
+from kiosk.accounts import Account, AccountError
+from kiosk.i18n import translate
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.chrome import KioskFooter, KioskHeader
+from kiosk.tui.screens.device_help import problem_words
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoginChecked(Message):
+    """The password check's answer: the account, or the refusal (already audited)."""
+
+    account: Account | None
+    #: a refusal (AccountError) or what stopped the check (the accounts file unreadable...)
+    refusal: BaseException | None = None
 
 
 class LoginScreen(KioskScreen):
     KEYS = [("ctrl+s", "login", "tui.key.login")]
+    #: a password check is running (a second Enter meanwhile is not a second attempt)
+    checking = False
 
     def compose(self) -> ComposeResult:
         yield KioskHeader()
@@ -42,14 +65,30 @@ class LoginScreen(KioskScreen):
             self.action_login()
 
     def action_login(self) -> None:
-        name = self.query_one("#name", Input).value.strip()
-        password_input = self.query_one("#password", Input)
-        error = self.query_one("#login-error", Static)
-        try:
-            account = self.kiosk.accounts.authenticate(name, password_input.value)
-        except AccountError as exc:
-            password_input.value = ""
-            error.update(describe(exc))  # the same words for an unknown name and a wrong password
-            self.kiosk.store.log_action(name or "?", "login_failed", reason=exc.code)
+        if self.checking:
             return
-        self.kiosk.login(account)
+        self.checking = True
+        self.check_password(self.query_one("#name", Input).value.strip(), self.query_one("#password", Input).value)
+
+    @work(thread=True, exclusive=True, group="login")
+    def check_password(self, name: str, password: str) -> None:
+        try:
+            account = self.kiosk.accounts.authenticate(name, password)
+        except AccountError as exc:
+            self.kiosk.store.log_action(name or "?", "login_failed", reason=exc.code)
+            self.post_message(LoginChecked(None, exc))
+            return
+        except Exception as exc:  # shown in words; the details for the technician in the log
+            log.exception("login check failed")
+            self.post_message(LoginChecked(None, exc))
+            return
+        self.post_message(LoginChecked(account))
+
+    def on_login_checked(self, msg: LoginChecked) -> None:
+        self.checking = False
+        if msg.account is None:
+            self.query_one("#password", Input).value = ""
+            # the same words for an unknown name and a wrong password
+            self.query_one("#login-error", Static).update(problem_words(msg.refusal) if msg.refusal else "")
+            return
+        self.kiosk.login(msg.account)

