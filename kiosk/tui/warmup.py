@@ -43,8 +43,7 @@ def warm_up() -> None:
 
     for module in SCREEN_MODULES:
         importlib.import_module(module)
-    nik._provinces()  # noqa: SLF001 (the module's own caches, filled here instead of in a key handler)
-    nik._districts()  # noqa: SLF001
+    nik.load_tables()
 
 
 def freeze_long_lived() -> int:

