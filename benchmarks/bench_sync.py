@@ -20,7 +20,7 @@
   uplink (HTTP headers, retries and bytes lost in cuts included) / packet bytes (goal <= 1.3).
   The same two runs again over TLS (``tls_*`` rows), configured as a real station is: a
   certificate made at bench time (ECDSA P-256, self-signed for 127.0.0.1) served by the central
-  (:func:`kiosk.central.server.tls_context`) and pinned by the station as its ``[central] ca_file``
+  (:func:`kiosk.central.tls.tls_context`) and pinned by the station as its ``[central] ca_file``
   (:func:`kiosk.sync.worker.central_transport`), through the same proxy; with the number of
   full and resumed TLS handshakes. ``*_split_*`` rows say where the cut runs' uplink bytes went,
   per packet byte (link_proxy.LinkProxy.uplink_account). ``SYNC_LINK_SEED`` picks the proxy's
@@ -29,8 +29,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import os
 import tempfile
 import time
@@ -39,17 +37,14 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from benchmarks.link_proxy import LinkProxy
 from benchmarks.loopback_peer import Peer
 from benchmarks.run import result
 from kiosk.central.keys import StationKeys
 from kiosk.central.registry import CentralRegistry
-from kiosk.central.server import CentralServer, tls_context
+from kiosk.central.server import CentralServer
+from kiosk.central.tls import self_signed_certificate, tls_context
 from kiosk.store import RecordStore
 from kiosk.sync.client import CentralClient
 from kiosk.sync.synthetic import enroll_synthetic
@@ -147,47 +142,13 @@ LINK_BPS = 64_000 / 8
 LINK_RTT_S = 0.6
 
 
-def _central_certificate(folder: Path) -> tuple[Path, Path]:
-    """A certificate for the central at 127.0.0.1, made now: ECDSA P-256 (a smaller handshake
-    than RSA), self-signed, which the station pins as its ``ca_file``."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "central.bench")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = folder / "central.crt", folder / "central.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
-class LinkRun(NamedTuple):
-    took: float
-    packet_bytes: int
-    uplink_bytes: int
-    arrived: int
-    cuts: int
-    #: header bytes of each answered request
-    headers: list[int]
-    #: where the uplink bytes went (benchmarks.link_proxy.LinkProxy.uplink_account)
-    account: dict[str, int]
-    #: TLS handshakes the station made, and how many of them resumed a session
-    tls_handshakes: int = 0
-    tls_resumed: int = 0
-
-
 def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None, *, tls: bool = False,
               budget_s: float = 900.0, seed: int = 7) -> LinkRun:
     reg = CentralRegistry(tmp / f"{name}-central", decision_delay_s=3600)
     verify: Any = True
     server_tls = None
     if tls:
-        cert, key = _central_certificate(tmp / f"{name}-central")
+        cert, key = self_signed_certificate(tmp / f"{name}-central", "central", "central.bench")
         server_tls = tls_context(cert, key)
     server = CentralServer(reg, tls=server_tls).start()
     store = RecordStore(tmp / name)  # the default policy: all ten fingers

@@ -17,7 +17,6 @@ import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -337,17 +336,6 @@ class CentralHandler(BaseHTTPRequestHandler):
             self._send(200, reg.counts())
         else:
             self._send(404, {"code": "request.not_found", "params": {"path": path}})
-
-
-def tls_context(cert_file: "str | Path", key_file: "str | Path") -> ssl.SSLContext:
-    """The server side of https for the central: its certificate chain and key (the station
-    pins the certificate or its CA as ``[central] ca_file``). TLS 1.2 at least; TLS 1.3 session
-    tickets stay on (OpenSSL's default), so a station cut off mid-upload resumes its session
-    instead of paying a full handshake (:mod:`kiosk.sync.tls_transport`)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(str(cert_file), str(key_file))
-    return ctx
 
 
 class CentralServer(ThreadingHTTPServer):

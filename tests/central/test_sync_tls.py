@@ -3,8 +3,6 @@ certificate; plain http needs an explicit flag (and is warned about)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import logging
 import ssl
 from pathlib import Path
@@ -12,34 +10,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from kiosk.central.keys import StationKeys
 from kiosk.central.registry import CentralRegistry
 from kiosk.central.server import CentralServer
+from kiosk.central.tls import self_signed_certificate
 from kiosk.errors import ConfigError
 from kiosk.sync.client import CentralClient, CentralUnavailable
 from kiosk.sync.worker import central_transport
-
-
-def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = folder / f"{name}.crt", folder / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
 
 
 def cfg(url: str, *, ca_file: Path | None = None, allow_plain_http: bool = False, simulated: bool = False) -> Any:
@@ -48,8 +26,8 @@ def cfg(url: str, *, ca_file: Path | None = None, allow_plain_http: bool = False
 
 
 def test_https_to_the_pinned_certificate_works_and_any_other_is_refused(tmp_path: Path) -> None:
-    cert, key = self_signed(tmp_path, "central")
-    other, _ = self_signed(tmp_path, "impostor")
+    cert, key = self_signed_certificate(tmp_path, "central", "central")
+    other, _ = self_signed_certificate(tmp_path, "impostor", "impostor")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     reg = CentralRegistry(tmp_path / "central")

@@ -15,10 +15,11 @@ import pytest
 
 from kiosk.central.keys import StationKeys
 from kiosk.central.registry import CentralRegistry
-from kiosk.central.server import CentralServer, tls_context
+from kiosk.central.server import CentralServer
+from kiosk.central.tls import self_signed_certificate, tls_context
 from kiosk.sync.client import TLS_RECORD, CentralClient, CentralUnavailable
 from kiosk.sync.worker import central_transport
-from tests.sync.tls_rig import Forwarder, certificate
+from tests.sync.tls_rig import Forwarder
 
 APPLICATION_DATA = 23
 #: TLS 1.3 AEAD record: inner content type byte + 16-byte tag around the plaintext
@@ -40,7 +41,7 @@ def records(stream: bytes) -> list[tuple[int, int, int]]:
 
 @pytest.fixture
 def station(tmp_path: Path) -> Iterator[SimpleNamespace]:
-    cert, key = certificate(tmp_path, "central")
+    cert, key = self_signed_certificate(tmp_path, "central", "central.test")
     reg = CentralRegistry(tmp_path / "central")
     server = CentralServer(reg, tls=tls_context(cert, key)).start()
     relay = Forwarder(int(server.url.rsplit(":", 1)[1]))

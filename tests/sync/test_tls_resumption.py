@@ -12,10 +12,11 @@ from typing import Iterator
 import pytest
 from kiosk.central.keys import StationKeys
 from kiosk.central.registry import CentralRegistry
-from kiosk.central.server import CentralServer, tls_context
+from kiosk.central.server import CentralServer
+from kiosk.central.tls import self_signed_certificate, tls_context
 from kiosk.sync.client import CentralClient, CentralUnavailable
 from kiosk.sync.worker import central_transport
-from tests.sync.tls_rig import Forwarder, certificate
+from tests.sync.tls_rig import Forwarder
 
 
 def _central(folder: Path, cert: Path, key: Path) -> tuple[CentralRegistry, CentralServer]:
@@ -26,7 +27,7 @@ def _central(folder: Path, cert: Path, key: Path) -> tuple[CentralRegistry, Cent
 @pytest.fixture
 def pinned(tmp_path: Path) -> Iterator[SimpleNamespace]:
     """The real central (its certificate pinned by the station) behind a relay, and a client."""
-    cert, key = certificate(tmp_path, "central")
+    cert, key = self_signed_certificate(tmp_path, "central", "central.test")
     reg, server = _central(tmp_path / "central", cert, key)
     relay = Forwarder(int(server.url.rsplit(":", 1)[1]))
     url = f"https://127.0.0.1:{relay.port}"
@@ -72,7 +73,7 @@ def test_a_foreign_certificate_is_refused_on_a_connection_that_offers_a_session(
     client.health()
     assert client.tls_sessions is not None and client.tls_sessions.get(
         ("127.0.0.1", relay.port, "127.0.0.1")) is not None
-    cert, key = certificate(pinned.tmp, "impostor", impostor_name)
+    cert, key = self_signed_certificate(pinned.tmp, "impostor", impostor_name)
     reg, impostor = _central(pinned.tmp / "impostor", cert, key)
     try:
         relay.target_port = int(impostor.url.rsplit(":", 1)[1])

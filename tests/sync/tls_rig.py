@@ -1,38 +1,12 @@
-"""What the TLS tests of the sync client share: a certificate made for the test, and a TCP
-relay that can cut its connections, watch the bytes the station sends, and be pointed at
-another server."""
+"""What the TLS tests of the sync client share: a TCP relay that can cut its connections, watch
+the bytes the station sends, and be pointed at another server (certificates:
+:func:`kiosk.central.tls.self_signed_certificate`)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import socket
 import threading
-from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
-
-def certificate(folder: Path, file_name: str, common_name: str = "central.test") -> tuple[Path, Path]:
-    """A self-signed ECDSA P-256 certificate for 127.0.0.1 (two calls with the same
-    ``common_name`` give two certificates with the same names and different keys)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = folder / f"{file_name}.crt", folder / f"{file_name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
 
 
 class Forwarder:
