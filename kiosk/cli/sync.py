@@ -11,7 +11,7 @@ from typing import Any
 from kiosk.cli.arguments import positive_count, seed, share
 from kiosk.cli.context import config_from, print_json, store_from
 from kiosk.errors import InputError
-from kiosk.i18n import number, translate
+from kiosk.i18n import translate
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -114,6 +114,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_queue(args: argparse.Namespace) -> int:
     cfg = config_from(args)
+    from kiosk.sync.status_words import status_lines
     from kiosk.sync.worker import queue_status
 
     status = queue_status(store_from(cfg))
@@ -121,24 +122,8 @@ def cmd_queue(args: argparse.Namespace) -> int:
         print_json(status)
         return 0
     print(translate("queue.title"))
-    for state, n in status["counts"].items():
-        if n:
-            print(f"  {translate('state.' + state):14} {n}")
-    net = status["network"]
-    print(f"{translate('queue.oldest')}: {status['oldest_waiting'] or '-'}")
-    print(f"{translate('queue.pending_bytes')}: {number(status['pending_bytes'] / 1e6, 2)} MB")
-    print(f"{translate('queue.network')}: {translate('network.' + net['state'])}")
-    print(f"{translate('queue.last_success')}: {net['last_success'] or translate('queue.never')}")
-    if status["refused"]:
-        print(f"{translate('queue.refused')}: {status['refused']}")
-    if status["deletions_pending"]:
-        print(f"{translate('queue.deletions')}: {status['deletions_pending']}")
-    if status["quarantined"]:
-        print(f"{translate('queue.quarantined')}: {status['quarantined']}")
-    if status["last_errors"]:
-        print(f"{translate('queue.last_errors')}:")
-        for e in status["last_errors"]:
-            print(f"  {e['at']}  {e['code']:24} {translate(e['code'])}")
+    for line in status_lines(status):
+        print(line)
     return 0
 
 

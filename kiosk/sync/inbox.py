@@ -117,7 +117,7 @@ class Inbox:
             except AnswerError as exc:
                 quarantine(s.store, source="decisions", code=exc.code, raw=exc.raw if exc.raw is not None else b"",
                            detail=str(exc.params.get("detail", "")))
-                s.monitor.note(exc.code, "decisions")
+                s.monitor.note(exc.code, "decisions", exc.params)
                 break
             for item in items:
                 if self.apply(item) == "applied":
@@ -139,7 +139,7 @@ class Inbox:
             uuid.UUID(d.record_id)
         except AnswerError as exc:
             quarantine(s.store, source="decision", code=exc.code, raw=raw)
-            s.monitor.note(exc.code, "decisions")
+            s.monitor.note(exc.code, "decisions", exc.params)
             return None
         except ValidationError as exc:
             quarantine(s.store, source="decision", code="answer.malformed", raw=raw, detail=validation_detail(exc))

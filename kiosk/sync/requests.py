@@ -89,7 +89,7 @@ class Requests:
             except AnswerError as exc:
                 quarantine(s.store, source="reprint", code=exc.code, raw={"record_id": req["record_id"]},
                            detail=str(exc.params.get("detail", "")))
-                s.monitor.note(exc.code, "reprint")
+                s.monitor.note(exc.code, "reprint", exc.params)
             except (CentralRefused, PermitError) as exc:
                 with s.store.transaction() as conn:
                     station_permits.reprint_answered(conn, req["id"], error=exc.code)
@@ -108,7 +108,7 @@ class Requests:
                 raise AnswerError("answer.mismatch", kind="deletion")
         except AnswerError as exc:
             quarantine(s.store, source="deletion", code=exc.code, raw=raw)
-            s.monitor.note(exc.code, "deletion")
+            s.monitor.note(exc.code, "deletion", exc.params)
             return None
         return d
 
@@ -140,7 +140,7 @@ class Requests:
                         continue
             except AnswerError as exc:  # not JSON at all
                 quarantine(s.store, source="deletion", code=exc.code, raw=exc.raw if exc.raw is not None else b"")
-                s.monitor.note(exc.code, "deletion")
+                s.monitor.note(exc.code, "deletion", exc.params)
                 continue
             except CentralRefused as exc:
                 with s.store.transaction() as conn:

@@ -106,10 +106,10 @@ class SyncSession:
         except CentralUnavailable as exc:
             if transfer and exc.code == "sync.network" and exc.params.get("kind") != "ConnectError" \
                     and time.monotonic() - started >= CUT_AFTER_S:
-                self.monitor.note(exc.code, where)
+                self.monitor.note(exc.code, where, exc.params)
                 log.info("sync: the link was cut during an upload", extra={"code": exc.code, "where": where})
                 raise
-            self.monitor.fail(exc.code, where)
+            self.monitor.fail(exc.code, where, exc.params)
             log.warning("sync: central unavailable", extra={"code": exc.code, "where": where,
                                                             "consecutive": self.monitor.consecutive})
             if self.monitor.consecutive >= self.settings.offline_after:

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import threading
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -33,7 +34,7 @@ class NetworkStatus:
     consecutive_failures: int
     updated_at: str
     #: the newest failures, newest last: {"at", "code", "where"} (no personal data)
-    recent_errors: tuple[dict[str, str], ...] = field(default_factory=tuple)
+    recent_errors: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -59,7 +60,7 @@ class NetworkMonitor:
         self.offline_after = offline_after
         self._lock = threading.Lock()
         self.recent: deque[bool] = deque(maxlen=20)
-        self.errors: deque[dict[str, str]] = deque(maxlen=RECENT_ERRORS)
+        self.errors: deque[dict[str, Any]] = deque(maxlen=RECENT_ERRORS)
         self.consecutive = 0
         self.last_success: str | None = None
         self.last_error: str | None = None
@@ -70,18 +71,18 @@ class NetworkMonitor:
             self.consecutive = 0
             self.last_success = now_iso()
 
-    def fail(self, code: str, where: str = "") -> None:
+    def fail(self, code: str, where: str = "", params: Mapping[str, Any] | None = None) -> None:
         with self._lock:
             self.recent.append(False)
             self.consecutive += 1
             self.last_error = code
-            self.errors.append({"at": now_iso(), "code": code, "where": where})
+            self.errors.append(_error(code, where, params))
 
-    def note(self, code: str, where: str = "") -> None:
+    def note(self, code: str, where: str = "", params: Mapping[str, Any] | None = None) -> None:
         """An error that is not the network's (a refusal, a quarantined answer)."""
         with self._lock:
             self.last_error = code
-            self.errors.append({"at": now_iso(), "code": code, "where": where})
+            self.errors.append(_error(code, where, params))
 
     def status(self) -> NetworkStatus:
         with self._lock:
@@ -97,6 +98,12 @@ class NetworkMonitor:
                                  tuple(self.errors))
 
 
+def _error(code: str, where: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """One recent error as kept in the station's state: its catalog code with the parameters its
+    sentence names (as text: the state is JSON), so it reads whole later (``kiosk queue``)."""
+    return {"at": now_iso(), "code": code, "where": where, "params": {k: str(v) for k, v in (params or {}).items()}}
+
+
 def quarantined(store: RecordStore, limit: int = RECENT_ERRORS) -> list[dict[str, Any]]:
     """The newest answers the station refused to apply, newest first."""
     ensure_schema(store)
@@ -107,8 +114,9 @@ def quarantined(store: RecordStore, limit: int = RECENT_ERRORS) -> list[dict[str
 
 def last_errors(network: dict[str, Any], quarantine: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Network failures and quarantined answers in one list, newest first."""
-    merged = [{"at": e["at"], "code": e["code"], "where": e.get("where", "")} for e in network.get("recent_errors") or []]
-    merged += [{"at": q["at"], "code": q["code"], "where": f"quarantine:{q['source']}"} for q in quarantine]
+    merged = [{"at": e["at"], "code": e["code"], "where": e.get("where", ""), "params": e.get("params") or {}}
+              for e in network.get("recent_errors") or []]
+    merged += [{"at": q["at"], "code": q["code"], "where": f"quarantine:{q['source']}", "params": {}} for q in quarantine]
     return sorted(merged, key=lambda e: e["at"], reverse=True)[:RECENT_ERRORS]
 
 

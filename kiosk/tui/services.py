@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
 
@@ -230,6 +231,26 @@ def central_reachable(sync: StationSync | None) -> bool:
     if sync is None:
         raise FeatureUnavailable(feature="sync")
     return sync.reachable()
+
+
+@dataclass(frozen=True)
+class CentralCheck:
+    """The technician's central check: whether the central answered and in how long, and the
+    sync status in words as ``kiosk queue`` prints it (network, last contact, last sync errors)."""
+
+    answered: bool
+    round_trip_ms: int
+    status_lines: list[str]
+
+
+def check_central(sync: StationSync | None, store: RecordStore) -> CentralCheck:
+    from kiosk.sync.status_words import status_lines
+    from kiosk.sync.worker import queue_status
+
+    started = time.monotonic()
+    answered = central_reachable(sync)
+    took = round((time.monotonic() - started) * 1000)
+    return CentralCheck(answered, took, status_lines(queue_status(store)))
 
 
 def central_decision(store: RecordStore, record_id: str) -> dict[str, Any]:

@@ -65,3 +65,44 @@ async def test_a_pulled_cable_shows_the_port_and_the_os_error(make_app: Any, acc
         await pilot.press("s")
         await wait_for(pilot, lambda: "NOT FOUND" in app.screen.output, tries=200)
         assert f"jari: {port} NOT FOUND (ENOENT: No such file or directory)" in app.screen.output
+
+
+class AnsweringCentral:
+    """What the diagnostics screen asks of the station's sync: whether the central answers."""
+
+    def reachable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+async def test_the_central_check_shows_the_round_trip_and_the_last_sync_errors(make_app: Any, accounts: Any,
+                                                                              mock: ZfmMock) -> None:
+    """tmux look: the technician's central check said only "Pusat menjawab.", while the last sync
+    errors (issue 13 §4) were shown by ``kiosk queue`` alone."""
+    import json
+
+    from kiosk.sync.schema import ensure_schema, set_state
+    from kiosk.sync.status import NetworkStatus
+
+    app = make_app(devices=devices(mock.server.port))
+    ensure_schema(app.store)
+    network = NetworkStatus("degraded", "2026-12-02T05:00:00.000+00:00", "sync.timeout", 1, "2026-12-02T05:01:00.000+00:00",
+                            ({"at": "2026-12-02T05:01:00.000+00:00", "code": "sync.timeout", "where": "upload",
+                              "params": {"kind": "ReadTimeout"}},))
+    with app.store.transaction() as conn:
+        set_state(conn, "network", json.dumps(network.to_dict()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        set_language("id")
+        await login(pilot, "teknisi", "rahasia789")
+        app.sync = AnsweringCentral()
+        await pilot.press("d")
+        await wait_for(pilot, lambda: len(getattr(app.screen, "reports", {})) == 3, tries=200)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: "Pusat menjawab dalam" in app.screen.output, tries=200)
+        output = app.screen.output
+        assert re.search(r"Pusat menjawab dalam [\d.]+ ms\.", output)
+        assert "Kontak terakhir: 2026-12-02T05:00:00" in output
+        assert "Kesalahan sinkronisasi terakhir:" in output
+        assert "sync.timeout" in output and "Pusat tidak menjawab tepat waktu (ReadTimeout)." in output

@@ -18,7 +18,7 @@ from kiosk.diagnostics.bundle import write_bundle
 from kiosk.diagnostics.ports import configured_ports
 from kiosk.diagnostics.runner import capture_summary
 from kiosk.diagnostics.words import check_words, detail_words, technical_line, where
-from kiosk.i18n import translate
+from kiosk.i18n import number, translate
 from kiosk.tui import services
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.chrome import KioskFooter, KioskHeader
@@ -193,8 +193,10 @@ class DiagnosticsScreen(KioskScreen):
     @work(thread=True, exclusive=True, group="diag-other")
     def action_central(self) -> None:
         try:
-            ok = services.central_reachable(self.kiosk.sync)
-            text = translate("tui.diag.central_ok") if ok else translate("tui.diag.central_down")
+            check = services.check_central(self.kiosk.sync, self.kiosk.store)
+            first = (translate("tui.diag.central_ok_in", ms=number(check.round_trip_ms)) if check.answered
+                     else translate("tui.diag.central_down"))
+            text = "\n".join([first, *check.status_lines])
         except Exception as exc:
             text = problem_words(exc)
         self.app.call_from_thread(self.show, escape(text))
