@@ -166,7 +166,7 @@ def open_packet(blob: bytes, *, station_key: Callable[[str], Ed25519PublicKey | 
         plain = AESGCM(key).decrypt(header.nonce, body[start:], header.raw)
     except InvalidTag:
         raise PacketError("packet.tampered", record=header.record_id) from None
-    content = _framed_content(plain) if header.version == 2 else _json_content(plain)
+    content = read_framed_content(plain) if header.version == 2 else _json_content(plain)
     if content.get("record_id") != header.record_id or content.get("station_id") != header.station_id:
         raise PacketError("packet.malformed", reason="content")
     for s in content["samples"]:
@@ -201,7 +201,7 @@ def frame_content(meta: dict[str, Any], parts: list[bytes]) -> bytes:
     return b"".join((_FRAME.pack(FRAMED_MAGIC, len(head)), head, *parts))
 
 
-def _framed_content(plain: bytes) -> dict[str, Any]:
+def read_framed_content(plain: bytes) -> dict[str, Any]:
     """Version 2 content: each sample's ``data`` is its part of the frame; the parts must
     fill the rest of the content exactly."""
     try:

@@ -26,7 +26,7 @@ from device_mocks.sbi_records import iso_finger_record
 from kiosk.capture.iris import assess_iris, iris_sample
 from kiosk.capture.slap import slap_plan
 from kiosk.capture.storage import store_iris
-from kiosk.central.packet import build_content
+from kiosk.central.packet import build_content, read_framed_content
 from kiosk.devices.errors import DeviceAbsent, DeviceBusy, DeviceFault, DeviceProtocolError
 from kiosk.devices.iso19794_4 import IsoRecordError, parse_record
 from kiosk.devices.iso19794_6 import IrisRecordError, parse_iris_record
@@ -274,6 +274,8 @@ def test_iris_capture_checks_each_eye_and_lands_in_the_packet(tmp_path: Path, st
     rec = store.create_draft(resident(), actor="op")
     for eye in (right, left):
         store_iris(store, rec.id, iris_sample(eye, assess_iris(eye)), actor="op")
-    content = build_content(store, rec.id, "SIM-1").decode()
-    assert content.count('"kind":"iris"') == 2
+    content = read_framed_content(build_content(store, rec.id, "SIM-1"))
+    irises = [s for s in content["samples"] if s["kind"] == "iris"]
+    assert [s["position"] for s in irises] == [1, 2]
+    assert [s["data"] for s in irises] == [store.sample_data(rec.id, "iris", 1), store.sample_data(rec.id, "iris", 2)]
     assert parse_iris_record(store.sample_data(rec.id, "iris", 2)).representations[0].eye_name == "left"
