@@ -142,6 +142,21 @@ LINK_BPS = 64_000 / 8
 LINK_RTT_S = 0.6
 
 
+class LinkRun(NamedTuple):
+    took: float
+    packet_bytes: int
+    uplink_bytes: int
+    arrived: int
+    cuts: int
+    #: header bytes of each answered request
+    headers: list[int]
+    #: where the uplink bytes went (benchmarks.link_proxy.LinkProxy.uplink_account)
+    account: dict[str, int]
+    #: TLS handshakes the station made, and how many of them resumed a session
+    tls_handshakes: int = 0
+    tls_resumed: int = 0
+
+
 def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None, *, tls: bool = False,
               budget_s: float = 900.0, seed: int = 7) -> LinkRun:
     reg = CentralRegistry(tmp / f"{name}-central", decision_delay_s=3600)
