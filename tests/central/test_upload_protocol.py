@@ -5,33 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.central.keys import StationKeys
-from kiosk.central.packet import CONTENT_FORMAT, seal
-from kiosk.central.permit import canonical_json
 from kiosk.central.registry import CentralError, CentralRegistry
+
+from tests.central.upload_rig import small_packet, upload_world
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[CentralRegistry, StationKeys]:
-    tmp: Path = tmp_path_factory.mktemp("upl")
-    reg = CentralRegistry(tmp / "central", decision_delay_s=3600)
-    reg.conn.execute("PRAGMA synchronous=OFF")  # this test is about the protocol, not durability
-    keys = StationKeys.init(tmp / "station")
-    reg.register_station("ST-01", keys.public, "320101")
-    return reg, keys
-
-
-def _packet(reg: CentralRegistry, keys: StationKeys, record_id: str) -> bytes:
-    content = canonical_json({"format": CONTENT_FORMAT, "record_id": record_id, "station_id": "ST-01",
-                              "identity": {"nik": "3201011705900001"}, "samples": [], "padding": "x" * 3000})
-    return seal(content, record_id=record_id, station_id="ST-01", submission=1, station_key=keys.signing,
-                central_key=reg.keys.sealing_public)
+    return upload_world(tmp_path_factory.mktemp("upl"))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -40,7 +27,7 @@ def _packet(reg: CentralRegistry, keys: StationKeys, record_id: str) -> bytes:
 def test_any_sequence_of_sends_and_replays_stores_the_packet_once(world, ops) -> None:  # type: ignore[no-untyped-def]
     reg, keys = world
     rid = str(uuid.uuid4())
-    blob = _packet(reg, keys, rid)
+    blob = small_packet(reg, keys, rid)
     sha = hashlib.sha256(blob).hexdigest()
     state, _ = reg.create_upload("ST-01", rid, 1, len(blob), sha)
     offset, complete = 0, False

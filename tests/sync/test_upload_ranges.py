@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,32 +14,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.central.keys import StationKeys
-from kiosk.central.packet import CONTENT_FORMAT, seal
-from kiosk.central.permit import canonical_json
 from kiosk.central.registry import CentralError, CentralRegistry
 from kiosk.central.upload_ranges import format_ranges, parse_ranges
 from kiosk.sync.client import UploadAnswer
 from kiosk.sync.link import next_gap
 from kiosk.sync.session import SyncSettings
 from tests.central.conftest import enroll
+from tests.central.upload_rig import small_packet, upload_world
 from tests.conftest import resident
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[CentralRegistry, StationKeys]:
-    tmp: Path = tmp_path_factory.mktemp("ranges")
-    reg = CentralRegistry(tmp / "central", decision_delay_s=3600)
-    reg.conn.execute("PRAGMA synchronous=OFF")  # about the protocol, not durability
-    keys = StationKeys.init(tmp / "station")
-    reg.register_station("ST-01", keys.public, "320101")
-    return reg, keys
-
-
-def _packet(reg: CentralRegistry, keys: StationKeys, record_id: str) -> bytes:
-    content = canonical_json({"format": CONTENT_FORMAT, "record_id": record_id, "station_id": "ST-01",
-                              "identity": {"nik": "3201011705900001"}, "samples": [], "padding": "x" * 3000})
-    return seal(content, record_id=record_id, station_id="ST-01", submission=1, station_key=keys.signing,
-                central_key=reg.keys.sealing_public)
+    return upload_world(tmp_path_factory.mktemp("ranges"))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -49,7 +35,7 @@ def _packet(reg: CentralRegistry, keys: StationKeys, record_id: str) -> bytes:
 def test_chunks_in_any_order_with_cuts_then_sweeps_store_the_packet_once(world, sends, chunk) -> None:  # type: ignore[no-untyped-def]
     reg, keys = world
     rid = str(uuid.uuid4())
-    blob = _packet(reg, keys, rid)
+    blob = small_packet(reg, keys, rid)
     reg.create_upload("ST-01", rid, 1, len(blob), hashlib.sha256(blob).hexdigest())
     complete = False
     for where, size, kept in sends:  # anywhere, any size, cut after any share of its bytes
