@@ -26,7 +26,9 @@
   per packet byte (link_proxy.LinkProxy.uplink_account), and ``*_requests_*`` rows how many
   requests of each method the station started. ``SYNC_LINK_SEED`` picks the proxy's cut seed
   (default 7); ``SYNC_LINK_CUT_MODEL=legacy`` runs the proxy's older cut model (bytes already past
-  the bottleneck lost too), to compare with figures measured before it changed.
+  the bottleneck lost too), to compare with figures measured before it changed;
+  ``SYNC_LINK_PACING=0`` turns the station's pacing of upload writes under cuts off
+  (kiosk.sync.pacing), to see what it buys.
 """
 
 from __future__ import annotations
@@ -195,6 +197,8 @@ def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None, *,
 
         client = CentralClient(proxy.url, name, keys.signing, timeout_s=settings.timeout_s, on_exchange=count,
                                verify=verify)
+        if os.environ.get("SYNC_LINK_PACING") == "0":  # compare: never paced (never "being cut")
+            client.pace.calm_s = 0.0
         methods: Counter[str] = Counter()
         client.http.event_hooks["request"].append(lambda request: methods.update([request.method]))
         worker = SyncWorker(store, client, station_id=name, station_key=keys.signing,

@@ -13,7 +13,9 @@ link that keeps breaking. The cut is at the bottleneck, the station's end of the
 waits in the modem buffer (not yet serialised) is lost, was counted, and the link is free at
 once for the next connection; bytes the uplink had already serialised are past the cut and
 reach the central, which then sees the connection reset; answers on their way down are lost
-(the station's radio is gone) and the station sees a reset at once.
+(the station's radio is gone) and the station sees a reset at once. Not modelled: TCP's
+handshake (a real link carries nothing for one round trip after a connect; on loopback the
+proxy cannot hold the station's connect back, so a new connection is usable at once here).
 ``cut_model="legacy"`` keeps the older model, in which a cut also lost the bytes already past
 the bottleneck (on their way, up to one delay of traffic) and the lost modem bytes kept the
 link busy after the cut: only to compare figures with earlier runs.
