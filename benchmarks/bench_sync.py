@@ -162,6 +162,9 @@ class LinkRun(NamedTuple):
     tls_resumed: int = 0
     #: requests the station started (answered or not), per method
     methods: dict[str, int] = {}
+    #: upload bytes the station wrote paced (kiosk.sync.pacing), and the link rate it estimated
+    paced_bytes: int = 0
+    rate_estimate: float = 0.0
 
 
 def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None, *, tls: bool = False,
@@ -215,7 +218,8 @@ def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None, *,
             packet_bytes = sum(r[0] for r in reg.conn.execute("SELECT length(packet) FROM records"))
         handshakes = getattr(client, "tls_handshakes", lambda: (0, 0))()
         run = LinkRun(took, packet_bytes, proxy.bytes_up, arrived, proxy.cut_count, headers,
-                      proxy.uplink_account(), *handshakes, dict(methods))
+                      proxy.uplink_account(), *handshakes, dict(methods), client.pace.paced_bytes,
+                      client.pace.rate() or 0.0)
         worker.close()
         client.close()
     server.stop()
@@ -237,6 +241,8 @@ def _split_rows(prefix: str, run: LinkRun) -> list[dict[str, Any]]:
              result("sync_link", f"{prefix}connections", a["connections"], "connections", None)]
     rows += [result("sync_link", f"{prefix}requests_{method.lower()}", count, "requests", None)
              for method, count in sorted(run.methods.items())]
+    rows += [result("sync_link", f"{prefix}paced_bytes_per_packet_byte", run.paced_bytes / p, "x", None),
+             result("sync_link", f"{prefix}estimated_link_rate", run.rate_estimate, "B/s", LINK_BPS)]
     return rows
 
 

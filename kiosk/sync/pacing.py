@@ -44,6 +44,8 @@ class LinkPace:
         self._rtts: deque[float] = deque(maxlen=WINDOW)
         self._last_cut = float("-inf")
         self._lock = threading.Lock()
+        #: upload bytes written paced so far (what the pacing covered, for the sync_link bench)
+        self.paced_bytes = 0
 
     # -- what the requests tell --------------------------------------------------------------
     def round_trip(self, seconds: float) -> None:
@@ -94,4 +96,6 @@ class LinkPace:
                     now = self._clock()
                     tokens, last = min(float(PACED_PIECE), tokens + (now - last) * rate), now
                 tokens -= len(part)
+                with self._lock:
+                    self.paced_bytes += len(part)
                 yield part
