@@ -75,12 +75,15 @@ class LinkPace:
         with self._lock:
             return max(self._rates) if self._rates else None
 
+    def being_cut(self) -> bool:
+        """Was a request cut in the last ``calm_s`` seconds?"""
+        with self._lock:
+            return self._clock() - self._last_cut < self.calm_s
+
     def pacing_rate(self) -> float | None:
         """Bytes/s to pace upload writes at now: None while the link holds or is not measured."""
         rate = self.rate()
-        with self._lock:
-            being_cut = self._clock() - self._last_cut < self.calm_s
-        return rate * self.share if rate is not None and being_cut else None
+        return rate * self.share if rate is not None and self.being_cut() else None
 
     def paced(self, pieces: Iterable[bytes], rate: float) -> Iterator[bytes]:
         """``pieces`` re-cut into :data:`PACED_PIECE` writes released at ``rate`` bytes/s by a
