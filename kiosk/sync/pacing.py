@@ -29,6 +29,9 @@ WINDOW = 8
 MIN_SAMPLE_BYTES = 8192
 #: bytes per paced write: a slow link carries it in about 0.13 s at 64 kbit/s
 PACED_PIECE = 1024
+#: links at least this fast (bytes/s, 2 Mbit/s) are not paced: a 1 KB write every 4 ms or less
+#: costs the CPU more than a cut costs the link (its buffer empties in milliseconds)
+PACE_BELOW = 250_000.0
 
 
 class LinkPace:
@@ -83,7 +86,9 @@ class LinkPace:
     def pacing_rate(self) -> float | None:
         """Bytes/s to pace upload writes at now: None while the link holds or is not measured."""
         rate = self.rate()
-        return rate * self.share if rate is not None and self.being_cut() else None
+        if rate is None or rate >= PACE_BELOW or not self.being_cut():
+            return None
+        return rate * self.share
 
     def paced(self, pieces: Iterable[bytes], rate: float) -> Iterator[bytes]:
         """``pieces`` re-cut into :data:`PACED_PIECE` writes released at ``rate`` bytes/s by a

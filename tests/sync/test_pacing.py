@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks.link_proxy import LinkProxy
-from kiosk.sync.pacing import MIN_SAMPLE_BYTES, PACED_PIECE, LinkPace
+from kiosk.sync.pacing import MIN_SAMPLE_BYTES, PACE_BELOW, PACED_PIECE, LinkPace
 from tests.sync.test_link_proxy_cuts import Sink, wait_for
 
 
@@ -78,6 +78,16 @@ def test_writes_are_paced_only_while_the_link_is_being_cut() -> None:
     assert pace.pacing_rate() is None  # 30 s without a cut: the link holds, nothing queued is lost
 
 
+def test_a_fast_link_is_not_paced_even_while_it_is_being_cut() -> None:
+    clock = FakeClock()
+    pace = LinkPace(clock=clock, sleep=clock.sleep)
+    pace.round_trip(0.001)
+    pace.transfer(1 << 20, 0.001 + (1 << 20) / PACE_BELOW, paced=False)
+    pace.cut()
+    assert pace.rate() == pytest.approx(PACE_BELOW)
+    assert pace.pacing_rate() is None
+
+
 @pytest.fixture
 def sink() -> Iterator[Sink]:
     s = Sink()
@@ -129,17 +139,23 @@ def test_an_upload_after_a_cut_goes_in_paced_pieces_and_one_before_does_not(make
     st = make_station(settings=ONE_CHUNK)
     writes = Writes()
     st.client.http._transport = writes
-    pace = st.client.pace
-    pace.round_trip(0.01)
-    pace.transfer(1 << 20, 0.11, paced=False)  # a 10 MB/s link
+    def slow_link(cut: bool) -> LinkPace:
+        pace = LinkPace()
+        pace.round_trip(0.01)
+        pace.transfer(1 << 20, 0.01 + (1 << 20) / 100_000, paced=False)  # a 100 kB/s link (800 kbit/s)
+        if cut:
+            pace.cut()
+        return pace
+
+    st.client.pace = slow_link(cut=False)
     assert st.worker.upload_record(enroll(st.store, resident(71))) == "confirmed"
-    assert len(writes.pieces[-1]) >= 1 and max(writes.pieces[-1]) > PACED_PIECE  # the link holds: not paced
-    pace.cut()
+    assert max(writes.pieces[-1]) > PACED_PIECE  # the link holds: not paced
+    st.client.pace = pace = slow_link(cut=True)
     rate = pace.pacing_rate()
     assert rate is not None
     started = time.monotonic()
     assert st.worker.upload_record(enroll(st.store, resident(72))) == "confirmed"
     took = time.monotonic() - started
     body = writes.pieces[-1]
-    assert max(body) <= PACED_PIECE
+    assert max(body) <= PACED_PIECE and pace.paced_bytes == sum(body)
     assert took >= (sum(body) - PACED_PIECE) / rate  # released no faster than the pace
