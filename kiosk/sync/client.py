@@ -158,7 +158,7 @@ class CentralClient:
             # upload bytes go out in small writes on a slow link: over TLS each write is its own
             # record, and a record the link cuts is lost whole (the central can keep only whole
             # records), so 16 KB records would lose up to 16 KB per cut, these at most ``piece``
-            # (TLS_RECORD on a slow link). On a fast link the pieces are large (each write costs
+            # (TLS_RECORD on a slow link being cut). On a fast link the pieces are large (each write costs
             # a system call and a timeout set, ~60 per packet at 4 KB) and a cut loses only
             # milliseconds of link time.
             hdrs["Content-Length"] = str(len(body))
