@@ -118,6 +118,7 @@ class SbiDevice(Device):
         self._capture_lock = threading.Lock()
         #: monotonic time until which a capture we cancelled may still run in the device
         self._abandoned_until = 0.0
+        self.log.text = True  # HTTP and JSON: the protocol log shows the text, not hex bytes
 
     # -- lifecycle --------------------------------------------------------------------------
     def _do_open(self) -> None:

@@ -515,7 +515,7 @@ def test_bad_finger_requests_are_refused_before_the_wire(driver: SbiFingerprintD
 def test_last_exchange_shows_the_sbi_traffic(driver: SbiFingerprintDriver) -> None:
     driver.capture(2)
     dump = driver.last_exchange()
-    assert b"RCAPTURE :".hex(" ") in dump and " rx " in dump
+    assert " tx RCAPTURE :" in dump and " rx 200 " in dump  # text: SBI is HTTP and JSON
 
 
 # -- robustness: whatever the service answers, only typed device errors ----------------------------------
@@ -641,3 +641,11 @@ def test_another_device_on_our_port_counts_as_ours_being_absent(driver: SbiFinge
         assert driver.status().state is DeviceState.ABSENT
     finally:
         other.close()
+
+
+def test_the_protocol_log_shows_sbi_traffic_as_text(driver: SbiFingerprintDriver) -> None:
+    """SBI is HTTP and JSON: the technician's log showed it as hex bytes (seen in tmux)."""
+    driver.status()
+    lines = driver.log.hexdump().splitlines()
+    assert any(' tx MOSIPDISC :' in line and '/device {"type": "Finger"}' in line for line in lines), lines
+    assert any(' rx 200 [{"deviceId": ' in line for line in lines), lines
