@@ -105,7 +105,7 @@ class Flow:
 
     @property
     def lost_in_flight(self) -> int:
-        """Carried but never handed over (in the modem buffer or on the way at the cut)."""
+        """Carried but never handed over: in the modem buffer at a cut (the legacy model: or on the way)."""
         return self.carried - self.delivered
 
 
