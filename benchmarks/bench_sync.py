@@ -201,7 +201,7 @@ def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None, *,
         client = CentralClient(proxy.url, name, keys.signing, timeout_s=settings.timeout_s, on_exchange=count,
                                verify=verify)
         if os.environ.get("SYNC_LINK_PACING") == "0":  # compare: writes never paced (records still sized for cuts)
-            client.pace.pacing_rate = lambda: None  # type: ignore[method-assign]
+            client.pace.next_upload = lambda: None  # type: ignore[method-assign]
         methods: Counter[str] = Counter()
         client.http.event_hooks["request"].append(lambda request: methods.update([request.method]))
         worker = SyncWorker(store, client, station_id=name, station_key=keys.signing,

@@ -149,7 +149,7 @@ class CentralClient:
         content: bytes | Iterator[bytes] | None = body or None
         piece = len(body)
         upload = hdrs.get("Content-Type") == CHUNK_TYPE
-        pacing = self.pace.pacing_rate() if upload else None
+        pacing = self.pace.next_upload() if upload else None
         if upload:
             piece = self.piece_size(len(body))
             if self.tls and piece <= PIECE and self.pace.being_cut():
@@ -164,7 +164,7 @@ class CentralClient:
             hdrs["Content-Length"] = str(len(body))
             content = (body[i:i + piece] for i in range(0, len(body), piece))
             if pacing is not None:  # the link is being cut: what the modem queues, a cut loses
-                content = self.pace.paced(content, pacing)
+                content = self.pace.paced(content, pacing[0])
         marks = self._setup_marks()
         started = time.monotonic()
         try:
@@ -175,7 +175,9 @@ class CentralClient:
             if not isinstance(exc, httpx.ConnectError):  # (the central not reached is not a cut)
                 self.pace.cut()
             raise CentralUnavailable("sync.network", kind=type(exc).__name__) from None
-        self._measured(marks, time.monotonic() - started, upload, len(body), response.request, pacing is not None)
+        # a probe (paced above the estimate) is a sample; other paced uploads are the station's rate
+        app_limited = pacing is not None and not pacing[1]
+        self._measured(marks, time.monotonic() - started, upload, len(body), response.request, app_limited)
         if response.status_code >= 500:
             raise CentralUnavailable("sync.server", status=response.status_code)
         return response

@@ -14,6 +14,9 @@ bandwidth is the windowed maximum of delivery-rate samples, and samples taken wh
 itself limited the rate ("application-limited": here, paced writes) are not used, so the
 estimate never talks itself down. A sample is an upload request's bytes over its time minus the
 round trip; the round trip is the windowed minimum of bodiless requests' times (HEAD, GET).
+As BBR probes with a pacing gain above one, every :data:`PROBE_EVERY`-th paced upload goes at
+:data:`PROBE_GAIN` times the estimate and is a sample, so a link that got faster while it kept
+being cut (every upload paced) is found again.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ WINDOW = 8
 MIN_SAMPLE_BYTES = 8192
 #: bytes per paced write: a slow link carries it in about 0.13 s at 64 kbit/s
 PACED_PIECE = 1024
+#: one paced upload in this many probes the link: paced above the estimate, and a sample
+PROBE_EVERY = 8
+PROBE_GAIN = 1.25
 #: links at least this fast (bytes/s, 2 Mbit/s) are not paced: a 1 KB write every 4 ms or less
 #: costs the CPU more than a cut costs the link (its buffer empties in milliseconds)
 PACE_BELOW = 250_000.0
@@ -49,6 +55,7 @@ class LinkPace:
         self._lock = threading.Lock()
         #: upload bytes written paced so far (what the pacing covered, for the sync_link bench)
         self.paced_bytes = 0
+        self._paced_uploads = 0
 
     # -- what the requests tell --------------------------------------------------------------
     def round_trip(self, seconds: float) -> None:
@@ -89,6 +96,17 @@ class LinkPace:
         if rate is None or rate >= PACE_BELOW or not self.being_cut():
             return None
         return rate * self.share
+
+    def next_upload(self) -> tuple[float, bool] | None:
+        """How to pace the upload about to start: (bytes/s, whether it probes the link and so
+        is a rate sample), or None to write it unpaced."""
+        rate = self.pacing_rate()
+        if rate is None:
+            return None
+        with self._lock:
+            self._paced_uploads += 1
+            probe = self._paced_uploads % PROBE_EVERY == 0
+        return (rate / self.share * PROBE_GAIN, True) if probe else (rate, False)
 
     def paced(self, pieces: Iterable[bytes], rate: float) -> Iterator[bytes]:
         """``pieces`` re-cut into :data:`PACED_PIECE` writes released at ``rate`` bytes/s by a

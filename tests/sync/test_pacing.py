@@ -78,6 +78,20 @@ def test_writes_are_paced_only_while_the_link_is_being_cut() -> None:
     assert pace.pacing_rate() is None  # 30 s without a cut: the link holds, nothing queued is lost
 
 
+def test_every_eighth_paced_upload_probes_above_the_estimate_and_a_faster_link_is_found() -> None:
+    clock = FakeClock()
+    pace = LinkPace(clock=clock, sleep=clock.sleep, share=0.97)
+    pace.round_trip(0.6)
+    pace.transfer(32_000, 4.6, paced=False)  # 8 kB/s
+    pace.cut()
+    plans = [pace.next_upload() for _ in range(16)]
+    assert [p[1] for p in plans if p] == [False] * 7 + [True] + [False] * 7 + [True]
+    probe = plans[7]
+    assert probe is not None and probe[0] == pytest.approx(1.25 * 8000.0)
+    pace.transfer(32_000, 0.6 + 32_000 / 10_000, paced=not probe[1])  # the link now carries 10 kB/s
+    assert pace.rate() == pytest.approx(10_000.0)
+
+
 def test_a_fast_link_is_not_paced_even_while_it_is_being_cut() -> None:
     clock = FakeClock()
     pace = LinkPace(clock=clock, sleep=clock.sleep)
