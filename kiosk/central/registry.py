@@ -27,7 +27,7 @@ from kiosk.central.abis import dedup
 from kiosk.central.abis.service import Abis, LocalAbis
 from kiosk.central.carddata import card_data
 from kiosk.central.keys import CentralKeys, ed25519_public_from_pem, public_pem
-from kiosk.central.packet import OpenedPacket, PacketError, open_packet
+from kiosk.central.packet import OpenedPacket, PacketError, digest_packet, open_packet
 from kiosk.central.permit import PrintPermit, card_data_hash
 from kiosk.errors import KioskError
 from kiosk.identity import Identity
@@ -310,9 +310,19 @@ class CentralRegistry:
         before resuming. The completing chunk is durable before "complete" is answered: its
         commit is fsynced by :meth:`_group_sync` after the lock is released, so uploads that
         complete together share one fsync (group commit) and other requests need not wait
-        for the disk."""
+        for the disk.
+
+        The completing chunk is handled in three steps so the registry lock is never held for
+        CPU work: the packet is assembled (under the lock, reading only), verified and opened
+        (signature, AEAD, sample hashes: without the lock, so concurrent uploads verify side
+        by side), then stored with the upload marked complete in one transaction, which first
+        checks that the upload did not change meanwhile."""
+        taken = self._take_chunk(self._tx(durable=False), station_id, record_id, submission, offset, data)
+        if isinstance(taken, UploadState):
+            return taken
+        checked = self._check_packet(taken)  # without the lock
         tx = self._tx(durable=False)
-        state = self._append_chunk(tx, station_id, record_id, submission, offset, data)
+        state = self._complete(tx, taken, checked)
         if state.complete:
             self._group_sync(tx.generation)
         return state
@@ -332,8 +342,10 @@ class CentralRegistry:
                 os.close(fd)
             self._synced = upto
 
-    def _append_chunk(self, tx: "_Tx", station_id: str, record_id: str, submission: int, offset: int,
-                      data: bytes) -> UploadState:
+    def _take_chunk(self, tx: "_Tx", station_id: str, record_id: str, submission: int, offset: int,
+                    data: bytes) -> "UploadState | _Completion":
+        """Store a chunk that does not complete its upload (its state), or assemble the whole
+        packet a completing chunk makes (nothing written: :meth:`_complete` writes it)."""
         with tx as c:
             row = self._upload(c, record_id, submission)
             if row is None:
@@ -364,16 +376,42 @@ class CentralRegistry:
                                    tuple(upload_ranges.held(c, record_id, submission, new_offset)))
             if offset == 0 and len(data) == row["length"]:
                 blob = data  # the whole packet in one request: it never needs a row of its own
-            else:
-                upload_ranges.keep(c, record_id, submission, offset, data)
-                blob = upload_ranges.assemble(c, record_id, submission)
+            else:  # the stored bytes with this chunk laid over them, in memory (stored at completion)
+                blob = upload_ranges.assemble_with(c, record_id, submission, offset, data)
+            return _Completion(station_id, record_id, submission, row["length"], row["sha256"], row["offset"], blob)
+
+    def _check_packet(self, taken: "_Completion") -> "OpenedPacket | CentralError | PacketError":
+        """The packet opened, or why it is refused (CPU work, done without the lock)."""
+        digest = digest_packet(taken.blob)
+        if digest.sha256 != taken.sha256:
+            return CentralError("upload.checksum", status=422, record=taken.record_id)
+        try:
+            return open_packet(taken.blob, station_key=self.station_key, central_key=self.keys.sealing, digest=digest)
+        except PacketError as exc:
+            return exc
+
+    def _complete(self, tx: "_Tx", taken: "_Completion", checked: "OpenedPacket | CentralError | PacketError"
+                  ) -> UploadState:
+        record_id, submission, station_id = taken.record_id, taken.submission, taken.station_id
+        with tx as c:
+            row = self._upload(c, record_id, submission)
+            if row is None or row["station_id"] != station_id:
+                raise CentralError("upload.unknown", status=404, record=record_id)
+            if row["complete"]:  # a retry of the same chunk completed it meanwhile: the same packet
+                return UploadState(record_id, submission, row["length"], row["length"], True)
+            if (row["sha256"], row["length"], row["offset"]) != (taken.sha256, taken.length, taken.offset):
+                # re-created (re-sealed) or moved on meanwhile: this chunk is stale, ask again
+                raise CentralError("upload.offset_mismatch", status=409, record=record_id, offset=row["offset"])
             c.execute("DELETE FROM upload_chunks WHERE record_id=? AND submission=?", (record_id, submission))
-            if hashlib.sha256(blob).hexdigest() != row["sha256"]:
+            if isinstance(checked, CentralError):
                 # corrupted in transit: start this upload again from zero
                 c.execute("UPDATE uploads SET offset=0 WHERE record_id=? AND submission=?", (record_id, submission))
-                raise CentralError("upload.checksum", status=422, record=record_id)
+                raise checked
             try:
-                self._ingest(c, blob, station_id=station_id, record_id=record_id, submission=submission)
+                if isinstance(checked, PacketError):
+                    raise checked
+                self._ingest(c, taken.blob, station_id=station_id, record_id=record_id, submission=submission,
+                             opened=checked)
             except PacketError as exc:
                 # refused for good: forget the bytes, log why (the station sees the code)
                 c.execute("DELETE FROM uploads WHERE record_id=? AND submission=?", (record_id, submission))
@@ -699,6 +737,20 @@ class CentralRegistry:
                 "decisions": dict(c.execute("SELECT decision, COUNT(*) FROM decisions GROUP BY decision").fetchall()),
                 "refusals": c.execute("SELECT COUNT(*) FROM refusals").fetchone()[0],
             }
+
+
+@dataclass(frozen=True)
+class _Completion:
+    """A completing chunk's upload, as :meth:`CentralRegistry._take_chunk` found it, and the
+    whole packet assembled (not yet verified, not yet stored)."""
+
+    station_id: str
+    record_id: str
+    submission: int
+    length: int
+    sha256: str
+    offset: int
+    blob: bytes
 
 
 class _Tx:
