@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-import kiosk.central.registry as registry_module
+import kiosk.central.uploads as uploads_module
 from kiosk.central.registry import CentralError, UploadState
 from tests.central.upload_rig import small_packet, upload_world
 
@@ -26,13 +26,13 @@ def test_two_uploads_verify_their_packets_at_the_same_time(tmp_path: Path, monke
     the second could not start and the barrier would break."""
     reg, keys = upload_world(tmp_path)
     both_verifying = threading.Barrier(2, timeout=30)
-    real_open = registry_module.open_packet
+    real_open = uploads_module.open_packet
 
     def open_when_both_verify(blob: bytes, **kw: Any) -> Any:
         both_verifying.wait()
         return real_open(blob, **kw)
 
-    monkeypatch.setattr(registry_module, "open_packet", open_when_both_verify)
+    monkeypatch.setattr(uploads_module, "open_packet", open_when_both_verify)
     records = [str(uuid.UUID(int=i + 1)) for i in range(2)]
     blobs = [small_packet(reg, keys, r) for r in records]
     for r, b in zip(records, blobs):
@@ -59,14 +59,14 @@ def test_the_registry_answers_while_a_packet_is_being_verified(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     reg, keys = upload_world(tmp_path)
     verifying, release = threading.Event(), threading.Event()
-    real_open = registry_module.open_packet
+    real_open = uploads_module.open_packet
 
     def slow_open(blob: bytes, **kw: Any) -> Any:
         verifying.set()
         assert release.wait(30)
         return real_open(blob, **kw)
 
-    monkeypatch.setattr(registry_module, "open_packet", slow_open)
+    monkeypatch.setattr(uploads_module, "open_packet", slow_open)
     rid = str(uuid.UUID(int=7))
     blob = small_packet(reg, keys, rid)
     _created(reg, blob, rid)
@@ -92,7 +92,7 @@ def test_an_upload_re_created_during_verification_is_not_completed_by_the_stale_
     rid = str(uuid.UUID(int=9))
     old, new = small_packet(reg, keys, rid), small_packet(reg, keys, rid)
     assert old != new  # a fresh ephemeral key and nonce each time
-    real_open = registry_module.open_packet
+    real_open = uploads_module.open_packet
     calls = []
 
     def open_while_resealed(blob: bytes, **kw: Any) -> Any:
@@ -101,7 +101,7 @@ def test_an_upload_re_created_during_verification_is_not_completed_by_the_stale_
         calls.append(blob)
         return real_open(blob, **kw)
 
-    monkeypatch.setattr(registry_module, "open_packet", open_while_resealed)
+    monkeypatch.setattr(uploads_module, "open_packet", open_while_resealed)
     _created(reg, old, rid)
     with pytest.raises(CentralError) as err:
         reg.append_chunk("ST-01", rid, 1, 0, old)
@@ -124,13 +124,13 @@ def test_a_completion_raced_by_its_own_retry_answers_complete_once(tmp_path: Pat
     blob = small_packet(reg, keys, rid)
     _created(reg, blob, rid)
     both_verifying = threading.Barrier(2, timeout=30)
-    real_open = registry_module.open_packet
+    real_open = uploads_module.open_packet
 
     def open_when_both_verify(b: bytes, **kw: Any) -> Any:
         both_verifying.wait()
         return real_open(b, **kw)
 
-    monkeypatch.setattr(registry_module, "open_packet", open_when_both_verify)
+    monkeypatch.setattr(uploads_module, "open_packet", open_when_both_verify)
     answers: list[Any] = []
     threads = [threading.Thread(target=lambda: answers.append(reg.append_chunk("ST-01", rid, 1, 0, blob)))
                for _ in range(2)]
