@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import string
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +83,21 @@ def test_dynamic_codes_of_the_ui_exist() -> None:
         wanted += [f"tui.feature.{f}" for f in ("driver", "sync", "no_camera", "no_scanner", "no_pad", "no_printer")]
         wanted += [f"accounts.role.{r}" for r in ("operator", "supervisor", "technician")]
         assert not [w for w in wanted if w not in known], lang
+
+
+def test_stored_times_are_shown_in_the_station_local_time(monkeypatch: Any) -> None:
+    """The station stores UTC ("...T07:21:09.229+00:00"); an operator in WIB read 07:21 for 14:21."""
+    import time
+
+    from kiosk.i18n import local_time
+
+    monkeypatch.setenv("TZ", "Asia/Jakarta")
+    time.tzset()
+    try:
+        assert local_time("2026-12-02T07:21:09.229+00:00") == "2026-12-02 14:21:09"
+        assert local_time("2026-12-02T23:30:00+00:00", seconds=False) == "2026-12-03 06:30"
+        assert local_time(None) == "" and local_time("") == ""
+        assert local_time("not a time") == "not a time"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

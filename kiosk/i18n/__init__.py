@@ -9,6 +9,7 @@ only the UI and the CLI call :func:`translate`. Bahasa Indonesia is the default 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import string
 import tomllib
@@ -79,6 +80,21 @@ def number(value: float, decimals: int = 0, language: str | None = None) -> str:
     text = f"{value:,.{decimals}f}"
     group, point = translate("format.group", lang), translate("format.point", lang)
     return text.replace(",", "\0").replace(".", point).replace("\0", group)
+
+
+def local_time(stamp: str | None, *, seconds: bool = True) -> str:
+    """A stored timestamp (ISO 8601 with its UTC offset, as the store, the audit trail and sync
+    write them) in the station's local time, "2026-12-02 14:21:09": an operator in WIB read the UTC
+    time sliced out of the stamp, seven hours off. "" for none; text that is no timestamp stays."""
+    if not stamp:
+        return ""
+    try:
+        when = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if when.tzinfo is not None:
+        when = when.astimezone()  # the machine's zone (TZ, /etc/localtime): the station's clock
+    return when.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def describe(err: BaseException, language: str | None = None) -> str:
