@@ -96,6 +96,16 @@ class KioskApp(App[None]):
     def devices(self) -> DeviceProvider:
         return self.station.devices  # type: ignore[return-value]
 
+    def switch_screen(self, screen: Any) -> Any:
+        """Textual's switch, started from the app's context. Textual starts the new screen's message
+        loop as a task of the current context, where the screen whose handler runs is the active
+        message pump; the new loop keeps that screen as its context token's old value for as long as
+        it runs. A screen that outlives the one that opened it (home after the login, the kept form
+        after the NIK step) kept it alive for the session, with the first resident's NIK (issue 11
+        §3, tests/tui/test_startup_preparation.py). ``_context`` is Textual's own (MessagePump)."""
+        with self._context():
+            return super().switch_screen(screen)
+
     def translate_keys(self) -> None:
         bindings = self._merged_bindings.copy() if self._merged_bindings else BindingsMap()
         for key, action, code, *_ in self.KEYS:
