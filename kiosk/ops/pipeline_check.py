@@ -31,11 +31,14 @@ import time
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from kiosk.capture.thresholds import QualityThresholds
+
+if TYPE_CHECKING:
+    from kiosk.devices.protocols import PenPoint
 
 log = logging.getLogger("kiosk.selftest")
 
@@ -80,7 +83,7 @@ def synthetic_finger(seed: int = 11) -> np.ndarray:
     return np.where(inside, 128 - 100 * ridges, 255).clip(0, 255).astype(np.uint8)
 
 
-def synthetic_signature() -> list["PenPoint"]:
+def synthetic_signature() -> list[PenPoint]:
     """Two pen strokes (mm, 0.01 s apart), long enough to pass the signature checks."""
     from kiosk.devices.protocols import PenPoint
 

@@ -34,6 +34,19 @@ async def test_the_preload_worker_runs_the_pipeline_self_test_before_the_station
     assert app.pipeline_checks == ["ok"]
 
 
+async def test_malloc_is_trimmed_in_the_preload_worker_once_the_self_test_is_done(
+        make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[str] = []
+    monkeypatch.setattr(services, "load_capture_models", lambda cfg: events.append("models"))
+    monkeypatch.setattr(services, "check_pipeline", lambda cfg: events.append("self-test") or [])
+    monkeypatch.setattr(malloc, "release_free_memory",
+                        lambda libc=None: events.append(f"trim {threading.current_thread() is threading.main_thread()}"))
+    app = make_app(preload_models=True)
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.models_ready.is_set())
+    assert events == ["models", "self-test", "trim False"]
+
+
 async def test_the_self_test_adds_no_record_and_no_audit_row(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
     real = services.check_pipeline
