@@ -100,6 +100,22 @@ after the first enrollment, 267 after the 10th; 30 enrollments: 203 / 260 / 270 
 1st to the 30th). Not met: growth from the ready station (67 MB), nearly all of it in the first
 enrollment (native buffers of the first face capture, fingers, card print and upload: not traced
 by tracemalloc; not yet attributed).
+
+Memory, measured 2026-12-02 (daymem2 branch; ``TUI_DAY_TRACEMALLOC=objects TUI_DAY_TRACEMALLOC_FROM=0``
+with the resident pages by mapping and the modules imported, benchmarks/heap_growth.py): ready -> after
+the 1st was +41 MB resident: anonymous +30 (glibc +13 of it, the rest Python objects: Textual's
+strips, styles and the kept form, rich's colour and style caches), OpenCV's pages +5, nbis +3, numpy
++1, libjpeg +0.6; 44 modules imported (textual-image, Pillow's plugins, the WSQ codec, the print
+path, rich's emoji table). The start-up self-test (kiosk/ops/pipeline_check.py) and the imports in
+kiosk/tui/warmup.py moved the library pages, imports and codec buffers before "ready"; ready -> after
+the 1st is now +26 MB resident (anonymous +22: Python objects of the screens first shown and the
+bounded caches of rich and Textual; OpenCV +2.4, the camera's). ``TUI_DAY_ENROLLMENTS=10``, before
+(c5fb710, load 1.4 -> 4.7): process 107 MB, ready 215, after the 1st 260, end 272: growth 56.8 MB
+(11.9 after the 1st). After (load 4.2 -> 6.7): 107 / 226 / 253 / 267: growth 40.4 MB (13.2 after
+the 1st). 30 enrollments after (load 6.2 -> 7.9): 108 / 227 / 255 / 269: growth 42.5 MB from ready
+(goal < 50: met), 14.7 after the 1st; ready - process 119 MB. Said plainly: the process ends the day
+2-5 MB lower than before, not 16 lower; most of the goal is met by loading before "ready" what the
+first resident used to load (ready is 11-15 MB higher), which is what a station should do anyway.
 """
 
 from __future__ import annotations
