@@ -29,7 +29,6 @@ import io
 import logging
 import time
 from dataclasses import dataclass
-from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Callable
 
@@ -97,8 +96,9 @@ def synthetic_signature() -> list[PenPoint]:
     return points
 
 
-@cache
 def face_sample_image() -> np.ndarray:
+    """The built-in portrait, decoded for each run (not cached: the self-test runs once per start,
+    and its pixels would stay in memory for nothing)."""
     import cv2
 
     data = resources.files("kiosk.ops").joinpath("data/self_test_face.jpg").read_bytes()

@@ -36,3 +36,23 @@ async def test_after_an_enrollment_neither_the_login_nor_the_nik_screen_is_kept(
         assert alive(LoginScreen) == 0
         assert alive(NikScreen) == 0
         assert alive(ParsedNik) == 0  # the resident's NIK, read into its region and birth date
+
+
+async def test_after_an_enrollment_its_capture_screens_and_samples_are_released(make_app: Any, accounts: Any,
+                                                                                devices: Any) -> None:
+    from kiosk.capture.face_capture import FaceCapture
+    from kiosk.capture.finger import FingerAssessment
+    from kiosk.tui.screens.enroll_face import FaceScreen
+    from kiosk.tui.screens.enroll_fingers import FingersScreen
+    from kiosk.tui.screens.enroll_review import ReviewScreen
+    from kiosk.tui.screens.enroll_signature import SignatureScreen
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await enroll(pilot, app, devices)
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and not app.screen.workers)
+        await pilot.pause()
+        kept = {kind.__name__: alive(kind) for kind in (FaceScreen, FingersScreen, SignatureScreen, ReviewScreen,
+                                                         FaceCapture, FingerAssessment)}
+        assert kept == dict.fromkeys(kept, 0)
