@@ -75,6 +75,9 @@ class LocalCentralConfig:
     fault_rate: Share = 0.0
     latency_ms: Annotated[float, Ge(0)] = 0.0
     bandwidth_kbps: Annotated[float, Ge(0)] = 0.0
+    #: serve https with a self-signed certificate the station pins: the path a real station's
+    #: sync takes (TLS, pinning, session resumption), without a real central
+    https: bool = False
 
 
 @dataclass(frozen=True)

@@ -112,3 +112,24 @@ async def test_a_notification_shows_brackets_as_written(make_app: Any, accounts:
         await wait_for(pilot, lambda: bool(list(app._notifications)), tries=200)
         [note] = [n for n in app._notifications if "[receipt] queue" in n.message]
         assert note.markup is False, "a notification's brackets would be read as markup"
+
+
+async def test_home_queue_figures_stand_in_one_column_whatever_the_state_names(make_app: Any,
+                                                                                accounts: Any) -> None:
+    """Seen in tmux: "ditahan untuk supervisor     1" stood six columns right of the other figures."""
+    from kiosk.tui.messages import QueueReport
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        home = app.screen
+        set_language("id")
+        try:
+            home.queue = QueueReport({"approved": 1, "held": 1, "queued": 12}, today=2)
+            home.render_queue()
+            rows = _plain(home.query_one("#queue", Static)).splitlines()[1:]
+        finally:
+            set_language("en")
+        assert len(rows) == 3 and translate("state.held", "id") in "\n".join(rows)
+        assert len({len(row.rstrip()) for row in rows}) == 1, rows  # the figures end in one column

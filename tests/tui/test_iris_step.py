@@ -96,3 +96,71 @@ async def test_a_poor_eye_is_captured_again_and_both_eyes_are_stored(tmp_path: P
         assert set(stored) == {1, 2} and stored[2].quality == 75 and stored[2].format == "iso19794-6"
     finally:
         set_language("id")
+
+
+async def test_with_both_eyes_done_the_step_says_ctrl_s_and_names_the_next_step(tmp_path: Path) -> None:
+    from textual.widgets import Static
+
+    app = _app(tmp_path, IRIS_TABLES, FakeIris([(90, 91)]))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            rec = app.store.create_draft(resident(4), actor="siti")
+            app.push_screen(IrisScreen(rec.id))
+            await wait_for(pilot, lambda: isinstance(app.screen, IrisScreen) and app.screen.query("#iris-status"))
+            screen: Any = app.screen
+            status = screen.query_one("#iris-status", Static)
+            assert "Ctrl+S" not in str(status.render())  # nothing captured yet: only "press C"
+            await pilot.press("c")
+            await wait_for(pilot, lambda: all(s.done for s in screen.slots.values()) and not screen.busy)
+            text = " ".join(str(status.render()).split())
+            assert "press Ctrl+S to save them and go on to the Signature step" in text
+            # the kept eyes are shown, each on its side
+            assert screen.query_one("#iris-right").image is not None
+            assert screen.query_one("#iris-left").image is not None
+    finally:
+        set_language("id")
+
+
+async def test_the_review_lists_both_irises_with_their_device_scores(tmp_path: Path) -> None:
+    from textual.widgets import Static
+
+    from kiosk.capture.iris import assess_iris, iris_sample
+    from kiosk.capture.storage import store_iris
+    from kiosk.capture.thresholds import quality_thresholds
+    from kiosk.tui.screens.enroll_review import ReviewScreen
+
+    app = _app(tmp_path, IRIS_TABLES, FakeIris([(90, 91)]))
+    try:
+        async with app.run_test(size=(100, 40)) as pilot:
+            rec = app.store.create_draft(resident(5), actor="siti")
+            th = quality_thresholds(app.cfg).iris
+            for image in FakeIris([(83, 71)]).capture_irises():
+                store_iris(app.store, rec.id, iris_sample(image, assess_iris(image, th), th), actor="siti")
+            app.push_screen(ReviewScreen(rec.id))
+            await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.query("#review"))
+            await pilot.pause()
+            text = str(app.screen.query_one("#review", Static).render())
+            assert "Right iris: device score 83" in text and "Left iris: device score 71" in text
+    finally:
+        set_language("id")
+
+
+async def test_on_an_iris_station_the_finished_fingers_point_to_the_iris_step(tmp_path: Path) -> None:
+    from textual.widgets import Static
+
+    from kiosk.tui.screens.enroll_fingers import FingersScreen
+
+    app = _app(tmp_path, IRIS_TABLES, FakeIris([(90, 91)]))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            rec = app.store.create_draft(resident(6), actor="siti")
+            app.push_screen(FingersScreen(rec.id))
+            await wait_for(pilot, lambda: getattr(app.screen, "loaded", False))
+            for _ in range(len(app.screen.positions)):
+                before = len(app.screen.scores)
+                await pilot.press("c")
+                await wait_for(pilot, lambda: len(app.screen.scores) > before, tries=200)
+            text = " ".join(str(app.screen.query_one("#finger-status", Static).render()).split())
+            assert "go on to the Irises step" in text
+    finally:
+        set_language("id")

@@ -241,8 +241,10 @@ class HomeScreen(KioskScreen):
         else:
             counts = self.queue.counts
             shown = [s for s in RecordState if counts.get(s.value)] or [RecordState.DRAFT, RecordState.QUEUED]
+            labels = {state: translate("state." + state.value) for state in shown}
+            width = max(14, *(len(label) + 1 for label in labels.values()))  # one column for every state's figure
             for state in shown:
-                lines.append(f"{translate('state.' + state.value):<14}{number(counts.get(state.value, 0)):>6}")
+                lines.append(f"{labels[state]:<{width}}{number(counts.get(state.value, 0)):>6}")
         set_text(self.query_one("#queue", Static), "\n".join(lines), layout=False)
 
     def render_today(self) -> None:
