@@ -302,7 +302,10 @@ async def enroll(keys: OperatorKeys, app: Any, nik: str) -> None:
         await keys.press("c", lambda: app.screen.busy or any(s.attempts for s in app.screen.slots.values()))
         await wait_for(lambda: all(s.done for s in app.screen.slots.values()) and not app.screen.busy)
         # answered when the eyes are being stored (in a worker) or the signature step shows
-        await keys.press("ctrl+s", lambda: app.screen.storing or isinstance(app.screen, SignatureScreen))
+        # (getattr: once the signature step shows, the screen has no ``storing``; the AttributeError
+        # counted as "not shown" and the key timed out when no refresh fell while the eyes were stored)
+        await keys.press("ctrl+s", lambda: getattr(app.screen, "storing", False)
+                         or isinstance(app.screen, SignatureScreen))
         await wait_for(lambda: isinstance(app.screen, SignatureScreen))
     await wait_for(lambda: len(app.screen.points) >= 200)
     # answered when the screen says the signature is being checked and saved (in a worker)
