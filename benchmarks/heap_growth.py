@@ -17,7 +17,7 @@ import threading
 import tracemalloc
 from types import FrameType
 from collections import Counter
-from typing import TextIO
+from typing import Iterable, TextIO
 
 
 def _name(o: object) -> str:
@@ -69,23 +69,26 @@ def native_figures() -> dict[str, float]:
     return out
 
 
-def resident_by_mapping() -> dict[str, float]:
-    """Resident MB per mapped file (``/proc/self/smaps``, Linux), anonymous mappings under
-    ``[anon]``, glibc's main heap under ``[heap]``, thread stacks and the rest by their name."""
+def resident_by_mapping(lines: Iterable[str] | None = None) -> dict[str, float]:
+    """Resident MB per mapped file (``/proc/self/smaps``, Linux; ``lines`` in that format for a
+    test), anonymous mappings under ``[anon]``, glibc's main heap under ``[heap]``, thread stacks
+    and the rest by their name."""
+    if lines is None:
+        try:
+            with open("/proc/self/smaps") as f:
+                return resident_by_mapping(f.readlines())
+        except OSError:
+            return {}
     out: dict[str, float] = {}
     name = "[anon]"
-    try:
-        with open("/proc/self/smaps") as f:
-            for line in f:
-                head = line.split(maxsplit=5)
-                if not head:
-                    continue
-                if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):  # a mapping's header
-                    name = head[5].strip() if len(head) == 6 else "[anon]"
-                elif head[0] == "Rss:":
-                    out[name] = out.get(name, 0.0) + int(head[1]) / 1024
-    except OSError:
-        pass
+    for line in lines:
+        head = line.split(maxsplit=5)
+        if not head:
+            continue
+        if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):  # a mapping's header
+            name = head[5].strip() if len(head) == 6 else "[anon]"
+        elif head[0] == "Rss:":
+            out[name] = out.get(name, 0.0) + int(head[1]) / 1024
     return out
 
 
