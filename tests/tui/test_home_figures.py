@@ -133,3 +133,19 @@ async def test_home_queue_figures_stand_in_one_column_whatever_the_state_names(m
             set_language("en")
         assert len(rows) == 3 and translate("state.held", "id") in "\n".join(rows)
         assert len({len(row.rstrip()) for row in rows}) == 1, rows  # the figures end in one column
+
+
+def test_the_last_sync_is_shown_in_the_station_time_zone() -> None:
+    """Home read "Sinkron terakhir: 2026-12-02 07:21:09", the UTC time, on a station in WIB."""
+    from kiosk.i18n import current_language
+    from kiosk.tui.messages import NetworkReport
+    from kiosk.tui.screens.home import network_lines
+    from kiosk.tui.services import NetworkState
+
+    was = current_language()
+    try:
+        set_language("id")
+        lines = network_lines(NetworkReport(NetworkState("online", "2026-12-02T07:21:09.229+00:00", 0)))
+    finally:
+        set_language(was)
+    assert "Sinkron terakhir: 2026-12-02 14:21:09" in lines

@@ -11,7 +11,7 @@ from textual.containers import Grid
 from textual.widgets import Static
 
 from kiosk.devices.base import DeviceState
-from kiosk.i18n import number, translate
+from kiosk.i18n import local_time, number, translate
 from kiosk.store import RecordState
 from kiosk.tui import services
 from kiosk.tui.base import KioskScreen, set_text
@@ -65,8 +65,7 @@ def network_lines(rep: NetworkReport) -> list[str]:
     assert rep.state is not None
     st = rep.state
     lines = [translate("tui.net." + st.state)]
-    lines.append(translate("tui.home.last_sync", when=(st.last_sync or "")[:19].replace("T", " ")
-                           or translate("tui.home.never")))
+    lines.append(translate("tui.home.last_sync", when=local_time(st.last_sync) or translate("tui.home.never")))
     lines.append(translate("tui.home.pending", kib=number(st.pending_bytes / 1024)))
     if st.upload_progress is not None:
         done, total = st.upload_progress
