@@ -92,9 +92,19 @@ def set_time_zone(name: str) -> None:
     _zone = zoneinfo.ZoneInfo(name)
 
 
+def station_zone() -> dt.tzinfo:
+    """The station's time zone (WIB unless the config names another)."""
+    return _zone
+
+
 def station_time(when: dt.datetime) -> dt.datetime:
-    """An aware time in the station's zone (WIB unless the config names another)."""
+    """An aware time in the station's zone."""
     return when.astimezone(_zone)
+
+
+def station_today() -> dt.date:
+    """The station's calendar day: "today" on the home screen, the progress chart, daily upkeep."""
+    return station_time(dt.datetime.now(dt.timezone.utc)).date()
 
 
 def local_time(stamp: str | None, *, seconds: bool = True) -> str:

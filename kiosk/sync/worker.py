@@ -221,6 +221,7 @@ class SyncWorker:
         report["decisions"] += self._step("decisions", self.inbox.pull)
         report["resubmitted"] += self._step("deletions", self.requests.process_deletions)
         report["reprints"] = self._step("reprints", self.requests.process_reprints)
+        self._step("packet files", self.outbox.sweep)
         pending = self.outbox.pending()
         with s.lock:
             s.done, s.total = 0, len(pending)

@@ -11,7 +11,7 @@ from textual.containers import Grid
 from textual.widgets import Static
 
 from kiosk.devices.base import DeviceState
-from kiosk.i18n import local_time, number, translate
+from kiosk.i18n import local_time, number, station_zone, translate
 from kiosk.store import RecordState
 from kiosk.tui import services
 from kiosk.tui.base import KioskScreen, set_text
@@ -57,7 +57,7 @@ def target_line(done: int, target: int) -> str:
 
 def queue_report(store: Any, today: str) -> QueueReport:
     """Records per state and today's recordings (worker side: SQLite stays off the event loop)."""
-    return QueueReport(store.counts(), dict(store.enrolled_per_day(1)).get(today, 0))
+    return QueueReport(store.counts(), dict(store.enrolled_per_day(1, station_zone())).get(today, 0))
 
 
 def network_lines(rep: NetworkReport) -> list[str]:
