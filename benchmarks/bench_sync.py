@@ -32,14 +32,19 @@
   (:func:`kiosk.central.tls.tls_context`) and pinned by the station as its ``[central] ca_file``
   (:func:`kiosk.sync.worker.central_transport`), through the same proxy; with the number of
   full and resumed TLS handshakes. ``*_split_*`` rows say where the cut runs' uplink bytes went,
-  per packet byte (link_proxy.LinkProxy.uplink_account). ``SYNC_LINK_SEED`` picks the proxy's
-  cut seed (default 7).
+  per packet byte (link_proxy.LinkProxy.uplink_account), and ``*_requests_*`` rows how many
+  requests of each method the station started. ``SYNC_LINK_SEED`` picks the proxy's cut seed
+  (default 7); ``SYNC_LINK_CUT_MODEL=legacy`` runs the proxy's older cut model (bytes already past
+  the bottleneck lost too), to compare with figures measured before it changed;
+  ``SYNC_LINK_PACING=0`` turns the station's pacing of upload writes under cuts off
+  (kiosk.sync.pacing), to see what it buys.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -204,10 +209,15 @@ class LinkRun(NamedTuple):
     #: TLS handshakes the station made, and how many of them resumed a session
     tls_handshakes: int = 0
     tls_resumed: int = 0
+    #: requests the station started (answered or not), per method
+    methods: dict[str, int] = {}
+    #: upload bytes the station wrote paced (kiosk.sync.pacing), and the link rate it estimated
+    paced_bytes: int = 0
+    rate_estimate: float = 0.0
 
 
 def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None, *, tls: bool = False,
-              budget_s: float = 900.0, seed: int = 7) -> LinkRun:
+              budget_s: float = 900.0, seed: int = 7, cut_model: str = "bottleneck") -> LinkRun:
     reg = CentralRegistry(tmp / f"{name}-central", decision_delay_s=3600)
     verify: Any = True
     server_tls = None
@@ -225,7 +235,7 @@ def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None, *,
                             attempts_per_pass=20)
     port = int(server.url.rsplit(":", 1)[1])
     with LinkProxy(port, rate_bps=LINK_BPS, rtt_s=LINK_RTT_S, cuts=cuts, seed=seed,
-                   scheme="https" if tls else "http") as proxy:
+                   scheme="https" if tls else "http", cut_model=cut_model) as proxy:
         headers: list[int] = []
         if tls:  # the pinned certificate, as a real station's config gives it
             cfg = SimpleNamespace(path=Path("config.toml"), station=SimpleNamespace(simulated=False),
@@ -239,6 +249,10 @@ def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None, *,
 
         client = CentralClient(proxy.url, name, keys.signing, timeout_s=settings.timeout_s, on_exchange=count,
                                verify=verify)
+        if os.environ.get("SYNC_LINK_PACING") == "0":  # compare: writes never paced (records still sized for cuts)
+            client.pace.next_upload = lambda: None  # type: ignore[method-assign]
+        methods: Counter[str] = Counter()
+        client.http.event_hooks["request"].append(lambda request: methods.update([request.method]))
         worker = SyncWorker(store, client, station_id=name, station_key=keys.signing,
                             sealing_key=reg.keys.sealing_public, permit_key=reg.keys.signing_public,
                             settings=settings, seed=3)
@@ -253,7 +267,8 @@ def _link_run(tmp: Path, name: str, n: int, cuts: tuple[float, float] | None, *,
             packet_bytes = sum(r[0] for r in reg.conn.execute("SELECT length(packet) FROM records"))
         handshakes = getattr(client, "tls_handshakes", lambda: (0, 0))()
         run = LinkRun(took, packet_bytes, proxy.bytes_up, arrived, proxy.cut_count, headers,
-                      proxy.uplink_account(), *handshakes)
+                      proxy.uplink_account(), *handshakes, dict(methods), client.pace.paced_bytes,
+                      client.pace.rate() or 0.0)
         worker.close()
         client.close()
     server.stop()
@@ -273,18 +288,23 @@ def _split_rows(prefix: str, run: LinkRun) -> list[dict[str, Any]]:
                         None)]
     rows += [result("sync_link", f"{prefix}split_answered_http_headers", sum(run.headers) / p, "x", None),
              result("sync_link", f"{prefix}connections", a["connections"], "connections", None)]
+    rows += [result("sync_link", f"{prefix}requests_{method.lower()}", count, "requests", None)
+             for method, count in sorted(run.methods.items())]
+    rows += [result("sync_link", f"{prefix}paced_bytes_per_packet_byte", run.paced_bytes / p, "x", None),
+             result("sync_link", f"{prefix}estimated_link_rate", run.rate_estimate, "B/s", LINK_BPS)]
     return rows
 
 
 def bench_sync_link() -> list[dict[str, Any]]:
     n = 3
     seed = int(os.environ.get("SYNC_LINK_SEED", "7"))
+    cut_model = os.environ.get("SYNC_LINK_CUT_MODEL", "bottleneck")
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as d:
         for tls, prefix in ((False, ""), (True, "tls_")):
             clear = _link_run(Path(d), f"LINK-64K{prefix}", n, None, tls=tls, seed=seed)
             assert clear.arrived == n
-            cut = _link_run(Path(d), f"LINK-CUTS{prefix}", n, (2.0, 5.0), tls=tls, seed=seed)
+            cut = _link_run(Path(d), f"LINK-CUTS{prefix}", n, (2.0, 5.0), tls=tls, seed=seed, cut_model=cut_model)
             rows += [result("sync_link", f"{prefix}goodput_64kbit_600ms", clear.packet_bytes / clear.took, "B/s",
                             LINK_BPS)]
             if not tls:

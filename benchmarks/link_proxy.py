@@ -3,10 +3,22 @@
 Each direction is one shared link of ``rate_bps`` bytes/s with a one-way delay of ``rtt_s / 2``
 (a byte leaves when the link is free and its serialisation time has passed, and arrives one
 delay later), behind a small modem buffer (``buffer_s`` seconds of traffic: beyond it the proxy
-stops reading, so the sender's socket fills up as on a real slow link). ``cuts=(lo, hi)``
-drops every open connection (RST, queued bytes lost) at random intervals of lo..hi seconds,
-seeded, as a mobile link that keeps breaking. ``bytes_up`` counts the bytes the station put
-on the uplink, which is what a metered link bills.
+stops reading, so the sender's socket fills up as on a real slow link). ``bytes_up`` counts
+the bytes the station put on the uplink, which is what a metered link bills: every byte that
+entered the modem buffer; bytes still in the station's socket buffer never crossed the link
+and are not counted.
+
+``cuts=(lo, hi)`` breaks the radio at random intervals of lo..hi seconds, seeded, as a mobile
+link that keeps breaking. The cut is at the bottleneck, the station's end of the link: what
+waits in the modem buffer (not yet serialised) is lost, was counted, and the link is free at
+once for the next connection; bytes the uplink had already serialised are past the cut and
+reach the central, which then sees the connection reset; answers on their way down are lost
+(the station's radio is gone) and the station sees a reset at once. Not modelled: TCP's
+handshake (a real link carries nothing for one round trip after a connect; on loopback the
+proxy cannot hold the station's connect back, so a new connection is usable at once here).
+``cut_model="legacy"`` keeps the older model, in which a cut also lost the bytes already past
+the bottleneck (on their way, up to one delay of traffic) and the lost modem bytes kept the
+link busy after the cut: only to compare figures with earlier runs.
 
 Where those bytes go is counted per connection (:class:`Flow`): what the link carried and what
 it handed to the central before a cut, and, for TLS (``scheme="https"``: the proxy only
@@ -93,7 +105,7 @@ class Flow:
 
     @property
     def lost_in_flight(self) -> int:
-        """Carried but never handed over (in the modem buffer or on the way at the cut)."""
+        """Carried but never handed over: in the modem buffer at a cut (the legacy model: or on the way)."""
         return self.carried - self.delivered
 
 
@@ -107,23 +119,45 @@ class _Link:
         #: bytes handed to the far end (carried minus what cuts lost on the way)
         self.delivered = 0
 
-    def book(self, n: int) -> float:
-        """Put ``n`` bytes on the link now; returns when they arrive at the far end."""
+    def book(self, n: int) -> tuple[float, float]:
+        """Put ``n`` bytes on the link now: (when their serialisation ends, when they arrive)."""
         now = time.monotonic()
         depart = max(now, self.busy_until) + n / self.rate
         self.busy_until = depart
         self.carried += n
-        return depart + self.delay
+        return depart, depart + self.delay
 
     def backlog(self) -> float:
         return max(0.0, self.busy_until - time.monotonic())
 
+    def flush(self, now: float) -> None:
+        """A cut: the modem buffer's bytes are dropped, so the link is free from ``now``."""
+        self.busy_until = min(self.busy_until, now)
+
+
+@dataclass(eq=False)
+class _Conn:
+    """One proxied connection: the station's side, the central's side, the uplink's flow, and
+    when the link cut it (None while it holds)."""
+
+    station: asyncio.StreamWriter
+    central: asyncio.StreamWriter
+    flow: Flow
+    cut_at: float | None = None
+
+
+CUT_MODELS = ("bottleneck", "legacy")
+
 
 class LinkProxy:
     def __init__(self, target_port: int, *, rate_bps: float, rtt_s: float, cuts: tuple[float, float] | None = None,
-                 seed: int = 1, buffer_s: float = 0.15, segment: int = 1024, scheme: str = "http") -> None:
+                 seed: int = 1, buffer_s: float = 0.15, segment: int = 1024, scheme: str = "http",
+                 cut_model: str = "bottleneck") -> None:
+        if cut_model not in CUT_MODELS:
+            raise ValueError(f"cut_model must be one of {CUT_MODELS}")
         self.target_port = target_port
         self.scheme = scheme
+        self.cut_model = cut_model
         #: the uplink of every connection, in the order they were opened
         self.flows: list[Flow] = []
         self.up = _Link(rate_bps, rtt_s / 2, buffer_s)
@@ -133,7 +167,7 @@ class LinkProxy:
         self.segment = segment
         self.port = 0
         self.cut_count = 0
-        self._conns: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
+        self._conns: set[_Conn] = set()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="link-proxy", daemon=True)
@@ -155,6 +189,10 @@ class LinkProxy:
                 "tls_handshake_bytes": sum(t.handshake_bytes for t in tls),
                 "tls_record_overhead": sum(t.app_records for t in tls) * (RECORD_HEADER + 17),
                 "tls_split_record_tails": sum(f.lost_tail for f in self.flows)}
+
+    def cut_now(self) -> None:
+        """Break the link now (what the seeded cutter does; tests call it directly)."""
+        self._loop.call_soon_threadsafe(self._cut)
 
     def __enter__(self) -> "LinkProxy":
         self._thread.start()
@@ -186,11 +224,21 @@ class LinkProxy:
         assert self.cuts is not None
         while True:
             await asyncio.sleep(self.rng.uniform(*self.cuts))
-            self.cut_count += 1
-            for a, b in list(self._conns):
-                for w in (a, b):
-                    w.transport.abort()  # RST: what is queued is lost
-            self._conns.clear()
+            self._cut()
+
+    def _cut(self) -> None:
+        now = time.monotonic()
+        self.cut_count += 1
+        if self.cut_model == "bottleneck":
+            self.up.flush(now)
+            self.down.flush(now)
+        for conn in list(self._conns):
+            conn.cut_at = now
+            conn.station.transport.abort()  # RST: the station's unread answers are lost
+            if self.cut_model == "legacy":
+                conn.central.transport.abort()  # and everything on its way up with them
+            # (bottleneck: the uplink's pump hands over what was past the cut, then resets the central)
+        self._conns.clear()
 
     async def _accept(self, c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
         try:
@@ -198,29 +246,34 @@ class LinkProxy:
         except OSError:
             c_writer.transport.abort()
             return
-        pair = (c_writer, s_writer)
-        self._conns.add(pair)
         flow = Flow(tls=TlsRecordTally() if self.scheme == "https" else None)
+        conn = _Conn(c_writer, s_writer, flow)
+        self._conns.add(conn)
         self.flows.append(flow)
         try:
-            await asyncio.gather(self._pump(c_reader, s_writer, self.up, flow),
-                                 self._pump(s_reader, c_writer, self.down), return_exceptions=True)
+            await asyncio.gather(self._pump(c_reader, s_writer, self.up, conn, flow),
+                                 self._pump(s_reader, c_writer, self.down, conn), return_exceptions=True)
         except asyncio.CancelledError:  # the proxy is closing (asyncio would print a cancelled accept)
-            for w in pair:
+            for w in (c_writer, s_writer):
                 w.transport.abort()
             return
-        flow.cut = pair not in self._conns  # the cutter took it out
+        flow.cut = conn.cut_at is not None
         if flow.tls is not None:
             flow.lost_tail = flow.tls.split_tail(flow.delivered)
-        self._conns.discard(pair)
-        for w in pair:
+        self._conns.discard(conn)
+        for w in (c_writer, s_writer):
             w.transport.abort()
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: _Link,
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: _Link, conn: _Conn,
                     flow: Flow | None = None) -> None:
-        queue: deque[tuple[float, bytes]] = deque()
+        # (serialised by, arrives at, bytes), in the order they went on the link
+        queue: deque[tuple[float, float, bytes]] = deque()
         arrived = asyncio.Event()
         done = False
+
+        def past_the_cut(depart: float) -> bool:
+            """Were these bytes still in the modem buffer when the link was cut?"""
+            return conn.cut_at is not None and depart > conn.cut_at
 
         async def deliver() -> None:
             while True:
@@ -229,11 +282,11 @@ class LinkProxy:
                         return
                     arrived.clear()
                     await arrived.wait()
-                at, data = queue.popleft()
+                depart, at, data = queue.popleft()
                 wait = at - time.monotonic()
-                if wait > 0:
+                if wait > 0 and not past_the_cut(depart):
                     await asyncio.sleep(wait)
-                if writer.transport.is_closing():
+                if past_the_cut(depart) or writer.transport.is_closing():  # (the cut may come while waiting)
                     return
                 writer.write(data)
                 link.delivered += len(data)
@@ -247,9 +300,10 @@ class LinkProxy:
                 while link.backlog() > link.buffer_s:  # the modem buffer is full: stop reading
                     await asyncio.sleep(link.backlog() - link.buffer_s + 0.005)
                 data = await reader.read(self.segment)
-                if not data or writer.transport.is_closing():
+                if not data or conn.cut_at is not None or writer.transport.is_closing():
                     break  # a cut connection's leftovers (still in the reader's buffer) never use the link
-                queue.append((link.book(len(data)), data))
+                depart, at = link.book(len(data))
+                queue.append((depart, at, data))
                 if flow is not None:
                     flow.carried += len(data)
                     if flow.tls is not None:
@@ -263,7 +317,9 @@ class LinkProxy:
                 arrived.set()
         try:
             await sender
-            if not writer.transport.is_closing() and writer.can_write_eof():
+            if conn.cut_at is not None:
+                writer.transport.abort()  # the far end learns of the cut once the last bytes are in
+            elif not writer.transport.is_closing() and writer.can_write_eof():
                 writer.write_eof()
         except (ConnectionError, OSError, RuntimeError):  # RuntimeError: the loop is stopping
             pass

@@ -195,7 +195,9 @@ class CentralHandler(BaseHTTPRequestHandler):
                 self._send(exc.status, None, headers)
             else:
                 self._send(exc.status, {"code": exc.code, "params": dict(exc.params)}, headers)
-        except (ConnectionError, socket.timeout):
+        except (ConnectionError, socket.timeout, ssl.SSLError):
+            # the station is gone (over TLS its end shows as ssl.SSLEOFError, not a
+            # ConnectionError): a cut link, nothing to answer and nothing to log as a failure
             self.close_connection = True
         except Exception:
             log.exception("central: unexpected failure on %s %s", self.command, self.path)

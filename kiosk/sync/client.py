@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 from urllib.parse import urlencode
@@ -22,19 +23,21 @@ from kiosk.central.auth import chunk_digest, sign_headers
 from kiosk.central.upload_ranges import parse_ranges
 from kiosk.central.tus import Creation, creation_digest, creation_headers
 from kiosk.errors import KioskError
-from kiosk.sync.tls_transport import ResumingTransport, SessionCache
+from kiosk.sync.pacing import LinkPace
+from kiosk.sync.tls_transport import ResumingBackend, ResumingTransport, SessionCache
 
 CHUNK_TYPE = "application/offset+octet-stream"
 #: bytes/s of the slowest link a body's write timeout allows for (16 kbit/s)
 MIN_LINK_BPS = 2000
 #: smallest write of upload bytes over plain http (see CentralClient.request)
 PIECE = 4096
-#: size of each write of upload bytes over https, one TLS record each (CentralClient.request).
-#: The central can decrypt only whole records, so a cut loses the record it splits (half a
-#: record per cut on average) against 22 bytes of framing per record (TLS 1.3 AES-GCM: 5
-#: header, 1 content type, 16 tag): sqrt(2 * 22 * bytes between cuts) is best, about 1.1 KB for
-#: 64 kbit/s cut every 2-5 s. Measured in ``sync_link``: 4 KB records lost 0.17x of the packet
-#: bytes in split records.
+#: size of each write of upload bytes over https while the link is being cut, one TLS record
+#: each (CentralClient.request). The central can decrypt only whole records, so a cut loses the
+#: record it splits (half a record per cut on average) against 22 bytes of framing per record
+#: (TLS 1.3 AES-GCM: 5 header, 1 content type, 16 tag): sqrt(2 * 22 * bytes between cuts) is
+#: best, about 1.1 KB for 64 kbit/s cut every 2-5 s. Measured in ``sync_link``: 4 KB records
+#: lost 0.17x of the packet bytes in split records. On a slow link that holds, the records are
+#: PIECE (0.5 % framing instead of 2.1 %: goodput).
 TLS_RECORD = 1024
 
 
@@ -63,6 +66,12 @@ class UploadAnswer:
     ranges: tuple[tuple[int, int], ...] = ()
 
 
+def _header_bytes(request: httpx.Request) -> int:
+    """The request line and header block as sent (HTTP/1.1)."""
+    line = len(request.method) + len(request.url.raw_path) + len(" HTTP/1.1\r\n") + 1
+    return line + sum(len(k) + len(v) + 4 for k, v in request.headers.raw) + 2
+
+
 def _json_ranges(value: Any, length: int) -> tuple[tuple[int, int], ...]:
     """The ``ranges`` of an upload answer; malformed ones are left out (those bytes are sent again)."""
     if not isinstance(value, list):
@@ -88,12 +97,13 @@ class CentralClient:
         limits = httpx.Limits(max_connections=16, max_keepalive_connections=8)
         #: TLS sessions kept and resumed after a cut (None with a transport given by the caller)
         self.tls_sessions: SessionCache | None = None
+        self._backend: ResumingBackend | None = None
         if transport is None:
             # small requests go out at once (no Nagle wait for the previous segment's ACK)
             # ``verify``: the pinned CA/certificate context for https (kiosk.sync.worker.central_transport)
             resuming = ResumingTransport(verify, limits=limits,
                                          socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
-            self.tls_sessions, transport = resuming.sessions, resuming
+            self.tls_sessions, self._backend, transport = resuming.sessions, resuming.backend, resuming
         self.http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout_s),
                                  transport=transport, event_hooks=hooks, limits=limits)
         # every request header is paid for on a metered link, again after each cut: send only
@@ -105,6 +115,9 @@ class CentralClient:
         #: body length -> bytes per write of upload bytes; the outbox sets it from the measured
         #: throughput (kiosk.sync.link.ChunkSizer.piece): PIECE until the link is measured
         self.piece_size: Callable[[int], int] = lambda length: PIECE
+        #: the link's rate and round trip as the requests show them; paces upload writes while
+        #: the link is being cut (kiosk.sync.pacing)
+        self.pace = LinkPace()
 
     def _hook(self, response: httpx.Response) -> None:
         response.read()
@@ -135,28 +148,60 @@ class CentralClient:
         timeout = httpx.Timeout(self.timeout_s, write=self.timeout_s + len(body) / MIN_LINK_BPS)
         content: bytes | Iterator[bytes] | None = body or None
         piece = len(body)
-        if hdrs.get("Content-Type") == CHUNK_TYPE:
+        upload = hdrs.get("Content-Type") == CHUNK_TYPE
+        pacing = self.pace.next_upload() if upload else None
+        if upload:
             piece = self.piece_size(len(body))
-            if self.tls and piece <= PIECE:  # a slow or unmeasured link over TLS: records sized for cuts
-                piece = min(piece, TLS_RECORD)
-        if piece < len(body):
+            if self.tls and piece <= PIECE and self.pace.being_cut():
+                piece = min(piece, TLS_RECORD)  # a slow link over TLS being cut: records sized for cuts
+        if piece < len(body) or pacing is not None:
             # upload bytes go out in small writes on a slow link: over TLS each write is its own
             # record, and a record the link cuts is lost whole (the central can keep only whole
             # records), so 16 KB records would lose up to 16 KB per cut, these at most ``piece``
-            # (TLS_RECORD on a slow link). On a fast link the pieces are large (each write costs
+            # (TLS_RECORD on a slow link being cut). On a fast link the pieces are large (each write costs
             # a system call and a timeout set, ~60 per packet at 4 KB) and a cut loses only
             # milliseconds of link time.
             hdrs["Content-Length"] = str(len(body))
             content = (body[i:i + piece] for i in range(0, len(body), piece))
+            if pacing is not None:  # the link is being cut: what the modem queues, a cut loses
+                content = self.pace.paced(content, pacing[0])
+        marks = self._setup_marks()
+        started = time.monotonic()
         try:
             response = self.http.request(method, target, content=content, headers=hdrs, timeout=timeout)
         except httpx.TimeoutException as exc:
             raise CentralUnavailable("sync.timeout", kind=type(exc).__name__) from None
         except httpx.HTTPError as exc:  # connect errors, resets, protocol errors mid-body
+            if not isinstance(exc, httpx.ConnectError):  # (the central not reached is not a cut)
+                self.pace.cut()
             raise CentralUnavailable("sync.network", kind=type(exc).__name__) from None
+        # a probe (paced above the estimate) is a sample; other paced uploads are the station's rate
+        app_limited = pacing is not None and not pacing[1]
+        self._measured(marks, time.monotonic() - started, upload, len(body), response.request, app_limited)
         if response.status_code >= 500:
             raise CentralUnavailable("sync.server", status=response.status_code)
         return response
+
+    def _setup_marks(self) -> tuple[int, int] | None:
+        """(TCP connections opened, TLS handshakes made) so far; None with a caller's transport."""
+        if self._backend is None:
+            return None
+        return self._backend.connects, self._backend.sessions.handshakes
+
+    def _measured(self, marks: tuple[int, int] | None, took: float, upload: bool, body: int,
+                  request: httpx.Request, paced: bool) -> None:
+        """Tell the pace what an answered request showed of the link (kiosk.sync.pacing)."""
+        now = self._setup_marks()
+        if marks is None or now is None:
+            return
+        setup = 0.0
+        if now[1] != marks[1]:  # a TLS handshake during the request: one round trip, timed apart
+            setup = self._backend.sessions.last_handshake_s if self._backend is not None else 0.0
+            self.pace.round_trip(setup)
+        if upload:
+            self.pace.transfer(body + _header_bytes(request), took - setup, paced=paced)
+        elif not body and now[0] == marks[0]:
+            self.pace.round_trip(took)  # a bodiless request on a connection already open
 
     @staticmethod
     def refused(response: httpx.Response) -> CentralRefused:

@@ -23,6 +23,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 from typing import Any, Iterable
 
 import httpcore
@@ -40,6 +41,8 @@ class SessionCache:
         self._lock = threading.Lock()
         self.handshakes = 0
         self.resumed = 0
+        #: seconds the newest handshake took: about one round trip (kiosk.sync.pacing)
+        self.last_handshake_s = 0.0
 
     def get(self, origin: Origin) -> ssl.SSLSession | None:
         with self._lock:
@@ -49,10 +52,11 @@ class SessionCache:
         with self._lock:
             self._sessions[origin] = session
 
-    def counted(self, resumed: bool) -> None:
+    def counted(self, resumed: bool, seconds: float = 0.0) -> None:
         with self._lock:
             self.handshakes += 1
             self.resumed += resumed
+            self.last_handshake_s = seconds
 
 
 class _TlsStream(httpcore.NetworkStream):
@@ -132,6 +136,7 @@ class _TcpStream(httpcore.NetworkStream):
         origin: Origin = (self._host, self._port, server_hostname)
         sock: socket.socket = self._plain.get_extra_info("socket")
         session = self._cache.get(origin)
+        started = time.monotonic()
         try:
             sock.settimeout(timeout)
             # the cache belongs to one transport, whose pool has one context: a session is only
@@ -148,7 +153,7 @@ class _TcpStream(httpcore.NetworkStream):
         except OSError as exc:  # ssl.SSLCertVerificationError included: a foreign certificate
             sock.close()
             raise httpcore.ConnectError(exc) from exc
-        self._cache.counted(tls.session_reused)
+        self._cache.counted(tls.session_reused, time.monotonic() - started)
         return _TlsStream(tls, self._cache, origin)
 
 
@@ -166,9 +171,13 @@ class ResumingBackend(httpcore.NetworkBackend):
     def __init__(self) -> None:
         self._tcp = httpcore.SyncBackend()
         self.sessions = SessionCache()
+        #: TCP connections opened (http and https): a request during which it moved paid for a
+        #: connection set-up, so its time is not a round trip (kiosk.sync.pacing)
+        self.connects = 0
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        self.connects += 1
         plain = self._tcp.connect_tcp(host, port, timeout=timeout, local_address=local_address,
                                       socket_options=socket_options)
         return _TcpStream(plain, self.sessions, host, port)

@@ -1,5 +1,6 @@
-"""Upload bytes over https go out in small TLS records, and a chunk cut mid-way keeps every
-whole record that reached the central (issue 13 §3). A record the cut splits is lost (the
+"""Upload bytes over https go out in small TLS records while the link is being cut (4 KB ones
+while it holds: less framing), and a chunk cut mid-way keeps every whole record that reached
+the central (issue 13 §3). A record the cut splits is lost (the
 central can only decrypt whole records), so the record size bounds what a cut costs; the sizes
 are read from the 5-byte TLS record headers on the wire (RFC 8446 §5.1)."""
 
@@ -17,7 +18,7 @@ from kiosk.central.keys import StationKeys
 from kiosk.central.registry import CentralRegistry
 from kiosk.central.server import CentralServer
 from kiosk.central.tls import self_signed_certificate, tls_context
-from kiosk.sync.client import TLS_RECORD, CentralClient, CentralUnavailable
+from kiosk.sync.client import PIECE, TLS_RECORD, CentralClient, CentralUnavailable
 from kiosk.sync.worker import central_transport
 from tests.sync.tls_rig import Forwarder
 
@@ -61,6 +62,7 @@ def station(tmp_path: Path) -> Iterator[SimpleNamespace]:
 
 
 def test_an_upload_chunk_goes_out_in_records_of_at_most_tls_record_bytes(station: SimpleNamespace) -> None:
+    station.client.pace.cut()  # the link is being cut
     start = len(station.relay.uplink)
     answer = station.client.send_chunk(station.url, 0, station.packet[:20 * TLS_RECORD])
     assert answer.offset == 20 * TLS_RECORD
@@ -72,7 +74,16 @@ def test_an_upload_chunk_goes_out_in_records_of_at_most_tls_record_bytes(station
     assert len(station.relay.uplink) - start < 20 * TLS_RECORD * 1.05
 
 
+def test_a_slow_link_that_holds_gets_records_of_a_piece(station: SimpleNamespace) -> None:
+    start = len(station.relay.uplink)
+    station.client.send_chunk(station.url, 0, station.packet[:20 * TLS_RECORD])
+    sent = [length - AEAD_EXTRA for kind, length, _ in records(bytes(station.relay.uplink[start:]))
+            if kind == APPLICATION_DATA]
+    assert sent.count(PIECE) == 20 * TLS_RECORD // PIECE  # no cut seen: 4 KB records, 0.5 % framing
+
+
 def test_a_cut_chunk_keeps_every_whole_record_that_arrived(station: SimpleNamespace) -> None:
+    station.client.pace.cut()  # the link is being cut: 1 KB records
     relay = station.relay
     start = len(relay.uplink)
     relay.cut_after = start + 12 * TLS_RECORD + 700  # inside the body, mid-record
