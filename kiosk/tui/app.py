@@ -24,6 +24,7 @@ from kiosk.config import Config
 from kiosk.devices.base import Device
 from kiosk.i18n import LANGUAGES, current_language, set_language, translate
 from kiosk.station import Station
+from kiosk.tui import idle_collect
 from kiosk.tui.base import APP_KEYS, KeySpec, Translated
 from kiosk.tui.wizard import StepBook
 
@@ -87,6 +88,8 @@ class KioskApp(App[None]):
         self.preload_models = preload_models
         #: set once the capture models are loaded (or failed to load) at start
         self.models_ready = threading.Event()
+        #: the process's full-collection policy (installed by kiosk.tui.warmup; None in tests)
+        self.collector = idle_collect.installed()
         self.translate_keys()
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -295,13 +298,24 @@ class KioskApp(App[None]):
         self.switch_screen(LoginScreen())
         forget_kept_steps(self, leaving)
         self.notify(translate(reason))
+        if self.collector is not None:  # the session's screens are gone: free what died while frozen
+            self.call_after_refresh(self.collector.deep, "logout")
+
+    def collect_when_idle(self, reason: str) -> None:
+        """A moment nobody waits on (home shown again): the full garbage collection, if one is due,
+        runs after this refresh, so the key that led here is answered first (kiosk.tui.idle_collect)."""
+        if self.collector is not None and self.collector.due():
+            self.call_after_refresh(self.collector.collect_if_due, reason)
 
     def check_idle_logout(self) -> None:
-        """Warn before the idle logout, then log out (drafts stay in the store for resumption)."""
+        """Warn before the idle logout, then log out (drafts stay in the store for resumption); no key
+        for a while is also a moment for a due garbage collection."""
+        idle = self.monotonic() - self.last_activity
+        if self.collector is not None and idle >= idle_collect.QUIET_S:
+            self.collector.collect_if_due("quiet")
         if self.user is None:
             return
         limit = self.cfg.accounts.idle_logout_s
-        idle = self.monotonic() - self.last_activity
         if idle >= limit:
             self.action_logout("tui.logout.idle")
         elif idle >= limit - min(IDLE_WARNING_S, limit / 2) and not self._idle_warned:

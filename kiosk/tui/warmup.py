@@ -57,4 +57,7 @@ def prepare_ui_process() -> None:
     started = time.monotonic()
     warm_up()
     frozen = freeze_long_lived()
+    from kiosk.tui import idle_collect
+
+    idle_collect.install()  # full collections at idle moments from now on, not in key handlers
     log.info("ui process prepared", extra={"frozen_objects": frozen, "seconds": round(time.monotonic() - started, 3)})
