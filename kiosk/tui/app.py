@@ -272,10 +272,18 @@ class KioskApp(App[None]):
         from kiosk.tui.screens.progress import ProgressScreen
         from kiosk.tui.screens.queue import QueueScreen
 
+        from kiosk.tui.kept import kept_or_new
+
         factory: dict[str, Callable[[], Any]] = {
             "enroll": NikScreen, "queue": QueueScreen, "print": PrintScreen,
             "diagnostics": DiagnosticsScreen, "progress": ProgressScreen,
         }
+        # built once per session and aimed again on each opening (kiosk.tui.kept): the NIK screen
+        # starts empty, the print screen reads its lists again
+        kept_pages: dict[str, type[Any]] = {"enroll": NikScreen, "print": PrintScreen}
+        if name in kept_pages:
+            self.push_screen(kept_or_new(self, name, factory[name], lambda s: s.arrive(), kept_pages[name]))
+            return
         self.push_screen(factory[name]())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -290,13 +298,13 @@ class KioskApp(App[None]):
             return
         self.store.log_action(self.user.name, "logout", reason=reason)
         self.user = None
-        from kiosk.tui.wizard import forget_kept_steps, kept_screens
+        from kiosk.tui.kept import forget_kept, kept_screens
 
         leaving = [s for s in kept_screens(self) if s in self.screen_stack]
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.switch_screen(LoginScreen())
-        forget_kept_steps(self, leaving)
+        forget_kept(self, leaving)
         self.notify(translate(reason))
         if self.collector is not None:  # the session's screens are gone: free what died while frozen
             self.call_after_refresh(self.collector.deep, "logout")

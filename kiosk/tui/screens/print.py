@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
 from kiosk.accounts import Role
-from kiosk.i18n import translate
+from kiosk.i18n import current_language, translate
 from kiosk.store import RecordState
 from kiosk.tui import services
 from kiosk.tui.base import KioskScreen, set_text
@@ -80,9 +80,11 @@ class PrintScreen(KioskScreen):
         self.names: dict[str, str] = {}
         #: record id -> (NIK, name), decrypted once per record by :meth:`load_approved`
         self.identities: dict[str, tuple[str, str]] = {}
-        #: the approved records the table shows, in queue order
-        self.approved: list[str] = []
+        #: the approved records the table shows, in queue order; None until this opening's list is read
+        self.approved: list[str] | None = None
         self.asking_tray = False
+        #: shown again from the app's kept instance (kiosk.tui.kept): its lists are read again on resume
+        self._arriving = False
 
     def compose(self) -> ComposeResult:
         yield KioskHeader()
@@ -105,6 +107,33 @@ class PrintScreen(KioskScreen):
         self.poll_stock()
         self.find_tray_checks()
 
+    def arrive(self) -> None:
+        """The kept screen is about to be shown again (kiosk.tui.kept): it reads its lists on resume."""
+        self._arriving = True
+        self.approved = None  # no print key acts on the last opening's list
+
+    def on_screen_resume(self) -> None:
+        """Shown again: what the last opening said goes (its print lines, preview, progress); the
+        table keeps its rows until the list is read again (a printed record's row leaves then, the
+        rest are not rebuilt), and the identities of records no longer approved are dropped then."""
+        if not self._arriving or not self.is_mounted:
+            return
+        self._arriving = False
+        self.failures, self.preview_text, self.asking_tray, self.names = [], "", False, {}
+        self.query_one("#card-preview").image = None
+        self.query_one("#print-progress", ProgressBar).display = False
+        self.translate_keys()  # F2 may have been pressed while the screen was kept aside
+        if self._language != current_language():
+            self.refresh_texts()
+        else:
+            self.show_status()
+            self.show_log()
+        self.query_one("#approved", DataTable).focus()
+        self.load_approved()
+        self.poll_stock()
+        self.find_tray_checks()
+        self.refresh_bindings()
+
     @work(thread=True, exclusive=True, group="print-approved")
     def load_approved(self) -> None:
         """List the approved records and decrypt the identities not in the cache yet (off the event
@@ -125,7 +154,10 @@ class PrintScreen(KioskScreen):
 
     def on_approved_records(self, msg: ApprovedRecords) -> None:
         self.identities.update(msg.new)
-        self.approved = [rid for rid in msg.order if rid in self.identities]
+        # residents no longer waiting (printed, or refused meanwhile) leave the screen's memory
+        self.identities = {rid: self.identities[rid] for rid in msg.order if rid in self.identities}
+        self.approved = list(self.identities)
+        # names stay for the opening: the messages of a batch name records that left the list meanwhile
         self.names.update({rid: self.identities[rid][1] for rid in self.approved})
         self.show_rows()
 
@@ -168,8 +200,12 @@ class PrintScreen(KioskScreen):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return str(key) if key else None
 
+    #: the language the texts were last written in
+    _language = ""
+
     def refresh_texts(self) -> None:
         """Every text in the current language (on mount and F2): the table's columns are re-made."""
+        self._language = current_language()
         table = self.query_one("#approved", DataTable)
         table.clear(columns=True)
         table.add_column(translate("tui.field.nik"), key="nik")
@@ -185,6 +221,8 @@ class PrintScreen(KioskScreen):
         """The table follows ``approved`` row by row (rows are keyed by record id): a printed record's
         row leaves, a newly approved one is added; the rest are not touched."""
         table = self.query_one("#approved", DataTable)
+        if self.approved is None:  # not read yet: the rows shown stay until it is
+            return
         wanted = self.approved
         shown = [str(row.value) for row in table.rows]
         for rid in shown:
@@ -207,7 +245,7 @@ class PrintScreen(KioskScreen):
     def show_status(self) -> None:
         # "none waiting" follows the rows: the list loads in a worker, and a message written while
         # it was still empty must not stay next to the records that arrived
-        status = self.preview_text if self.approved else translate("tui.print.none")
+        status = self.preview_text if self.approved != [] else translate("tui.print.none")
         set_text(self.query_one("#preview-status", Static), status)
 
     def show_log(self) -> None:
@@ -359,12 +397,12 @@ class PrintScreen(KioskScreen):
             self.show_status()
 
     def action_print_one(self) -> None:
-        rid = self.selected()
+        rid = self.selected() if self.approved else None  # not before this opening's list is read
         if rid:
             self.print_records([rid])
 
     def action_print_batch(self) -> None:
-        ids = list(self.approved)  # the records the table shows (read in a worker), in queue order
+        ids = list(self.approved or ())  # the records the table shows (read in a worker), in queue order
         if ids:
             self.print_records(ids)
 
