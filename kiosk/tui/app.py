@@ -56,9 +56,11 @@ class KioskApp(App[None]):
                  today: Callable[[], dt.date] = dt.date.today, sync: bool = True,
                  preload_models: bool = True) -> None:
         super().__init__()
-        from kiosk.tui.textual_fixes import unpin_styles_caches
+        from kiosk.tui.textual_fixes import release_closed_widgets_lines, uncycle_strips, unpin_styles_caches
 
         unpin_styles_caches()  # closed screens' widgets are not kept by Textual's colour cache
+        uncycle_strips()  # drawn lines freed by their reference count, not by the garbage collector
+        release_closed_widgets_lines()  # nor kept by closed widgets until a full collection
         self.cfg = cfg
         self.station = Station(cfg)
         if devices is not None:

@@ -84,6 +84,12 @@ class Picture(HalfcellImage, Renderable=HalfcellRenderable):
             return
         HalfcellImage.image.fset(self, value)  # type: ignore[attr-defined]
 
+    def on_unmount(self) -> None:
+        """The drawn lines go with the widget, freed by their reference count (the closed widget itself
+        waits for the garbage collector, and would make its collection longer)."""
+        self._lines = None
+        self._image = None
+
     def render_line(self, y: int) -> Strip:
         width, height = self.size
         base = self.visual_style.rich_style
