@@ -102,3 +102,41 @@ async def test_logout_lets_the_kept_pages_go(make_app: Any, accounts: Any) -> No
         await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen))
         assert not app.is_screen_installed(kept_name("print"))
         assert not app.is_screen_installed(kept_name("enroll"))
+
+
+async def test_review_keys_are_checked_without_reading_the_store(make_app: Any, accounts: Any, devices: Any,
+                                                                 monkeypatch: Any) -> None:
+    """The review's footer keys depend on what the record lacks: read once per refresh of its texts,
+    not on every binding refresh (each read the store on the event loop)."""
+    from tests.tui.test_receipt_ui import to_review
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_review(pilot, app, devices)
+        reads: list[str] = []
+        missing = app.store.missing
+        monkeypatch.setattr(app.store, "missing", lambda rid: (reads.append(rid), missing(rid))[1])
+        for _ in range(3):
+            app.screen.refresh_bindings()
+            await pilot.pause()
+        assert reads == []
+        assert app.screen.check_action("submit_receipt", ()) is True  # a complete record
+
+
+async def test_a_print_answer_arriving_while_the_app_exits_is_dropped(make_app: Any, accounts: Any) -> None:
+    """At exit Textual closes the kept print screen's widgets before the screen: a print worker's
+    answer arriving then was shown into widgets that were gone (NoMatches ended tui_day's day)."""
+    from kiosk.tui.messages import PrintProgress
+    from kiosk.tui.screens.print import ApprovedRecords
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await login(pilot, "budi", "rahasia456")
+        if type(app.screen).__name__ == "ResumeDraftModal":
+            await pilot.press("escape")
+        screen = await open_print(pilot, app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+    assert not screen.query("#print-progress")  # the app has exited: the kept screen's widgets are gone
+    screen.on_print_progress(PrintProgress("r-1", 1, 1, stage="printing"))
+    screen.on_approved_records(ApprovedRecords([], {}))

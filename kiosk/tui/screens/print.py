@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual import work
+from textual._context import NoActiveAppError
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -107,6 +108,14 @@ class PrintScreen(KioskScreen):
         self.poll_stock()
         self.find_tray_checks()
 
+    def closing_with_the_app(self) -> bool:
+        """The app is exiting: Textual closes a kept screen's widgets before the screen itself, and a
+        worker's answer arriving then finds no widget to show it in (kiosk.tui.kept)."""
+        try:
+            return not self.app.is_running
+        except NoActiveAppError:  # the app has exited already
+            return True
+
     def arrive(self) -> None:
         """The kept screen is about to be shown again (kiosk.tui.kept): it reads its lists on resume."""
         self._arriving = True
@@ -153,6 +162,8 @@ class PrintScreen(KioskScreen):
         self.post_message(ApprovedRecords(order, new))
 
     def on_approved_records(self, msg: ApprovedRecords) -> None:
+        if self.closing_with_the_app():
+            return
         self.identities.update(msg.new)
         # residents no longer waiting (printed, or refused meanwhile) leave the screen's memory
         self.identities = {rid: self.identities[rid] for rid in msg.order if rid in self.identities}
@@ -186,6 +197,8 @@ class PrintScreen(KioskScreen):
             self.post_message(StockReport(None, exc))
 
     def on_stock_report(self, msg: StockReport) -> None:
+        if self.closing_with_the_app():
+            return
         if msg.supplies is None and self.stock is not None and self.stock.supplies is not None:
             self.failures.append(problem_words(msg.problem) if msg.problem else "")
             self.show_log()
@@ -279,6 +292,8 @@ class PrintScreen(KioskScreen):
             self.post_message(TrayChecksFound(checks))
 
     def on_tray_checks_found(self, msg: TrayChecksFound) -> None:
+        if self.closing_with_the_app():
+            return
         if self.asking_tray or not msg.checks:
             return
         check, who = msg.checks[0]
@@ -305,6 +320,8 @@ class PrintScreen(KioskScreen):
         self.post_message(TrayResolved(record_id, good, words))
 
     def on_tray_resolved(self, msg: TrayResolved) -> None:
+        if self.closing_with_the_app():
+            return
         if msg.problem is not None:
             self.failures.append(f"[red]{msg.words['name']}: {problem_words(msg.problem)}[/red]")
         else:
@@ -339,6 +356,8 @@ class PrintScreen(KioskScreen):
         self.post_message(StockBooked(count))
 
     def on_stock_booked(self, msg: StockBooked) -> None:
+        if self.closing_with_the_app():
+            return
         self.failures.append(f"[green]{translate('tui.stock.booked', count=msg.count)}[/green]")
         self.show_log()
         self.poll_stock()
@@ -371,12 +390,16 @@ class PrintScreen(KioskScreen):
     def on_print_batch_done(self, msg: PrintBatchDone) -> None:
         """The next workers start from the event loop (a worker started from a worker's thread kept
         its screen referenced after the screen was closed)."""
+        if self.closing_with_the_app():
+            return
         self.poll_stock()
         self.find_tray_checks()  # an interrupted job (no answer from the printer) is asked about now
 
     def on_print_progress(self, msg: PrintProgress) -> None:
         """One card's stage or result: the bar, then the line that changed (never the table: the
         printed record leaves it when the list is read again)."""
+        if self.closing_with_the_app():
+            return
         bar = self.query_one("#print-progress", ProgressBar)
         bar.display = True
         if (bar.total, bar.progress) != (msg.total, msg.done):
