@@ -17,7 +17,8 @@ at that moment into the permanent generation, which collections skip. Objects fr
 the collector's reach: only long-lived state exists at that point (no screen, no record), and
 objects freed by their reference count are freed as ever. Called by ``kiosk`` (kiosk/cli/ui.py)
 and by the tui_day benchmark before the app is built; never inside the app (tests build many apps
-in one process, and frozen cycles of an old app would never be collected).
+in one process, and frozen cycles of an old app would never be collected). It also installs the
+process's full-collection policy (:mod:`kiosk.tui.idle_collect`): full collections at idle moments.
 """
 
 from __future__ import annotations

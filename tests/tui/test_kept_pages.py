@@ -140,3 +140,21 @@ async def test_a_print_answer_arriving_while_the_app_exits_is_dropped(make_app: 
     assert not screen.query("#print-progress")  # the app has exited: the kept screen's widgets are gone
     screen.on_print_progress(PrintProgress("r-1", 1, 1, stage="printing"))
     screen.on_approved_records(ApprovedRecords([], {}))
+
+
+async def test_b_shows_the_batch_started_before_the_printer_answers(make_app: Any, accounts: Any) -> None:
+    from textual.widgets import ProgressBar
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await login(pilot, "budi", "rahasia456")
+        if type(app.screen).__name__ == "ResumeDraftModal":
+            await pilot.press("escape")
+        screen = await open_print(pilot, app)
+        started: list[list[str]] = []
+        screen.print_records = lambda ids: started.append(ids)  # type: ignore[method-assign]  # no answer yet
+        screen.approved = ["r-1", "r-2"]
+        await pilot.press("b")
+        bar = screen.query_one("#print-progress", ProgressBar)
+        assert started == [["r-1", "r-2"]]
+        assert bar.display and bar.total == 2 and bar.progress == 0

@@ -419,15 +419,23 @@ class PrintScreen(KioskScreen):
                                           stage=msg.stage if words == f"print.stage.{msg.stage}" else words)
             self.show_status()
 
+    def start_printing(self, record_ids: list[str]) -> None:
+        """The key is answered at once: the progress bar shows the batch at 0 before the worker opens
+        the printer (the first card's stage comes from the worker, a printer's answer later)."""
+        bar = self.query_one("#print-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=len(record_ids), progress=0)
+        self.print_records(record_ids)
+
     def action_print_one(self) -> None:
         rid = self.selected() if self.approved else None  # not before this opening's list is read
         if rid:
-            self.print_records([rid])
+            self.start_printing([rid])
 
     def action_print_batch(self) -> None:
         ids = list(self.approved or ())  # the records the table shows (read in a worker), in queue order
         if ids:
-            self.print_records(ids)
+            self.start_printing(ids)
 
     def action_close(self) -> None:
         self.app.pop_screen()
