@@ -17,9 +17,9 @@ enrollment: 70-110 ms at load 3.5).
   would have waited for) at an idle moment: the home screen shown again after an enrollment or
   the print screen (after its refresh: the key that brought home is answered first), or no key
   for ``QUIET_S``;
-* after the first such collection of the session (the station ready and one enrollment done:
-  models, caches and kept screens exist) the survivors are frozen once more, so later
-  collections walk only what the day adds;
+* after each of the first ``SETTLE_COLLECTIONS`` such collections (by then the station is ready
+  and has run an enrollment and a print: models, caches and the kept screens exist) the survivors
+  are frozen, so later collections walk only what the day adds;
 * at logout the frozen heap is unfrozen, collected and frozen again (:meth:`deep`): what died in
   cycles after being frozen is freed once per session, while nobody waits for a key.
 
@@ -45,6 +45,10 @@ FULL_SAFETY = 100
 DUE_AFTER = 10
 #: seconds without a key after which the app counts as idle (the operator is not typing)
 QUIET_S = 2.0
+#: the first idle collections freeze their survivors (the kept screens are built during the first
+#: enrollment and print, after the first collection may have run at login): later ones do not, so
+#: what dies after being frozen stays bounded to what lived then (freed at logout, :meth:`deep`)
+SETTLE_COLLECTIONS = 3
 
 
 @dataclass
@@ -63,8 +67,8 @@ class IdleCollector:
     clock: Callable[[], float] = time.perf_counter
     #: full collections run by the policy, newest last (kept short: for logs and tests)
     history: list[Collection] = field(default_factory=list)
-    #: the survivors of the first idle collection were frozen
-    settled: bool = False
+    #: idle collections run so far (the first SETTLE_COLLECTIONS freeze their survivors)
+    collections: int = 0
     _saved: tuple[int, int, int] | None = None
 
     def install(self) -> None:
@@ -84,11 +88,11 @@ class IdleCollector:
         return gc.get_count()[2] >= DUE_AFTER
 
     def collect(self, reason: str) -> Collection:
-        """A full collection of what is not frozen; the first one of the session freezes the survivors."""
+        """A full collection of what is not frozen; the first ones of the session freeze the survivors."""
         started = self.clock()
         freed = gc.collect()
-        if not self.settled:
-            self.settled = True
+        self.collections += 1
+        if self.collections <= SETTLE_COLLECTIONS:
             gc.freeze()  # the station, its models and the kept screens: later collections skip them
         done = Collection(reason, self.clock() - started, freed)
         self.history = [*self.history[-19:], done]
@@ -106,7 +110,6 @@ class IdleCollector:
         gc.unfreeze()
         freed = gc.collect()
         gc.freeze()
-        self.settled = True
         done = Collection(reason, self.clock() - started, freed)
         self.history = [*self.history[-19:], done]
         log.info("deep collection", extra={"reason": reason, "ms": round(done.seconds * 1000, 1), "freed": freed})
