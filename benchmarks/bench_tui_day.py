@@ -1,9 +1,10 @@
 """tui_day: a working day at the station, driven through the real app (issue 11 §3).
 
 The real KioskApp runs on the simulated station (a copy of config.toml with its own data folder:
-ZFM emulator, camera mock, HID pad mock, Evolis mock, local central with the sync worker) under
-Textual's Pilot. Enrollments follow each other back to back: NIK, form, face auto-capture, ten
-fingers, signature, review, then the print screen prints what the central approved meanwhile.
+ZFM emulator, camera mock, SBI iris emulator, HID pad mock, Evolis mock, local central with the sync
+worker) under Textual's Pilot. Enrollments follow each other back to back: NIK, form, face
+auto-capture, ten fingers, both irises, signature, review, then the print screen prints what the
+central approved meanwhile.
 
 Key-to-screen latency, two sets of rows, each from the key's arrival (its event time; keys are sent
 the way a terminal sends them) to the end of the screen refresh that shows the key's effect:
@@ -236,6 +237,7 @@ async def enroll(keys: OperatorKeys, app: Any, nik: str) -> None:
     from kiosk.tui.screens.enroll_face import FaceScreen
     from kiosk.tui.screens.enroll_fingers import FingersScreen
     from kiosk.tui.screens.enroll_form import FormScreen
+    from kiosk.tui.screens.enroll_iris import IrisScreen
     from kiosk.tui.screens.enroll_nik import NikScreen
     from kiosk.tui.screens.enroll_review import ReviewScreen
     from kiosk.tui.screens.enroll_signature import SignatureScreen
@@ -270,8 +272,15 @@ async def enroll(keys: OperatorKeys, app: Any, nik: str) -> None:
                          or app.screen.problem is not None)
         await wait_for(lambda: app.screen.attempts.get(pos, 0) > before or app.screen.problem is not None)
     # answered when the screen says the wrong-finger check runs (bozorth3 over the pairs, in a worker)
-    await keys.press("ctrl+s", lambda: getattr(app.screen, "checking", False) or isinstance(app.screen, SignatureScreen))
-    await wait_for(lambda: isinstance(app.screen, SignatureScreen))
+    await keys.press("ctrl+s", lambda: getattr(app.screen, "checking", False)
+                     or isinstance(app.screen, (IrisScreen, SignatureScreen)))
+    await wait_for(lambda: isinstance(app.screen, (IrisScreen, SignatureScreen)))
+    if isinstance(app.screen, IrisScreen):  # the station has an iris device (the default simulated one does)
+        await keys.press("c", lambda: app.screen.busy or any(s.attempts for s in app.screen.slots.values()))
+        await wait_for(lambda: all(s.done for s in app.screen.slots.values()) and not app.screen.busy)
+        # answered when the eyes are being stored (in a worker) or the signature step shows
+        await keys.press("ctrl+s", lambda: app.screen.storing or isinstance(app.screen, SignatureScreen))
+        await wait_for(lambda: isinstance(app.screen, SignatureScreen))
     await wait_for(lambda: len(app.screen.points) >= 200)
     # answered when the screen says the signature is being checked and saved (in a worker)
     await keys.press("ctrl+a", lambda: app.screen.saving or app.screen.saved)

@@ -12,6 +12,7 @@ closed, so the benchmark can read it afterwards).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,8 +38,19 @@ class Sink(BaseHTTPRequestHandler):
         pass
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) of process ``pid`` from /proc (Linux, proc(5): fields 14 and 15
+    of /proc/PID/stat, in clock ticks); None where there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Peer:
-    """A peer process: ``with Peer("central", data_dir) as url: ...``."""
+    """A peer process: ``with Peer("central", data_dir) as peer: ... peer.url ...``."""
 
     def __init__(self, kind: str, data_dir: Path | None = None) -> None:
         args = [sys.executable, "-m", "benchmarks.loopback_peer", kind] + ([str(data_dir)] if data_dir else [])
@@ -49,8 +61,12 @@ class Peer:
             self.proc.kill()
             raise RuntimeError(f"{kind} peer did not start")
 
-    def __enter__(self) -> str:
-        return self.url
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the peer process has used so far; None off Linux."""
+        return process_cpu_seconds(self.proc.pid)
+
+    def __enter__(self) -> "Peer":
+        return self
 
     def __exit__(self, *exc: object) -> None:
         assert self.proc.stdin is not None

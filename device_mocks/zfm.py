@@ -70,6 +70,10 @@ from device_mocks.zfm_firmware import (  # noqa: F401 - re-exported for the test
     pack_4bpp,
 )
 
+#: the count of images taken, in the work folder (see start_for_station)
+CAPTURES_FILE = "zfm.captures"
+
+
 class ZfmPtyServer:
     """Serves one emulator on the master side of a pty; ``link`` is the stable port path."""
 
@@ -197,9 +201,11 @@ class ZfmMock:
     """A running emulator: pty server, optional control socket. The registry's MockHandle."""
 
     def __init__(self, emulator: ZfmEmulator, workdir: Path | None = None, *, wire_timing: bool = False,
-                 control: bool = True) -> None:
+                 control: bool = True, keep_captures: bool = False) -> None:
         self.emulator = emulator
         self.workdir = workdir
+        if keep_captures and workdir is not None:
+            emulator.on_capture = self._keep_captures
         link = workdir / "zfm.tty" if workdir is not None else None
         if workdir is not None:
             workdir.mkdir(parents=True, exist_ok=True)
@@ -219,6 +225,12 @@ class ZfmMock:
     @property
     def overrides(self) -> dict[str, Any]:
         return {"port": self.server.port}
+
+    def _keep_captures(self, count: int) -> None:
+        assert self.workdir is not None
+        tmp = self.workdir / (CAPTURES_FILE + ".tmp")
+        tmp.write_text(str(count))
+        os.replace(tmp, self.workdir / CAPTURES_FILE)  # a kill -9 leaves the old count or the new one
 
     def control(self, words: list[str]) -> dict[str, Any]:
         """One control command (the socket's line, split into words)."""
@@ -272,14 +284,25 @@ def start_for_station(params: dict[str, Any], workdir: Path) -> ZfmMock:
     """Start the emulator configured like the driver's table (baud, address, password, packet size).
 
     The simulated resident puts a new finger on the glass for every image (``finger N`` on the
-    control socket pins one). Wire timing is off for a simulated station unless ``$KIOSK_ZFM_WIRE_TIMING=1`` (a real
+    control socket pins one). The count of images taken is kept in ``zfm.captures`` in the work
+    folder, so the fingers of a restarted station are new ones (the same fingers again would be
+    another resident's, and the central holds them as a duplicate). Wire timing is off for a simulated station unless ``$KIOSK_ZFM_WIRE_TIMING=1`` (a real
     57600-baud upload takes ~7 s per finger), and can be switched with ``timing on``.
     """
     emulator = ZfmEmulator(address=int(params.get("address", 0xFFFFFFFF)), password=int(params.get("password", 0)),
                            packet_size=int(params.get("packet_size", 128)),
                            baudrate=int(params.get("baudrate", 57600)), new_finger_each_image=True,
-                           model=os.environ.get("KIOSK_ZFM_MODEL", "classic"))
-    return ZfmMock(emulator, Path(workdir), wire_timing=os.environ.get("KIOSK_ZFM_WIRE_TIMING") == "1")
+                           model=os.environ.get("KIOSK_ZFM_MODEL", "classic"),
+                           first_capture=_captures_before(Path(workdir)))
+    return ZfmMock(emulator, Path(workdir), wire_timing=os.environ.get("KIOSK_ZFM_WIRE_TIMING") == "1",
+                   keep_captures=True)
+
+
+def _captures_before(workdir: Path) -> int:
+    try:
+        return max(0, int((workdir / CAPTURES_FILE).read_text().strip() or 0))
+    except (OSError, ValueError):  # first start, or a damaged count: start over (a demo, not data)
+        return 0
 
 
 def main(argv: list[str] | None = None) -> int:

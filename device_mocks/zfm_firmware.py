@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +103,12 @@ class ZfmEmulator:
     #: a resident going through their fingers: every image is of a new finger (a simulated
     #: station's enrollment needs ten different fingers; the wrong-finger check would flag repeats)
     new_finger_each_image: bool = False
+    #: images taken before this emulator started (a simulated station keeps the count in its mocks
+    #: folder, so a restarted station goes on with new residents' fingers instead of replaying the
+    #: first ones, which the central would hold as duplicates of the residents already enrolled)
+    first_capture: int = 0
+    #: called with the new count after each image (outside the firmware: where the count is kept)
+    on_capture: Callable[[int], None] | None = None
     faults: dict[str, int | None] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -115,7 +122,7 @@ class ZfmEmulator:
         self._verified = self.password == 0
         self._image: bytes | None = None
         self._image_finger = 0
-        self._captures = 0
+        self._captures = self.first_capture
         self.chars: dict[int, bytes] = {}
         self.library: dict[int, bytes] = {}
         self.led_on = False
@@ -124,6 +131,11 @@ class ZfmEmulator:
         self._rng = random.Random(self.seed)
         self._generator = FingerprintGenerator(self.seed, cache_size=MASTER_CACHE)
         self.commands_seen: list[int] = []
+
+    @property
+    def captures(self) -> int:
+        """Images taken, counting those before this emulator started (``first_capture``)."""
+        return self._captures
 
     # -- faults -----------------------------------------------------------------------------
     def inject(self, name: str, count: int | None = None) -> None:
@@ -270,6 +282,8 @@ class ZfmEmulator:
             if self._fault("no_finger"):
                 return [self._ack(0x02)]
             self._captures += 1
+            if self.on_capture is not None:
+                self.on_capture(self._captures)
             if self.new_finger_each_image:
                 self.finger = self._captures
             grey = self._generator.impression(self.finger, self._captures, size=(self.spec.height, self.spec.width))

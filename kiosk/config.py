@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from kiosk.errors import ConfigError
-from kiosk.typed_tables import Ge, Gt, Interval, Matches, MinLen, build
+from kiosk.typed_tables import Ge, Gt, Interval, Matches, MinLen, Satisfies, build
 
 #: the source checkout's simulated station (``make run``); used when running from a checkout
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
@@ -50,6 +50,17 @@ def default_config_path() -> Path:
     return SYSTEM_CONFIG
 
 
+def known_time_zone(name: str) -> bool:
+    """An IANA time zone this machine knows (the system's zoneinfo, or the tzdata package)."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class StationConfig:
     id: Annotated[str, MinLen(1)]
@@ -62,6 +73,10 @@ class StationConfig:
     target: NonNegative = 0
     #: start device mocks and a local central for this station
     simulated: bool = False
+    #: the station's time zone for every time an operator reads and the receipt's date: WIB
+    #: "Asia/Jakarta", WITA "Asia/Makassar", WIT "Asia/Jayapura" (not the machine's zone, often
+    #: left at UTC); times are stored in UTC
+    timezone: Annotated[str, Satisfies(known_time_zone, "config.shape.timezone")] = "Asia/Jakarta"
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,9 @@ class LocalCentralConfig:
     fault_rate: Share = 0.0
     latency_ms: Annotated[float, Ge(0)] = 0.0
     bandwidth_kbps: Annotated[float, Ge(0)] = 0.0
+    #: serve https with a self-signed certificate the station pins: the path a real station's
+    #: sync takes (TLS, pinning, session resumption), without a real central
+    https: bool = False
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,7 +31,7 @@ import annotated_types as at
 
 from kiosk.errors import ConfigError
 
-__all__ = ["Annotated", "Matches", "build", "coerce", "type_name", "Ge", "Gt", "Le", "Lt", "Interval", "MinLen"]
+__all__ = ["Annotated", "Matches", "Satisfies", "build", "coerce", "type_name", "Ge", "Gt", "Le", "Lt", "Interval", "MinLen"]
 
 Ge, Gt, Le, Lt, Interval, MinLen = at.Ge, at.Gt, at.Le, at.Lt, at.Interval, at.MinLen
 
@@ -41,6 +41,15 @@ class Matches(at.BaseMetadata):
     """A string must match ``pattern`` whole; ``code`` is the catalog key saying what it must look like."""
 
     pattern: str
+    code: str
+
+
+@dataclass(frozen=True)
+class Satisfies(at.BaseMetadata):
+    """A value must pass ``test`` (a check no pattern can make, e.g. a known time zone); ``code`` is
+    the catalog key saying what it must be."""
+
+    test: Callable[[Any], bool]
     code: str
 
 
@@ -95,6 +104,8 @@ def check_constraints(value: Any, metadata: Iterable[Any], *, key: str, file: Pa
         if isinstance(m, at.MinLen) and hasattr(value, "__len__") and len(value) < m.min_length:
             raise ConfigError("config.range.min_length", file=str(file), key=key, limit=m.min_length, got=got)
         if isinstance(m, Matches) and isinstance(value, str) and not re.fullmatch(m.pattern, value):
+            raise ConfigError(m.code, file=str(file), key=key, got=got)
+        if isinstance(m, Satisfies) and not m.test(value):
             raise ConfigError(m.code, file=str(file), key=key, got=got)
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Drive the real `python -m kiosk` in tmux through login, one complete enrollment on the simulated
-# station (face, ten fingers, signature), its upload and approval, and the card print, with
+# station (face, ten fingers, both irises, signature), its upload and approval, and the card print, with
 # send-keys, saving each screen with capture-pane. Runs on a copy of
 # config.toml in a temporary folder, so the simulated station starts clean (demo operator created
 # at first start). Each step waits until the expected words are on the screen (or fails).
@@ -95,7 +95,10 @@ for f in "Right thumb" "Right index" "Right middle" "Right ring" "Right little" 
   shot "finger" "Last capture: $f, NFIQ 2"
 done
 keys C-s   # the wrong-finger check (bozorth3 over every pair) runs before the step is left
-shot signature " Signature "
+shot irises "look into the iris device"
+keys c     # the SBI iris emulator answers both eyes, signed
+shot irises-captured "Both eyes are done"
+keys C-s
 shot signature-ink "pen points received"
 keys C-a
 shot signature-saved "Signature saved"

@@ -138,3 +138,30 @@ def test_cli_kiosk_config_env_is_used(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
     assert (tmp_path / "data" / "station.db").exists()
+
+
+def test_the_shipped_config_documents_every_key_the_station_reads() -> None:
+    """A deployer learns the keys from config.toml ("each key is documented in the shipped config"):
+    [central] ca_file and allow_plain_http, which a real station needs for https, were missing."""
+    import dataclasses
+    import tomllib
+    import typing
+
+    from kiosk.config import Config
+
+    raw = tomllib.loads((Path(__file__).resolve().parents[1] / "config.toml").read_text())
+    missing: list[str] = []
+
+    def walk(cls: type, table: dict[str, object], prefix: str) -> None:
+        hints = typing.get_type_hints(cls, include_extras=True)
+        for f in dataclasses.fields(cls):
+            if cls is Config and f.name == "path":  # where the file was read from, not a key
+                continue
+            kind = hints[f.name]
+            if f.name not in table:
+                missing.append(prefix + f.name)
+            elif dataclasses.is_dataclass(kind):
+                walk(kind, table[f.name], f"{prefix}{f.name}.")  # type: ignore[arg-type]
+
+    walk(Config, raw, "")
+    assert missing == []

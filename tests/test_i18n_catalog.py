@@ -82,3 +82,31 @@ def test_dynamic_codes_of_the_ui_exist() -> None:
         wanted += [f"tui.feature.{f}" for f in ("driver", "sync", "no_camera", "no_scanner", "no_pad", "no_printer")]
         wanted += [f"accounts.role.{r}" for r in ("operator", "supervisor", "technician")]
         assert not [w for w in wanted if w not in known], lang
+
+
+def test_stored_times_are_shown_in_the_station_time_zone() -> None:
+    """The station stores UTC ("...T07:21:09.229+00:00"); an operator in WIB read 07:21 for 14:21
+    (the UTC time sliced out of the stamp). The zone is the config's, not the machine's (often UTC)."""
+    from kiosk.i18n import local_time, set_time_zone
+
+    assert local_time("2026-12-02T07:21:09.229+00:00") == "2026-12-02 14:21:09"  # WIB unless told
+    assert local_time("2026-12-02T23:30:00+00:00", seconds=False) == "2026-12-03 06:30"
+    set_time_zone("Asia/Jayapura")  # WIT, UTC+9
+    try:
+        assert local_time("2026-12-02T07:21:09.229+00:00") == "2026-12-02 16:21:09"
+    finally:
+        set_time_zone("Asia/Jakarta")
+    assert local_time(None) == "" and local_time("") == ""
+    assert local_time("not a time") == "not a time"
+
+
+def test_an_unknown_time_zone_is_refused_at_load(tmp_path: Path) -> None:
+    from kiosk.config import load_config
+    from kiosk.errors import ConfigError
+    from tests.conftest import BASE_CONFIG
+
+    path = tmp_path / "config.toml"
+    path.write_text(BASE_CONFIG.replace("[station]\n", '[station]\ntimezone = "Asia/Bogor"\n', 1))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.code == "config.shape.timezone" and err.value.params["key"] == "station.timezone"

@@ -193,3 +193,20 @@ def test_editing_identity_into_a_held_nik_is_refused(store: RecordStore) -> None
     b = store.create_draft(resident(2), actor="op")
     with pytest.raises(DuplicateNik):
         store.update_identity(b.id, store.identity(a.id), actor="op")
+
+
+def test_records_count_for_the_day_of_the_station_time_zone(store: RecordStore) -> None:
+    """A record queued at 06:30 WIB (23:30 UTC the day before) counted for yesterday on the home
+    screen's "recorded today" and the progress chart: days were cut at UTC midnight."""
+    import datetime as dt
+
+    rec = store.create_draft(resident(41), actor="op")
+    store.transition(rec.id, RecordState.CAPTURED, actor="op")
+    store.transition(rec.id, RecordState.QUEUED, actor="op")
+    now = dt.datetime.now(dt.timezone.utc)
+    late_utc = (now - dt.timedelta(days=1)).replace(hour=23, minute=30, second=0, microsecond=0)
+    store.conn.execute("UPDATE audit SET ts = ? WHERE record_id = ? AND to_state = 'queued'",
+                       (late_utc.isoformat(), rec.id))
+    wib = dt.timezone(dt.timedelta(hours=7))
+    assert dict(store.enrolled_per_day(3, wib)) == {(late_utc + dt.timedelta(hours=7)).date().isoformat(): 1}
+    assert dict(store.enrolled_per_day(3)) == {late_utc.date().isoformat(): 1}

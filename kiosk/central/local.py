@@ -5,14 +5,22 @@
 start, registers the station, and serves on ``[central.local] port`` (0 = any free port).
 A central another process already started for the same data folder is reused (its address
 is in ``<data>/local.json`` and it must answer /v1/health).
+
+``[central.local] https = true`` serves it over https with a self-signed ECDSA certificate made
+at first start (``<data>/local-central.crt``), which the station pins as a real station pins its
+central's (:func:`kiosk.sync.worker.central_transport`): the simulated station then syncs the way
+a real one does, TLS session resumption included.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -22,6 +30,7 @@ from kiosk.central.faults import FaultInjector
 from kiosk.central.keys import CentralKeys, StationKeys
 from kiosk.central.registry import CentralRegistry
 from kiosk.central.server import CentralServer
+from kiosk.central.tls import self_signed_certificate, tls_context
 from kiosk.config import Config
 from kiosk.errors import KioskError
 
@@ -47,11 +56,44 @@ class LocalCentral:
             self.registry = None
 
 
-def _alive(url: str) -> bool:
+#: file names (``.crt``, ``.key``) of the local central's https certificate in its data folder
+CERT_NAME = "local-central"
+
+
+def local_certificate(cfg: Config) -> Path | None:
+    """The certificate the local central serves https with (the station pins it); None over http."""
+    if not cfg.central.local.https:
+        return None
+    return Path(cfg.central.local.data_dir) / f"{CERT_NAME}.crt"
+
+
+def _certificate(data: Path) -> tuple[Path, Path]:
+    """The local central's certificate and key: made at first start (ten years), kept after,
+    so a station that pinned it keeps trusting it across restarts."""
+    from cryptography import x509
+
+    cert, key = data / f"{CERT_NAME}.crt", data / f"{CERT_NAME}.key"
     try:
-        return httpx.get(f"{url}/v1/health", timeout=1.0).status_code == 200
+        expires = x509.load_pem_x509_certificate(cert.read_bytes()).not_valid_after_utc
+        if key.exists() and expires > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1):
+            return cert, key
+    except (OSError, ValueError):
+        pass  # none yet, or unreadable: make a new one
+    return self_signed_certificate(data, CERT_NAME, "kiosk local central", days=3650)
+
+
+def _alive(url: str, verify: Any = True) -> bool:
+    try:
+        return httpx.get(f"{url}/v1/health", timeout=1.0, verify=verify).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def local_central_alive(cfg: Config, url: str) -> bool:
+    """Does the local central at ``url`` answer (over https: with its pinned certificate)?"""
+    cert = local_certificate(cfg)
+    verify: Any = ssl.create_default_context(cafile=str(cert)) if cert is not None and cert.exists() else True
+    return _alive(url, verify)
 
 
 def start_local_central(cfg: Config, *, reuse: bool = True) -> LocalCentral:
@@ -67,15 +109,16 @@ def start_local_central(cfg: Config, *, reuse: bool = True) -> LocalCentral:
             url = json.loads(state.read_text())["url"]
         except (ValueError, KeyError, OSError):
             url = None
-        if url and _alive(url):
+        if url and local_central_alive(cfg, url):
             registry.close()
             return LocalCentral(url, keys.signing_public, keys.sealing_public)
     faults = FaultInjector()
     # hangs a little past the station's timeout, so a "timeout" fault is one for the station
     faults.set(rate=local.fault_rate, latency_s=local.latency_ms / 1000, hang_s=cfg.central.timeout_s + 1,
                bandwidth_bps=int(local.bandwidth_kbps * 1000 / 8))
+    tls = tls_context(*_certificate(data)) if local.https else None
     try:
-        server = CentralServer(registry, port=local.port, faults=faults).start()
+        server = CentralServer(registry, port=local.port, faults=faults, tls=tls).start()
     except OSError as exc:
         registry.close()
         raise KioskError("central.port_in_use", port=local.port, reason=str(exc)) from None

@@ -1,187 +1,42 @@
-"""The central registry's logic, without HTTP: stations, uploads, packets, decisions, permits.
+"""The central registry's logic, without HTTP: stations, decisions, dedup, deletions, reprints,
+permits and audit checkpoints; uploads and ingest are its other half (:mod:`kiosk.central.uploads`,
+mixed in).
 
-One SQLite database (``<data>/central.db``) guarded by one lock, so every operation is one
-transaction and concurrent requests never interleave half-way. ``ingest_packet`` is the
-entry point for a whole sealed packet (used by the upload path and by offline import).
+One SQLite database (``<data>/central.db``, :mod:`kiosk.central.central_db`) guarded by one
+lock, so every operation is one transaction and concurrent requests never interleave half-way.
+``ingest_packet`` is the entry point for a whole sealed packet (offline import).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import os
 import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kiosk.central.answers import sign_answer
-from kiosk.central import held_deletions, upload_ranges
+from kiosk.central import held_deletions
 from kiosk.central.abis import dedup
 from kiosk.central.abis.service import Abis, LocalAbis
+from kiosk.central.answers import sign_answer
 from kiosk.central.carddata import card_data
+from kiosk.central.central_db import CENTRAL_MIGRATIONS, CentralError, RegistryTx, now_iso
 from kiosk.central.keys import CentralKeys, ed25519_public_from_pem, public_pem
-from kiosk.central.packet import OpenedPacket, PacketError, open_packet
 from kiosk.central.permit import PrintPermit, card_data_hash
-from kiosk.errors import KioskError
+from kiosk.central.uploads import MAX_PACKET, UploadIngest, UploadState
 from kiosk.identity import Identity
 from kiosk.store.schema import migrate
 
-MAX_PACKET = 64 * 1024 * 1024
-
-CENTRAL_MIGRATIONS: list[Any] = [
-    """
-    CREATE TABLE stations (
-        station_id TEXT PRIMARY KEY,
-        public_key TEXT NOT NULL,
-        region TEXT NOT NULL DEFAULT '',
-        registered_at TEXT NOT NULL
-    );
-    CREATE TABLE uploads (
-        record_id TEXT NOT NULL,
-        submission INTEGER NOT NULL,
-        station_id TEXT NOT NULL,
-        length INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,
-        offset INTEGER NOT NULL DEFAULT 0,
-        complete INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT NOT NULL,
-        completed_at TEXT,
-        PRIMARY KEY (record_id, submission)
-    );
-    CREATE TABLE upload_chunks (
-        record_id TEXT NOT NULL,
-        submission INTEGER NOT NULL,
-        offset INTEGER NOT NULL,
-        data BLOB NOT NULL,
-        PRIMARY KEY (record_id, submission, offset)
-    );
-    CREATE TABLE records (
-        record_id TEXT PRIMARY KEY,
-        station_id TEXT NOT NULL,
-        submission INTEGER NOT NULL,
-        nik TEXT NOT NULL,
-        region TEXT NOT NULL,
-        identity TEXT NOT NULL,
-        photo_sha256 TEXT NOT NULL,
-        signature_sha256 TEXT,
-        packet BLOB NOT NULL,
-        status TEXT NOT NULL,
-        received_at TEXT NOT NULL,
-        decide_after REAL NOT NULL
-    );
-    CREATE INDEX records_status ON records(status, decide_after);
-    CREATE TABLE persons (
-        nik TEXT PRIMARY KEY,
-        record_id TEXT NOT NULL,
-        station_id TEXT NOT NULL,
-        region TEXT NOT NULL
-    );
-    CREATE TABLE decisions (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        station_id TEXT NOT NULL,
-        record_id TEXT NOT NULL,
-        submission INTEGER NOT NULL,
-        decision TEXT NOT NULL,
-        body TEXT NOT NULL,
-        decided_at TEXT NOT NULL
-    );
-    CREATE INDEX decisions_station ON decisions(station_id, seq);
-    CREATE TABLE permits (
-        permit_id TEXT PRIMARY KEY,
-        record_id TEXT NOT NULL,
-        station_id TEXT NOT NULL,
-        body TEXT NOT NULL,
-        reason TEXT NOT NULL DEFAULT 'approval',
-        issued_at TEXT NOT NULL
-    );
-    CREATE TABLE deletions (
-        request_id TEXT PRIMARY KEY,
-        station_id TEXT NOT NULL,
-        record_id TEXT NOT NULL,
-        submission INTEGER NOT NULL,
-        target_record TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        status TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        answer_after REAL NOT NULL,
-        answered_at TEXT,
-        UNIQUE (record_id, submission)
-    );
-    CREATE TABLE refusals (
-        id INTEGER PRIMARY KEY,
-        station_id TEXT NOT NULL,
-        record_id TEXT NOT NULL,
-        code TEXT NOT NULL,
-        at TEXT NOT NULL
-    )
-    """,
-    # issue 13: a reprint request carries the station's request id and a retry gets the first
-    # answer (never a second permit); each station's audit checkpoints are kept here, so cutting
-    # the newest entries at the station shows against the central's copy
-    """
-    CREATE TABLE reprint_requests (
-        request_id TEXT PRIMARY KEY,
-        station_id TEXT NOT NULL,
-        record_id TEXT NOT NULL,
-        permit_id TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    );
-    ALTER TABLE deletions ADD COLUMN station_request_id TEXT;
-    CREATE TABLE audit_checkpoints (
-        station_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        hash TEXT NOT NULL,
-        entries INTEGER NOT NULL,
-        prev INTEGER NOT NULL,
-        signed_at TEXT NOT NULL,
-        signature TEXT NOT NULL,
-        received_at TEXT NOT NULL,
-        PRIMARY KEY (station_id, seq)
-    )
-    """,
-    dedup.ADJUDICATION_SCHEMA,
-]
+# re-exported: what the server, the CLI and the tests import from here
+__all__ = ["CENTRAL_MIGRATIONS", "CentralError", "CentralRegistry", "MAX_PACKET", "UploadState", "now_iso"]
 
 
-class CentralError(KioskError):
-    """A request the central refuses; ``status`` is the HTTP status it answers with."""
-
-    code = "central.error"
-    status = 400
-
-    def __init__(self, code: str | None = None, /, *, status: int | None = None, **params: Any) -> None:
-        super().__init__(code, **params)
-        if status is not None:
-            self.status = status
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
-@dataclass(frozen=True)
-class UploadState:
-    record_id: str
-    submission: int
-    length: int
-    offset: int
-    complete: bool
-    #: ranges [start, end) held after a hole beyond ``offset`` (kiosk.central.upload_ranges)
-    ranges: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def url(self) -> str:
-        return f"/v1/uploads/{self.record_id}/{self.submission}"
-
-
-class CentralRegistry:
+class CentralRegistry(UploadIngest):
     def __init__(self, data_dir: Path, *, decision_delay_s: float = 2.0, keys: CentralKeys | None = None,
                  abis: Abis | None = None) -> None:
         self.data_dir = Path(data_dir)
@@ -211,8 +66,8 @@ class CentralRegistry:
             if close_abis is not None:
                 close_abis()
 
-    def _tx(self, *, durable: bool = True) -> "_Tx":
-        return _Tx(self, durable)
+    def _tx(self, *, durable: bool = True) -> RegistryTx:
+        return RegistryTx(self, durable)
 
     # -- stations -----------------------------------------------------------------------------
     def register_station(self, station_id: str, public_key: Ed25519PublicKey, region: str = "") -> None:
@@ -237,216 +92,6 @@ class CentralRegistry:
         with self.lock:
             row = self.conn.execute("SELECT region FROM stations WHERE station_id=?", (station_id,)).fetchone()
         return row[0] if row else ""
-
-    # -- uploads ------------------------------------------------------------------------------
-    def _upload(self, c: sqlite3.Connection, record_id: str, submission: int) -> sqlite3.Row | None:
-        return c.execute("SELECT * FROM uploads WHERE record_id=? AND submission=?", (record_id, submission)).fetchone()
-
-    @staticmethod
-    def _state(row: sqlite3.Row) -> UploadState:
-        return UploadState(row["record_id"], row["submission"], row["length"], row["offset"], bool(row["complete"]))
-
-    def create_upload(self, station_id: str, record_id: str, submission: int, length: int,
-                      sha256: str) -> tuple[UploadState, bool]:
-        """Create (or find again) the upload of one record submission. Returns (state, created).
-
-        Raises upload.already_complete (409) when that submission has arrived whole: the
-        caller may take it as confirmation, nothing is stored twice."""
-        try:
-            uuid.UUID(record_id)
-        except ValueError:
-            raise CentralError("upload.bad_record_id", status=400, record=record_id) from None
-        if not (0 < length <= MAX_PACKET) or submission < 1 or len(sha256) != 64:
-            raise CentralError("upload.bad_request", status=400, record=record_id)
-        # a lost upload creation costs the station one more POST: no fsync needed for it
-        with self._tx(durable=False) as c:
-            row = self._upload(c, record_id, submission)
-            if row is not None:
-                if row["station_id"] != station_id:
-                    raise CentralError("upload.forbidden", status=403, record=record_id)
-                if row["complete"]:
-                    # the same submission again, even re-sealed (other bytes, same record): it is
-                    # here already, and nothing is stored twice
-                    raise CentralError("upload.already_complete", status=409, record=record_id,
-                                       submission=submission, offset=row["length"])
-                if row["length"] == length and row["sha256"] == sha256:
-                    return self._state(row), False
-                # the station re-sealed the packet (it lost the first one): start over with these bytes
-                c.execute("DELETE FROM upload_chunks WHERE record_id=? AND submission=?", (record_id, submission))
-                c.execute("UPDATE uploads SET length=?, sha256=?, offset=0 WHERE record_id=? AND submission=?",
-                          (length, sha256, record_id, submission))
-                return UploadState(record_id, submission, length, 0, False), True
-            other = c.execute("SELECT station_id, MAX(submission) AS sub FROM uploads WHERE record_id=?",
-                              (record_id,)).fetchone()
-            if other["station_id"] is not None and other["station_id"] != station_id:
-                raise CentralError("upload.conflict", status=409, record=record_id)
-            if other["sub"] is not None and submission < other["sub"]:
-                raise CentralError("upload.stale_submission", status=409, record=record_id, latest=other["sub"])
-            if submission > 1:
-                last = c.execute("SELECT decision FROM decisions WHERE record_id=? AND submission=?",
-                                 (record_id, submission - 1)).fetchone()
-                if last is None or last[0] != "duplicate":
-                    raise CentralError("upload.already_decided", status=409, record=record_id)
-            c.execute("INSERT INTO uploads(record_id, submission, station_id, length, sha256, created_at)"
-                      " VALUES (?,?,?,?,?,?)", (record_id, submission, station_id, length, sha256, now_iso()))
-            return UploadState(record_id, submission, length, 0, False), True
-
-    def upload_state(self, station_id: str, record_id: str, submission: int) -> UploadState:
-        with self.lock:
-            row = self._upload(self.conn, record_id, submission)
-            ranges = () if row is None else tuple(upload_ranges.held(self.conn, record_id, submission, row["offset"]))
-        if row is None:
-            raise CentralError("upload.unknown", status=404, record=record_id)
-        if row["station_id"] != station_id:
-            raise CentralError("upload.forbidden", status=403, record=record_id)
-        return UploadState(row["record_id"], row["submission"], row["length"], row["offset"], bool(row["complete"]),
-                           () if row["complete"] else ranges)
-
-    def append_chunk(self, station_id: str, record_id: str, submission: int, offset: int, data: bytes) -> UploadState:
-        """Store one chunk at ``offset``; the chunk that completes the upload ingests the packet.
-
-        Intermediate chunks are committed without waiting for fsync (WAL, synchronous=NORMAL):
-        losing them in a power cut only moves the offset back, and the station asks (HEAD)
-        before resuming. The completing chunk is durable before "complete" is answered: its
-        commit is fsynced by :meth:`_group_sync` after the lock is released, so uploads that
-        complete together share one fsync (group commit) and other requests need not wait
-        for the disk."""
-        tx = self._tx(durable=False)
-        state = self._append_chunk(tx, station_id, record_id, submission, offset, data)
-        if state.complete:
-            self._group_sync(tx.generation)
-        return state
-
-    def _group_sync(self, generation: int) -> None:
-        """Make every commit up to ``generation`` durable: one fsync of the WAL (it holds the
-        commits in order) unless another thread's fsync since that commit already did."""
-        with self._sync_lock:
-            if self._synced >= generation:
-                return
-            with self.lock:
-                upto = self._commits
-            fd = os.open(self.data_dir / "central.db-wal", os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            self._synced = upto
-
-    def _append_chunk(self, tx: "_Tx", station_id: str, record_id: str, submission: int, offset: int,
-                      data: bytes) -> UploadState:
-        with tx as c:
-            row = self._upload(c, record_id, submission)
-            if row is None:
-                raise CentralError("upload.unknown", status=404, record=record_id)
-            if row["station_id"] != station_id:
-                raise CentralError("upload.forbidden", status=403, record=record_id)
-            if row["complete"]:
-                raise CentralError("upload.already_complete", status=409, record=record_id,
-                                   submission=submission, offset=row["length"])
-            if offset < row["offset"]:
-                if offset + len(data) <= row["offset"]:
-                    raise CentralError("upload.offset_mismatch", status=409, record=record_id, offset=row["offset"])
-                data, offset = data[row["offset"] - offset:], row["offset"]  # only the part it lacks
-            if not data:
-                raise CentralError("upload.empty_chunk", status=400, record=record_id)
-            if offset + len(data) > row["length"]:
-                raise CentralError("upload.too_long", status=400, record=record_id, length=row["length"])
-            if offset > row["offset"]:  # after a hole (a cut chunk's unsent rest): kept as a range
-                upload_ranges.keep(c, record_id, submission, offset, data)
-                return UploadState(record_id, submission, row["length"], row["offset"], False,
-                                   tuple(upload_ranges.held(c, record_id, submission, row["offset"])))
-            new_offset = upload_ranges.contiguous_end(c, record_id, submission, offset + len(data))
-            if new_offset < row["length"]:
-                upload_ranges.keep(c, record_id, submission, offset, data)
-                c.execute("UPDATE uploads SET offset=? WHERE record_id=? AND submission=?",
-                          (new_offset, record_id, submission))
-                return UploadState(record_id, submission, row["length"], new_offset, False,
-                                   tuple(upload_ranges.held(c, record_id, submission, new_offset)))
-            if offset == 0 and len(data) == row["length"]:
-                blob = data  # the whole packet in one request: it never needs a row of its own
-            else:
-                upload_ranges.keep(c, record_id, submission, offset, data)
-                blob = upload_ranges.assemble(c, record_id, submission)
-            c.execute("DELETE FROM upload_chunks WHERE record_id=? AND submission=?", (record_id, submission))
-            if hashlib.sha256(blob).hexdigest() != row["sha256"]:
-                # corrupted in transit: start this upload again from zero
-                c.execute("UPDATE uploads SET offset=0 WHERE record_id=? AND submission=?", (record_id, submission))
-                raise CentralError("upload.checksum", status=422, record=record_id)
-            try:
-                self._ingest(c, blob, station_id=station_id, record_id=record_id, submission=submission)
-            except PacketError as exc:
-                # refused for good: forget the bytes, log why (the station sees the code)
-                c.execute("DELETE FROM uploads WHERE record_id=? AND submission=?", (record_id, submission))
-                c.execute("INSERT INTO refusals(station_id, record_id, code, at) VALUES (?,?,?,?)",
-                          (station_id, record_id, exc.code, now_iso()))
-                raise CentralError(exc.code, status=422, **exc.params) from None
-            c.execute("UPDATE uploads SET offset=length, complete=1, completed_at=? WHERE record_id=? AND submission=?",
-                      (now_iso(), record_id, submission))
-            return UploadState(record_id, submission, row["length"], row["length"], True)
-
-    # -- packets ------------------------------------------------------------------------------
-    def open(self, blob: bytes) -> OpenedPacket:
-        return open_packet(blob, station_key=self.station_key, central_key=self.keys.sealing)
-
-    def ingest_packet(self, blob: bytes, *,
-                      station_key: Callable[[str], Ed25519PublicKey | None] | None = None) -> str:
-        """Take a whole sealed packet (offline import): verify, decrypt, queue for decision.
-
-        Idempotent: the same record submission arriving again (by upload or by an earlier
-        import, even re-sealed) changes nothing, and neither does an older submission than
-        one already here (a stick imported late). ``station_key`` overrides the registered
-        keys for the signature check (an operator's explicit ``--station-key``). Returns the
-        record id; raises :class:`PacketError` when the packet is refused."""
-        opened = open_packet(blob, station_key=station_key or self.station_key, central_key=self.keys.sealing)
-        h = opened.header
-        with self._tx() as c:
-            other = c.execute("SELECT station_id, MAX(submission) AS sub FROM uploads WHERE record_id=?",
-                              (h.record_id,)).fetchone()
-            if other["station_id"] is not None and other["station_id"] != h.station_id:
-                raise PacketError("packet.conflict", record=h.record_id)
-            row = self._upload(c, h.record_id, h.submission)
-            if row is not None and row["complete"]:
-                return h.record_id
-            if other["sub"] is not None and h.submission < other["sub"]:
-                return h.record_id  # superseded by a later submission already here
-            if h.submission > 1:  # as for uploads: a new submission only follows a duplicate
-                last = c.execute("SELECT decision FROM decisions WHERE record_id=? AND submission=?",
-                                 (h.record_id, h.submission - 1)).fetchone()
-                if last is None or last[0] != "duplicate":
-                    raise PacketError("upload.already_decided", record=h.record_id)
-            self._ingest(c, blob, station_id=h.station_id, record_id=h.record_id, submission=h.submission,
-                         opened=opened)
-            # a network upload of the same submission may have been part-way: its chunks are moot
-            c.execute("DELETE FROM upload_chunks WHERE record_id=? AND submission=?", (h.record_id, h.submission))
-            c.execute("INSERT INTO uploads(record_id, submission, station_id, length, sha256, offset, complete,"
-                      " created_at, completed_at) VALUES (?,?,?,?,?,?,1,?,?) ON CONFLICT(record_id, submission)"
-                      " DO UPDATE SET length=excluded.length, sha256=excluded.sha256, offset=excluded.length,"
-                      " complete=1, completed_at=excluded.completed_at",
-                      (h.record_id, h.submission, h.station_id, len(blob), hashlib.sha256(blob).hexdigest(),
-                       len(blob), now_iso(), now_iso()))
-        return h.record_id
-
-    def _ingest(self, c: sqlite3.Connection, blob: bytes, *, station_id: str, record_id: str, submission: int,
-                opened: OpenedPacket | None = None) -> None:
-        opened = opened or self.open(blob)
-        h = opened.header
-        if (h.station_id, h.record_id, h.submission) != (station_id, record_id, submission):
-            raise PacketError("packet.mismatch", record=record_id)
-        content = opened.content
-        samples = {(s["kind"], s["position"]): s for s in content.get("samples", [])}
-        face, sig = samples.get(("face", 0)), samples.get(("signature", 0))
-        ident = content["identity"]
-        c.execute(
-            "INSERT INTO records(record_id, station_id, submission, nik, region, identity, photo_sha256,"
-            " signature_sha256, packet, status, received_at, decide_after) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT(record_id) DO UPDATE SET submission=excluded.submission, packet=excluded.packet,"
-            " identity=excluded.identity, nik=excluded.nik, photo_sha256=excluded.photo_sha256,"
-            " signature_sha256=excluded.signature_sha256, status='pending', received_at=excluded.received_at,"
-            " decide_after=excluded.decide_after",
-            (record_id, station_id, submission, ident["nik"], self.station_region(station_id),
-             json.dumps(ident), face["sha256"] if face else "",  # checked against the bytes by open_packet
-             sig["sha256"] if sig else None, blob, "pending", now_iso(),
-             time.time() + self.decision_delay_s))
 
     # -- decisions ----------------------------------------------------------------------------
     def _permit(self, c: sqlite3.Connection, rec: sqlite3.Row, reason: str) -> PrintPermit:
@@ -701,30 +346,3 @@ class CentralRegistry:
             }
 
 
-class _Tx:
-    """``with registry._tx() as conn``: the registry lock plus one IMMEDIATE transaction."""
-
-    def __init__(self, reg: CentralRegistry, durable: bool = True) -> None:
-        self.reg = reg
-        self.durable = durable
-        #: the registry's commit count after this transaction committed (for _group_sync)
-        self.generation = 0
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.reg.lock.acquire()
-        self.reg.conn.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'NORMAL'}")
-        self.reg.conn.execute("BEGIN IMMEDIATE")
-        return self.reg.conn
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        try:
-            # a CentralError raised after some writes still commits what a refusal must keep
-            # (the refusal log, the dropped upload); any other exception rolls back
-            if exc_type is None or (isinstance(exc, CentralError) and exc.status == 422):
-                self.reg.conn.execute("COMMIT")
-                self.reg._commits += 1
-                self.generation = self.reg._commits
-            else:
-                self.reg.conn.execute("ROLLBACK")
-        finally:
-            self.reg.lock.release()

@@ -10,8 +10,8 @@ uploaded separately, then joined); the contiguous ``Upload-Offset`` keeps its tu
 
 Chunks live in ``upload_chunks`` keyed by (record, submission, offset); chunks may overlap (a
 resent range), and the packet is assembled by taking, in offset order, each chunk's bytes
-beyond what earlier ones covered. Its SHA-256 is checked against the signed hash at completion,
-so nothing here is trusted beyond its position.
+beyond what earlier ones covered (:func:`assemble_with`). Its SHA-256 is checked against the
+signed hash at completion, so nothing here is trusted beyond its position.
 """
 
 from __future__ import annotations
@@ -50,15 +50,24 @@ def contiguous_end(c: sqlite3.Connection, record_id: str, submission: int, end: 
     return end
 
 
-def assemble(c: sqlite3.Connection, record_id: str, submission: int) -> bytes:
-    """The stored bytes in order, each byte once (the caller knows they are gap-free)."""
+def assemble_with(c: sqlite3.Connection, record_id: str, submission: int, offset: int, data: bytes) -> bytes:
+    """The stored bytes in order, each byte once, with one more chunk (``data`` at ``offset``,
+    not stored) laid over them: the packet its completing chunk makes, before anything is
+    written. Of two chunks at one offset the longer counts, as in :func:`keep`."""
+    rows = [(start, bytes(chunk)) for start, chunk in c.execute(
+        "SELECT offset, data FROM upload_chunks WHERE record_id=? AND submission=? ORDER BY offset",
+        (record_id, submission))]
+    return _merge(sorted(rows + [(offset, data)], key=lambda r: (r[0], -len(r[1]))))
+
+
+def _merge(chunks: list[tuple[int, bytes]]) -> bytes:
+    """Chunks sorted by offset, each byte once (the caller knows they are gap-free)."""
     parts: list[bytes] = []
     pos = 0
-    for start, data in c.execute("SELECT offset, data FROM upload_chunks WHERE record_id=? AND submission=?"
-                                 " ORDER BY offset", (record_id, submission)):
+    for start, data in chunks:
         if start + len(data) <= pos:
             continue
-        parts.append(bytes(data[pos - start:]) if start < pos else bytes(data))
+        parts.append(data[pos - start:] if start < pos else data)
         pos = start + len(data)
     return b"".join(parts)
 

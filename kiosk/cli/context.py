@@ -9,7 +9,7 @@ from typing import Any
 
 from kiosk.composition import load_station_config
 from kiosk.config import Config
-from kiosk.i18n import set_language
+from kiosk.i18n import set_language, set_time_zone
 from kiosk.store import RecordStore
 
 
@@ -18,6 +18,7 @@ def config_from(args: argparse.Namespace, *, attach_log: bool = True) -> Config:
     cfg = load_station_config(getattr(args, "config", None))
     if not getattr(args, "lang", None):
         set_language(cfg.station.language)
+    set_time_zone(cfg.station.timezone)
     if attach_log:
         from kiosk.ops.logs import attach_station_log
 

@@ -17,7 +17,7 @@ from kiosk.central.keys import StationKeys
 from kiosk.config import Config
 from kiosk.cli.context import config_from, print_json, store_from
 from kiosk.errors import InputError, KioskError
-from kiosk.i18n import translate
+from kiosk.i18n import local_time, translate
 from kiosk.ops.audit import checkpoint_if_due
 from kiosk.ops.export import export_queued
 from kiosk.ops.logs import attach_station_log
@@ -122,7 +122,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
                     "records": [c.__dict__ for c in result.purged]})
         return 0
     for c in result.purged:
-        print(f"{c.record_id}  {translate('state.' + c.state):12}  {c.finished_at[:19]}  {c.samples}")
+        print(f"{c.record_id}  {translate('state.' + c.state):12}  {local_time(c.finished_at)}  {c.samples}")
     key = "ops.purge_dry_run" if result.dry_run else "ops.purge_done"
     print(translate(key, count=len(result.purged), days=cfg.retention.days))
     return 0

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from kiosk.cli.context import config_from, print_json, store_from
-from kiosk.i18n import translate
+from kiosk.i18n import local_time, translate
 from kiosk.nik import NikError, parse_nik
 from kiosk.store import Record, RecordStore
 
@@ -97,7 +97,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(translate("cli.no_records"))
     else:
         for r in rows:
-            print(f"{r['id']}  {r['nik']}  {translate('state.' + r['state']):12}  {r['created_at'][:19]}  {r['name']}")
+            print(f"{r['id']}  {r['nik']}  {translate('state.' + r['state']):12}  {local_time(r['created_at'])}  {r['name']}")
     return 0
 
 
@@ -156,7 +156,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 0
     for e in entries:
         move = f"{e.from_state or '-'} -> {e.to_state}" if e.to_state else ""
-        print(f"#{e.seq:<5} {e.ts[:19]} {e.actor:10} {e.action:16} {e.record_id or '':36} {move} {e.reason}")
+        print(f"#{e.seq:<5} {local_time(e.ts)} {e.actor:10} {e.action:16} {e.record_id or '':36} {move} {e.reason}")
     return 0
 
 

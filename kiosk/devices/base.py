@@ -74,6 +74,10 @@ def _no_decoder(direction: str, data: bytes) -> str:
     return f"{len(data)} bytes"
 
 
+#: control characters of a text exchange, shown as escapes (one exchange stays one line)
+_CONTROLS = {c: f"\\x{c:02x}" for c in range(32) if c not in (9,)} | {10: "\\n", 13: "\\r"}
+
+
 @dataclass(frozen=True)
 class Exchange:
     """One chunk of bytes that crossed the wire, or a failure, for the technician's exchange log."""
@@ -83,6 +87,8 @@ class Exchange:
     data: bytes
     #: the packet in words (decoded by the device's protocol), or the failure's technical line
     note: str = ""
+    #: the protocol is text (HTTP and JSON): shown as text, not as hex bytes
+    text: bool = False
 
     def when(self) -> str:
         """Local wall-clock time with milliseconds: what a technician compares with the station log."""
@@ -92,8 +98,13 @@ class Exchange:
     def hexdump(self) -> str:
         if self.direction == "error":
             return f"{self.when()} !! {self.note}"
-        line = f"{self.when()} {self.direction} {self.data.hex(' ')}"
+        if self.text:
+            shown = self.data.decode("utf-8", "replace").translate(_CONTROLS)
+        else:
+            shown = self.data.hex(" ")
+        line = f"{self.when()} {self.direction} {shown}"
         return f"{line}  | {self.note}" if self.note else line
+
 
 
 class ProtocolLog:
@@ -104,11 +115,13 @@ class ProtocolLog:
     one a technician reads, not a successful one before it."""
 
     def __init__(self, maxlen: int = 64, max_bytes: int = 256,
-                 decoder: Callable[[str, bytes], str] = _no_decoder) -> None:
+                 decoder: Callable[[str, bytes], str] = _no_decoder, *, text: bool = False) -> None:
         self._ring: deque[Exchange] = deque(maxlen=maxlen)
         self._max_bytes = max_bytes
         self._lock = threading.Lock()
         self.decoder = decoder
+        #: a text protocol (SBI's HTTP and JSON): the technician reads it as text
+        self.text = text
 
     def record(self, direction: str, data: bytes) -> None:
         try:
@@ -116,7 +129,7 @@ class ProtocolLog:
         except Exception:  # a decoder bug must not break the wire path
             note = f"{len(data)} bytes"
         with self._lock:
-            self._ring.append(Exchange(time.time(), direction, bytes(data[: self._max_bytes]), note))
+            self._ring.append(Exchange(time.time(), direction, bytes(data[: self._max_bytes]), note, self.text))
 
     def failure(self, text: str) -> None:
         with self._lock:

@@ -6,6 +6,12 @@ ones existed. Frames that were read but replaced before anyone took them are cou
 Read failures in a row mean the camera went away (USB pulled): the status turns ABSENT and every
 ``latest()`` raises :class:`DeviceAbsent` naming the device until it is reopened.
 
+The station keeps its camera open all day, but frames are wanted only at the face step: once
+nobody has asked for one for ``idle_after_s``, the reader reads a few frames a second (enough for
+the status and to notice a pulled camera) instead of decoding every frame (a kiosk idling on its
+home screen spent 6 % of a core decoding the simulated camera's video; a 720p MJPEG webcam costs
+more). The next ``latest()`` wakes it at once.
+
 ``source`` may also be a video file or URL (the simulated station's camera is a generated video
 file, read through this same VideoCapture path): its frames are paced at ``fps`` so the reader
 behaves like a live camera, and ``loop`` replays it forever.
@@ -56,6 +62,8 @@ class OpenCvCameraDriver(Camera):
         read_failures: Annotated[int, Ge(1)] = 5
         #: seconds open() waits for the first frame
         open_timeout_s: Annotated[float, Gt(0)] = 5.0
+        #: seconds without anyone taking a frame after which only a few frames a second are read
+        idle_after_s: Annotated[float, Gt(0)] = 5.0
 
     kind: ClassVar[str] = "camera"
 
@@ -72,6 +80,9 @@ class OpenCvCameraDriver(Camera):
         self._dropped = 0
         self._absent = False
         self._read_times: deque[float] = deque(maxlen=60)
+        #: when a frame was last asked for; the reader idles once it is idle_after_s old
+        self._wanted_at = time.monotonic()
+        self._wake = threading.Event()
 
     # -- source kinds -------------------------------------------------------------------------
     @property
@@ -109,6 +120,7 @@ class OpenCvCameraDriver(Camera):
             cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # keep the kernel queue short: newest frame wins
         self._cap = cap
         self._stop.clear()
+        self._wanted_at = time.monotonic()
         with self._cond:
             self._latest, self._handed, self._seq, self._dropped, self._absent = None, -1, -1, 0, False
             self._read_times.clear()
@@ -128,6 +140,7 @@ class OpenCvCameraDriver(Camera):
 
     def _do_close(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
         self._thread = None
@@ -146,7 +159,14 @@ class OpenCvCameraDriver(Camera):
         next_at = time.monotonic()
         failures = 0
         while not self._stop.is_set():
-            if pace:
+            idle = time.monotonic() - self._wanted_at > self.params.idle_after_s
+            if idle:
+                self._wake.wait(self.idle_interval_s)  # latest() wakes it; close() too
+                self._wake.clear()
+                if self._stop.is_set():
+                    break
+                next_at = time.monotonic()
+            elif pace:
                 wait = next_at - time.monotonic()
                 if wait > 0 and self._stop.wait(wait):
                     break
@@ -174,16 +194,28 @@ class OpenCvCameraDriver(Camera):
                 image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
             now = time.monotonic()
             with self._cond:
-                if self._latest is not None and self._latest.seq > self._handed:
-                    self._dropped += 1  # replaced before anyone took it
+                if not idle and self._latest is not None and self._latest.seq > self._handed:
+                    self._dropped += 1  # replaced before anyone took it (while frames were wanted)
                 self._seq += 1
                 self._latest = Frame(image=image, timestamp=now, seq=self._seq)
                 self._read_times.append(now)
                 self._cond.notify_all()
 
+    @property
+    def stale_after_s(self) -> float:
+        """A newest frame older than this means the camera stalled (status ERROR)."""
+        return max(1.0, 5.0 / self.params.fps) if self.params.fps > 0 else 1.0
+
+    @property
+    def idle_interval_s(self) -> float:
+        """Seconds between reads while idle: three per stale period, so the status stays READY."""
+        return self.stale_after_s / 3
+
     # -- camera calls -------------------------------------------------------------------------
     def latest(self, *, timeout_s: float = 2.0, newer_than: int = -1) -> Frame:
         self.require_open()
+        self._wanted_at = time.monotonic()
+        self._wake.set()
         deadline = time.monotonic() + timeout_s
         with self._cond:
             while True:
@@ -239,8 +271,7 @@ class OpenCvCameraDriver(Camera):
             absent, frame = self._absent, self._latest
         if absent:
             return DeviceStatus(DeviceState.ABSENT, "device.absent", {"device": self.name})
-        stale_s = max(1.0, 5.0 / self.params.fps) if self.params.fps > 0 else 1.0
-        if frame is None or time.monotonic() - frame.timestamp > stale_s:
+        if frame is None or time.monotonic() - frame.timestamp > self.stale_after_s:
             return DeviceStatus(DeviceState.ERROR, "camera.stalled", {"device": self.name})
         return DeviceStatus(DeviceState.READY)
 

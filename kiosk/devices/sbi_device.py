@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from kiosk.devices.base import Device, DeviceInfo, DeviceState, DeviceStatus, SelfTestResult
+from kiosk.devices.base import Device, DeviceInfo, DeviceState, DeviceStatus, SelfTestResult, Worded
 from kiosk.devices.errors import (
     CaptureCancelled,
     DeviceAbsent,
@@ -57,6 +57,10 @@ from kiosk.devices.sbi_wire import (
 from kiosk.errors import ConfigError
 
 #: deviceStatus value -> station state and reason code
+#: the SBI deviceStatus values (SBI 0.9.5 "Device Discovery") in the technician's words
+STATUS_WORDS: dict[str, str] = {"Ready": "sbi.detail.status_ready", "Busy": "sbi.detail.status_busy",
+                                "Not Ready": "sbi.detail.status_not_ready",
+                                "Not Registered": "sbi.detail.status_not_registered"}
 STATUS_MAP: dict[str, tuple[DeviceState, str | None]] = {
     "Ready": (DeviceState.READY, None),
     "Busy": (DeviceState.BUSY, "device.busy"),
@@ -114,6 +118,7 @@ class SbiDevice(Device):
         self._capture_lock = threading.Lock()
         #: monotonic time until which a capture we cancelled may still run in the device
         self._abandoned_until = 0.0
+        self.log.text = True  # HTTP and JSON: the protocol log shows the text, not hex bytes
 
     # -- lifecycle --------------------------------------------------------------------------
     def _do_open(self) -> None:
@@ -317,13 +322,18 @@ class SbiDevice(Device):
 
     def self_test(self) -> SelfTestResult:
         self.require_open()
-        checks: list[tuple[str, bool, str]] = [("sbi.discovered", True, f"port {self._port} {self.device_id}")]
+        checks: list[tuple[str, bool, str]] = [
+            ("sbi.discovered", True, Worded("sbi.detail.discovered", f"port {self._port} {self.device_id}",
+                                            port=self._port, device_id=self.device_id))]
         st = self.status()
-        checks.append(("sbi.device_status", st.state is DeviceState.READY, str(st.params.get("device_status"))))
+        raw = str(st.params.get("device_status"))  # the SBI status word, kept as the device said it
+        checks.append(("sbi.device_status", st.state is DeviceState.READY,
+                       Worded(STATUS_WORDS.get(raw, "sbi.detail.status_other"), raw, status=raw)))
         offered = self._device.get("specVersion")
-        offered = offered if isinstance(offered, list) else []
+        offered = [str(v) for v in offered] if isinstance(offered, list) else []
         checks.append(("sbi.spec_version", self.params.spec_version in offered,
-                       f"{self.params.spec_version} in {offered}"))
+                       Worded("sbi.detail.spec_version", f"{self.params.spec_version} in {offered}",
+                              wanted=self.params.spec_version, offered=", ".join(offered) or "-")))
         try:
             info = self.info()
             checks.append(("sbi.device_info_signed", bool(info.extra["signed"]), f"{info.vendor} {info.model}"))

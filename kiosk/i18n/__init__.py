@@ -9,6 +9,7 @@ only the UI and the CLI call :func:`translate`. Bahasa Indonesia is the default 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import string
 import tomllib
@@ -20,6 +21,8 @@ from kiosk.errors import KioskError
 
 LANGUAGES = ("id", "en")
 DEFAULT_LANGUAGE = "id"
+#: WIB until the station's config says otherwise (:func:`set_time_zone`)
+_zone: dt.tzinfo = dt.timezone(dt.timedelta(hours=7), "WIB")
 log = logging.getLogger(__name__)
 _current = DEFAULT_LANGUAGE
 
@@ -79,6 +82,44 @@ def number(value: float, decimals: int = 0, language: str | None = None) -> str:
     text = f"{value:,.{decimals}f}"
     group, point = translate("format.group", lang), translate("format.point", lang)
     return text.replace(",", "\0").replace(".", point).replace("\0", group)
+
+
+def set_time_zone(name: str) -> None:
+    """The station's time zone (``[station] timezone``), set once at start like the language."""
+    global _zone
+    import zoneinfo
+
+    _zone = zoneinfo.ZoneInfo(name)
+
+
+def station_zone() -> dt.tzinfo:
+    """The station's time zone (WIB unless the config names another)."""
+    return _zone
+
+
+def station_time(when: dt.datetime) -> dt.datetime:
+    """An aware time in the station's zone."""
+    return when.astimezone(_zone)
+
+
+def station_today() -> dt.date:
+    """The station's calendar day: "today" on the home screen, the progress chart, daily upkeep."""
+    return station_time(dt.datetime.now(dt.timezone.utc)).date()
+
+
+def local_time(stamp: str | None, *, seconds: bool = True) -> str:
+    """A stored timestamp (ISO 8601 with its UTC offset, as the store, the audit trail and sync
+    write them) in the station's time zone, "2026-12-02 14:21:09": an operator in WIB read the UTC
+    time sliced out of the stamp, seven hours off. "" for none; text that is no timestamp stays."""
+    if not stamp:
+        return ""
+    try:
+        when = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if when.tzinfo is not None:
+        when = station_time(when)
+    return when.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def describe(err: BaseException, language: str | None = None) -> str:

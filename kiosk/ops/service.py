@@ -6,12 +6,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass
 
 from kiosk.central.keys import StationKeys
 from kiosk.config import Config
+from kiosk.i18n import station_today
 from kiosk.ops.audit import Checkpoint, checkpoint_if_due
 from kiosk.ops.export import confirm_exports
 from kiosk.ops.retention import PurgeResult, purge_expired
@@ -66,8 +66,8 @@ class Upkeep:
 
     @staticmethod
     def today() -> str:
-        """The station's calendar day (local time: "once a day" is the office's day)."""
-        return dt.datetime.now().astimezone().date().isoformat()
+        """The station's calendar day ([station] timezone: "once a day" is the office's day)."""
+        return station_today().isoformat()
 
     def __call__(self) -> None:
         from kiosk.sync.schema import ensure_schema, get_state, set_state

@@ -20,6 +20,7 @@ from kiosk.config import StockConfig
 from kiosk.devices.errors import DeviceError
 from kiosk.devices.protocols import CardPrinter
 from kiosk.errors import InputError, KioskError
+from kiosk.i18n import local_time
 from kiosk.printer.ledger import add_movement, ensure_schema
 from kiosk.store.queue import RecordStore, now_iso
 
@@ -73,7 +74,7 @@ class StockLevels:
             out.append(("stock.book_ribbon", {"ribbon": self.ribbon_panels}))
         if self.printer is not None:
             rep = self.printer
-            words = {"printer": rep.printer, "read_at": rep.read_at[:16].replace("T", " "),
+            words = {"printer": rep.printer, "read_at": local_time(rep.read_at, seconds=False),
                      "cards": rep.cards_in_hopper, "ribbon": rep.ribbon_panels_left}
             # a printer that cannot count its hopper says nothing about it (never "None")
             if rep.cards_in_hopper is not None:

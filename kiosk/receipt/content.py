@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from kiosk.errors import InputError
+from kiosk.i18n import station_time
 from kiosk.store import RecordState, RecordStore
 
 #: the QR payload: a short, versioned reference a status desk (or the resident's phone) reads
@@ -19,8 +20,6 @@ MONTHS = {
 }
 #: states without a receipt: still being captured, cancelled, or deleted at the central
 NO_RECEIPT = frozenset({RecordState.DRAFT, RecordState.CAPTURED, RecordState.CANCELLED, RecordState.DELETED})
-#: the station's time zone for the date printed (WIB, UTC+7: Java and Sumatra)
-WIB = dt.timezone(dt.timedelta(hours=7))
 
 
 def mask_nik(nik: str) -> str:
@@ -30,7 +29,8 @@ def mask_nik(nik: str) -> str:
 
 
 def long_date(when: dt.datetime, language: str) -> str:
-    local = when.astimezone(WIB)
+    """The date in the station's time zone ([station] timezone: WIB, WITA or WIT)."""
+    local = station_time(when)
     return f"{local.day} {MONTHS[language][local.month - 1]} {local.year}"
 
 

@@ -374,10 +374,18 @@ class RecordStore:
         row = self.conn.execute("SELECT * FROM records WHERE state = ? ORDER BY updated_at LIMIT 1", (state,)).fetchone()
         return self._record(row) if row else None
 
-    def enrolled_per_day(self, days: int = 30) -> list[tuple[str, int]]:
-        """(date, records queued that day) for the progress chart."""
-        since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)).isoformat()
-        rows = self.conn.execute(
-            "SELECT substr(ts, 1, 10) AS day, COUNT(DISTINCT record_id) FROM audit WHERE action='transition'"
-            " AND to_state='queued' AND ts >= ? GROUP BY day ORDER BY day", (since,)).fetchall()
-        return [(r[0], r[1]) for r in rows]
+    def enrolled_per_day(self, days: int = 30, zone: dt.tzinfo = dt.timezone.utc) -> list[tuple[str, int]]:
+        """(date, records queued that day) for the progress chart, the days of the station's time
+        ``zone`` (the stored stamps are UTC: cut at UTC midnight, a WIB station's morning until 07:00
+        counted for the day before)."""
+        now = dt.datetime.now(dt.timezone.utc)
+        first = (now.astimezone(zone) - dt.timedelta(days=days)).date()
+        since = (now - dt.timedelta(days=days + 1)).isoformat()
+        per_day: dict[str, set[str]] = {}
+        for ts, record_id in self.conn.execute(
+                "SELECT ts, record_id FROM audit WHERE action='transition' AND to_state='queued' AND ts >= ?",
+                (since,)):
+            day = dt.datetime.fromisoformat(ts).astimezone(zone).date()
+            if day >= first:
+                per_day.setdefault(day.isoformat(), set()).add(record_id)
+        return sorted((day, len(ids)) for day, ids in per_day.items())

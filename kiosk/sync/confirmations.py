@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 
 from kiosk.store import IllegalTransition, RecordState, RecordStore
 from kiosk.store.queue import now_iso
-from kiosk.sync.packets import without_fsync
+from kiosk.sync.packets import drop_packet_files, without_fsync
 from kiosk.sync.session import ACTOR
 
 Ticket = tuple[str, int]  # (record id, submission)
@@ -33,9 +33,15 @@ Ticket = tuple[str, int]  # (record id, submission)
 def commit_confirmations(store: RecordStore, batch: list[Ticket]) -> None:
     """One transaction: each record of ``batch`` to ``submitted`` with its audit row and its
     packet marked confirmed (a record no longer queued, e.g. decided meanwhile by a pass that
-    heard "already complete", only has its packet marked)."""
+    heard "already complete", only has its packet marked); then the packets' files go (the
+    central holds each whole: :func:`kiosk.sync.packets.drop_packet_files`)."""
+    files: list[tuple[str, int, str | None]] = []
+
     def mark(record_id: str, submission: int) -> Callable[[sqlite3.Connection], None]:
         def run(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT sha256 FROM sync_packets WHERE record_id=? AND submission=?",
+                               (record_id, submission)).fetchone()
+            files.append((record_id, submission, row[0] if row else None))
             conn.execute("UPDATE sync_packets SET status='confirmed', confirmed_at=?, offset=length, packet=NULL"
                          " WHERE record_id=? AND submission=?", (now_iso(), record_id, submission))
         return run
@@ -47,6 +53,7 @@ def commit_confirmations(store: RecordStore, batch: list[Ticket]) -> None:
                                  params={"submission": submission}, extra=mark(record_id, submission))
             except IllegalTransition:  # raised before it wrote anything
                 mark(record_id, submission)(conn)
+    drop_packet_files(store, files)
 
 
 @contextmanager

@@ -28,8 +28,8 @@ from kiosk.store import RecordState
 from kiosk.sync.client import CentralRefused, CentralUnavailable, UploadAnswer
 from kiosk.sync.confirmations import Confirmations
 from kiosk.sync.link import ChunkSizer, Lanes, next_gap
-from kiosk.sync.packets import (retry_refused, sealer_for_station, sealing_key_for, stored_packet,  # noqa: F401
-                                without_fsync)
+from kiosk.sync.packets import (StoredPacket, retry_refused, sealer_for_station, sealing_key_for,  # noqa: F401
+                                stored_packet, sweep_packet_files, without_fsync)
 from kiosk.sync.session import ACTOR, SyncSession, log
 
 __all__ = ["ChunkSizer", "Lanes", "Outbox", "retry_refused", "sealer_for_station", "sealing_key_for",
@@ -48,10 +48,10 @@ class Outbox:
         self.confirmations = Confirmations(session.store)
         #: the central's offset last seen per record: a try that moved it made progress
         self._seen_offset: dict[str, int] = {}
-        #: packets sealed ahead in this pass (:meth:`seal_ahead`) and not yet sent, with their
-        #: stored row: the central cannot know them, so their upload starts with the creation,
-        #: without asking (HEAD), and takes the bytes from here, not read back from the database
-        self._unsent: dict[str, sqlite3.Row] = {}
+        #: packets sealed ahead in this pass (:meth:`seal_ahead`) and not yet sent: the central
+        #: cannot know them, so their upload starts with the creation, without asking (HEAD),
+        #: and takes the bytes from here, not read back from their file
+        self._unsent: dict[str, StoredPacket] = {}
         #: one lock per record being sealed (guarded by ``_sealing``): the upload of one record
         #: never waits for the sealer ahead of it sealing another
         self._sealing = threading.Lock()
@@ -65,8 +65,8 @@ class Outbox:
     def packet_row(self, record_id: str) -> sqlite3.Row | None:
         return self.s.store.conn.execute("SELECT * FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
 
-    def ensure_packet(self, record_id: str, *, ahead: bool = False) -> tuple[sqlite3.Row | None, bool]:
-        """(packet row, built by this call). A packet built earlier may be partly uploaded."""
+    def ensure_packet(self, record_id: str, *, ahead: bool = False) -> tuple[StoredPacket | None, bool]:
+        """(stored packet, built by this call). A packet built earlier may be partly uploaded."""
         # the uploads and the sealer ahead of them never seal one record twice
         with self._record_lock_of(record_id):
             row, fresh = stored_packet(self.s.store, record_id, station_id=self.s.station_id,
@@ -76,12 +76,17 @@ class Outbox:
                     self._unsent[record_id] = row
             return row, fresh
 
+    def sweep(self) -> int:
+        """Remove packet files no row needs (confirmed, re-sealed, or left by a kill); between
+        passes, so no upload or sealer of this outbox is using one."""
+        return sweep_packet_files(self.s.store)
+
     def _record_lock_of(self, record_id: str) -> threading.Lock:
         with self._sealing:
             return self._record_locks.setdefault(record_id, threading.Lock())
 
-    def _take_unsent(self, record_id: str) -> sqlite3.Row | None:
-        """The row of a packet sealed ahead and not yet sent (then forgotten), else None."""
+    def _take_unsent(self, record_id: str) -> StoredPacket | None:
+        """A packet sealed ahead and not yet sent (then forgotten), else None."""
         with self._sealing:
             return self._unsent.pop(record_id, None)
 
@@ -172,18 +177,17 @@ class Outbox:
             row, fresh = self.ensure_packet(record_id)
         if row is None or s.store.get(record_id).state is not S.QUEUED:
             return "skipped"
-        if row["status"] == "refused":
+        if row.status == "refused":
             return "refused"
-        if row["status"] == "confirmed":
+        if row.status == "confirmed":
             return "skipped"
-        blob: bytes = row["packet"]
-        submission, length = row["submission"], row["length"]
+        blob, submission, length, sha = row.packet, row.submission, row.length, row.sha256
         url = f"/v1/uploads/{record_id}/{submission}"
         answer = None
         if not fresh:  # built before this try, so maybe partly sent: ask how much arrived
             answer = s.call(s.client.upload_offset, url)
         if answer is None:  # a new upload: its creation carries the first chunk (one round trip)
-            answer = self._send(s.client.create_upload, 0, blob, record_id, submission, length, row["sha256"])
+            answer = self._send(s.client.create_upload, 0, blob, record_id, submission, length, sha)
         self._seen_offset[record_id] = max(answer.offset, self._seen_offset.get(record_id, 0))
         cursor = answer.offset
         stale = False  # a request was cut since the central's last answer: it may hold more
@@ -198,7 +202,7 @@ class Outbox:
             if gap is None:  # swept to the end past cut chunks: ask what they left (holes)
                 head = s.call(s.client.upload_offset, url)
                 if head is None:  # the central lost the upload (e.g. restored from a backup): create it again
-                    answer = self._send(s.client.create_upload, 0, blob, record_id, submission, length, row["sha256"])
+                    answer = self._send(s.client.create_upload, 0, blob, record_id, submission, length, sha)
                     cursor, stale = answer.offset, False
                     continue
                 if not answered and not head.complete and (head.offset, head.ranges) == (answer.offset, answer.ranges):
@@ -224,7 +228,7 @@ class Outbox:
                     answer = UploadAnswer(answer.url, cursor, False, answer.ranges)
                     continue
                 if exc.code in ("upload.unknown", "upload.checksum"):
-                    answer = self._send(s.client.create_upload, 0, blob, record_id, submission, length, row["sha256"])
+                    answer = self._send(s.client.create_upload, 0, blob, record_id, submission, length, sha)
                     cursor = answer.offset
                     continue
                 raise

@@ -1,50 +1,142 @@
-"""Sealed packets at the station: each queued record's packet is sealed once and stored
-(``sync_packets``), so every path that sends it (an upload, a resumed upload, an offline
-export) sends the same bytes, and the central sees one packet per record submission however
-it arrives. Also: the keys packets are sealed to, and sending a refused record again.
+"""Sealed packets at the station: each queued record's packet is sealed once and stored, so
+every path that sends it (an upload, a resumed upload, an offline export) sends the same bytes,
+and the central sees one packet per record submission however it arrives. Also: the keys
+packets are sealed to, and sending a refused record again.
+
+The packet's bytes are a file in ``<data>/outbox/`` named after the record, the submission and
+the packet's SHA-256 (:func:`packet_file`); its row in ``sync_packets`` (submission, SHA-256,
+length, status) says which file is the record's packet. A ~200 KB SQLite blob cost ~1 ms to
+write (46 overflow pages into the WAL, copied again at each checkpoint) and as much again to
+drop at confirmation; a file costs one write to the page cache and an unlink. The file is
+written before its row is committed (the bytes exist before anything says so), neither is
+fsynced: a kill -9 loses nothing; a power cut may lose either, and a file that is missing or
+does not match its row's length and SHA-256 is sealed again, which the central takes as the
+same upload (restarted if incomplete, "complete" if stored). Rows sealed before packets were
+files keep their bytes in ``sync_packets.packet`` and are read from there.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import sqlite3
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
-from kiosk.central.packet import build_content, seal
+from kiosk.central.packet import build_content, sealed
+from kiosk.datafolder import private_folder
 from kiosk.errors import ConfigError, InputError
 from kiosk.store import RecordState, RecordStore
 from kiosk.store.queue import now_iso
 from kiosk.sync.schema import ensure_schema
 
 S = RecordState
+log = logging.getLogger("kiosk.sync")
+OUTBOX_DIR = "outbox"
+
+
+@dataclass(frozen=True)
+class StoredPacket:
+    """A record's sealed packet as stored: its row's fields and its bytes."""
+
+    record_id: str
+    submission: int
+    packet: bytes
+    sha256: str
+    length: int
+    status: str
+
+
+def packet_file(store: RecordStore, record_id: str, submission: int, sha256: str) -> Path:
+    """Where the packet of this record submission with this SHA-256 is kept."""
+    return store.data_dir / OUTBOX_DIR / f"{record_id}.{submission}.{sha256}.pkt"
 
 
 def stored_packet(store: RecordStore, record_id: str, *, station_id: str, station_key: Ed25519PrivateKey,
-                  sealing_key: X25519PublicKey) -> tuple[sqlite3.Row | None, bool]:
-    """The stored sealed packet of a queued record, sealed (once) if need be: (row, sealed now).
+                  sealing_key: X25519PublicKey) -> tuple[StoredPacket | None, bool]:
+    """The stored sealed packet of a queued record, sealed (once) if need be: (packet, sealed now).
+    None for a record that has no packet and is no longer queued.
 
     Every path that sends a record (an upload, a resumed upload, an offline export) takes its
     bytes from here, so the central sees one packet per record submission however it arrives."""
     ensure_schema(store)
     row = store.conn.execute("SELECT * FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
-    if row is not None and row["packet"] is not None:
-        return row, False
+    unusable = None  # the SHA-256 of a row whose file was lost or damaged: this seal replaces it
+    if row is not None and row["sha256"] is not None:
+        if row["status"] != "confirmed":  # a confirmed packet's file is gone: the central holds it
+            kept = _kept_packet(store, row)
+            if kept is not None:
+                return kept, False
+        unusable = row["sha256"]
     if store.get(record_id).state is not S.QUEUED:
-        return row, False
+        return None, False
     submission = row["submission"] if row is not None else 1
-    blob = seal(build_content(store, record_id, station_id), record_id=record_id, station_id=station_id,
-                submission=submission, station_key=station_key, central_key=sealing_key)
-    sha = hashlib.sha256(blob).hexdigest()
+    out = sealed(build_content(store, record_id, station_id), record_id=record_id, station_id=station_id,
+                 submission=submission, station_key=station_key, central_key=sealing_key)
+    path = packet_file(store, record_id, submission, out.sha256)
+    private_folder(path.parent)
+    path.write_bytes(out.blob)  # before the row that names it (no fsync: see the module docstring)
     # No fsync for this commit (WAL, synchronous=NORMAL: it still survives kill -9). Lost in a
     # power cut, the packet is sealed again, and the central takes a re-sealed packet of the
     # same submission as the same upload (restarted if incomplete, "complete" if stored).
     with without_fsync(store.conn):
-        fresh = _store_packet(store, record_id, submission, blob, sha)
-    return store.conn.execute("SELECT * FROM sync_packets WHERE record_id=?", (record_id,)).fetchone(), fresh
+        fresh = _store_packet(store, record_id, submission, out.sha256, len(out.blob), unusable)
+    if fresh:
+        return StoredPacket(record_id, submission, out.blob, out.sha256, len(out.blob), "pending"), True
+    path.unlink(missing_ok=True)  # another worker sealed it meanwhile: theirs is the packet
+    return stored_packet(store, record_id, station_id=station_id, station_key=station_key, sealing_key=sealing_key)
+
+
+def _kept_packet(store: RecordStore, row: sqlite3.Row) -> StoredPacket | None:
+    """The packet a row names, from its file (or, sealed before files, its blob); None when the
+    file is missing or not the bytes the row describes (a power cut): it is sealed again."""
+    data = row["packet"]
+    if data is None:
+        path = packet_file(store, row["record_id"], row["submission"], row["sha256"])
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            data = b""
+        if len(data) != row["length"] or hashlib.sha256(data).hexdigest() != row["sha256"]:
+            log.warning("sync: a stored packet was lost or damaged; sealing it again",
+                        extra={"record_id": row["record_id"]})
+            return None
+    return StoredPacket(row["record_id"], row["submission"], bytes(data), row["sha256"], row["length"], row["status"])
+
+
+def drop_packet_files(store: RecordStore, tickets: Iterable[tuple[str, int, str | None]]) -> None:
+    """Remove the files of packets no row needs any more ((record id, submission, SHA-256) each),
+    after the transaction that said so committed. A file left by a kill in between is removed
+    by :func:`sweep_packet_files`."""
+    for record_id, submission, sha in tickets:
+        if sha is not None:
+            packet_file(store, record_id, submission, sha).unlink(missing_ok=True)
+
+
+def sweep_packet_files(store: RecordStore) -> int:
+    """Remove packet files no row names as a packet still to send (confirmed, re-sealed, or
+    written by a sealer killed before its row committed). Returns how many."""
+    folder = store.data_dir / OUTBOX_DIR
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return 0
+    ensure_schema(store)
+    wanted = {f"{r}.{n}.{h}.pkt" for r, n, h in store.conn.execute(
+        "SELECT record_id, submission, sha256 FROM sync_packets WHERE sha256 IS NOT NULL AND packet IS NULL"
+        " AND status IN ('pending', 'refused')")}
+    gone = 0
+    for name in names:
+        if name.endswith(".pkt") and name not in wanted:
+            (folder / name).unlink(missing_ok=True)
+            gone += 1
+    return gone
 
 
 @contextmanager
@@ -62,17 +154,23 @@ def without_fsync(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("PRAGMA synchronous=FULL")
 
 
-def _store_packet(store: RecordStore, record_id: str, submission: int, blob: bytes, sha: str) -> bool:
+def _store_packet(store: RecordStore, record_id: str, submission: int, sha: str, length: int,
+                  unusable: str | None) -> bool:
+    """Commit the row naming a sealed packet's file; False when another worker's packet is
+    there already (theirs stays: it may be on its way). A row whose packet was found lost or
+    damaged (SHA-256 ``unusable``) is replaced."""
     fresh = True
     with store.transaction() as conn:
-        current = conn.execute("SELECT packet FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
+        current = conn.execute("SELECT sha256, packet FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
         if current is None:
             conn.execute("INSERT INTO sync_packets(record_id, submission, packet, sha256, length, attempts,"
-                         " created_at) VALUES (?,?,?,?,?,1,?)",
-                         (record_id, submission, blob, sha, len(blob), now_iso()))
+                         " created_at) VALUES (?,?,NULL,?,?,1,?)", (record_id, submission, sha, length, now_iso()))
         elif current[0] is None:
-            conn.execute("UPDATE sync_packets SET packet=?, sha256=?, length=?, offset=0, status='pending',"
-                         " error=NULL, attempts=1 WHERE record_id=?", (blob, sha, len(blob), record_id))
+            conn.execute("UPDATE sync_packets SET packet=NULL, sha256=?, length=?, offset=0, status='pending',"
+                         " error=NULL, attempts=1 WHERE record_id=?", (sha, length, record_id))
+        elif current[1] is None and current[0] == unusable:  # its file was lost or damaged (a power cut)
+            conn.execute("UPDATE sync_packets SET sha256=?, length=?, offset=0, status='pending', error=NULL"
+                         " WHERE record_id=?", (sha, length, record_id))
         else:  # another worker built it meanwhile: keep theirs (it may be on its way already)
             fresh = False
     return fresh
@@ -102,11 +200,11 @@ def sealer_for_station(cfg: Any, store: RecordStore) -> Callable[[str], bytes]:
     sealing_key = sealing_key_for(cfg)
 
     def seal_packet(record_id: str) -> bytes:
-        row, _ = stored_packet(store, record_id, station_id=cfg.station.id, station_key=station_key,
-                               sealing_key=sealing_key)
-        if row is None or row["packet"] is None:
+        stored, _ = stored_packet(store, record_id, station_id=cfg.station.id, station_key=station_key,
+                                  sealing_key=sealing_key)
+        if stored is None:
             raise InputError("sync.not_queued", record_id=record_id)
-        return bytes(row["packet"])
+        return stored.packet
 
     return seal_packet
 
@@ -116,9 +214,11 @@ def retry_refused(store: RecordStore, record_id: str, *, actor: str) -> None:
     re-keyed or the station registered); the refusal stays in the audit trail."""
     ensure_schema(store)
     with store.transaction() as conn:
-        row = conn.execute("SELECT status, error FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
+        row = conn.execute("SELECT status, error, submission, sha256 FROM sync_packets WHERE record_id=?",
+                           (record_id,)).fetchone()
         if row is None or row[0] != "refused":
             raise InputError("sync.not_refused", record_id=record_id)
         conn.execute("UPDATE sync_packets SET packet=NULL, sha256=NULL, length=0, offset=0, status='pending',"
                      " error=NULL, attempts=0 WHERE record_id=?", (record_id,))
         store.write_audit(conn, actor, "sync_retry", record_id=record_id, params={"refused": row[1] or ""})
+    drop_packet_files(store, [(record_id, row[2], row[3])])

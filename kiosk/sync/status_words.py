@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.i18n import number, translate
+from kiosk.i18n import local_time, number, translate
 
 
 def status_lines(status: dict[str, Any]) -> list[str]:
@@ -14,10 +14,10 @@ def status_lines(status: dict[str, Any]) -> list[str]:
     refused packets, deletions in progress, set-aside answers and the last sync errors."""
     lines = [f"  {translate('state.' + state):14} {n}" for state, n in status["counts"].items() if n]
     net = status["network"]
-    lines += [f"{translate('queue.oldest')}: {status['oldest_waiting'] or '-'}",
+    lines += [f"{translate('queue.oldest')}: {local_time(status['oldest_waiting']) or '-'}",
               f"{translate('queue.pending_bytes')}: {number(status['pending_bytes'] / 1e6, 2)} MB",
               f"{translate('queue.network')}: {translate('network.' + net['state'])}",
-              f"{translate('queue.last_success')}: {net['last_success'] or translate('queue.never')}"]
+              f"{translate('queue.last_success')}: {local_time(net['last_success']) or translate('queue.never')}"]
     if status["refused"]:
         lines.append(f"{translate('queue.refused')}: {status['refused']}")
     if status["deletions_pending"]:
@@ -26,6 +26,6 @@ def status_lines(status: dict[str, Any]) -> list[str]:
         lines.append(f"{translate('queue.quarantined')}: {status['quarantined']}")
     if status["last_errors"]:
         lines.append(f"{translate('queue.last_errors')}:")
-        lines += [f"  {e['at']}  {e['code']:24} {translate(e['code'], **e.get('params', {}))}"
+        lines += [f"  {local_time(e['at'])}  {e['code']:24} {translate(e['code'], **e.get('params', {}))}"
                   for e in status["last_errors"]]
     return lines

@@ -44,14 +44,14 @@ __all__ = ["NetworkStatus", "SyncProgress", "SyncSettings", "SyncWorker", "delet
 
 def local_central_url(cfg: Any) -> str | None:
     """The URL of the local central a Station started for this config (``<data>/local.json``)."""
-    from kiosk.central.local import _alive
+    from kiosk.central.local import local_central_alive
 
     state = Path(cfg.central.local.data_dir) / "local.json"
     try:
         url = json.loads(state.read_text())["url"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return url if isinstance(url, str) and _alive(url) else None
+    return url if isinstance(url, str) and local_central_alive(cfg, url) else None
 
 
 def central_transport(cfg: Any, url: str) -> Any:
@@ -61,6 +61,12 @@ def central_transport(cfg: Any, url: str) -> Any:
     Returns what httpx takes as ``verify``."""
     c = cfg.central
     scheme = url.split(":", 1)[0].lower()
+    if scheme == "https" and c.url == "local":
+        from kiosk.central.local import local_certificate
+
+        cert = local_certificate(cfg)  # the local central's own certificate, pinned like a real one
+        if cert is not None:
+            return ssl.create_default_context(cafile=str(cert))
     if scheme == "https":
         if c.ca_file is None:
             if cfg.station.simulated:
@@ -215,6 +221,7 @@ class SyncWorker:
         report["decisions"] += self._step("decisions", self.inbox.pull)
         report["resubmitted"] += self._step("deletions", self.requests.process_deletions)
         report["reprints"] = self._step("reprints", self.requests.process_reprints)
+        self._step("packet files", self.outbox.sweep)
         pending = self.outbox.pending()
         with s.lock:
             s.done, s.total = 0, len(pending)

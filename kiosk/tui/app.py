@@ -22,7 +22,7 @@ from textual.widgets import Input
 from kiosk.accounts import Account, AccountStore
 from kiosk.config import Config
 from kiosk.devices.base import Device
-from kiosk.i18n import LANGUAGES, current_language, set_language, translate
+from kiosk.i18n import LANGUAGES, current_language, set_language, station_today, translate
 from kiosk.station import Station
 from kiosk.tui import idle_collect
 from kiosk.tui.base import APP_KEYS, KeySpec, Translated
@@ -53,7 +53,7 @@ class KioskApp(App[None]):
 
     def __init__(self, cfg: Config, *, devices: DeviceProvider | None = None,
                  clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
-                 today: Callable[[], dt.date] = dt.date.today, sync: bool = True,
+                 today: Callable[[], dt.date] = station_today, sync: bool = True,
                  preload_models: bool = True) -> None:
         super().__init__()
         from kiosk.tui.textual_fixes import release_closed_widgets_lines, uncycle_strips, unpin_styles_caches

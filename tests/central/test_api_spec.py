@@ -96,12 +96,12 @@ def test_client_and_local_central_conform_to_the_spec(spec, make_station, centra
     # resume and replay paths
     resumed = enroll(a.store, resident(23))
     row = a.worker.ensure_packet(resumed)
-    up = a.client.create_upload(resumed, 1, row["length"], row["sha256"])
-    a.client.create_upload(resumed, 1, row["length"], row["sha256"])  # 200: exists
-    a.client.send_chunk(up.url, 0, row["packet"][:100])
+    up = a.client.create_upload(resumed, 1, row.length, row.sha256)
+    a.client.create_upload(resumed, 1, row.length, row.sha256)  # 200: exists
+    a.client.send_chunk(up.url, 0, row.packet[:100])
     a.client.upload_offset(up.url)
     with pytest.raises(CentralRefused) as err:
-        a.client.send_chunk(up.url, 0, row["packet"][:100])
+        a.client.send_chunk(up.url, 0, row.packet[:100])
     assert err.value.code == "upload.offset_mismatch" and err.value.params["offset"] == 100
     a.worker.run_once()
     assert a.client.create_upload(first, 1, 10, "0" * 64).complete  # re-sealed replay: already complete
@@ -132,7 +132,7 @@ def test_conformance_check_catches_an_answer_that_breaks_the_spec(spec, make_sta
     rid = enroll(st.store, resident(31))
     row = st.worker.ensure_packet(rid)
     with pytest.raises(ValidationError):
-        st.client.create_upload(rid, 1, row["length"], row["sha256"])
+        st.client.create_upload(rid, 1, row.length, row.sha256)
 
 
 def test_admin_fault_endpoint_conforms_and_takes_effect(spec, central) -> None:  # type: ignore[no-untyped-def]

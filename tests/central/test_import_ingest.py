@@ -20,7 +20,7 @@ def packet_of(st, rid: str, submission: int | None = None) -> bytes:  # type: ig
     if submission is None:
         row, _ = stored_packet(st.store, rid, station_id=st.id, station_key=st.keys.signing,
                                sealing_key=st.worker.sealing_key)
-        return bytes(row["packet"])
+        return bytes(row.packet)
     return seal(build_content(st.store, rid, st.id), record_id=rid, station_id=st.id, submission=submission,
                 station_key=st.keys.signing, central_key=st.worker.sealing_key)
 

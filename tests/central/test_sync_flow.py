@@ -86,9 +86,9 @@ def test_interrupted_upload_resumes_at_the_central_offset(make_station) -> None:
     st = make_station(on_exchange=lambda req, resp: sent.append((req.method, req.headers.get("Upload-Offset"))))
     rid = enroll(st.store, resident(9))
     row = st.worker.ensure_packet(rid)
-    assert row["length"] > 3 * 4096
-    answer = st.client.create_upload(rid, 1, row["length"], row["sha256"])
-    st.client.send_chunk(answer.url, 0, row["packet"][:4096])  # then the link "dropped"
+    assert row.length > 3 * 4096
+    answer = st.client.create_upload(rid, 1, row.length, row.sha256)
+    st.client.send_chunk(answer.url, 0, row.packet[:4096])  # then the link "dropped"
     sent.clear()
     assert st.worker.upload_record(rid) == "confirmed"
     assert sent[0] == ("HEAD", None)
@@ -115,7 +115,7 @@ def test_replayed_upload_is_refused_as_already_complete_and_stored_once(make_sta
     st = make_station()
     rid = enroll(st.store, resident(10))
     row = st.worker.ensure_packet(rid)
-    blob, sha, length = row["packet"], row["sha256"], row["length"]
+    blob, sha, length = row.packet, row.sha256, row.length
     st.worker.run_once()
     assert st.store.get(rid).state is S.APPROVED
     body = {"record_id": rid, "submission": 1, "station_id": "ST-01", "length": length, "sha256": sha}
@@ -144,7 +144,7 @@ def test_tampered_stored_packet_is_refused_with_its_code(make_station, central) 
     st = make_station()
     rid = enroll(st.store, resident(12))
     row = st.worker.ensure_packet(rid)
-    bad = bytearray(row["packet"])
+    bad = bytearray(row.packet)
     bad[-100] ^= 0xFF  # inside the ciphertext
     import hashlib
 
@@ -239,13 +239,13 @@ def test_packet_resealed_after_partial_upload_replaces_the_partial_one(make_stat
     st = make_station()
     rid = enroll(st.store, resident(17))
     row = st.worker.ensure_packet(rid)
-    up = st.client.create_upload(rid, 1, row["length"], row["sha256"])
-    st.client.send_chunk(up.url, 0, row["packet"][:4096])
+    up = st.client.create_upload(rid, 1, row.length, row.sha256)
+    st.client.send_chunk(up.url, 0, row.packet[:4096])
     # the station lost its stored packet (say, restored from an older backup): it seals again
     st.store.conn.execute("DELETE FROM sync_packets WHERE record_id=?", (rid,))
     assert st.worker.upload_record(rid) == "confirmed"
     assert central.registry.counts()["records"] == 1
-    assert st.worker.ensure_packet(rid)["sha256"] != row["sha256"]
+    assert st.worker.outbox.packet_row(rid)["sha256"] != row.sha256  # confirmed: its row names the new packet
 
 
 def test_signed_request_with_lowercased_header_names_is_accepted(make_station, central) -> None:  # type: ignore[no-untyped-def]

@@ -86,8 +86,8 @@ def test_the_central_keeps_the_bytes_of_a_cut_chunk(make_station, central) -> No
     st = make_station()
     rid = enroll(st.store, resident(25))
     row = st.worker.ensure_packet(rid)
-    blob = bytes(row["packet"])
-    up = st.client.create_upload(rid, 1, len(blob), row["sha256"])
+    blob = bytes(row.packet)
+    up = st.client.create_upload(rid, 1, len(blob), row.sha256)
     target = f"/v1/uploads/{rid}/1"
     half = len(blob) // 2
     signed = sign_headers(st.keys.signing, "ST-01", "PATCH", target, b"", digest=chunk_digest(0, len(blob)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +76,28 @@ def test_file_playback_is_paced_at_the_configured_rate(rig: CameraRig) -> None:
         cam.latest(newer_than=first.seq + 10)
         stats = cam.stats()
         assert stats.frames >= 12 and 0 < stats.fps <= FPS * 1.3
+
+
+def test_an_unwatched_camera_reads_a_few_frames_a_second_until_asked_again(video: Path, tmp_path: Path) -> None:
+    """A kiosk idling on its home screen decoded all 30 frames a second (6 % of a core)."""
+    path = tmp_path / video.name
+    path.write_bytes(video.read_bytes())
+    params = OpenCvCameraDriver.Params(source=str(path), width=W, height=H, fps=FPS, loop=True, idle_after_s=0.2)
+    with OpenCvCameraDriver("camera", params) as cam:
+        seq = cam.latest().seq
+        time.sleep(0.5)  # nobody asks for frames: the reader idles (what is measured is below)
+        before, t0 = cam.stats().frames, time.monotonic()
+        time.sleep(1.0)
+        idle_rate = (cam.stats().frames - before) / (time.monotonic() - t0)
+        # an upper bound: a busy machine can only read fewer (1 / idle_interval_s = 3 a second)
+        assert idle_rate <= 1 / cam.idle_interval_s + 1.5, idle_rate
+        assert cam.idle_interval_s < cam.stale_after_s  # the status stays READY while idle
+        # asked again: the next frames come at the camera's rate, not the idle one
+        seq = cam.latest(newer_than=cam.latest().seq).seq
+        start = time.monotonic()
+        for _ in range(10):
+            seq = cam.latest(newer_than=seq, timeout_s=5.0).seq
+        assert time.monotonic() - start < 10 * cam.idle_interval_s  # faster than idling would allow
 
 
 def test_station_config_points_the_driver_at_the_mock_video(tmp_path: Path) -> None:

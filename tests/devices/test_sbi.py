@@ -283,18 +283,25 @@ class _NotSbi(http.server.BaseHTTPRequestHandler):
 
 
 def test_discovery_scans_the_port_range_past_other_programs(tmp_path: Path) -> None:
-    stranger = None
-    for port in range(4501, 4601):
+    # Two neighbouring ports of the SBI range, the stranger's and the device's: a wider range could
+    # hold another SBI service (a simulated station's iris emulator started by a parallel test),
+    # which answers "devices are not connected" for fingers: that, not "absent", is then reported.
+    stranger, svc = None, None
+    for port in range(4501, 4600):
         try:
             stranger = http.server.ThreadingHTTPServer(("127.0.0.1", port), _NotSbi)
-            break
         except OSError:
             continue
-    assert stranger is not None
+        try:
+            svc = SbiDeviceService(tmp_path, port=port + 1)
+            break
+        except OSError:
+            stranger.server_close()
+            stranger = None
+    assert stranger is not None and svc is not None
     threading.Thread(target=stranger.serve_forever, daemon=True).start()
-    svc = SbiDeviceService(tmp_path)  # another free port of the range
     try:
-        first, last = min(stranger.server_address[1], svc.port), max(stranger.server_address[1], svc.port)
+        first, last = stranger.server_address[1], svc.port
         with make_driver(svc, port=0, port_first=first, port_last=last, device_id=svc.device_id) as drv:
             assert drv.port == svc.port
             assert drv.capture(2).position == 2
@@ -466,6 +473,25 @@ def test_self_test_checks_the_spec_version(service: SbiDeviceService) -> None:
     assert not result.passed and ("sbi.spec_version", False, "9.9 in ['0.9.5']") in result.checks
 
 
+def test_self_test_details_read_in_the_station_language(service: SbiDeviceService) -> None:
+    """The technician read "Ready" and "0.9.5 in ['0.9.5']" (a Python list) in Indonesian mode."""
+    from kiosk.diagnostics.words import detail_words
+    from kiosk.i18n import current_language, set_language
+
+    service.fault = "not_ready"
+    with make_driver(service, spec_version="9.9") as drv:
+        result = drv.self_test()
+    was = current_language()
+    set_language("id")
+    try:
+        details = {name: detail_words(detail) for name, _, detail in result.checks}
+    finally:
+        set_language(was)
+    assert details["sbi.device_status"] == "belum siap (SBI: Not Ready)"
+    assert details["sbi.spec_version"] == "stasiun memakai 9.9; perangkat mendukung 0.9.5"
+    assert details["sbi.discovered"].startswith(f"port {service.port}, perangkat ")
+
+
 def test_unreadable_trusted_certificate_is_a_config_error(service: SbiDeviceService, tmp_path: Path) -> None:
     from kiosk.errors import ConfigError
 
@@ -489,7 +515,7 @@ def test_bad_finger_requests_are_refused_before_the_wire(driver: SbiFingerprintD
 def test_last_exchange_shows_the_sbi_traffic(driver: SbiFingerprintDriver) -> None:
     driver.capture(2)
     dump = driver.last_exchange()
-    assert b"RCAPTURE :".hex(" ") in dump and " rx " in dump
+    assert " tx RCAPTURE :" in dump and " rx 200 " in dump  # text: SBI is HTTP and JSON
 
 
 # -- robustness: whatever the service answers, only typed device errors ----------------------------------
@@ -615,3 +641,11 @@ def test_another_device_on_our_port_counts_as_ours_being_absent(driver: SbiFinge
         assert driver.status().state is DeviceState.ABSENT
     finally:
         other.close()
+
+
+def test_the_protocol_log_shows_sbi_traffic_as_text(driver: SbiFingerprintDriver) -> None:
+    """SBI is HTTP and JSON: the technician's log showed it as hex bytes (seen in tmux)."""
+    driver.status()
+    lines = driver.log.hexdump().splitlines()
+    assert any(' tx MOSIPDISC :' in line and '/device {"type": "Finger"}' in line for line in lines), lines
+    assert any(' rx 200 [{"deviceId": ' in line for line in lines), lines

@@ -200,3 +200,23 @@ def test_emulator_survives_any_byte_stream_and_answers_only_well_formed_packets(
         assert len(r) == 9 + size
         assert int.from_bytes(r[-2:], "big") == (r[6] + r[7] + r[8] + sum(r[9:-2])) & 0xFFFF
     assert replies and replies[-1][6] == 0x07
+
+
+def test_a_restarted_station_mock_goes_on_with_new_fingers(tmp_path: Path) -> None:
+    """The same fingers after a restart would be a resident already enrolled: the central holds
+    the next resident as a duplicate (seen in the simulated station after a restart)."""
+    first = start_for_station({}, tmp_path)
+    try:
+        with RefClient(first.overrides["port"]) as ref:
+            assert ref.gen_img() == 0x00 and ref.gen_img() == 0x00
+        before = first.emulator.captures
+    finally:
+        first.close()
+    again = start_for_station({}, tmp_path)
+    try:
+        assert again.emulator.captures == before == 2
+        with RefClient(again.overrides["port"]) as ref:
+            assert ref.gen_img() == 0x00
+        assert again.emulator.finger == 3  # the third finger of the station's life, not the first again
+    finally:
+        again.close()

@@ -20,6 +20,7 @@ from kiosk.ops.export import (ImportRefused, confirm_exports, export_queued, exp
                               find_batches, import_batch, import_folder, registry_ingest, upload_order)
 from kiosk.store import RecordState, RecordStore
 from kiosk.sync.client import CentralClient
+from kiosk.sync.packets import packet_file
 from kiosk.sync.synthetic import enroll_synthetic
 from kiosk.ops.service import Upkeep
 from kiosk.sync.worker import SyncSettings, SyncWorker, sealer_for_station
@@ -55,7 +56,10 @@ def do_export(store: RecordStore, station: Path, config: Config, dest: Path, **k
 
 
 def stored_packet_bytes(store: RecordStore, record_id: str) -> bytes:
-    return bytes(store.conn.execute("SELECT packet FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()[0])
+    """The packet the sync worker keeps for the record (its file, named by its row)."""
+    record, submission, sha = store.conn.execute("SELECT record_id, submission, sha256 FROM sync_packets"
+                                                 " WHERE record_id=?", (record_id,)).fetchone()
+    return packet_file(store, record, submission, sha).read_bytes()
 
 
 def worker_for(store: RecordStore, station: Path, central: CentralRegistry, url: str,

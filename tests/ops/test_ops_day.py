@@ -75,7 +75,7 @@ def test_a_full_simulated_day_ends_verified_and_accounted_for(station: Path, sta
     earlier = enroll(other_store, resident(9001, full_name="SUDAH TERDAFTAR"))
     row, _ = stored_packet(other_store, earlier, station_id="OTHER-01", station_key=other.signing,
                            sealing_key=central.sealing_public)
-    reg.ingest_packet(bytes(row["packet"]))
+    reg.ingest_packet(bytes(row.packet))
     other_store.close()
 
     upkeep = Upkeep(cfg, store)

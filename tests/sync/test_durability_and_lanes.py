@@ -67,7 +67,7 @@ def test_the_central_answers_complete_only_after_the_fsync(make_station, central
         if os.readlink(f"/proc/self/fd/{fd}").endswith("central.db-wal"):
             synced.append(len(answered))
 
-    monkeypatch.setattr("kiosk.central.registry.os.fsync", fsync)
+    monkeypatch.setattr("kiosk.central.uploads.os.fsync", fsync)
 
     def seen(request: httpx.Request, response: httpx.Response) -> None:
         if request.method != "HEAD" and request.url.path.startswith("/v1/uploads") and response.json().get("complete"):

@@ -31,7 +31,7 @@ def _submitted_rows(store, rid: str) -> int:  # type: ignore[no-untyped-def]
 def _upload_whole(st, rid: str) -> None:  # type: ignore[no-untyped-def]
     """The central gets the whole packet; the station has not confirmed it yet."""
     row, _ = st.worker.outbox.ensure_packet(rid)
-    blob = bytes(row["packet"])
+    blob = bytes(row.packet)
     answer = st.client.create_upload(rid, 1, len(blob), hashlib.sha256(blob).hexdigest(), blob)
     assert answer.complete
 
@@ -162,7 +162,7 @@ def test_dropping_a_confirmed_packet_writes_no_zeros_and_keeps_the_stations_sett
     st = make_station()
     [rid] = enroll_synthetic(st.store, 1, district="320101", seed=5)  # a realistic record: ~190 KB packet
     row, _ = st.worker.outbox.ensure_packet(rid)
-    length = row["length"]
+    length = row.length
     conn = st.store.conn
     before = conn.execute("PRAGMA secure_delete").fetchone()[0]
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -63,7 +63,7 @@ def test_creation_with_upload_retried_with_its_id_stores_the_bytes_once(make_sta
     st = make_station()
     rid = enroll(st.store, resident(45))
     row = st.worker.ensure_packet(rid)
-    blob, sha = bytes(row["packet"]), row["sha256"]
+    blob, sha = bytes(row.packet), row.sha256
     first = st.client.create_upload(rid, 1, len(blob), sha, blob[:1000])
     assert (first.offset, first.complete) == (1000, False)
     again = st.client.create_upload(rid, 1, len(blob), sha, blob[:1000])  # the first answer was "lost"
@@ -103,8 +103,8 @@ def test_a_cut_creation_is_kept_and_the_upload_resumes_from_the_confirmed_byte(m
     st = make_station(settings=ONE_CHUNK, on_exchange=log)
     rid = enroll(st.store, resident(46))
     row = st.worker.ensure_packet(rid)
-    blob = bytes(row["packet"])
-    c = Creation(rid, 1, len(blob), row["sha256"])
+    blob = bytes(row.packet)
+    c = Creation(rid, 1, len(blob), row.sha256)
     half = len(blob) // 2
     # a creation whose signature is not the station's keeps nothing
     _cut_post(central.url, _signed_creation(Ed25519PrivateKey.generate(), c, len(blob)), blob[:half], len(blob))

@@ -112,3 +112,40 @@ async def test_a_notification_shows_brackets_as_written(make_app: Any, accounts:
         await wait_for(pilot, lambda: bool(list(app._notifications)), tries=200)
         [note] = [n for n in app._notifications if "[receipt] queue" in n.message]
         assert note.markup is False, "a notification's brackets would be read as markup"
+
+
+async def test_home_queue_figures_stand_in_one_column_whatever_the_state_names(make_app: Any,
+                                                                                accounts: Any) -> None:
+    """Seen in tmux: "ditahan untuk supervisor     1" stood six columns right of the other figures."""
+    from kiosk.tui.messages import QueueReport
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        home = app.screen
+        set_language("id")
+        try:
+            home.queue = QueueReport({"approved": 1, "held": 1, "queued": 12}, today=2)
+            home.render_queue()
+            rows = _plain(home.query_one("#queue", Static)).splitlines()[1:]
+        finally:
+            set_language("en")
+        assert len(rows) == 3 and translate("state.held", "id") in "\n".join(rows)
+        assert len({len(row.rstrip()) for row in rows}) == 1, rows  # the figures end in one column
+
+
+def test_the_last_sync_is_shown_in_the_station_time_zone() -> None:
+    """Home read "Sinkron terakhir: 2026-12-02 07:21:09", the UTC time, on a station in WIB."""
+    from kiosk.i18n import current_language
+    from kiosk.tui.messages import NetworkReport
+    from kiosk.tui.screens.home import network_lines
+    from kiosk.tui.services import NetworkState
+
+    was = current_language()
+    try:
+        set_language("id")
+        lines = network_lines(NetworkReport(NetworkState("online", "2026-12-02T07:21:09.229+00:00", 0)))
+    finally:
+        set_language(was)
+    assert "Sinkron terakhir: 2026-12-02 14:21:09" in lines

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,18 @@ def _app(tmp_path: Path, extra: str, iris: FakeIris | None) -> KioskApp:
     return KioskApp(cfg, devices=devices, sync=False, clock=clock, monotonic=clock, today=lambda: FIXED_TODAY)
 
 
+@contextlib.asynccontextmanager
+async def iris_station(tmp_path: Path, iris: FakeIris, size: tuple[int, int] = (100, 30)) -> AsyncIterator[
+        tuple[KioskApp, Any]]:
+    """The app of an iris station (English), running under Pilot; the language is put back after."""
+    app = _app(tmp_path, IRIS_TABLES, iris)
+    try:
+        async with app.run_test(size=size) as pilot:
+            yield app, pilot
+    finally:
+        set_language("id")
+
+
 def test_the_iris_step_is_there_only_with_an_iris_device(tmp_path: Path) -> None:
     try:
         with_iris = _app(tmp_path / "a", IRIS_TABLES, FakeIris([(90, 90)]))
@@ -75,24 +89,76 @@ def test_the_iris_step_is_there_only_with_an_iris_device(tmp_path: Path) -> None
 
 async def test_a_poor_eye_is_captured_again_and_both_eyes_are_stored(tmp_path: Path) -> None:
     iris = FakeIris([(90, 40), (88, 75)])
-    app = _app(tmp_path, IRIS_TABLES, iris)
-    try:
-        async with app.run_test(size=(100, 30)) as pilot:
-            rec = app.store.create_draft(resident(3), actor="siti")
-            app.push_screen(IrisScreen(rec.id))
-            await wait_for(pilot, lambda: isinstance(app.screen, IrisScreen))
-            screen: Any = app.screen
+    async with iris_station(tmp_path, iris) as (app, pilot):
+        rec = app.store.create_draft(resident(3), actor="siti")
+        app.push_screen(IrisScreen(rec.id))
+        await wait_for(pilot, lambda: isinstance(app.screen, IrisScreen))
+        screen: Any = app.screen
+        await pilot.press("c")
+        await wait_for(pilot, lambda: screen.slots[2].attempts and not screen.busy)
+        assert screen.slots[1].good_enough and not screen.slots[2].good_enough
+        await pilot.press("ctrl+s")  # refused: the left eye is below the threshold, attempts remain
+        assert isinstance(app.screen, IrisScreen)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: len(screen.slots[2].attempts) == 2 and not screen.busy)
+        assert screen.slots[2].good_enough
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SignatureScreen))
+    stored = {s.position: s for s in app.store.samples(rec.id) if s.kind == "iris"}
+    assert set(stored) == {1, 2} and stored[2].quality == 75 and stored[2].format == "iso19794-6"
+
+
+async def test_with_both_eyes_done_the_step_says_ctrl_s_and_names_the_next_step(tmp_path: Path) -> None:
+    from textual.widgets import Static
+
+    async with iris_station(tmp_path, FakeIris([(90, 91)])) as (app, pilot):
+        rec = app.store.create_draft(resident(4), actor="siti")
+        app.push_screen(IrisScreen(rec.id))
+        await wait_for(pilot, lambda: isinstance(app.screen, IrisScreen) and app.screen.query("#iris-status"))
+        screen: Any = app.screen
+        status = screen.query_one("#iris-status", Static)
+        assert "Ctrl+S" not in str(status.render())  # nothing captured yet: only "press C"
+        await pilot.press("c")
+        await wait_for(pilot, lambda: all(s.done for s in screen.slots.values()) and not screen.busy)
+        text = " ".join(str(status.render()).split())
+        assert "press Ctrl+S to save them and go on to the Signature step" in text
+        # the kept eyes are shown, each on its side
+        assert screen.query_one("#iris-right").image is not None
+        assert screen.query_one("#iris-left").image is not None
+
+
+async def test_the_review_lists_both_irises_with_their_device_scores(tmp_path: Path) -> None:
+    from textual.widgets import Static
+
+    from kiosk.capture.iris import assess_iris, iris_sample
+    from kiosk.capture.storage import store_iris
+    from kiosk.capture.thresholds import quality_thresholds
+    from kiosk.tui.screens.enroll_review import ReviewScreen
+
+    async with iris_station(tmp_path, FakeIris([(90, 91)]), (100, 40)) as (app, pilot):
+        rec = app.store.create_draft(resident(5), actor="siti")
+        th = quality_thresholds(app.cfg).iris
+        for image in FakeIris([(83, 71)]).capture_irises():
+            store_iris(app.store, rec.id, iris_sample(image, assess_iris(image, th), th), actor="siti")
+        app.push_screen(ReviewScreen(rec.id))
+        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.query("#review"))
+        await pilot.pause()
+        text = str(app.screen.query_one("#review", Static).render())
+        assert "Right iris: device score 83" in text and "Left iris: device score 71" in text
+
+
+async def test_on_an_iris_station_the_finished_fingers_point_to_the_iris_step(tmp_path: Path) -> None:
+    from textual.widgets import Static
+
+    from kiosk.tui.screens.enroll_fingers import FingersScreen
+
+    async with iris_station(tmp_path, FakeIris([(90, 91)])) as (app, pilot):
+        rec = app.store.create_draft(resident(6), actor="siti")
+        app.push_screen(FingersScreen(rec.id))
+        await wait_for(pilot, lambda: getattr(app.screen, "loaded", False))
+        for _ in range(len(app.screen.positions)):
+            before = len(app.screen.scores)
             await pilot.press("c")
-            await wait_for(pilot, lambda: screen.slots[2].attempts and not screen.busy)
-            assert screen.slots[1].good_enough and not screen.slots[2].good_enough
-            await pilot.press("ctrl+s")  # refused: the left eye is below the threshold, attempts remain
-            assert isinstance(app.screen, IrisScreen)
-            await pilot.press("c")
-            await wait_for(pilot, lambda: len(screen.slots[2].attempts) == 2 and not screen.busy)
-            assert screen.slots[2].good_enough
-            await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: isinstance(app.screen, SignatureScreen))
-        stored = {s.position: s for s in app.store.samples(rec.id) if s.kind == "iris"}
-        assert set(stored) == {1, 2} and stored[2].quality == 75 and stored[2].format == "iso19794-6"
-    finally:
-        set_language("id")
+            await wait_for(pilot, lambda: len(app.screen.scores) > before, tries=200)
+        text = " ".join(str(app.screen.query_one("#finger-status", Static).render()).split())
+        assert "go on to the Irises step" in text

@@ -18,6 +18,7 @@ from kiosk.tui.modals import ConfirmModal
 from kiosk.tui.screens.diagnostics import DiagnosticsScreen
 from kiosk.tui.screens.enroll_face import FaceScreen
 from kiosk.tui.screens.enroll_fingers import FingersScreen
+from kiosk.tui.screens.enroll_iris import IrisScreen
 from kiosk.tui.screens.enroll_nik import NikScreen
 from kiosk.tui.screens.enroll_review import ReviewScreen
 from kiosk.tui.screens.enroll_signature import SignatureScreen
@@ -32,6 +33,7 @@ SHOWN_ON: dict[str, tuple[type, ...]] = {
     "tui.nik.valid": (NikScreen,),
     "tui.fingers.no_retries": (FingersScreen,),
     "tui.fingers.all_done": (FingersScreen,),
+    "iris.ready": (IrisScreen,),
     "tui.quit_hint": (HomeScreen, NikScreen, FingersScreen, SignatureScreen, ConfirmModal),
     "tui.fingers.cancel_hint": (FingersScreen,),
     "tui.slap.failed": (FingersScreen,),

@@ -1,6 +1,6 @@
 """Pilot walk of a complete enrollment on the simulated station: the repository's config.toml with
-its device mocks (ZFM over a pty, OpenCV camera on a generated video, HID pad over a pyusb
-backend) and the real capture checks, storage and sync worker (local central).
+its device mocks (ZFM over a pty, OpenCV camera on a generated video, SBI iris emulator over HTTP,
+HID pad over a pyusb backend) and the real capture checks, storage and sync worker (local central).
 
 The station's own quality thresholds are used unchanged: the synthetic face video and
 fingerprints pass them.
@@ -20,6 +20,7 @@ from kiosk.store import RecordState
 from kiosk.tui.app import KioskApp
 from kiosk.tui.screens.enroll_face import FaceScreen
 from kiosk.tui.screens.enroll_fingers import MARK_FLAGGED, FingersScreen
+from kiosk.tui.screens.enroll_iris import IrisScreen
 from kiosk.tui.screens.enroll_nik import NikScreen
 from kiosk.tui.screens.enroll_review import ReviewScreen
 from kiosk.tui.screens.enroll_signature import SignatureScreen
@@ -93,6 +94,12 @@ async def test_simulated_station_enrolls_from_login_to_uploaded_record(station_c
             await pilot.press("c")
             await wait_for(pilot, lambda: app.screen.attempts.get(position, 0) > before, tries=400)
         await pilot.press("ctrl+s")
+
+        # irises: the station's SBI iris emulator answers both eyes at once, signed as SBI 0.9.5 says
+        await wait_for(pilot, lambda: isinstance(app.screen, IrisScreen), tries=400)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: all(s.good_enough for s in app.screen.slots.values()), tries=400)
+        await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, SignatureScreen), tries=400)
 
         # signature: the pad mock streams a signature; accept it once the ink passes the checks (the
@@ -116,7 +123,7 @@ async def test_simulated_station_enrolls_from_login_to_uploaded_record(station_c
         store = app.store
         kinds = sorted((s.kind, s.position) for s in store.samples(record_id))
         fingers = list(range(1, 11))
-        assert kinds == sorted([("face", 0), ("signature", 0), ("signature_points", 0)]
+        assert kinds == sorted([("face", 0), ("signature", 0), ("signature_points", 0), ("iris", 1), ("iris", 2)]
                                + [("finger", p) for p in fingers] + [("finger_template", p) for p in fingers])
         face = next(s for s in store.samples(record_id) if s.kind == "face")
         assert face.format == "jpeg" and face.metadata["report"]["passed"] and not face.metadata["report"]["manual"]

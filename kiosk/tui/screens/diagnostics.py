@@ -10,7 +10,7 @@ from typing import Any
 from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from kiosk.devices.errors import DeviceError
@@ -28,12 +28,14 @@ from kiosk.tui.screens.device_help import DEVICE_KINDS, device_label, problem_wo
 
 
 class DiagnosticsScreen(KioskScreen):
+    # The device keys are listed under the device table (tui.diag.hint, always shown): in the
+    # footer too, "^q Tutup kiosk" fell off an 80-column terminal.
     KEYS = [
-        ("o", "run('open')", "tui.key.diag_open"),
-        ("i", "run('info')", "tui.key.diag_info"),
-        ("t", "run('self_test')", "tui.key.diag_test"),
-        ("c", "run('capture')", "tui.key.diag_capture"),
-        ("l", "run('log')", "tui.key.diag_log"),
+        ("o", "run('open')", ""),
+        ("i", "run('info')", ""),
+        ("t", "run('self_test')", ""),
+        ("c", "run('capture')", ""),
+        ("l", "run('log')", ""),
         ("s", "rescan", "tui.key.diag_rescan"),
         ("n", "central", "tui.key.diag_central"),
         ("e", "export", "tui.key.diag_export"),
@@ -48,7 +50,9 @@ class DiagnosticsScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         yield KioskHeader()
         with Horizontal(classes="capture"):
-            yield DataTable(id="diag-devices", cursor_type="row")
+            with Vertical(id="diag-left"):
+                yield DataTable(id="diag-devices", cursor_type="row")
+                yield Static(id="diag-keys")
             with VerticalScroll(id="diag-out-box"):
                 yield Static(id="diag-out")
         yield KioskFooter(compact=True)
@@ -92,8 +96,9 @@ class DiagnosticsScreen(KioskScreen):
             table.add_row(device_label(name), state[:40], key=name)
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
+        self.query_one("#diag-keys", Static).update(translate("tui.diag.hint"))
         self.query_one("#diag-out", Static).update(self.output or (
-            translate("tui.home.no_devices") if not self.kiosk.devices.names() else translate("tui.diag.hint")))
+            translate("tui.home.no_devices") if not self.kiosk.devices.names() else translate("tui.diag.results")))
 
     @staticmethod
     def _named(name: str) -> str:

@@ -140,6 +140,8 @@ class FaceScreen(WizardStep):
             self.post_message(worker_failure("camera", exc))
 
     def on_face_frame(self, msg: FaceFrame) -> None:
+        if self.problem is not None:
+            self.refresh_bindings()  # the camera answers again: R leaves the footer
         self.frame, self.checks, self.problem = msg.image, msg.checks, None
         self.analysis = msg.analysis
         self.query_one("#face-live").image = from_bgr(msg.image)
@@ -151,7 +153,15 @@ class FaceScreen(WizardStep):
 
     def on_device_problem(self, msg: DeviceProblem) -> None:
         self.problem = msg.error
+        self.refresh_bindings()  # R (retry the camera) shows in the footer while there is a problem
         self.refresh_texts()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # R only means something after a camera problem (the words then name it); hidden
+        # otherwise, it pushed "^q Tutup kiosk" off an 80-column footer
+        if action == "retry":
+            return self.problem is not None
+        return True
 
     # -- texts -------------------------------------------------------------------------------------
     def refresh_texts(self) -> None:
@@ -200,6 +210,7 @@ class FaceScreen(WizardStep):
 
     def action_retry(self) -> None:
         self.problem = None
+        self.refresh_bindings()
         self.refresh_texts()
         self.stream(reopen=True)
 

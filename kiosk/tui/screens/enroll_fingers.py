@@ -205,7 +205,8 @@ class FingersScreen(SlapCapture, WizardStep):
         if pos in self.scores:
             lines.append(translate("tui.fingers.nfiq2", score="-" if score is None else f"{score:.0f}"))
         if self.slots.all_done() and not self.checking:
-            lines.append(f"[green]{translate('tui.fingers.all_done')}[/green]")
+            step = translate("tui.step." + self.next_step())  # iris or signature: the station decides
+            lines.append(f"[green]{translate('tui.fingers.all_done', step=step)}[/green]")
         else:
             lines.append(translate("tui.fingers.retries", left=self.slots.retries_left(pos)))
         lines += [f"[yellow]{translate(code, **params)}[/yellow]" for code, params in self.guidance]

@@ -3,7 +3,9 @@
 C captures both eyes in a worker thread (the SBI iris driver, kiosk/devices/sbi_iris.py); each
 eye's device score is checked against ``[quality.iris]`` (kiosk/capture/iris.py) and the best
 attempt per eye is kept; Ctrl+S stores the kept eyes (kind ``iris``) and moves on. After the
-set attempts the best ones may be kept even below the threshold (their report says so).
+set attempts the best ones may be kept even below the threshold (their report says so). The
+kept eye of each side is shown beside the other (the operator sees an open, sharp eye, as MOSIP's
+registration client shows its iris captures); the pictures are made in the capture worker.
 Reading the eyes already kept (a resumed draft) and storing them run in workers, never on the
 event loop (issue 11 §3).
 """
@@ -16,7 +18,7 @@ from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Static
 
@@ -30,6 +32,7 @@ from kiosk.tui.base import set_text
 from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.devices_poll import device_of_kind, open_device, worker_failure
 from kiosk.tui.messages import DeviceProblem
+from kiosk.tui.pictures import from_grey, picture_widget
 from kiosk.tui.screens.device_help import action_for, problem_words
 from kiosk.tui.wizard import WizardStep
 
@@ -39,6 +42,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class IrisCaptured(Message):
     images: list[IrisImage]
+    #: eye label -> the image as a picture for the screen (PIL), made in the worker
+    pictures: dict[int, Any]
 
 
 @dataclass
@@ -73,6 +78,9 @@ class IrisScreen(WizardStep):
         yield from self.compose_steps()
         with Vertical(classes="capture-col"):
             yield Static(id="iris-status")
+            with Horizontal(classes="eyes"):
+                yield picture_widget(id="iris-right", classes="eye")
+                yield picture_widget(id="iris-left", classes="eye")
         yield KioskFooter(compact=True)
 
     def on_mount(self) -> None:
@@ -108,7 +116,8 @@ class IrisScreen(WizardStep):
         try:
             scanner = device_of_kind(self.kiosk.devices, "iris", "no_iris")
             open_device(scanner)
-            self.post_message(IrisCaptured(scanner.capture_irises(timeout_s=10.0)))
+            images = scanner.capture_irises(timeout_s=10.0)
+            self.post_message(IrisCaptured(images, {image.eye: from_grey(image.pixels) for image in images}))
         except Exception as exc:  # shown in words; the draft is already saved
             self.post_message(worker_failure("iris", exc))
 
@@ -119,6 +128,8 @@ class IrisScreen(WizardStep):
             slot = self.slots[image.eye]
             if not slot.done:
                 slot.add(image, assess_iris(image, th))
+                if slot.best is not None and slot.best[0] is image and image.eye in msg.pictures:
+                    self.query_one("#iris-right" if image.eye == 1 else "#iris-left").image = msg.pictures[image.eye]
         self.saved = False
         self.refresh_texts()
 
@@ -147,6 +158,9 @@ class IrisScreen(WizardStep):
                              f"[/red]  {translate('iris.attempts', n=len(slot.attempts or []), max=slot.max_attempts)}")
         if self.saved:
             lines.append(f"[green]{translate('iris.saved')}[/green]")
+        elif not self.busy and all(slot.done for slot in self.slots.values()):
+            # say what comes next: the operator must not guess that Ctrl+S stores the eyes
+            lines.append(f"[green]{translate('iris.ready', step=translate('tui.step.' + self.next_step()))}[/green]")
         set_text(self.query_one("#iris-status", Static), "\n".join(lines))
 
     def ready_to_leave(self) -> bool:

@@ -93,6 +93,9 @@ class ReviewScreen(WizardStep):
             elif s.kind == "finger":
                 score = translate("tui.fingers.nfiq2", score="-" if s.quality is None else f"{s.quality:.0f}")
                 lines.append(f"{translate('tui.finger.' + str(s.position))}: {score}")
+            elif s.kind == "iris":
+                score = "-" if s.quality is None else f"{s.quality:.0f}"
+                lines.append(translate("iris.review_right" if s.position == 1 else "iris.review_left", score=score))
             elif s.kind == "signature":
                 lines.append(f"{translate('tui.review.signature')}: {translate('tui.review.present')}")
         for e in store.exceptions(self.record_id):

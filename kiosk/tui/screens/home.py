@@ -11,7 +11,7 @@ from textual.containers import Grid
 from textual.widgets import Static
 
 from kiosk.devices.base import DeviceState
-from kiosk.i18n import number, translate
+from kiosk.i18n import local_time, number, station_zone, translate
 from kiosk.store import RecordState
 from kiosk.tui import services
 from kiosk.tui.base import KioskScreen, set_text
@@ -57,7 +57,7 @@ def target_line(done: int, target: int) -> str:
 
 def queue_report(store: Any, today: str) -> QueueReport:
     """Records per state and today's recordings (worker side: SQLite stays off the event loop)."""
-    return QueueReport(store.counts(), dict(store.enrolled_per_day(1)).get(today, 0))
+    return QueueReport(store.counts(), dict(store.enrolled_per_day(1, station_zone())).get(today, 0))
 
 
 def network_lines(rep: NetworkReport) -> list[str]:
@@ -65,8 +65,7 @@ def network_lines(rep: NetworkReport) -> list[str]:
     assert rep.state is not None
     st = rep.state
     lines = [translate("tui.net." + st.state)]
-    lines.append(translate("tui.home.last_sync", when=(st.last_sync or "")[:19].replace("T", " ")
-                           or translate("tui.home.never")))
+    lines.append(translate("tui.home.last_sync", when=local_time(st.last_sync) or translate("tui.home.never")))
     lines.append(translate("tui.home.pending", kib=number(st.pending_bytes / 1024)))
     if st.upload_progress is not None:
         done, total = st.upload_progress
@@ -242,8 +241,10 @@ class HomeScreen(KioskScreen):
         else:
             counts = self.queue.counts
             shown = [s for s in RecordState if counts.get(s.value)] or [RecordState.DRAFT, RecordState.QUEUED]
+            labels = {state: translate("state." + state.value) for state in shown}
+            width = max(14, *(len(label) + 1 for label in labels.values()))  # one column for every state's figure
             for state in shown:
-                lines.append(f"{translate('state.' + state.value):<14}{number(counts.get(state.value, 0)):>6}")
+                lines.append(f"{labels[state]:<{width}}{number(counts.get(state.value, 0)):>6}")
         set_text(self.query_one("#queue", Static), "\n".join(lines), layout=False)
 
     def render_today(self) -> None:

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import ProgressBar, Static
 from textual_plotext import PlotextPlot
 
-from kiosk.i18n import translate
+from kiosk.i18n import station_zone, translate
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.screens.home import recorded_total, target_line
@@ -49,7 +49,7 @@ class ProgressScreen(KioskScreen):
     def load_figures(self) -> None:
         store = self.kiosk.store
         today = self.kiosk.today()
-        per_day = dict(store.enrolled_per_day(DAYS + 1))
+        per_day = dict(store.enrolled_per_day(DAYS + 1, station_zone()))
         days = [today - dt.timedelta(days=i) for i in range(DAYS - 1, -1, -1)]
         counts = store.counts()
         self.post_message(ProgressFigures(days, [per_day.get(d.isoformat(), 0) for d in days],

@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from kiosk.tui.chrome import KioskFooter, KioskHeader
-from kiosk.i18n import catalog, current_language, translate
+from kiosk.i18n import catalog, current_language, local_time, translate
 from kiosk.store import RecordState
 from kiosk.tui import services
 from kiosk.tui.base import KioskModal, KioskScreen
@@ -283,7 +283,7 @@ class RecordDetail(KioskModal[None]):
             lines.append(f"{translate('tui.queue.central')}: {self.central or translate('tui.home.asking')}")
         lines.append(f"[b]{translate('tui.queue.history')}[/b]")
         for e in store.audit(rec.id):
-            lines.append(f"{e.ts[:19].replace('T', ' ')} {e.actor} {history_words(e)}")
+            lines.append(f"{local_time(e.ts)} {e.actor} {history_words(e)}")
         self.query_one("#detail", Static).update("\n".join(lines))
 
     def action_close(self) -> None:
