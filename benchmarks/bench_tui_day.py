@@ -94,6 +94,20 @@ after the first enrollment, 267 after the 10th; 30 enrollments: 203 / 260 / 270 
 1st to the 30th). Not met: growth from the ready station (67 MB), nearly all of it in the first
 enrollment (native buffers of the first face capture, fingers, card print and upload: not traced
 by tracemalloc; not yet attributed).
+
+Latency, measured 2026-12-02 (tuilat), 30 enrollments each, the machine shared (load in brackets):
+the stall watch (6 enrollments) counted 23 full garbage collections of 100-560 ms inside key
+handlers, and py-spy put textual-image's per-cell picture render at ~14 % of the UI thread. Now
+full collections run at idle moments (kiosk/tui/idle_collect.py: 6 per 6 enrollments, 36-185 ms,
+right after home is shown), the cyclic garbage per enrollment is 12,600 objects instead of 50,600
+(kiosk/tui/textual_fixes.py), pictures are drawn once per change (kiosk/tui/picture_widget.py),
+and the NIK and print screens are kept (kiosk/tui/kept.py). Before (c5fb710, load 5.0 -> 8.8):
+operator keys p50/p95/max 35/170/1205 ms, F2 57/235/959 (idle home F2 53/110/143). After
+(0d54c53, load 4.0 -> 8.0): operator keys 25/92/349, F2 35/110/397 (idle 27/51/82). Goal p95
+< 50 ms not met on this machine (about 1.8x the idle home F2 of the same run); the slowest keys
+are the ones that show another screen (Enter on the NIK, Ctrl+S on the form and face steps); in
+the stall-watch run also P on home, which this bench (it never pauses) presses during the idle
+collection that follows the enrollment.
 """
 
 from __future__ import annotations
