@@ -3,7 +3,9 @@
 ``tracemalloc`` sees what Python and numpy allocate (numpy reports its buffers to it), not what C
 libraries allocate themselves (nbis, OpenCV): compare its total with the RSS growth to tell the two
 apart. The object counts by type (``gc.get_objects()``, as objgraph's ``show_growth`` does) name
-what is kept alive: closed screens, widgets, cache entries.
+what is kept alive: closed screens, widgets, cache entries. The resident pages by mapping
+(``/proc/self/smaps``: each shared library, the heap, anonymous mappings) and the modules imported
+between two marks tell which libraries' code and data a step touched first.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import threading
 import tracemalloc
 from types import FrameType
 from collections import Counter
-from typing import TextIO
+from typing import Iterable, TextIO
 
 
 def _name(o: object) -> str:
@@ -67,6 +69,29 @@ def native_figures() -> dict[str, float]:
     return out
 
 
+def resident_by_mapping(lines: Iterable[str] | None = None) -> dict[str, float]:
+    """Resident MB per mapped file (``/proc/self/smaps``, Linux; ``lines`` in that format for a
+    test), anonymous mappings under ``[anon]``, glibc's main heap under ``[heap]``, thread stacks
+    and the rest by their name."""
+    if lines is None:
+        try:
+            with open("/proc/self/smaps") as f:
+                return resident_by_mapping(f.readlines())
+        except OSError:
+            return {}
+    out: dict[str, float] = {}
+    name = "[anon]"
+    for line in lines:
+        head = line.split(maxsplit=5)
+        if not head:
+            continue
+        if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):  # a mapping's header
+            name = head[5].strip() if len(head) == 6 else "[anon]"
+        elif head[0] == "Rss:":
+            out[name] = out.get(name, 0.0) + int(head[1]) / 1024
+    return out
+
+
 class HeapGrowth:
     """Snapshots at :meth:`mark`; :meth:`report` prints what grew from the first mark to the last.
 
@@ -80,6 +105,8 @@ class HeapGrowth:
         self.first_ids: set[int] = set()
         self.marks: list[tuple[str, tracemalloc.Snapshot | None, Counter[str]]] = []
         self.native: list[dict[str, float]] = []
+        self.mappings: list[dict[str, float]] = []
+        self.modules: list[set[str]] = []
 
     @staticmethod
     def _types() -> Counter[str]:
@@ -131,6 +158,8 @@ class HeapGrowth:
                  tracemalloc.Filter(False, "<frozen importlib._bootstrap*>")])
         self.marks.append((label, snapshot, types))
         self.native.append(native_figures())
+        self.mappings.append(resident_by_mapping())
+        self.modules.append(set(sys.modules))
 
     @staticmethod
     def _traced(old: tracemalloc.Snapshot, new: tracemalloc.Snapshot, out: TextIO, top: int) -> None:
@@ -145,6 +174,14 @@ class HeapGrowth:
             for line in stat.traceback.format(limit=8, most_recent_first=True):
                 print(f"      {line}", file=out)
 
+    @staticmethod
+    def _mapped(old: dict[str, float], new: dict[str, float], out: TextIO, top: int) -> None:
+        grew = sorted(((new[k] - old.get(k, 0.0), k) for k in new), reverse=True)
+        print(f"  resident by mapping {sum(new.values()) - sum(old.values()):+.1f} MB:", file=out)
+        for diff, name in grew[:top]:
+            if diff >= 0.1:
+                print(f"  {diff:+8.1f} MB  {name} ({new[name]:.1f})", file=out)
+
     def report(self, out: TextIO = sys.stderr, top: int = 25) -> None:
         if len(self.marks) < 2:
             return
@@ -152,6 +189,9 @@ class HeapGrowth:
         print(f"heap growth {first} -> {last}", file=out)
         print("  native: " + ", ".join(f"{k} {self.native[0].get(k, 0):.1f} -> {v:.1f}"
                                        for k, v in self.native[-1].items()), file=out)
+        self._mapped(self.mappings[0], self.mappings[-1], out, top)
+        imported = sorted(self.modules[-1] - self.modules[0])
+        print(f"  modules imported: {len(imported)}: {' '.join(imported[:60])}", file=out)
         if old is not None and new is not None:
             self._traced(old, new, out, top)
         print("  object counts that grew:", file=out)

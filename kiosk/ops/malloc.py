@@ -13,7 +13,8 @@ them. With the variables below set in the environment, the lead's 6-enrollment `
 175 MB instead of 313 MB. A station cannot rely on the operator's environment, so
 :func:`tune_malloc` sets the same parameters with ``mallopt`` at process start, before worker
 threads exist (an arena made earlier stays). :func:`release_free_memory` hands freed pages back
-to the system (``malloc_trim(0)``) after a finished enrollment or card.
+to the system (``malloc_trim(0)``) after the start-up self-test (kiosk/ops/pipeline_check.py), after
+each submitted enrollment and after each card, always from a worker thread.
 
 Only glibc has these calls; elsewhere both functions do nothing. A refused setting is logged,
 never raised: the station works without it, only with more memory. :func:`tune_malloc` runs

@@ -88,16 +88,28 @@ class KioskApp(App[None]):
         self._hold_id = 0
         #: load the capture models at start (tests of other things leave it off: it takes a core for a second)
         self.preload_models = preload_models
-        #: set once the capture models are loaded (or failed to load) at start
+        #: set once the capture models are loaded and the pipeline self-tested (or failed) at start
         self.models_ready = threading.Event()
         #: the process's full-collection policy (installed by kiosk.tui.warmup; None in tests)
         self.collector = idle_collect.installed()
+        #: the start-up self-test's results (kiosk.ops.pipeline_check), empty until it ran
+        self.pipeline_checks: list[Any] = []
         self.translate_keys()
 
     # -- plumbing ---------------------------------------------------------------------------------
     @property
     def devices(self) -> DeviceProvider:
         return self.station.devices  # type: ignore[return-value]
+
+    def switch_screen(self, screen: Any) -> Any:
+        """Textual's switch, started from the app's context. Textual starts the new screen's message
+        loop as a task of the current context, where the screen whose handler runs is the active
+        message pump; the new loop keeps that screen as its context token's old value for as long as
+        it runs. A screen that outlives the one that opened it (home after the login, the kept form
+        after the NIK step) kept it alive for the session, with the first resident's NIK (issue 11
+        §3, tests/tui/test_startup_preparation.py). ``_context`` is Textual's own (MessagePump)."""
+        with self._context():
+            return super().switch_screen(screen)
 
     def translate_keys(self) -> None:
         bindings = self._merged_bindings.copy() if self._merged_bindings else BindingsMap()
@@ -129,18 +141,32 @@ class KioskApp(App[None]):
     @work(thread=True, exclusive=True, group="models")
     def load_capture_models(self) -> None:
         """NFIQ 2, mindtct, the face cascades and the NIK region table (about 75 MB, a second) load
-        while the operator logs in, so the first enrollment does not wait for them. A failure is only logged here:
-        the capture step that needs the model reports it in words."""
+        while the operator logs in, then the pipeline's self-test runs once on built-in samples
+        (kiosk.ops.pipeline_check: what the first enrollment would otherwise load), so the first
+        resident waits for none of it. A failure is only logged here: the capture step that needs
+        the part reports it in words."""
         from kiosk import nik
+        from kiosk.ops.malloc import release_free_memory
         from kiosk.tui import services
 
         try:
             nik.load_tables()  # a no-op when kiosk/tui/warmup.py read them before the UI started
             services.load_capture_models(self.cfg)
+            self.pipeline_checks = services.check_pipeline(self.cfg)
         except Exception as exc:
             log.warning("capture models not loaded at start: %s", str(exc))  # no exception object: it would keep this frame alive
         finally:
+            release_free_memory()  # the self-test's buffers are freed: their pages go back
             self.models_ready.set()
+
+    @work(thread=True, exclusive=True, group="release-memory")
+    def release_memory(self) -> None:
+        """Give the pages malloc keeps free back to the system (kiosk.ops.malloc), after an
+        enrollment: its images and screens are freed by then. A worker: the trim walks malloc's
+        arenas under their locks (about a millisecond), never on the event loop."""
+        from kiosk.ops.malloc import release_free_memory
+
+        release_free_memory()
 
     @work(thread=True, exclusive=True, group="sync-start")
     def start_sync(self) -> None:

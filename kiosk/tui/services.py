@@ -100,6 +100,14 @@ def load_capture_models(cfg: Config) -> None:
     AutoCapture(th.face)  # its analyzers load the face and eye cascades
 
 
+def check_pipeline(cfg: Config) -> list[Any]:
+    """The start-up self-test of the capture pipeline on built-in samples (kiosk.ops.pipeline_check:
+    finger, face, signature, card, packet); never raises, failures are logged."""
+    from kiosk.ops.pipeline_check import run_pipeline_check
+
+    return run_pipeline_check(thresholds(cfg))
+
+
 def assess_finger(engine: FingerprintEngine, image: FingerImage, position: int) -> FingerAssessment:
     """NFIQ 2, minutiae and checks of one attempt (brought to 500 ppi first)."""
     return engine.assess_capture(image, position)

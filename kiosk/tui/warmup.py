@@ -37,13 +37,28 @@ SCREEN_MODULES: tuple[str, ...] = tuple(f"kiosk.tui.screens.{name}" for name in 
     "diagnostics", "deletion_request", "local_match", "receipt_print", "device_help",
 ))
 
+#: what the screens import only when first used (measured with tui_day's heap report,
+#: ``TUI_DAY_TRACEMALLOC=objects TUI_DAY_TRACEMALLOC_FROM=0``: imported during the first enrollment):
+#: the picture widget (textual-image), the print path, the NIK step's central answer, rich's
+#: emoji table (Text markup), Textual's scrollbar, Pillow's image plugins and the WSQ codec.
+#: Imported here they are frozen with the rest (a full collection does not walk them).
+FIRST_USE_MODULES: tuple[str, ...] = (
+    "kiosk.tui.picture_widget", "kiosk.printer.desk", "kiosk.printer.gate", "kiosk.printer.layout",
+    "kiosk.permits.ledger", "kiosk.central.abis.nik_answer", "kiosk.ops.pipeline_check", "rich._emoji_codes",
+    "textual.scrollbar", "PIL.JpegImagePlugin", "PIL.PngImagePlugin", "wsq", "numpy.ma",
+)
+
 
 def warm_up() -> None:
-    """Import the screens and load the NIK region tables (cached for the process)."""
+    """Import the screens and what they import on first use, and load the NIK region tables
+    (cached for the process)."""
+    from PIL import Image
+
     from kiosk import nik
 
-    for module in SCREEN_MODULES:
+    for module in SCREEN_MODULES + FIRST_USE_MODULES:
         importlib.import_module(module)
+    Image.preinit()  # Pillow's common format plugins, as its first open() would import them
     nik.load_tables()
 
 

@@ -103,6 +103,6 @@ async def test_the_central_check_shows_the_round_trip_and_the_last_sync_errors(m
         await wait_for(pilot, lambda: "Pusat menjawab dalam" in app.screen.output, tries=200)
         output = app.screen.output
         assert re.search(r"Pusat menjawab dalam [\d.]+ ms\.", output)
-        assert "Kontak terakhir: 2026-12-02T05:00:00" in output
+        assert "Kontak terakhir: 2026-12-02 12:00:00" in output  # 05:00 UTC in the station's WIB
         assert "Kesalahan sinkronisasi terakhir:" in output
         assert "sync.timeout" in output and "Pusat tidak menjawab tepat waktu (ReadTimeout)." in output

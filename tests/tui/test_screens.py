@@ -44,7 +44,8 @@ async def test_an_exception_the_policy_reserves_needs_a_supervisor_before_it_cou
         app.screen.query_one("#sup-name", Input).value = "budi"
         app.screen.query_one("#sup-password", Input).value = "rahasia456"
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        # the supervisor's password is checked in a worker (scrypt): wait for its answer, not one pause
+        await wait_for(pilot, lambda: store.exceptions(record_id) != [])
         assert [(e.reason, e.approved_by) for e in store.exceptions(record_id)] == [("amputated", "budi")]
         app.switch_screen(step_screen("review", record_id))
         await pilot.pause()

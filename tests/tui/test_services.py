@@ -115,4 +115,4 @@ def test_network_state_of_a_running_worker_carries_its_upload_progress(store: An
     lines = network_lines(NetworkReport(state))
     assert translate("tui.net.degraded") in lines
     assert translate("tui.net.uploading", done=1, total=3, kib="300") in lines
-    assert any("2026-11-23 10:00:00" in line for line in lines)
+    assert any("2026-11-23 17:00:00" in line for line in lines)  # 10:00 UTC in the station's WIB

@@ -49,3 +49,17 @@ def test_freezing_moves_what_lives_now_out_of_the_collections(unfreeze: None) ->
     assert frozen > before
     assert not any(type(o) is Cycle and o is not kept for o in gc.get_objects())
     assert all(o is not kept for o in gc.get_objects())  # frozen objects are not among the tracked ones
+
+
+def test_warm_up_imports_what_the_screens_import_on_first_use() -> None:
+    """tui_day's heap report found these imported during the first enrollment (textual-image,
+    the print path, Pillow's plugins, the WSQ codec...): a fresh process has them after warm_up."""
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    code = ("import sys\nfrom kiosk.tui import warmup\nwarmup.warm_up()\n"
+            "print(' '.join(m for m in warmup.FIRST_USE_MODULES + ('PIL.GifImagePlugin',) if m not in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""

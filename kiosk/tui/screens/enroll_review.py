@@ -139,7 +139,9 @@ class ReviewScreen(WizardStep):
             return False
         ident = store.identity(self.record_id)
         self.notify(translate("tui.review.queued", name=ident.full_name, nik=ident.nik))
-        self.app.pop_screen()
+        app = self.kiosk
+        app.pop_screen()
+        app.call_after_refresh(app.release_memory)  # the resident's screens are gone by then
         return True
 
     def action_submit_receipt(self) -> None:
