@@ -119,6 +119,20 @@ step in the day), 30 enrollments, load 6.6 -> 8.1: 107 / 230 / 255 / 270: growth
 the 1st; first enrollment 12.3 s, the 30th 20.3 s (median 14.9 s, the machine's load). Said plainly: the process ends the day
 2-5 MB lower than before, not 16 lower; most of the goal is met by loading before "ready" what the
 first resident used to load (ready is 11-15 MB higher), which is what a station should do anyway.
+
+Latency, measured 2026-12-02 (tuilat), 30 enrollments each, the machine shared (load in brackets):
+the stall watch (6 enrollments) counted 23 full garbage collections of 100-560 ms inside key
+handlers, and py-spy put textual-image's per-cell picture render at ~14 % of the UI thread. Now
+full collections run at idle moments (kiosk/tui/idle_collect.py: 6 per 6 enrollments, 36-185 ms,
+right after home is shown), the cyclic garbage per enrollment is 12,600 objects instead of 50,600
+(kiosk/tui/textual_fixes.py), pictures are drawn once per change (kiosk/tui/picture_widget.py),
+and the NIK and print screens are kept (kiosk/tui/kept.py). Before (c5fb710, load 5.0 -> 8.8):
+operator keys p50/p95/max 35/170/1205 ms, F2 57/235/959 (idle home F2 53/110/143). After
+(0d54c53, load 4.0 -> 8.0): operator keys 25/92/349, F2 35/110/397 (idle 27/51/82). Goal p95
+< 50 ms not met on this machine (about 1.8x the idle home F2 of the same run); the slowest keys
+are the ones that show another screen (Enter on the NIK, Ctrl+S on the form and face steps); in
+the stall-watch run also P on home, which this bench (it never pauses) presses during the idle
+collection that follows the enrollment.
 """
 
 from __future__ import annotations

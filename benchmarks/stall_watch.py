@@ -76,15 +76,25 @@ class StallWatch:
         self._watcher = threading.Thread(target=self._watch, name="stall-watch", daemon=True)
         self._heart: asyncio.Task[None] | None = None
         #: garbage collector pauses (generation, seconds), from gc.callbacks: a full collection of a
-        #: large heap stops whatever thread triggered it, the event loop included
+        #: large heap stops whatever thread triggered it, the event loop included (it holds the GIL,
+        #: so this watch cannot sample during it: the stalls it overlaps are attributed below)
         self.gc_pauses: list[tuple[int, float]] = []
+        #: (generation, start, end on the monotonic clock, thread that triggered it)
+        self.gc_spans: list[tuple[int, float, float, str]] = []
         self._gc_start = 0.0
 
     def _gc(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            self._gc_start = time.perf_counter()
+            self._gc_start = time.monotonic()
         else:
-            self.gc_pauses.append((info["generation"], time.perf_counter() - self._gc_start))
+            end = time.monotonic()
+            self.gc_pauses.append((info["generation"], end - self._gc_start))
+            self.gc_spans.append((info["generation"], self._gc_start, end, threading.current_thread().name))
+
+    def gc_within(self, stall: Stall) -> float:
+        """Seconds of garbage collection inside the stall."""
+        end = stall.start + stall.length
+        return sum(max(0.0, min(end, e) - max(stall.start, s)) for _, s, e, _ in self.gc_spans)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -128,6 +138,13 @@ class StallWatch:
             if pauses:
                 print(f"stall_watch: gc generation {gen}: {len(pauses)} collections, total {sum(pauses) * 1000:.0f} ms, "
                       f"max {pauses[-1] * 1000:.0f} ms, p95 {pauses[int(0.95 * len(pauses))] * 1000:.1f} ms", file=out)
+        full = Counter(thread for gen, _, _, thread in self.gc_spans if gen == 2)
+        if full:
+            print(f"stall_watch: full collections by the thread that triggered them: {dict(full)}", file=out)
+        in_stalls = sum(self.gc_within(s) for s in self.stalls)
+        stalled = sum(s.length for s in self.stalls)
+        print(f"stall_watch: garbage collection inside stalls: {in_stalls * 1000:.0f} ms of {stalled * 1000:.0f} ms",
+              file=out)
         print(f"stall_watch: {len(self.stalls)} stalls > {STALL_S * 1000:.0f} ms, {total} samples "
               f"(~{total * SAMPLE_S:.1f} s of blocked loop)", file=out)
         if not total:
@@ -153,5 +170,5 @@ class StallWatch:
         for stall in sorted(self.stalls, key=lambda s: -s.length)[:10]:
             inner = Counter(s[-1] for s in stall.samples).most_common(1)
             where = Counter((entry_point(s), own_frame(s)) for s in stall.samples).most_common(2)
-            print(f"  {stall.length * 1000:6.0f} ms ({len(stall.samples)} samples)  leaf {inner[0][0] if inner else '-'}  "
+            print(f"  {stall.length * 1000:6.0f} ms (gc {self.gc_within(stall) * 1000:.0f} ms, {len(stall.samples)} samples)  leaf {inner[0][0] if inner else '-'}  "
                   f"at {where}", file=out)

@@ -24,6 +24,7 @@ from kiosk.config import Config
 from kiosk.devices.base import Device
 from kiosk.i18n import LANGUAGES, current_language, set_language, station_today, translate
 from kiosk.station import Station
+from kiosk.tui import idle_collect
 from kiosk.tui.base import APP_KEYS, KeySpec, Translated
 from kiosk.tui.wizard import StepBook
 
@@ -55,9 +56,11 @@ class KioskApp(App[None]):
                  today: Callable[[], dt.date] = station_today, sync: bool = True,
                  preload_models: bool = True) -> None:
         super().__init__()
-        from kiosk.tui.textual_fixes import unpin_styles_caches
+        from kiosk.tui.textual_fixes import release_closed_widgets_lines, uncycle_strips, unpin_styles_caches
 
         unpin_styles_caches()  # closed screens' widgets are not kept by Textual's colour cache
+        uncycle_strips()  # drawn lines freed by their reference count, not by the garbage collector
+        release_closed_widgets_lines()  # nor kept by closed widgets until a full collection
         self.cfg = cfg
         self.station = Station(cfg)
         if devices is not None:
@@ -87,6 +90,8 @@ class KioskApp(App[None]):
         self.preload_models = preload_models
         #: set once the capture models are loaded and the pipeline self-tested (or failed) at start
         self.models_ready = threading.Event()
+        #: the process's full-collection policy (installed by kiosk.tui.warmup; None in tests)
+        self.collector = idle_collect.installed()
         #: the start-up self-test's results (kiosk.ops.pipeline_check), empty until it ran
         self.pipeline_checks: list[Any] = []
         self.translate_keys()
@@ -295,10 +300,18 @@ class KioskApp(App[None]):
         from kiosk.tui.screens.progress import ProgressScreen
         from kiosk.tui.screens.queue import QueueScreen
 
+        from kiosk.tui.kept import kept_or_new
+
         factory: dict[str, Callable[[], Any]] = {
             "enroll": NikScreen, "queue": QueueScreen, "print": PrintScreen,
             "diagnostics": DiagnosticsScreen, "progress": ProgressScreen,
         }
+        # built once per session and aimed again on each opening (kiosk.tui.kept): the NIK screen
+        # starts empty, the print screen reads its lists again
+        kept_pages: dict[str, type[Any]] = {"enroll": NikScreen, "print": PrintScreen}
+        if name in kept_pages:
+            self.push_screen(kept_or_new(self, name, factory[name], lambda s: s.arrive(), kept_pages[name]))
+            return
         self.push_screen(factory[name]())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -313,21 +326,32 @@ class KioskApp(App[None]):
             return
         self.store.log_action(self.user.name, "logout", reason=reason)
         self.user = None
-        from kiosk.tui.wizard import forget_kept_steps, kept_screens
+        from kiosk.tui.kept import forget_kept, kept_screens
 
         leaving = [s for s in kept_screens(self) if s in self.screen_stack]
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.switch_screen(LoginScreen())
-        forget_kept_steps(self, leaving)
+        forget_kept(self, leaving)
         self.notify(translate(reason))
+        if self.collector is not None:  # the session's screens are gone: free what died while frozen
+            self.call_after_refresh(self.collector.deep, "logout")
+
+    def collect_when_idle(self, reason: str) -> None:
+        """A moment nobody waits on (home shown again): the full garbage collection, if one is due,
+        runs after this refresh, so the key that led here is answered first (kiosk.tui.idle_collect)."""
+        if self.collector is not None and self.collector.due():
+            self.call_after_refresh(self.collector.collect_if_due, reason)
 
     def check_idle_logout(self) -> None:
-        """Warn before the idle logout, then log out (drafts stay in the store for resumption)."""
+        """Warn before the idle logout, then log out (drafts stay in the store for resumption); no key
+        for a while is also a moment for a due garbage collection."""
+        idle = self.monotonic() - self.last_activity
+        if self.collector is not None and idle >= idle_collect.QUIET_S:
+            self.collector.collect_if_due("quiet")
         if self.user is None:
             return
         limit = self.cfg.accounts.idle_logout_s
-        idle = self.monotonic() - self.last_activity
         if idle >= limit:
             self.action_logout("tui.logout.idle")
         elif idle >= limit - min(IDLE_WARNING_S, limit / 2) and not self._idle_warned:

@@ -17,7 +17,8 @@ at that moment into the permanent generation, which collections skip. Objects fr
 the collector's reach: only long-lived state exists at that point (no screen, no record), and
 objects freed by their reference count are freed as ever. Called by ``kiosk`` (kiosk/cli/ui.py)
 and by the tui_day benchmark before the app is built; never inside the app (tests build many apps
-in one process, and frozen cycles of an old app would never be collected).
+in one process, and frozen cycles of an old app would never be collected). It also installs the
+process's full-collection policy (:mod:`kiosk.tui.idle_collect`): full collections at idle moments.
 """
 
 from __future__ import annotations
@@ -72,4 +73,7 @@ def prepare_ui_process() -> None:
     started = time.monotonic()
     warm_up()
     frozen = freeze_long_lived()
+    from kiosk.tui import idle_collect
+
+    idle_collect.install()  # full collections at idle moments from now on, not in key handlers
     log.info("ui process prepared", extra={"frozen_objects": frozen, "seconds": round(time.monotonic() - started, 3)})

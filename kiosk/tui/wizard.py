@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from kiosk.enroll.steps import enrollment_steps
+from kiosk.tui import kept
 from kiosk.i18n import translate
 from kiosk.tui.base import KioskScreen, set_text
 
@@ -50,45 +51,15 @@ KEPT_STEPS: tuple[str, ...] = ("form",)
 
 
 def kept_name(step: str) -> str:
-    return f"kept-{step}"
+    return kept.kept_name(step)
 
 
 def open_step(app: "KioskApp", step: str, record_id: str) -> "WizardStep":
     """The screen to show for ``step`` of the record: the app's kept instance, aimed at the record,
-    for the steps in KEPT_STEPS (installed on first use, so switching away keeps it mounted); a new
-    screen otherwise, or when the kept one is on the stack already."""
+    for the steps in KEPT_STEPS (kiosk.tui.kept); a new screen otherwise."""
     if step not in KEPT_STEPS:
         return step_screen(step, record_id)
-    name = kept_name(step)
-    if not app.is_screen_installed(name):
-        screen = step_screen(step, record_id)
-        app.install_screen(screen, name)
-        return screen
-    kept = app.get_screen(name)
-    if kept in app.screen_stack or not isinstance(kept, WizardStep):
-        return step_screen(step, record_id)
-    kept.arrive(record_id)
-    return kept
-
-
-def kept_screens(app: "KioskApp") -> list[Any]:
-    return [app.get_screen(kept_name(step)) for step in KEPT_STEPS if app.is_screen_installed(kept_name(step))]
-
-
-def forget_kept_steps(app: "KioskApp", leaving: list[Any]) -> None:
-    """At logout, once the stack is down to the login: the kept screens (and the resident data their
-    fields hold) go. ``leaving`` are those that were on the stack: Textual removes them itself once
-    uninstalled; the others, kept aside, are removed here."""
-    for step in KEPT_STEPS:
-        name = kept_name(step)
-        if not app.is_screen_installed(name):
-            continue
-        screen = app.get_screen(name)
-        if screen in app.screen_stack:
-            continue
-        app.uninstall_screen(name)
-        if screen not in leaving and screen.is_attached:
-            screen.remove()
+    return kept.kept_or_new(app, step, lambda: step_screen(step, record_id), lambda s: s.arrive(record_id), WizardStep)
 
 
 def station_steps(app: "KioskApp") -> tuple[str, ...]:

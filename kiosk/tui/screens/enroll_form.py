@@ -17,6 +17,7 @@ from textual.widgets import Input, Label, Select, Static
 from kiosk.errors import KioskError
 from kiosk.i18n import translate
 from kiosk.identity import BLOOD_TYPES, CITIZENSHIP, MARITAL, RELIGIONS, SEXES, Identity
+from kiosk.tui.base import set_text
 from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.screens.device_help import problem_words
 from kiosk.tui.wizard import WizardStep
@@ -108,12 +109,14 @@ class FormScreen(WizardStep):
     def refresh_texts(self) -> None:
         super().refresh_texts()
         ident = self.ident
-        self.query_one("#form-region", Static).update(translate(
+        set_text(self.query_one("#form-region", Static), translate(
             "tui.form.region", nik=ident.nik, village_hint=translate("tui.form.required_hint"),
             district=ident.district, regency=ident.regency, province=ident.province))
+        # the kept form shown again in the same language: the labels are what they were (an update
+        # of each of the 13 would lay the form out 13 times before the operator's first key)
         for name, kind, _ in FIELDS:
             mark = " *" if name in Identity.REQUIRED or kind == "date" else ""
-            self.query_one(f"#label-{name}", Label).update(translate("tui.field." + name) + mark)
+            set_text(self.query_one(f"#label-{name}", Label), translate("tui.field." + name) + mark)
         for name, kind, choices in FIELDS:
             if kind == "select" and name == "sex":
                 sel = self.query_one(f"#{name}", Select)
@@ -154,7 +157,7 @@ class FormScreen(WizardStep):
         for name, _, _ in FIELDS:
             self.query_one(f"#{name}").remove_class("invalid")
         if not problems:
-            self.query_one("#form-errors", Static).update("")
+            set_text(self.query_one("#form-errors", Static), "")
             return
         lines = []
         for field, code, params in problems:

@@ -73,6 +73,26 @@ class NikScreen(KioskScreen):
         super().on_mount()
         self.query_one("#nik", Input).focus()
 
+    #: shown again from the app's kept instance (kiosk.tui.kept): it starts empty on resume
+    _arriving = False
+
+    def arrive(self) -> None:
+        """The kept screen is about to be shown for the next resident."""
+        self._arriving = True
+
+    def on_screen_resume(self) -> None:
+        """The next resident: the last NIK, its region, its checks and the central's answer go."""
+        if not self._arriving or not self.is_mounted:
+            return
+        self._arriving = False
+        self.parsed, self.problem, self.asked, self.lookup = None, "", None, None
+        self.translate_keys()  # F2 may have been pressed while the screen was kept aside
+        box = self.query_one("#nik", Input)
+        box.value = ""
+        self.refresh_texts()
+        box.focus()
+        self.refresh_bindings()
+
     def refresh_texts(self) -> None:
         names = [translate("tui.step." + s) for s in ("nik", *station_steps(self.kiosk))]
         names[0] = f"[reverse] {names[0]} [/reverse]"

@@ -61,11 +61,16 @@ class ReviewScreen(WizardStep):
             self.query_one("#review-face").image = decode_image(store.sample_data(self.record_id, "face"))
         self.query_one("#review-text").focus()
 
+    #: what the record still lacks, as last read by refresh_texts (None before): the footer's keys are
+    #: checked on every binding refresh, which read the store each time on the event loop (tui_day)
+    missing: list[str] | None = None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        missing = self.missing if self.missing is not None else self.kiosk.store.missing(self.record_id)
         if action == "approve":
-            return any(m.startswith("supervisor:") for m in self.kiosk.store.missing(self.record_id))
+            return any(m.startswith("supervisor:") for m in missing)
         if action == "submit_receipt":  # only a complete record can be queued (and the 80x24 footer
-            return not self.kiosk.store.missing(self.record_id)  # never holds it beside "approve")
+            return not missing  # never holds it beside "approve")
         return True
 
     def refresh_texts(self) -> None:
@@ -97,7 +102,7 @@ class ReviewScreen(WizardStep):
             who = translate("tui.review.approved_by", name=e.approved_by) if e.approved_by else ""
             lines.append(f"{translate('tui.finger.' + str(e.position))}: "
                          f"{translate('tui.fingers.reason.' + e.reason)} {who}")
-        missing = store.missing(self.record_id)
+        self.missing = missing = store.missing(self.record_id)
         if missing:
             status = f"[b red]{translate('tui.review.missing')}[/b red] [red]" \
                      + ", ".join(missing_words(m) for m in missing) + "[/red]"

@@ -134,6 +134,7 @@ class HomeScreen(KioskScreen):
     def on_screen_resume(self) -> None:
         self.refresh_texts()
         self.poll_queue()  # back from an enrollment or the print screen: the counts moved
+        self.kiosk.collect_when_idle("home")  # nobody waits on a key here: a due garbage collection
 
     # -- workers ----------------------------------------------------------------------------------
     def action_poll(self) -> None:

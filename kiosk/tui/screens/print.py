@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual import work
+from textual._context import NoActiveAppError
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
 from kiosk.accounts import Role
-from kiosk.i18n import translate
+from kiosk.i18n import current_language, translate
 from kiosk.store import RecordState
 from kiosk.tui import services
 from kiosk.tui.base import KioskScreen, set_text
@@ -80,9 +81,11 @@ class PrintScreen(KioskScreen):
         self.names: dict[str, str] = {}
         #: record id -> (NIK, name), decrypted once per record by :meth:`load_approved`
         self.identities: dict[str, tuple[str, str]] = {}
-        #: the approved records the table shows, in queue order
-        self.approved: list[str] = []
+        #: the approved records the table shows, in queue order; None until this opening's list is read
+        self.approved: list[str] | None = None
         self.asking_tray = False
+        #: shown again from the app's kept instance (kiosk.tui.kept): its lists are read again on resume
+        self._arriving = False
 
     def compose(self) -> ComposeResult:
         yield KioskHeader()
@@ -105,6 +108,41 @@ class PrintScreen(KioskScreen):
         self.poll_stock()
         self.find_tray_checks()
 
+    def closing_with_the_app(self) -> bool:
+        """The app is exiting: Textual closes a kept screen's widgets before the screen itself, and a
+        worker's answer arriving then finds no widget to show it in (kiosk.tui.kept)."""
+        try:
+            return not self.app.is_running
+        except NoActiveAppError:  # the app has exited already
+            return True
+
+    def arrive(self) -> None:
+        """The kept screen is about to be shown again (kiosk.tui.kept): it reads its lists on resume."""
+        self._arriving = True
+        self.approved = None  # no print key acts on the last opening's list
+
+    def on_screen_resume(self) -> None:
+        """Shown again: what the last opening said goes (its print lines, preview, progress); the
+        table keeps its rows until the list is read again (a printed record's row leaves then, the
+        rest are not rebuilt), and the identities of records no longer approved are dropped then."""
+        if not self._arriving or not self.is_mounted:
+            return
+        self._arriving = False
+        self.failures, self.preview_text, self.asking_tray, self.names = [], "", False, {}
+        self.query_one("#card-preview").image = None
+        self.query_one("#print-progress", ProgressBar).display = False
+        self.translate_keys()  # F2 may have been pressed while the screen was kept aside
+        if self._language != current_language():
+            self.refresh_texts()
+        else:
+            self.show_status()
+            self.show_log()
+        self.query_one("#approved", DataTable).focus()
+        self.load_approved()
+        self.poll_stock()
+        self.find_tray_checks()
+        self.refresh_bindings()
+
     @work(thread=True, exclusive=True, group="print-approved")
     def load_approved(self) -> None:
         """List the approved records and decrypt the identities not in the cache yet (off the event
@@ -124,8 +162,13 @@ class PrintScreen(KioskScreen):
         self.post_message(ApprovedRecords(order, new))
 
     def on_approved_records(self, msg: ApprovedRecords) -> None:
+        if self.closing_with_the_app():
+            return
         self.identities.update(msg.new)
-        self.approved = [rid for rid in msg.order if rid in self.identities]
+        # residents no longer waiting (printed, or refused meanwhile) leave the screen's memory
+        self.identities = {rid: self.identities[rid] for rid in msg.order if rid in self.identities}
+        self.approved = list(self.identities)
+        # names stay for the opening: the messages of a batch name records that left the list meanwhile
         self.names.update({rid: self.identities[rid][1] for rid in self.approved})
         self.show_rows()
 
@@ -154,6 +197,8 @@ class PrintScreen(KioskScreen):
             self.post_message(StockReport(None, exc))
 
     def on_stock_report(self, msg: StockReport) -> None:
+        if self.closing_with_the_app():
+            return
         if msg.supplies is None and self.stock is not None and self.stock.supplies is not None:
             self.failures.append(problem_words(msg.problem) if msg.problem else "")
             self.show_log()
@@ -168,8 +213,12 @@ class PrintScreen(KioskScreen):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return str(key) if key else None
 
+    #: the language the texts were last written in
+    _language = ""
+
     def refresh_texts(self) -> None:
         """Every text in the current language (on mount and F2): the table's columns are re-made."""
+        self._language = current_language()
         table = self.query_one("#approved", DataTable)
         table.clear(columns=True)
         table.add_column(translate("tui.field.nik"), key="nik")
@@ -185,6 +234,8 @@ class PrintScreen(KioskScreen):
         """The table follows ``approved`` row by row (rows are keyed by record id): a printed record's
         row leaves, a newly approved one is added; the rest are not touched."""
         table = self.query_one("#approved", DataTable)
+        if self.approved is None:  # not read yet: the rows shown stay until it is
+            return
         wanted = self.approved
         shown = [str(row.value) for row in table.rows]
         for rid in shown:
@@ -207,7 +258,7 @@ class PrintScreen(KioskScreen):
     def show_status(self) -> None:
         # "none waiting" follows the rows: the list loads in a worker, and a message written while
         # it was still empty must not stay next to the records that arrived
-        status = self.preview_text if self.approved else translate("tui.print.none")
+        status = self.preview_text if self.approved != [] else translate("tui.print.none")
         set_text(self.query_one("#preview-status", Static), status)
 
     def show_log(self) -> None:
@@ -241,6 +292,8 @@ class PrintScreen(KioskScreen):
             self.post_message(TrayChecksFound(checks))
 
     def on_tray_checks_found(self, msg: TrayChecksFound) -> None:
+        if self.closing_with_the_app():
+            return
         if self.asking_tray or not msg.checks:
             return
         check, who = msg.checks[0]
@@ -267,6 +320,8 @@ class PrintScreen(KioskScreen):
         self.post_message(TrayResolved(record_id, good, words))
 
     def on_tray_resolved(self, msg: TrayResolved) -> None:
+        if self.closing_with_the_app():
+            return
         if msg.problem is not None:
             self.failures.append(f"[red]{msg.words['name']}: {problem_words(msg.problem)}[/red]")
         else:
@@ -301,6 +356,8 @@ class PrintScreen(KioskScreen):
         self.post_message(StockBooked(count))
 
     def on_stock_booked(self, msg: StockBooked) -> None:
+        if self.closing_with_the_app():
+            return
         self.failures.append(f"[green]{translate('tui.stock.booked', count=msg.count)}[/green]")
         self.show_log()
         self.poll_stock()
@@ -333,12 +390,16 @@ class PrintScreen(KioskScreen):
     def on_print_batch_done(self, msg: PrintBatchDone) -> None:
         """The next workers start from the event loop (a worker started from a worker's thread kept
         its screen referenced after the screen was closed)."""
+        if self.closing_with_the_app():
+            return
         self.poll_stock()
         self.find_tray_checks()  # an interrupted job (no answer from the printer) is asked about now
 
     def on_print_progress(self, msg: PrintProgress) -> None:
         """One card's stage or result: the bar, then the line that changed (never the table: the
         printed record leaves it when the list is read again)."""
+        if self.closing_with_the_app():
+            return
         bar = self.query_one("#print-progress", ProgressBar)
         bar.display = True
         if (bar.total, bar.progress) != (msg.total, msg.done):
@@ -358,15 +419,23 @@ class PrintScreen(KioskScreen):
                                           stage=msg.stage if words == f"print.stage.{msg.stage}" else words)
             self.show_status()
 
+    def start_printing(self, record_ids: list[str]) -> None:
+        """The key is answered at once: the progress bar shows the batch at 0 before the worker opens
+        the printer (the first card's stage comes from the worker, a printer's answer later)."""
+        bar = self.query_one("#print-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=len(record_ids), progress=0)
+        self.print_records(record_ids)
+
     def action_print_one(self) -> None:
-        rid = self.selected()
+        rid = self.selected() if self.approved else None  # not before this opening's list is read
         if rid:
-            self.print_records([rid])
+            self.start_printing([rid])
 
     def action_print_batch(self) -> None:
-        ids = list(self.approved)  # the records the table shows (read in a worker), in queue order
+        ids = list(self.approved or ())  # the records the table shows (read in a worker), in queue order
         if ids:
-            self.print_records(ids)
+            self.start_printing(ids)
 
     def action_close(self) -> None:
         self.app.pop_screen()
