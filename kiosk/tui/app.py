@@ -341,14 +341,20 @@ class KioskApp(App[None]):
         """A moment nobody waits on (home shown again): the full garbage collection, if one is due,
         runs after this refresh, so the key that led here is answered first (kiosk.tui.idle_collect)."""
         if self.collector is not None and self.collector.due():
-            self.call_after_refresh(self.collector.collect_if_due, reason)
+            self.call_after_refresh(self.collect_and_release, reason)
+
+    def collect_and_release(self, reason: str) -> None:
+        """The due collection, then malloc's free pages back to the system (in a worker): what the
+        collection freed (a finished enrollment's screens and images) is only then free to give back."""
+        if self.collector is not None and self.collector.collect_if_due(reason) is not None:
+            self.release_memory()
 
     def check_idle_logout(self) -> None:
         """Warn before the idle logout, then log out (drafts stay in the store for resumption); no key
         for a while is also a moment for a due garbage collection."""
         idle = self.monotonic() - self.last_activity
         if self.collector is not None and idle >= idle_collect.QUIET_S:
-            self.collector.collect_if_due("quiet")
+            self.collect_and_release("quiet")
         if self.user is None:
             return
         limit = self.cfg.accounts.idle_logout_s

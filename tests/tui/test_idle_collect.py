@@ -179,3 +179,30 @@ async def test_quiet_station_collects_when_due_and_logout_collects_deep(make_app
         assert [r[0] for r in spy.runs] == ["quiet"]
         app.action_logout()
         await wait_for(pilot, lambda: ("logout", "deep") in spy.runs)
+
+
+async def test_a_collection_that_ran_gives_the_freed_pages_back_one_not_due_does_not(make_app: Any, accounts: Any,
+                                                                                     clock: Any) -> None:
+    """The trim after an enrollment could run before the collection had freed its screens; the
+    pages are given back after each collection that ran."""
+
+    class Ran(SpyCollector):
+        def collect(self, reason: str) -> Any:
+            super().collect(reason)
+            return object()  # a collection ran
+
+    app = make_app()
+    app.collector = Ran()
+    released: list[int] = []
+    app.release_memory = lambda: released.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await login(pilot, "budi", "rahasia456")
+        await pilot.pause()
+        app.collector.is_due = False
+        released.clear()  # home's first showing may have collected already
+        app.last_activity = clock.t - idle_collect.QUIET_S
+        app.check_idle_logout()
+        assert released == []  # nothing was due: nothing collected, nothing to give back
+        app.collector.is_due = True
+        app.check_idle_logout()
+        assert released == [1]
