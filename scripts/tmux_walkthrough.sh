@@ -100,6 +100,12 @@ keys c     # the SBI iris emulator answers both eyes, signed
 shot irises-captured "Both eyes are done"
 keys C-s
 shot signature-ink "pen points received"
+# a person lets the resident finish before accepting: the ink must be a signature's, not the first
+# strokes (Ctrl+A on a few dozen points is refused as too small, and the walkthrough then waited)
+for _ in $(seq 1 100); do
+  tmux capture-pane -p -t "$SESSION" | grep -qE '([3-9][0-9]{2}|[0-9]{4,}) pen points received' && break
+  sleep 0.2
+done
 keys C-a
 shot signature-saved "Signature saved"
 keys C-s

@@ -85,13 +85,24 @@ class NikScreen(KioskScreen):
         if not self._arriving or not self.is_mounted:
             return
         self._arriving = False
-        self.parsed, self.problem, self.asked, self.lookup = None, "", None, None
+        self.forget_resident()
         self.translate_keys()  # F2 may have been pressed while the screen was kept aside
-        box = self.query_one("#nik", Input)
-        box.value = ""
         self.refresh_texts()
-        box.focus()
+        self.query_one("#nik", Input).focus()
         self.refresh_bindings()
+
+    def forget_resident(self) -> None:
+        """The NIK, its region, its checks and the central's answer go: when the next resident
+        arrives, and as soon as this one's draft exists (the kept screen, hidden for the rest of
+        the session, held them until the next opening)."""
+        self.parsed, self.problem, self.asked, self.lookup = None, "", None, None
+        if self.is_mounted:
+            self.query_one("#nik", Input).value = ""
+
+    def hand_over(self, record_id: str) -> None:
+        """The draft exists: the form takes the resident on, this screen forgets them."""
+        self.app.switch_screen(open_step(self.kiosk, "form", record_id))
+        self.forget_resident()
 
     def refresh_texts(self) -> None:
         names = [translate("tui.step." + s) for s in ("nik", *station_steps(self.kiosk))]
@@ -214,7 +225,7 @@ class NikScreen(KioskScreen):
     def action_next(self) -> None:
         rec = self.create_draft()
         if rec is not None:
-            self.app.switch_screen(open_step(self.kiosk, "form", rec.id))
+            self.hand_over(rec.id)
 
     def action_delete_request(self) -> None:
         """The resident was recorded elsewhere: start this recording (the draft the request is
@@ -229,7 +240,7 @@ class NikScreen(KioskScreen):
         if rec is None:
             return
         self.app.push_screen(DeletionRequestModal(rec.id, earlier=earlier),
-                             lambda _: self.app.switch_screen(open_step(self.kiosk, "form", rec.id)))
+                             lambda _: self.hand_over(rec.id))
 
     def action_back(self) -> None:
         self.app.pop_screen()
