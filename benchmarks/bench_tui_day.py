@@ -176,13 +176,21 @@ class Probe:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.samples: list[float] = []
+        #: the same samples by the screen F2 re-worded (printed on stderr: where the language switch costs)
+        self.by_screen: dict[str, list[float]] = {}
         original = app.action_switch_language
 
         def timed() -> None:
             sent = self._sent
+            screen = type(app.screen).__name__
             original()
             if sent is not None:
-                app.call_after_refresh(lambda: self.samples.append(time.monotonic() - sent))
+                def done() -> None:
+                    took = time.monotonic() - sent
+                    self.samples.append(took)
+                    self.by_screen.setdefault(screen, []).append(took)
+
+                app.call_after_refresh(done)
 
         app.action_switch_language = timed
         self._sent: float | None = None
@@ -435,6 +443,11 @@ async def day(count: int) -> list[dict[str, Any]]:
         ops = sorted(typing + steps)
         for took, label in sorted(keys.slowest, reverse=True)[:10]:
             print(f"tui_day: slow operator key {took * 1000:.0f} ms: {label}", file=sys.stderr)
+        for screen, taken in sorted(probe.by_screen.items(), key=lambda kv: -max(kv[1])):
+            ordered = sorted(taken)
+            p50, p95 = ordered[int(0.50 * (len(ordered) - 1))], ordered[int(0.95 * (len(ordered) - 1))]
+            print(f"tui_day: F2 on {screen}: {len(ordered)} probes, p50 {p50 * 1000:.0f} ms, "
+                  f"p95 {p95 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms", file=sys.stderr)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
