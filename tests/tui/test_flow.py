@@ -51,6 +51,13 @@ async def login(pilot: Any, name: str, password: str, *, typed: bool = False) ->
     await pilot.pause()
 
 
+async def login_to_home(pilot: Any, name: str, password: str) -> None:
+    """Log in and pass the offer to resume a draft when the store holds one (home is shown)."""
+    await login(pilot, name, password)
+    if type(pilot.app.screen).__name__ == "ResumeDraftModal":
+        await pilot.press("escape")
+
+
 async def form_saved(pilot: Any, app: Any) -> None:
     """The form saves in a worker, then moves on (or stays, its problems shown): wait for the answer."""
     await wait_for(pilot, lambda: not (isinstance(app.screen, FormScreen) and app.screen.saving))

@@ -12,7 +12,7 @@ from kiosk.tui import idle_collect
 from kiosk.tui.idle_collect import IdleCollector
 from kiosk.tui.screens.home import HomeScreen
 from kiosk.tui.screens.print import PrintScreen
-from tests.tui.test_flow import login, wait_for
+from tests.tui.test_flow import login, login_to_home, wait_for
 
 
 class Cycle:
@@ -134,9 +134,7 @@ async def test_home_shown_again_collects_after_its_refresh_not_in_the_key_handle
     spy = SpyCollector()
     app.collector = spy
     async with app.run_test(size=(100, 30)) as pilot:
-        await login(pilot, "budi", "rahasia456")
-        if type(app.screen).__name__ == "ResumeDraftModal":
-            await pilot.press("escape")
+        await login_to_home(pilot, "budi", "rahasia456")
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(app.screen, PrintScreen))
         in_key: list[str] = []

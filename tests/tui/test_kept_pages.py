@@ -14,7 +14,7 @@ from kiosk.tui.screens.home import HomeScreen
 from kiosk.tui.screens.login import LoginScreen
 from kiosk.tui.screens.print import PrintScreen
 from tests.conftest import resident
-from tests.tui.test_flow import login, wait_for
+from tests.tui.test_flow import login, login_to_home, wait_for
 
 
 async def open_print(pilot: Any, app: Any) -> PrintScreen:
@@ -26,9 +26,7 @@ async def open_print(pilot: Any, app: Any) -> PrintScreen:
 async def test_p_on_home_shows_the_same_print_screen_with_its_lists_read_again(make_app: Any, accounts: Any) -> None:
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await login(pilot, "budi", "rahasia456")
-        if type(app.screen).__name__ == "ResumeDraftModal":
-            await pilot.press("escape")
+        await login_to_home(pilot, "budi", "rahasia456")
         first = await open_print(pilot, app)
         first.failures.append("SITI AMINAH: dicetak")  # what this opening said about a resident
         first.show_log()
@@ -50,9 +48,7 @@ async def test_p_on_home_shows_the_same_print_screen_with_its_lists_read_again(m
 async def test_print_keys_wait_for_this_openings_list(make_app: Any, accounts: Any) -> None:
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await login(pilot, "budi", "rahasia456")
-        if type(app.screen).__name__ == "ResumeDraftModal":
-            await pilot.press("escape")
+        await login_to_home(pilot, "budi", "rahasia456")
         screen = await open_print(pilot, app)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
@@ -89,9 +85,7 @@ async def test_n_on_home_shows_the_same_nik_screen_empty(make_app: Any, accounts
 async def test_logout_lets_the_kept_pages_go(make_app: Any, accounts: Any) -> None:
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await login(pilot, "budi", "rahasia456")
-        if type(app.screen).__name__ == "ResumeDraftModal":
-            await pilot.press("escape")
+        await login_to_home(pilot, "budi", "rahasia456")
         await open_print(pilot, app)
         await pilot.press("escape")
         await pilot.press("n")
@@ -131,9 +125,7 @@ async def test_a_print_answer_arriving_while_the_app_exits_is_dropped(make_app: 
 
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await login(pilot, "budi", "rahasia456")
-        if type(app.screen).__name__ == "ResumeDraftModal":
-            await pilot.press("escape")
+        await login_to_home(pilot, "budi", "rahasia456")
         screen = await open_print(pilot, app)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
@@ -147,9 +139,7 @@ async def test_b_shows_the_batch_started_before_the_printer_answers(make_app: An
 
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await login(pilot, "budi", "rahasia456")
-        if type(app.screen).__name__ == "ResumeDraftModal":
-            await pilot.press("escape")
+        await login_to_home(pilot, "budi", "rahasia456")
         screen = await open_print(pilot, app)
         started: list[list[str]] = []
         screen.print_records = lambda ids: started.append(ids)  # type: ignore[method-assign]  # no answer yet

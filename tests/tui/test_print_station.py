@@ -21,7 +21,7 @@ from kiosk.tui.screens.print import PrintScreen
 from kiosk.tui.screens.print_modals import BookStockModal, TrayCheckModal
 from tests.printer.conftest import approved_record, issue
 from tests.printer.test_station_recovery import stuck_in_printing
-from tests.tui.test_flow import login, wait_for
+from tests.tui.test_flow import login_to_home, wait_for
 from tests.tui.test_simulated_station import station_config  # noqa: F401 - fixture
 
 
@@ -47,9 +47,7 @@ async def test_print_screen_books_stock_prints_and_asks_about_the_tray(station_c
     app = KioskApp(cfg, sync=False)
     rid, _ = approved_with_permit(app, keys, 1)
     async with app.run_test(size=(120, 40)) as pilot:
-        await login(pilot, "budi", "rahasia456")
-        if type(app.screen).__name__ == "ResumeDraftModal":
-            await pilot.press("escape")
+        await login_to_home(pilot, "budi", "rahasia456")
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(app.screen, PrintScreen) and app.screen.stock is not None, tries=200)
         await pilot.press("p")

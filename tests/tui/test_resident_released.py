@@ -25,14 +25,19 @@ def alive(kind: type) -> int:
     return sum(1 for o in gc.get_objects() if isinstance(o, kind))
 
 
-async def test_after_an_enrollment_neither_the_login_screen_nor_the_residents_nik_is_kept(make_app: Any, accounts: Any,
-                                                                                devices: Any) -> None:
+async def enrolled_and_home(pilot: Any, app: Any, devices: Any) -> None:
+    """One resident enrolled from login to queue, the station back home with no worker running."""
+    await login(pilot, "siti", "rahasia123")
+    await enroll(pilot, app, devices)
+    await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and not app.screen.workers)
+    await pilot.pause()
+
+
+async def test_after_an_enrollment_neither_the_login_screen_nor_the_residents_nik_is_kept(
+        make_app: Any, accounts: Any, devices: Any) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "siti", "rahasia123")
-        await enroll(pilot, app, devices)
-        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and not app.screen.workers)
-        await pilot.pause()
+        await enrolled_and_home(pilot, app, devices)
         assert alive(LoginScreen) == 0
         # the NIK screen is kept for the session (kiosk.tui.kept: building it was the slowest key),
         # without the resident: no NIK in its box, no parsed NIK, no central's answer
@@ -54,10 +59,7 @@ async def test_after_an_enrollment_its_capture_screens_and_samples_are_released(
 
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "siti", "rahasia123")
-        await enroll(pilot, app, devices)
-        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and not app.screen.workers)
-        await pilot.pause()
+        await enrolled_and_home(pilot, app, devices)
         kept = {kind.__name__: alive(kind) for kind in (FaceScreen, FingersScreen, SignatureScreen, ReviewScreen,
                                                          FaceCapture, FingerAssessment)}
         assert kept == dict.fromkeys(kept, 0)
