@@ -82,18 +82,14 @@ def _certificate(data: Path) -> tuple[Path, Path]:
     return self_signed_certificate(data, CERT_NAME, "kiosk local central", days=3650)
 
 
-def _alive(url: str, verify: Any = True) -> bool:
-    try:
-        return httpx.get(f"{url}/v1/health", timeout=1.0, verify=verify).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def local_central_alive(cfg: Config, url: str) -> bool:
     """Does the local central at ``url`` answer (over https: with its pinned certificate)?"""
     cert = local_certificate(cfg)
     verify: Any = ssl.create_default_context(cafile=str(cert)) if cert is not None and cert.exists() else True
-    return _alive(url, verify)
+    try:
+        return httpx.get(f"{url}/v1/health", timeout=1.0, verify=verify).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def start_local_central(cfg: Config, *, reuse: bool = True) -> LocalCentral:
