@@ -263,6 +263,17 @@ class UploadIngest:
             return UploadState(record_id, submission, row["length"], row["length"], True)
 
     # -- packets ------------------------------------------------------------------------------
+    def packet(self, record_id: str) -> bytes | None:
+        """The sealed packet of a record as the central keeps it (None: not received)."""
+        with self.lock:
+            row = self.conn.execute("SELECT packet FROM records WHERE record_id=?", (record_id,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def packets(self) -> list[bytes]:
+        """Every packet the central keeps, in the order received."""
+        with self.lock:
+            return [bytes(r[0]) for r in self.conn.execute("SELECT packet FROM records ORDER BY rowid")]
+
     def open(self, blob: bytes) -> OpenedPacket:
         return open_packet(blob, station_key=self.station_key, central_key=self.keys.sealing)
 
