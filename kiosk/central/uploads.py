@@ -2,7 +2,7 @@
 ranges after holes: :mod:`kiosk.central.upload_ranges`), the completing chunk's packet checked
 and opened without the registry lock, and whole packets taken from a stick
 (:meth:`UploadIngest.ingest_packet`). One half of :class:`kiosk.central.registry.CentralRegistry`
-(the other: decisions, dedup, deletions, reprints), which it is mixed into.
+(the other: decisions, dedup, deletions, reprints), which derives from it.
 """
 
 from __future__ import annotations
@@ -11,19 +11,17 @@ import hashlib
 import json
 import os
 import sqlite3
-import threading
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.central import upload_ranges
 from kiosk.central.central_db import CentralError, RegistryTx, now_iso
-from kiosk.central.keys import CentralKeys
 from kiosk.central.packet import OpenedPacket, PacketError, digest_packet, open_packet
+from kiosk.central.registry_core import RegistryCore
 
 MAX_PACKET = 64 * 1024 * 1024
 
@@ -57,26 +55,9 @@ class _Completion:
     blob: bytes
 
 
-class UploadIngest:
-    """The uploads half of the registry (module docstring); the registry provides the state below."""
-
-    data_dir: Path
-    keys: CentralKeys
-    decision_delay_s: float
-    lock: threading.RLock
-    conn: sqlite3.Connection
-    _commits: int
-    _synced: int
-    _sync_lock: threading.Lock
-
-    def _tx(self, *, durable: bool = True) -> RegistryTx:
-        raise NotImplementedError  # CentralRegistry._tx
-
-    def station_key(self, station_id: str) -> Ed25519PublicKey | None:
-        raise NotImplementedError  # CentralRegistry.station_key
-
-    def station_region(self, station_id: str) -> str:
-        raise NotImplementedError  # CentralRegistry.station_region
+class UploadIngest(RegistryCore):
+    """The uploads half of the registry (module docstring), on the registry's core (database,
+    keys, stations: :class:`kiosk.central.registry_core.RegistryCore`)."""
 
     # -- uploads ------------------------------------------------------------------------------
     def _upload(self, c: sqlite3.Connection, record_id: str, submission: int) -> sqlite3.Row | None:
