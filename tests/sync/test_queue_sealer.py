@@ -71,3 +71,17 @@ def test_a_record_held_at_the_station_is_not_sealed(make_station) -> None:  # ty
     st.worker.outbox.pre_upload = lambda record_id: False
     assert st.worker.seal_queued() == 0
     assert st.worker.outbox.packet_row(rid) is None
+
+
+def test_a_pass_reads_each_packet_sealed_at_queue_time_once(make_station, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The pass's sealer ahead of the uploads leaves packets sealed at queue time alone: it
+    read each one back from its file (and hashed it) for nothing, the upload reading it again."""
+    st = make_station()
+    for n in (134, 135, 136):
+        enroll(st.store, resident(n))
+    assert st.worker.seal_queued() == 3
+    reads: list[str] = []
+    real = packets._kept_packet
+    monkeypatch.setattr(packets, "_kept_packet", lambda store, row: reads.append(row["record_id"]) or real(store, row))
+    assert st.worker.run_once()["confirmed"] == 3
+    assert sorted(reads) == sorted(set(reads)) and len(reads) == 3
