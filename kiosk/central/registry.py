@@ -1,6 +1,6 @@
-"""The central registry's logic, without HTTP: stations, decisions, dedup, deletions, reprints,
-permits and audit checkpoints; uploads and ingest are its other half (:mod:`kiosk.central.uploads`,
-mixed in).
+"""The central registry's logic, without HTTP: decisions, dedup, deletions, reprints, permits
+and audit checkpoints. It derives from its uploads-and-ingest half (:mod:`kiosk.central.uploads`),
+which derives from the core both use: database, keys, stations (:mod:`kiosk.central.registry_core`).
 
 One SQLite database (``<data>/central.db``, :mod:`kiosk.central.central_db`) guarded by one
 lock, so every operation is one transaction and concurrent requests never interleave half-way.
@@ -12,25 +12,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.central import held_deletions
 from kiosk.central.abis import dedup
 from kiosk.central.abis.service import Abis, LocalAbis
 from kiosk.central.answers import sign_answer
 from kiosk.central.carddata import card_data
-from kiosk.central.central_db import CENTRAL_MIGRATIONS, CentralError, RegistryTx, now_iso
-from kiosk.central.keys import CentralKeys, ed25519_public_from_pem, public_pem
+from kiosk.central.central_db import CENTRAL_MIGRATIONS, CentralError, now_iso
+from kiosk.central.keys import CentralKeys
 from kiosk.central.permit import PrintPermit, card_data_hash
 from kiosk.central.uploads import MAX_PACKET, UploadIngest, UploadState
 from kiosk.identity import Identity
-from kiosk.store.schema import migrate
 
 # re-exported: what the server, the CLI and the tests import from here
 __all__ = ["CENTRAL_MIGRATIONS", "CentralError", "CentralRegistry", "MAX_PACKET", "UploadState", "now_iso"]
@@ -39,59 +35,16 @@ __all__ = ["CENTRAL_MIGRATIONS", "CentralError", "CentralRegistry", "MAX_PACKET"
 class CentralRegistry(UploadIngest):
     def __init__(self, data_dir: Path, *, decision_delay_s: float = 2.0, keys: CentralKeys | None = None,
                  abis: Abis | None = None) -> None:
-        self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.keys = keys or CentralKeys.init(self.data_dir)
-        self.decision_delay_s = decision_delay_s
-        self.lock = threading.RLock()
-        self.conn = sqlite3.connect(self.data_dir / "central.db", isolation_level=None, timeout=30.0,
-                                    check_same_thread=False)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=FULL")
-        self.conn.execute("PRAGMA busy_timeout=30000")
-        migrate(self.conn, "central", CENTRAL_MIGRATIONS)
-        self._station_cache: dict[str, Ed25519PublicKey] = {}
-        #: group commit (_group_sync): commits so far, and how many of them are known on disk
-        self._commits = 0
-        self._synced = 0
-        self._sync_lock = threading.Lock()
+        super().__init__(data_dir, decision_delay_s=decision_delay_s, keys=keys)
         #: biometric deduplication (OSIA-shaped ABIS boundary; the local reference one by default)
         self.abis: Abis = abis if abis is not None else LocalAbis(self.data_dir / "abis")
 
     def close(self) -> None:
         with self.lock:
-            self.conn.close()
+            super().close()
             close_abis = getattr(self.abis, "close", None)
             if close_abis is not None:
                 close_abis()
-
-    def _tx(self, *, durable: bool = True) -> RegistryTx:
-        return RegistryTx(self, durable)
-
-    # -- stations -----------------------------------------------------------------------------
-    def register_station(self, station_id: str, public_key: Ed25519PublicKey, region: str = "") -> None:
-        pem = public_pem(public_key).decode()
-        with self._tx() as c:
-            c.execute("INSERT INTO stations(station_id, public_key, region, registered_at) VALUES (?,?,?,?)"
-                      " ON CONFLICT(station_id) DO UPDATE SET public_key=excluded.public_key, region=excluded.region",
-                      (station_id, pem, region, now_iso()))
-        self._station_cache.pop(station_id, None)
-
-    def station_key(self, station_id: str) -> Ed25519PublicKey | None:
-        key = self._station_cache.get(station_id)
-        if key is None:
-            with self.lock:
-                row = self.conn.execute("SELECT public_key FROM stations WHERE station_id=?", (station_id,)).fetchone()
-            if row is None:
-                return None
-            key = self._station_cache[station_id] = ed25519_public_from_pem(row[0].encode())
-        return key
-
-    def station_region(self, station_id: str) -> str:
-        with self.lock:
-            row = self.conn.execute("SELECT region FROM stations WHERE station_id=?", (station_id,)).fetchone()
-        return row[0] if row else ""
 
     # -- decisions ----------------------------------------------------------------------------
     def _permit(self, c: sqlite3.Connection, rec: sqlite3.Row, reason: str) -> PrintPermit:

@@ -81,6 +81,8 @@ def create_with_upload(reg: "CentralRegistry", station: str, c: Creation, data: 
     upload stands, so the station goes on from there."""
     from kiosk.central.registry import CentralError  # here: the station imports this module, not the registry
 
+    if len(data) == c.length:  # the whole packet in the creation: one transaction
+        return reg.create_with_packet(station, c.record_id, c.submission, c.length, c.sha256, data)
     state, created = reg.create_upload(station, c.record_id, c.submission, c.length, c.sha256)
     if not data or state.offset != 0:
         return state, created

@@ -2,7 +2,7 @@
 ranges after holes: :mod:`kiosk.central.upload_ranges`), the completing chunk's packet checked
 and opened without the registry lock, and whole packets taken from a stick
 (:meth:`UploadIngest.ingest_packet`). One half of :class:`kiosk.central.registry.CentralRegistry`
-(the other: decisions, dedup, deletions, reprints), which it is mixed into.
+(the other: decisions, dedup, deletions, reprints), which derives from it.
 """
 
 from __future__ import annotations
@@ -11,19 +11,17 @@ import hashlib
 import json
 import os
 import sqlite3
-import threading
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.central import upload_ranges
 from kiosk.central.central_db import CentralError, RegistryTx, now_iso
-from kiosk.central.keys import CentralKeys
 from kiosk.central.packet import OpenedPacket, PacketError, digest_packet, open_packet
+from kiosk.central.registry_core import RegistryCore
 
 MAX_PACKET = 64 * 1024 * 1024
 
@@ -57,26 +55,19 @@ class _Completion:
     blob: bytes
 
 
-class UploadIngest:
-    """The uploads half of the registry (module docstring); the registry provides the state below."""
+def _check_creation(record_id: str, submission: int, length: int, sha256: str) -> None:
+    """Refuse a creation whose fields cannot name an upload (400)."""
+    try:
+        uuid.UUID(record_id)
+    except ValueError:
+        raise CentralError("upload.bad_record_id", status=400, record=record_id) from None
+    if not (0 < length <= MAX_PACKET) or submission < 1 or len(sha256) != 64:
+        raise CentralError("upload.bad_request", status=400, record=record_id)
 
-    data_dir: Path
-    keys: CentralKeys
-    decision_delay_s: float
-    lock: threading.RLock
-    conn: sqlite3.Connection
-    _commits: int
-    _synced: int
-    _sync_lock: threading.Lock
 
-    def _tx(self, *, durable: bool = True) -> RegistryTx:
-        raise NotImplementedError  # CentralRegistry._tx
-
-    def station_key(self, station_id: str) -> Ed25519PublicKey | None:
-        raise NotImplementedError  # CentralRegistry.station_key
-
-    def station_region(self, station_id: str) -> str:
-        raise NotImplementedError  # CentralRegistry.station_region
+class UploadIngest(RegistryCore):
+    """The uploads half of the registry (module docstring), on the registry's core (database,
+    keys, stations: :class:`kiosk.central.registry_core.RegistryCore`)."""
 
     # -- uploads ------------------------------------------------------------------------------
     def _upload(self, c: sqlite3.Connection, record_id: str, submission: int) -> sqlite3.Row | None:
@@ -92,44 +83,64 @@ class UploadIngest:
 
         Raises upload.already_complete (409) when that submission has arrived whole: the
         caller may take it as confirmation, nothing is stored twice."""
-        try:
-            uuid.UUID(record_id)
-        except ValueError:
-            raise CentralError("upload.bad_record_id", status=400, record=record_id) from None
-        if not (0 < length <= MAX_PACKET) or submission < 1 or len(sha256) != 64:
-            raise CentralError("upload.bad_request", status=400, record=record_id)
+        _check_creation(record_id, submission, length, sha256)
         # a lost upload creation costs the station one more POST: no fsync needed for it
         with self._tx(durable=False) as c:
-            row = self._upload(c, record_id, submission)
-            if row is not None:
-                if row["station_id"] != station_id:
-                    raise CentralError("upload.forbidden", status=403, record=record_id)
-                if row["complete"]:
-                    # the same submission again, even re-sealed (other bytes, same record): it is
-                    # here already, and nothing is stored twice
-                    raise CentralError("upload.already_complete", status=409, record=record_id,
-                                       submission=submission, offset=row["length"])
-                if row["length"] == length and row["sha256"] == sha256:
-                    return self._state(row), False
-                # the station re-sealed the packet (it lost the first one): start over with these bytes
-                c.execute("DELETE FROM upload_chunks WHERE record_id=? AND submission=?", (record_id, submission))
-                c.execute("UPDATE uploads SET length=?, sha256=?, offset=0 WHERE record_id=? AND submission=?",
-                          (length, sha256, record_id, submission))
-                return UploadState(record_id, submission, length, 0, False), True
-            other = c.execute("SELECT station_id, MAX(submission) AS sub FROM uploads WHERE record_id=?",
-                              (record_id,)).fetchone()
-            if other["station_id"] is not None and other["station_id"] != station_id:
-                raise CentralError("upload.conflict", status=409, record=record_id)
-            if other["sub"] is not None and submission < other["sub"]:
-                raise CentralError("upload.stale_submission", status=409, record=record_id, latest=other["sub"])
-            if submission > 1:
-                last = c.execute("SELECT decision FROM decisions WHERE record_id=? AND submission=?",
-                                 (record_id, submission - 1)).fetchone()
-                if last is None or last[0] != "duplicate":
-                    raise CentralError("upload.already_decided", status=409, record=record_id)
-            c.execute("INSERT INTO uploads(record_id, submission, station_id, length, sha256, created_at)"
-                      " VALUES (?,?,?,?,?,?)", (record_id, submission, station_id, length, sha256, now_iso()))
+            return self._create(c, station_id, record_id, submission, length, sha256)
+
+    def create_with_packet(self, station_id: str, record_id: str, submission: int, length: int, sha256: str,
+                           blob: bytes) -> tuple[UploadState, bool]:
+        """Create the upload and complete it with ``blob``, the whole packet, in one transaction
+        (what :meth:`create_upload` then :meth:`append_chunk` do in three: one request carrying
+        a whole packet is the common case). The packet is verified first, without the lock;
+        the creation's own refusals come first all the same. When the central already holds
+        bytes of this upload (a retry whose answer was lost), nothing is stored again and the
+        answer says where the upload stands."""
+        _check_creation(record_id, submission, length, sha256)
+        taken = _Completion(station_id, record_id, submission, length, sha256, 0, blob)
+        checked = self._check_packet(taken)  # without the lock
+        tx = self._tx(durable=False)
+        with tx as c:
+            state, created = self._create(c, station_id, record_id, submission, length, sha256)
+            if state.offset != 0:
+                return state, created
+            state = self._complete_in(c, taken, checked)
+        self._group_sync(tx.generation)
+        return state, created
+
+    def _create(self, c: sqlite3.Connection, station_id: str, record_id: str, submission: int, length: int,
+                sha256: str) -> tuple[UploadState, bool]:
+        """:meth:`create_upload` inside the caller's transaction."""
+        row = self._upload(c, record_id, submission)
+        if row is not None:
+            if row["station_id"] != station_id:
+                raise CentralError("upload.forbidden", status=403, record=record_id)
+            if row["complete"]:
+                # the same submission again, even re-sealed (other bytes, same record): it is
+                # here already, and nothing is stored twice
+                raise CentralError("upload.already_complete", status=409, record=record_id,
+                                   submission=submission, offset=row["length"])
+            if row["length"] == length and row["sha256"] == sha256:
+                return self._state(row), False
+            # the station re-sealed the packet (it lost the first one): start over with these bytes
+            c.execute("DELETE FROM upload_chunks WHERE record_id=? AND submission=?", (record_id, submission))
+            c.execute("UPDATE uploads SET length=?, sha256=?, offset=0 WHERE record_id=? AND submission=?",
+                      (length, sha256, record_id, submission))
             return UploadState(record_id, submission, length, 0, False), True
+        other = c.execute("SELECT station_id, MAX(submission) AS sub FROM uploads WHERE record_id=?",
+                          (record_id,)).fetchone()
+        if other["station_id"] is not None and other["station_id"] != station_id:
+            raise CentralError("upload.conflict", status=409, record=record_id)
+        if other["sub"] is not None and submission < other["sub"]:
+            raise CentralError("upload.stale_submission", status=409, record=record_id, latest=other["sub"])
+        if submission > 1:
+            last = c.execute("SELECT decision FROM decisions WHERE record_id=? AND submission=?",
+                             (record_id, submission - 1)).fetchone()
+            if last is None or last[0] != "duplicate":
+                raise CentralError("upload.already_decided", status=409, record=record_id)
+        c.execute("INSERT INTO uploads(record_id, submission, station_id, length, sha256, created_at)"
+                  " VALUES (?,?,?,?,?,?)", (record_id, submission, station_id, length, sha256, now_iso()))
+        return UploadState(record_id, submission, length, 0, False), True
 
     def upload_state(self, station_id: str, record_id: str, submission: int) -> UploadState:
         with self.lock:
@@ -232,37 +243,53 @@ class UploadIngest:
 
     def _complete(self, tx: RegistryTx, taken: _Completion, checked: OpenedPacket | CentralError | PacketError
                   ) -> UploadState:
-        record_id, submission, station_id = taken.record_id, taken.submission, taken.station_id
         with tx as c:
-            row = self._upload(c, record_id, submission)
-            if row is None or row["station_id"] != station_id:
-                raise CentralError("upload.unknown", status=404, record=record_id)
-            if row["complete"]:  # a retry of the same chunk completed it meanwhile: the same packet
-                return UploadState(record_id, submission, row["length"], row["length"], True)
-            if (row["sha256"], row["length"], row["offset"]) != (taken.sha256, taken.length, taken.offset):
-                # re-created (re-sealed) or moved on meanwhile: this chunk is stale, ask again
-                raise CentralError("upload.offset_mismatch", status=409, record=record_id, offset=row["offset"])
-            c.execute("DELETE FROM upload_chunks WHERE record_id=? AND submission=?", (record_id, submission))
-            if isinstance(checked, CentralError):
-                # corrupted in transit: start this upload again from zero
-                c.execute("UPDATE uploads SET offset=0 WHERE record_id=? AND submission=?", (record_id, submission))
-                raise checked
-            try:
-                if isinstance(checked, PacketError):
-                    raise checked
-                self._ingest(c, taken.blob, station_id=station_id, record_id=record_id, submission=submission,
-                             opened=checked)
-            except PacketError as exc:
-                # refused for good: forget the bytes, log why (the station sees the code)
-                c.execute("DELETE FROM uploads WHERE record_id=? AND submission=?", (record_id, submission))
-                c.execute("INSERT INTO refusals(station_id, record_id, code, at) VALUES (?,?,?,?)",
-                          (station_id, record_id, exc.code, now_iso()))
-                raise CentralError(exc.code, status=422, **exc.params) from None
-            c.execute("UPDATE uploads SET offset=length, complete=1, completed_at=? WHERE record_id=? AND submission=?",
-                      (now_iso(), record_id, submission))
+            return self._complete_in(c, taken, checked)
+
+    def _complete_in(self, c: sqlite3.Connection, taken: _Completion,
+                     checked: OpenedPacket | CentralError | PacketError) -> UploadState:
+        """:meth:`_complete` inside the caller's transaction."""
+        record_id, submission, station_id = taken.record_id, taken.submission, taken.station_id
+        row = self._upload(c, record_id, submission)
+        if row is None or row["station_id"] != station_id:
+            raise CentralError("upload.unknown", status=404, record=record_id)
+        if row["complete"]:  # a retry of the same chunk completed it meanwhile: the same packet
             return UploadState(record_id, submission, row["length"], row["length"], True)
+        if (row["sha256"], row["length"], row["offset"]) != (taken.sha256, taken.length, taken.offset):
+            # re-created (re-sealed) or moved on meanwhile: this chunk is stale, ask again
+            raise CentralError("upload.offset_mismatch", status=409, record=record_id, offset=row["offset"])
+        c.execute("DELETE FROM upload_chunks WHERE record_id=? AND submission=?", (record_id, submission))
+        if isinstance(checked, CentralError):
+            # corrupted in transit: start this upload again from zero
+            c.execute("UPDATE uploads SET offset=0 WHERE record_id=? AND submission=?", (record_id, submission))
+            raise checked
+        try:
+            if isinstance(checked, PacketError):
+                raise checked
+            self._ingest(c, taken.blob, station_id=station_id, record_id=record_id, submission=submission,
+                         opened=checked)
+        except PacketError as exc:
+            # refused for good: forget the bytes, log why (the station sees the code)
+            c.execute("DELETE FROM uploads WHERE record_id=? AND submission=?", (record_id, submission))
+            c.execute("INSERT INTO refusals(station_id, record_id, code, at) VALUES (?,?,?,?)",
+                      (station_id, record_id, exc.code, now_iso()))
+            raise CentralError(exc.code, status=422, **exc.params) from None
+        c.execute("UPDATE uploads SET offset=length, complete=1, completed_at=? WHERE record_id=? AND submission=?",
+                  (now_iso(), record_id, submission))
+        return UploadState(record_id, submission, row["length"], row["length"], True)
 
     # -- packets ------------------------------------------------------------------------------
+    def packet(self, record_id: str) -> bytes | None:
+        """The sealed packet of a record as the central keeps it (None: not received)."""
+        with self.lock:
+            row = self.conn.execute("SELECT packet FROM records WHERE record_id=?", (record_id,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def packets(self) -> list[bytes]:
+        """Every packet the central keeps, in the order received."""
+        with self.lock:
+            return [bytes(r[0]) for r in self.conn.execute("SELECT packet FROM records ORDER BY rowid")]
+
     def open(self, blob: bytes) -> OpenedPacket:
         return open_packet(blob, station_key=self.station_key, central_key=self.keys.sealing)
 

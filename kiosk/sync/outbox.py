@@ -28,8 +28,8 @@ from kiosk.store import RecordState
 from kiosk.sync.client import CentralRefused, CentralUnavailable, UploadAnswer
 from kiosk.sync.confirmations import Confirmations
 from kiosk.sync.link import ChunkSizer, Lanes, next_gap
-from kiosk.sync.packets import (StoredPacket, retry_refused, sealer_for_station, sealing_key_for,  # noqa: F401
-                                stored_packet, sweep_packet_files, without_fsync)
+from kiosk.sync.packets import (StoredPacket, claim_never_sent, retry_refused, sealer_for_station,  # noqa: F401
+                                sealing_key_for, stored_packet, sweep_packet_files, without_fsync)
 from kiosk.sync.session import ACTOR, SyncSession, log
 
 __all__ = ["ChunkSizer", "Lanes", "Outbox", "retry_refused", "sealer_for_station", "sealing_key_for",
@@ -53,6 +53,9 @@ class Outbox:
         #: cannot know them, so their upload starts with the creation, without asking (HEAD),
         #: and takes the bytes from here, not read back from their file
         self._unsent: dict[str, StoredPacket] = {}
+        #: records of this pass whose stored packet no upload has begun with (sealed when they
+        #: were queued, :meth:`claim_never_sent`): their upload starts with the creation too
+        self._never_sent: set[str] = set()
         #: one lock per record being sealed (guarded by ``_sealing``): the upload of one record
         #: never waits for the sealer ahead of it sealing another
         self._sealing = threading.Lock()
@@ -66,16 +69,46 @@ class Outbox:
     def packet_row(self, record_id: str) -> sqlite3.Row | None:
         return self.s.store.conn.execute("SELECT * FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
 
-    def ensure_packet(self, record_id: str, *, ahead: bool = False) -> tuple[StoredPacket | None, bool]:
-        """(stored packet, built by this call). A packet built earlier may be partly uploaded."""
-        # the uploads and the sealer ahead of them never seal one record twice
+    def ensure_packet(self, record_id: str, *, ahead: bool = False,
+                      for_upload: bool = True) -> tuple[StoredPacket | None, bool]:
+        """(stored packet, built by this call). A packet built earlier may be partly uploaded.
+        ``for_upload=False``: sealed at queue time (:mod:`kiosk.sync.sealer`), no upload begins."""
+        # the uploads and the sealers never seal one record twice
         with self._record_lock_of(record_id):
             row, fresh = stored_packet(self.s.store, record_id, station_id=self.s.station_id,
-                                       station_key=self.s.station_key, sealing_key=self.s.sealing_key)
+                                       station_key=self.s.station_key, sealing_key=self.s.sealing_key,
+                                       for_upload=for_upload)
             if fresh and ahead and row is not None:
                 with self._sealing:
                     self._unsent[record_id] = row
             return row, fresh
+
+    def unsealed(self) -> list[str]:
+        """Queued records that have no stored packet yet, oldest first."""
+        rows = self.s.store.conn.execute(
+            "SELECT r.id FROM records r LEFT JOIN sync_packets p ON p.record_id = r.id"
+            " WHERE r.state = 'queued' AND (p.record_id IS NULL OR (p.sha256 IS NULL AND p.status = 'pending'))"
+            " ORDER BY r.updated_at, r.id").fetchall()
+        return [r[0] for r in rows]
+
+    def seal_queued(self, stop: threading.Event | None = None) -> int:
+        """Seal the packet of every queued record that has none, as when the record was queued
+        (:mod:`kiosk.sync.sealer`), so a pass spends the link window on uploading; returns how
+        many were sealed. A record the pre-upload check holds at the station is not sealed."""
+        sealed = 0
+        for record_id in self.unsealed():
+            if stop is not None and stop.is_set():
+                break
+            if self.pre_upload is not None and not self.pre_upload(record_id):
+                continue
+            sealed += self.ensure_packet(record_id, for_upload=False)[1]
+        return sealed
+
+    def claim_never_sent(self, record_ids: list[str]) -> None:
+        """At the start of a pass: note which of its records' packets no upload has begun with."""
+        never = claim_never_sent(self.s.store, record_ids)
+        with self._sealing:
+            self._never_sent = never
 
     def sweep(self) -> int:
         """Remove packet files no row needs (confirmed, re-sealed, or left by a kill); between
@@ -108,6 +141,8 @@ class Outbox:
 
         def seal(record_ids: list[str]) -> None:
             for record_id in record_ids:
+                if self.packet_row(record_id) is not None:  # sealed when it was queued: nothing to do
+                    continue
                 while not ahead.acquire(timeout=0.5):
                     if s.stop_event.is_set() or s.abort_pass.is_set():
                         return
@@ -176,6 +211,10 @@ class Outbox:
             row, fresh = ahead, True
         else:
             row, fresh = self.ensure_packet(record_id)
+            with self._sealing:
+                if record_id in self._never_sent:  # sealed at queue time, claimed by this pass
+                    self._never_sent.discard(record_id)
+                    fresh = True
         if row is None or s.store.get(record_id).state is not S.QUEUED:
             return "skipped"
         if row.status == "refused":

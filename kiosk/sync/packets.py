@@ -59,9 +59,11 @@ def packet_file(store: RecordStore, record_id: str, submission: int, sha256: str
 
 
 def stored_packet(store: RecordStore, record_id: str, *, station_id: str, station_key: Ed25519PrivateKey,
-                  sealing_key: X25519PublicKey) -> tuple[StoredPacket | None, bool]:
+                  sealing_key: X25519PublicKey, for_upload: bool = True) -> tuple[StoredPacket | None, bool]:
     """The stored sealed packet of a queued record, sealed (once) if need be: (packet, sealed now).
-    None for a record that has no packet and is no longer queued.
+    None for a record that has no packet and is no longer queued. ``for_upload=False``: sealed
+    at queue time (:mod:`kiosk.sync.sealer`), not for an upload about to begin; its row says no
+    upload has begun (``upload_begun_at`` NULL) until a pass claims it (:func:`claim_never_sent`).
 
     Every path that sends a record (an upload, a resumed upload, an offline export) takes its
     bytes from here, so the central sees one packet per record submission however it arrives."""
@@ -86,11 +88,12 @@ def stored_packet(store: RecordStore, record_id: str, *, station_id: str, statio
     # power cut, the packet is sealed again, and the central takes a re-sealed packet of the
     # same submission as the same upload (restarted if incomplete, "complete" if stored).
     with without_fsync(store.conn):
-        fresh = _store_packet(store, record_id, submission, out.sha256, len(out.blob), unusable)
+        fresh = _store_packet(store, record_id, submission, out.sha256, len(out.blob), unusable, for_upload)
     if fresh:
         return StoredPacket(record_id, submission, out.blob, out.sha256, len(out.blob), "pending"), True
     path.unlink(missing_ok=True)  # another worker sealed it meanwhile: theirs is the packet
-    return stored_packet(store, record_id, station_id=station_id, station_key=station_key, sealing_key=sealing_key)
+    return stored_packet(store, record_id, station_id=station_id, station_key=station_key, sealing_key=sealing_key,
+                         for_upload=for_upload)
 
 
 def _kept_packet(store: RecordStore, row: sqlite3.Row) -> StoredPacket | None:
@@ -155,25 +158,49 @@ def without_fsync(conn: sqlite3.Connection) -> Iterator[None]:
 
 
 def _store_packet(store: RecordStore, record_id: str, submission: int, sha: str, length: int,
-                  unusable: str | None) -> bool:
+                  unusable: str | None, for_upload: bool) -> bool:
     """Commit the row naming a sealed packet's file; False when another worker's packet is
     there already (theirs stays: it may be on its way). A row whose packet was found lost or
-    damaged (SHA-256 ``unusable``) is replaced."""
+    damaged (SHA-256 ``unusable``) is replaced. ``for_upload``: an upload of it begins now
+    (``upload_begun_at`` set), else NULL until a pass claims it."""
     fresh = True
+    now = now_iso()
+    begun = now if for_upload else None
     with store.transaction() as conn:
         current = conn.execute("SELECT sha256, packet FROM sync_packets WHERE record_id=?", (record_id,)).fetchone()
         if current is None:
             conn.execute("INSERT INTO sync_packets(record_id, submission, packet, sha256, length, attempts,"
-                         " created_at) VALUES (?,?,NULL,?,?,1,?)", (record_id, submission, sha, length, now_iso()))
+                         " created_at, upload_begun_at) VALUES (?,?,NULL,?,?,1,?,?)",
+                         (record_id, submission, sha, length, now, begun))
         elif current[0] is None:
             conn.execute("UPDATE sync_packets SET packet=NULL, sha256=?, length=?, offset=0, status='pending',"
-                         " error=NULL, attempts=1 WHERE record_id=?", (sha, length, record_id))
+                         " error=NULL, attempts=1, upload_begun_at=? WHERE record_id=?", (sha, length, begun, record_id))
         elif current[1] is None and current[0] == unusable:  # its file was lost or damaged (a power cut)
-            conn.execute("UPDATE sync_packets SET sha256=?, length=?, offset=0, status='pending', error=NULL"
-                         " WHERE record_id=?", (sha, length, record_id))
+            # an upload of the lost packet may have begun: the central takes this one as the same
+            # upload (restarted if incomplete), so asking first (HEAD) stays the safe way
+            conn.execute("UPDATE sync_packets SET sha256=?, length=?, offset=0, status='pending', error=NULL,"
+                         " upload_begun_at=? WHERE record_id=?", (sha, length, now, record_id))
         else:  # another worker built it meanwhile: keep theirs (it may be on its way already)
             fresh = False
     return fresh
+
+
+def claim_never_sent(store: RecordStore, record_ids: Iterable[str]) -> set[str]:
+    """Which of ``record_ids`` have a stored packet no upload has begun with (sealed at queue
+    time); they are marked begun in one transaction, so each is claimed once. The commit is not
+    fsynced (:func:`without_fsync`): if a power cut undoes it after bytes went out, the next
+    upload starts with the creation again, which the central answers with what it holds
+    (:func:`kiosk.central.tus.create_with_upload` stores nothing twice)."""
+    wanted = set(record_ids)
+    if not wanted:
+        return set()
+    ensure_schema(store)
+    with without_fsync(store.conn), store.transaction() as conn:
+        never = {r[0] for r in conn.execute("SELECT record_id FROM sync_packets WHERE upload_begun_at IS NULL"
+                                            " AND status='pending' AND sha256 IS NOT NULL")} & wanted
+        now = now_iso()
+        conn.executemany("UPDATE sync_packets SET upload_begun_at=? WHERE record_id=?", [(now, r) for r in never])
+    return never
 
 
 def sealing_key_for(cfg: Any) -> X25519PublicKey:

@@ -88,6 +88,15 @@ SYNC_MIGRATIONS.append("""
 """)
 
 
+# a packet sealed when its record was queued (kiosk.sync.sealer), before any pass took it:
+# ``upload_begun_at`` is NULL until a pass hands it to an upload, so that upload starts with
+# the creation without asking the central first (HEAD). Rows from before may have been sent.
+SYNC_MIGRATIONS.append("""
+    ALTER TABLE sync_packets ADD COLUMN upload_begun_at TEXT;
+    UPDATE sync_packets SET upload_begun_at = created_at
+""")
+
+
 #: stores whose sync tables are known to be current: the migration check is a write
 #: transaction (BEGIN IMMEDIATE), which every packet sealed would otherwise pay, and wait for
 _current: "weakref.WeakSet[RecordStore]" = weakref.WeakSet()

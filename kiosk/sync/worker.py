@@ -32,6 +32,7 @@ from kiosk.sync.inbox import Inbox
 from kiosk.sync.outbox import Outbox, retry_refused, sealer_for_station, sealing_key_for, stored_packet
 from kiosk.sync.requests import Requests, request_deletion
 from kiosk.sync.schema import ensure_schema
+from kiosk.sync.sealer import QueueSealer
 from kiosk.sync.session import SyncSession, SyncSettings
 from kiosk.sync.status import NetworkStatus, SyncProgress, deletion_status, permits, queue_status
 
@@ -106,6 +107,8 @@ class SyncWorker:
         self.after_pass = after_pass
         self._closers = closers
         self._thread: threading.Thread | None = None
+        #: seals each record's packet when it is queued, while :meth:`run_forever` runs
+        self._sealer: QueueSealer | None = None
 
     # the parts' shared state, under the names callers use
     store = property(lambda self: self.session.store)
@@ -223,6 +226,7 @@ class SyncWorker:
         report["reprints"] = self._step("reprints", self.requests.process_reprints)
         self._step("packet files", self.outbox.sweep)
         pending = self.outbox.pending()
+        self._step("never sent", lambda: self.outbox.claim_never_sent(pending) or 0)
         with s.lock:
             s.done, s.total = 0, len(pending)
         s.report("upload")
@@ -268,8 +272,29 @@ class SyncWorker:
         s.report("idle")
         return report
 
+    def record_queued(self, record_id: str) -> None:
+        """A record became queued: its packet is sealed now (:mod:`kiosk.sync.sealer`), if the
+        worker is running, so the next pass only uploads it."""
+        sealer = self._sealer  # the worker thread may be stopping meanwhile
+        if sealer is not None:
+            sealer.wake()
+
+    def seal_queued(self) -> int:
+        """Seal the packet of every queued record that has none (what the sealer does)."""
+        return self.outbox.seal_queued(self.session.stop_event)
+
     def run_forever(self) -> None:
-        """Passes until :meth:`stop`: waits ``poll_interval_s`` when idle, backs off when offline."""
+        """Passes until :meth:`stop`: waits ``poll_interval_s`` when idle, backs off when offline.
+        Meanwhile the sealer seals each record when it is queued (:mod:`kiosk.sync.sealer`)."""
+        s = self.session
+        self._sealer = QueueSealer(self.outbox, s.settings.poll_interval_s).start()
+        try:
+            self._passes()
+        finally:
+            self._sealer.stop()
+            self._sealer = None
+
+    def _passes(self) -> None:
         s = self.session
         failures = 0
         while not s.stop_event.is_set():

@@ -200,6 +200,10 @@ class StationSync:
         with self._lock:
             return self._progress
 
+    def record_queued(self, record_id: str) -> None:
+        """The UI queued a record: its packet is sealed now, not when the link is up."""
+        self.worker.record_queued(record_id)
+
     def reachable(self) -> bool:
         self.worker.client.health()
         return True

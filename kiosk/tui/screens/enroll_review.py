@@ -140,6 +140,8 @@ class ReviewScreen(WizardStep):
         ident = store.identity(self.record_id)
         self.notify(translate("tui.review.queued", name=ident.full_name, nik=ident.nik))
         app = self.kiosk
+        if app.sync is not None:  # its packet is sealed now, in the sync worker's sealer thread
+            app.sync.record_queued(self.record_id)
         app.pop_screen()
         app.call_after_refresh(app.release_memory)  # the resident's screens are gone by then
         return True
