@@ -79,3 +79,15 @@ def test_a_station_without_an_iris_camera_is_not_held_back_by_required_irises(tm
     store = RecordStore(tmp_path / "st", policy=cfg.policy)
     rid = store.create_draft(resident(3), actor="op").id
     assert not any(m.startswith("iris") for m in store.missing(rid))
+
+
+def test_synthetic_residents_of_an_iris_station_carry_their_eyes(tmp_path: Path) -> None:
+    """``kiosk sync simulate`` on the shipped (iris) station: the synthetic records meet the policy."""
+    from kiosk.sync.synthetic import enroll_synthetic
+
+    store = RecordStore(tmp_path / "sim", policy=PolicyConfig(required_fingers=(1,), required_irises=(1, 2)))
+    for light in (True, False):
+        ids = enroll_synthetic(store, 1, district="320101", seed=3, light=light, first_serial=10 + light)
+        assert store.get(ids[0]).state is S.QUEUED
+        eyes = {s.position: s for s in store.samples(ids[0]) if s.kind == "iris"}
+        assert set(eyes) == {1, 2} and eyes[1].format == "png"
