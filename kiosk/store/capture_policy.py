@@ -47,19 +47,25 @@ class CapturePolicy:
     def write_audit(self, conn: sqlite3.Connection, actor: str, action: str, **kw: Any) -> None:
         raise NotImplementedError
 
+    def _put_exception(self, record_id: str, table: str, key: str, position: int, kinds: str, reason: str, *,
+                       actor: str, approved_by: str | None) -> None:
+        """One exception row instead of the samples of ``kinds`` at ``position``, and its audit row.
+        (``table``, ``key`` and ``kinds`` are this module's constants, never the caller's input.)"""
+        with self.transaction() as conn:
+            self.editable(conn, record_id)
+            conn.execute(f"DELETE FROM samples WHERE record_id=? AND kind IN ({kinds}) AND position=?",
+                         (record_id, position))
+            conn.execute(f"INSERT OR REPLACE INTO {table}(record_id, {key}, reason, approved_by, created_at)"
+                         " VALUES (?,?,?,?,?)", (record_id, position, reason, approved_by, now_iso()))
+            self.write_audit(conn, actor, table.removesuffix("s"), record_id=record_id, reason=reason,
+                             params={key: position, "approved_by": approved_by})
+
     # -- fingers ----------------------------------------------------------------------------------
     def add_exception(self, record_id: str, position: int, reason: str, *, actor: str,
                       approved_by: str | None = None) -> None:
         """Record that a finger cannot be captured (amputated, bandaged, ...) instead of a sample."""
-        with self.transaction() as conn:
-            self.editable(conn, record_id)
-            conn.execute("DELETE FROM samples WHERE record_id=? AND kind IN ('finger','finger_template') AND position=?",
-                         (record_id, position))
-            conn.execute(
-                "INSERT OR REPLACE INTO finger_exceptions(record_id, position, reason, approved_by, created_at)"
-                " VALUES (?,?,?,?,?)", (record_id, position, reason, approved_by, now_iso()))
-            self.write_audit(conn, actor, "finger_exception", record_id=record_id, reason=reason,
-                             params={"position": position, "approved_by": approved_by})
+        self._put_exception(record_id, "finger_exceptions", "position", position, "'finger','finger_template'",
+                            reason, actor=actor, approved_by=approved_by)
 
     def exceptions(self, record_id: str) -> list[FingerException]:
         rows = self.conn.execute("SELECT position, reason, approved_by FROM finger_exceptions WHERE record_id=?"
@@ -70,14 +76,8 @@ class CapturePolicy:
     def add_iris_exception(self, record_id: str, eye: int, reason: str, *, actor: str,
                            approved_by: str | None = None) -> None:
         """Record that an eye cannot be captured (lost, prosthesis, ...) instead of a sample."""
-        with self.transaction() as conn:
-            self.editable(conn, record_id)
-            conn.execute("DELETE FROM samples WHERE record_id=? AND kind='iris' AND position=?", (record_id, eye))
-            conn.execute(
-                "INSERT OR REPLACE INTO iris_exceptions(record_id, eye, reason, approved_by, created_at)"
-                " VALUES (?,?,?,?,?)", (record_id, eye, reason, approved_by, now_iso()))
-            self.write_audit(conn, actor, "iris_exception", record_id=record_id, reason=reason,
-                             params={"eye": eye, "approved_by": approved_by})
+        self._put_exception(record_id, "iris_exceptions", "eye", eye, "'iris'", reason, actor=actor,
+                            approved_by=approved_by)
 
     def iris_exceptions(self, record_id: str) -> list[IrisException]:
         rows = self.conn.execute("SELECT eye, reason, approved_by FROM iris_exceptions WHERE record_id=?"

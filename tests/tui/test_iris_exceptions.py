@@ -7,15 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from kiosk.accounts import AccountStore, Role
-from kiosk.tui.modals import ReasonModal, SupervisorModal
+from kiosk.tui.modals import ReasonModal
 from kiosk.tui.screens.enroll_iris import IrisScreen
 from kiosk.tui.screens.enroll_review import ReviewScreen
 from kiosk.tui.screens.enroll_signature import SignatureScreen
 from tests.conftest import resident, run_kiosk
-from tests.tui.test_flow import wait_for
+from tests.tui.test_flow import confirm_as_supervisor, wait_for
 from tests.tui.test_iris_step import FakeIris, iris_station
 
 
@@ -50,12 +50,7 @@ async def test_a_lost_eye_gets_a_supervisor_confirmed_exception_and_the_step_mov
         await pilot.press("x")
         await choose(pilot, app, 1)  # the left eye
         await choose(pilot, app, 0)  # lost: the policy wants a supervisor
-        await wait_for(pilot, lambda: isinstance(app.screen, SupervisorModal))
-        sup = app.screen
-        sup.query_one("#sup-name", Input).value = "budi"
-        sup.query_one("#sup-password", Input).value = "rahasia456"
-        sup.query_one("#sup-password", Input).focus()
-        await pilot.press("enter")
+        await confirm_as_supervisor(pilot)
         await wait_for(pilot, lambda: 2 in screen.slots.exceptions)
         status = " ".join(str(screen.query_one("#iris-status", Static).render()).split())
         assert "Left eye: exception (Eye lost)" in status

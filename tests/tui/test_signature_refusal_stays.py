@@ -7,7 +7,6 @@ from typing import Any
 
 from textual.widgets import Static
 
-from kiosk.devices.protocols import PenPoint
 from tests.tui.test_flow import wait_for
 from tests.tui.test_signature_backlog import open_signature_step
 
@@ -18,26 +17,18 @@ def status(app: Any) -> str:
     return " ".join(str(app.screen.query_one("#sig-status", Static).render()).split())
 
 
-def scribble(pad: Any, count: int, start: float = 0.0) -> None:
-    with pad.lock:
-        pad.pending += [PenPoint(10 + i * 3, 20 + (i % 2) * 10, 0.6, True, start + i) for i in range(count)]
-
-
 async def test_the_reason_of_a_refused_signature_outlives_the_next_pen_reports(make_app: Any, accounts: Any,
                                                                                  devices: Any) -> None:
-    from kiosk.i18n import set_language
-
     pad = devices.get("pad")
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await open_signature_step(pilot, app)
-        set_language("en")
         await wait_for(pilot, lambda: pad.discards > 0)
-        scribble(pad, 5)
+        pad.sign(5)  # too few points for a signature
         await wait_for(pilot, lambda: len(app.screen.points) == 5)
         await pilot.press("ctrl+a")
         await wait_for(pilot, lambda: TOO_FEW in status(app))
-        scribble(pad, 3, start=100.0)  # the pen goes on reporting after the refusal
+        pad.sign(3, start=100.0)  # the pen goes on reporting after the refusal
         await wait_for(pilot, lambda: len(app.screen.points) == 8 and not app.screen.ink.behind)
         assert TOO_FEW in status(app)
         await pilot.press("ctrl+r")  # the operator acts: a new signature, the old reason goes
