@@ -51,8 +51,21 @@ def check_exception(policy: PolicyConfig, position: int, reason: str, *, operato
         raise CaptureError("finger.bad_exception_reason", reason=reason,
                            allowed=", ".join(r.value for r in ExceptionReason)) from None
     needs = exception_needs_supervisor(policy, why)
-    if needs and not supervisor:
-        raise CaptureError("finger.supervisor_required", reason=why.value, position=int(pos))
-    if needs and supervisor == operator:
-        raise CaptureError("finger.supervisor_not_operator", reason=why.value)
-    return ExceptionDecision(int(pos), why, needs, supervisor if needs else None)
+    approved = confirming_supervisor(needs, why.value, operator=operator, supervisor=supervisor,
+                                     missing=CaptureError("finger.supervisor_required", reason=why.value,
+                                                          position=int(pos)))
+    return ExceptionDecision(int(pos), why, needs, approved)
+
+
+def confirming_supervisor(needs: bool, reason: str, *, operator: str, supervisor: str | None,
+                          missing: CaptureError) -> str | None:
+    """Who confirms an exception (a finger's or an eye's): None when its reason needs nobody; raises
+    ``missing`` when it needs a supervisor and has none, CaptureError when the operator confirms
+    their own."""
+    if not needs:
+        return None
+    if not supervisor:
+        raise missing
+    if supervisor == operator:
+        raise CaptureError("finger.supervisor_not_operator", reason=reason)
+    return supervisor

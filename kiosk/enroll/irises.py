@@ -20,6 +20,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from kiosk.capture.finger_exceptions import confirming_supervisor
 from kiosk.capture.report import CaptureError
 from kiosk.config import PolicyConfig
 from kiosk.enroll.fingers import AuditLike, ExceptionMark, Mark
@@ -66,11 +67,9 @@ def check_iris_exception(policy: PolicyConfig, eye: int, reason: str, *, operato
         raise CaptureError("iris.bad_exception_reason", reason=reason,
                            allowed=", ".join(r.value for r in IrisExceptionReason)) from None
     needs = iris_exception_needs_supervisor(policy, why)
-    if needs and not supervisor:
-        raise CaptureError("iris.supervisor_required", reason=why.value, eye=eye)
-    if needs and supervisor == operator:
-        raise CaptureError("finger.supervisor_not_operator", reason=why.value)
-    return IrisExceptionDecision(eye, why, needs, supervisor if needs else None)
+    approved = confirming_supervisor(needs, why.value, operator=operator, supervisor=supervisor,
+                                     missing=CaptureError("iris.supervisor_required", reason=why.value, eye=eye))
+    return IrisExceptionDecision(eye, why, needs, approved)
 
 
 @dataclass(frozen=True)

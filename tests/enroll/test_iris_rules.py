@@ -142,3 +142,12 @@ class EyeStep(RuleBasedStateMachine):
 
 EyeStep.TestCase.settings = settings(max_examples=150, stateful_step_count=20, deadline=None)
 test_the_eye_step_state_machine = EyeStep.TestCase
+
+
+def test_every_eye_reason_and_refusal_has_words_in_both_languages() -> None:
+    from kiosk.i18n import catalog
+
+    codes = {f"iris.reason.{r.value}" for r in IrisExceptionReason} | {
+        "iris.bad_eye", "iris.bad_exception_reason", "iris.supervisor_required", "finger.supervisor_not_operator"}
+    for lang in ("id", "en"):
+        assert not sorted(c for c in codes if c not in catalog(lang)), lang
