@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass
 
 from kiosk.capture.finger import finger_position
-from kiosk.capture.report import CaptureError
+from kiosk.capture.report import CaptureError, confirming_supervisor
 from kiosk.config import PolicyConfig
 
 
@@ -56,16 +56,3 @@ def check_exception(policy: PolicyConfig, position: int, reason: str, *, operato
                                                           position=int(pos)))
     return ExceptionDecision(int(pos), why, needs, approved)
 
-
-def confirming_supervisor(needs: bool, reason: str, *, operator: str, supervisor: str | None,
-                          missing: CaptureError) -> str | None:
-    """Who confirms an exception (a finger's or an eye's): None when its reason needs nobody; raises
-    ``missing`` when it needs a supervisor and has none, CaptureError when the operator confirms
-    their own."""
-    if not needs:
-        return None
-    if not supervisor:
-        raise missing
-    if supervisor == operator:
-        raise CaptureError("finger.supervisor_not_operator", reason=reason)
-    return supervisor

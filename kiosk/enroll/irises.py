@@ -20,8 +20,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from kiosk.capture.finger_exceptions import confirming_supervisor
-from kiosk.capture.report import CaptureError
+from kiosk.capture.report import CaptureError, confirming_supervisor
 from kiosk.config import PolicyConfig
 from kiosk.enroll.fingers import AuditLike, ExceptionMark, Mark
 

@@ -14,7 +14,6 @@ pictures are made in the capture worker.
 from __future__ import annotations
 
 import copy
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +36,6 @@ from kiosk.tui.pictures import from_grey, picture_widget
 from kiosk.tui.screens.device_help import action_for, problem_words
 from kiosk.tui.wizard import WizardStep
 
-log = logging.getLogger(__name__)
 IRIS_EXCEPTION_REASONS = tuple(r.value for r in IrisExceptionReason)
 
 
