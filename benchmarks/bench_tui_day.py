@@ -323,14 +323,11 @@ async def enroll(keys: OperatorKeys, app: Any, nik: str) -> None:
                      or isinstance(app.screen, (IrisScreen, SignatureScreen)))
     await wait_for(lambda: isinstance(app.screen, (IrisScreen, SignatureScreen)))
     if isinstance(app.screen, IrisScreen):  # the station has an iris device (the default simulated one does)
-        await keys.press("c", lambda: app.screen.busy or any(s.attempts for s in app.screen.slots.values()))
-        await wait_for(lambda: all(s.done for s in app.screen.slots.values()) and not app.screen.busy)
-        # answered when the eyes are being stored (in a worker) or the signature step shows
-        # (getattr: once the signature step shows, the screen has no ``storing``; the AttributeError
-        # counted as "not shown" and the key timed out when no refresh fell while the eyes were stored)
-        await keys.press("ctrl+s", lambda: getattr(app.screen, "storing", False)
-                         or isinstance(app.screen, SignatureScreen))
-        await wait_for(lambda: isinstance(app.screen, SignatureScreen))
+        await wait_for(lambda: app.screen.loaded)
+        # the capture worker checks, stores and audits each eye; answered when the capture shows
+        await keys.press("c", lambda: app.screen.busy or bool(app.screen.slots.attempts))
+        await wait_for(lambda: app.screen.slots.all_done() and not app.screen.busy)
+        await keys.press("ctrl+s", on(SignatureScreen))
     await wait_for(lambda: len(app.screen.points) >= 200)
     # answered when the screen says the signature is being checked and saved (in a worker)
     await keys.press("ctrl+a", lambda: app.screen.saving or app.screen.saved)

@@ -16,6 +16,7 @@ so a bad value is one plain line at start, not a traceback from a mock's thread 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 from pathlib import Path
@@ -114,14 +115,36 @@ def device_set(cfg: Config) -> DeviceSet:
     return DeviceSet(cfg, build=lambda dev: build_device(cfg, dev))
 
 
+def device_kinds(cfg: Config) -> set[str]:
+    """The kinds of the configured devices (``fingerprint``, ``iris``...), from their drivers'
+    classes: no device is opened or started. A driver that cannot load is left out (it is shown on
+    its step and in diagnostics)."""
+    kinds = set()
+    for dev in cfg.devices:
+        try:
+            kinds.add(str(driver_class(dev.driver).kind))
+        except Exception:
+            continue
+    return kinds
+
+
+def station_policy(cfg: Config) -> Config:
+    """``cfg`` with the capture policy this station can meet: ``required_irises`` applies only where
+    an iris camera is configured (a station without one must not hold every record back)."""
+    if cfg.policy.required_irises and "iris" not in device_kinds(cfg):
+        return dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, required_irises=()))
+    return cfg
+
+
 def check_station_config(cfg: Config) -> Config:
-    """The checks :func:`kiosk.config.load_config` leaves to the layers that own the tables."""
+    """The checks :func:`kiosk.config.load_config` leaves to the layers that own the tables, and
+    the policy the station's devices allow (:func:`station_policy`)."""
     from kiosk.capture.thresholds import thresholds_from_mapping
 
     thresholds_from_mapping(cfg.quality, file=cfg.path)
     for dev in cfg.devices:
         check_device_config(dev, file=cfg.path, base=cfg.path.parent)
-    return cfg
+    return station_policy(cfg)
 
 
 def load_station_config(path: str | os.PathLike[str] | None = None) -> Config:

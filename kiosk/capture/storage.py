@@ -2,7 +2,8 @@
 
 ``face`` (token JPEG/JPEG 2000), ``finger`` (WSQ/PNG at 500 ppi) with its ``finger_template``
 (ISO/IEC 19794-2), ``signature`` (PNG at card resolution) with ``signature_points`` (JSON),
-``iris`` (the ISO/IEC 19794-6 record per eye, position 1 right / 2 left), and finger exceptions. The quality report goes into the sample's metadata, so a manual
+``iris`` (the ISO/IEC 19794-6 record per eye, position 1 right / 2 left), and finger and iris
+exceptions. The quality report goes into the sample's metadata, so a manual
 capture carries the checks that failed.
 """
 
@@ -50,3 +51,9 @@ def store_signature(store: RecordStore, record_id: str, sample: SignatureSample,
 def store_exception(store: RecordStore, record_id: str, decision: ExceptionDecision, *, actor: str) -> None:
     store.add_exception(record_id, decision.position, decision.reason.value, actor=actor,
                         approved_by=decision.approved_by)
+
+
+def store_iris_exception(store: RecordStore, record_id: str, eye: int, reason: str, approved_by: str | None, *,
+                         actor: str) -> None:
+    """An eye that cannot be captured (checked by kiosk.enroll.irises.check_iris_exception)."""
+    store.add_iris_exception(record_id, eye, reason, actor=actor, approved_by=approved_by)

@@ -300,7 +300,7 @@ def sample_bytes(sample: dict[str, Any]) -> bytes:
 
 def build_content(store: Any, record_id: str, station_id: str) -> bytes:
     """The packet's clear content for one station record (framed, :func:`frame_content`):
-    identity, every sample with its metadata, finger exceptions. ``store`` is a
+    identity, every sample with its metadata, finger and iris exceptions. ``store`` is a
     :class:`kiosk.store.RecordStore`."""
     rec = store.get(record_id)
     samples, parts = [], []
@@ -322,4 +322,6 @@ def build_content(store: Any, record_id: str, station_id: str) -> bytes:
         "samples": samples,
         "finger_exceptions": [{"position": e.position, "reason": e.reason, "approved_by": e.approved_by}
                               for e in store.exceptions(record_id)],
+        "iris_exceptions": [{"eye": e.eye, "reason": e.reason, "approved_by": e.approved_by}
+                            for e in store.iris_exceptions(record_id)],
     }, parts)

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from kiosk.cli.context import config_from, print_json, store_from
+from kiosk.enroll.irises import EYE_WORDS
 from kiosk.i18n import local_time, translate
 from kiosk.nik import NikError, parse_nik
 from kiosk.store import Record, RecordStore
@@ -111,6 +112,8 @@ def cmd_show(args: argparse.Namespace) -> int:
                         "bytes": s.size, "captured_at": s.captured_at} for s in store.samples(rec.id)]
     data["exceptions"] = [{"position": e.position, "reason": e.reason, "approved_by": e.approved_by}
                           for e in store.exceptions(rec.id)]
+    data["iris_exceptions"] = [{"eye": e.eye, "reason": e.reason, "approved_by": e.approved_by}
+                               for e in store.iris_exceptions(rec.id)]
     data["missing"] = store.missing(rec.id)
     if args.json:
         print_json(data)
@@ -119,12 +122,22 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eye_words(eye: int | str) -> str:
+    """An eye label (1, 2) in words ("Mata kanan"); anything else as it is."""
+    word = EYE_WORDS.get(int(eye)) if str(eye).isdigit() else None
+    return translate("iris." + word) if word else str(eye)
+
+
 def _missing_words(item: str) -> str:
     kind, _, pos = item.partition(":")
     if kind == "finger":
         return translate("records.line.missing_finger", position=pos)
     if kind == "supervisor":
         return translate("records.line.missing_supervisor", position=pos)
+    if kind == "iris":
+        return translate("records.line.missing_iris", eye=_eye_words(pos))
+    if kind == "iris_supervisor":
+        return translate("records.line.missing_iris_supervisor", eye=_eye_words(pos))
     return translate(f"records.kind.{kind}")
 
 
@@ -140,6 +153,9 @@ def print_record(data: dict[str, Any]) -> None:
     rows += [(translate("records.label.exception"), translate(
         "records.line.exception", position=e["position"], reason=translate("finger.exception." + e["reason"]),
         approved_by=e["approved_by"] or translate("records.line.not_approved"))) for e in data["exceptions"]]
+    rows += [(translate("records.label.exception"), translate(
+        "records.line.iris_exception", eye=_eye_words(e["eye"]), reason=translate("iris.reason." + e["reason"]),
+        approved_by=e["approved_by"] or translate("records.line.not_approved"))) for e in data.get("iris_exceptions", [])]
     if data["missing"]:
         rows.append((translate("records.label.missing"), ", ".join(_missing_words(m) for m in data["missing"])))
     width = max(len(label) for label, _ in rows)

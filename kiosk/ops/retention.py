@@ -86,6 +86,7 @@ def _purge(store: RecordStore, due: list[PurgeCandidate], days: int, actor: str,
                 continue
             conn.execute("DELETE FROM samples WHERE record_id = ?", (cand.record_id,))
             conn.execute("DELETE FROM finger_exceptions WHERE record_id = ?", (cand.record_id,))
+            conn.execute("DELETE FROM iris_exceptions WHERE record_id = ?", (cand.record_id,))
             conn.execute("UPDATE records SET identity = ? WHERE id = ?", (PURGED_IDENTITY, cand.record_id))
             conn.execute("INSERT INTO purges(record_id, purged_at, samples) VALUES (?,?,?)",
                          (cand.record_id, now_iso(), cand.samples))

@@ -4,6 +4,7 @@ entry's fields, so an edit, a cut or a reordering breaks the chain from that ent
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -11,6 +12,11 @@ from typing import Any
 
 #: the "previous hash" of the first entry
 GENESIS = "0" * 64
+
+
+def now_iso() -> str:
+    """The store's timestamps (audit rows, records, samples): UTC, milliseconds, with the offset."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from kiosk.config import PolicyConfig
 from kiosk.datafolder import private_file, private_folder
 from kiosk.errors import InputError, KioskError
 from kiosk.identity import Identity
-from kiosk.store.audit_chain import GENESIS, AuditEntry, audit_hash
+from kiosk.store.audit_chain import GENESIS, AuditEntry, audit_hash, now_iso
+from kiosk.store.capture_policy import CapturePolicy
 from kiosk.store.records_schema import RECORDS_MIGRATIONS, connect
 from kiosk.store.schema import migrate
 from kiosk.store.states import EDITABLE, HOLDS_NIK, TRANSITIONS, RecordState
@@ -71,8 +72,8 @@ class Record:
 class SampleMeta:
     id: int
     record_id: str
-    kind: str  # face | finger | finger_template | signature | signature_points
-    position: int  # ISO finger position for fingers, 0 otherwise
+    kind: str  # face | finger | finger_template | iris | signature | signature_points
+    position: int  # ISO finger position for fingers, eye label (1 right, 2 left) for irises, 0 otherwise
     format: str  # MIME type or standard name (image/jpeg, image/png, wsq, iso19794-2)
     quality: float | None
     metadata: dict[str, Any]
@@ -80,18 +81,7 @@ class SampleMeta:
     size: int = 0
 
 
-@dataclass(frozen=True)
-class FingerException:
-    position: int
-    reason: str
-    approved_by: str | None
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
-class RecordStore:
+class RecordStore(CapturePolicy):
     """The station's record queue. Safe to share between threads (one connection each)."""
 
     def __init__(self, data_dir: Path, *, policy: PolicyConfig | None = None, vault: Vault | None = None) -> None:
@@ -235,9 +225,7 @@ class RecordStore:
 
     def update_identity(self, record_id: str, identity: Identity, *, actor: str) -> None:
         with self.transaction() as conn:
-            rec = self._locked(conn, record_id)
-            if rec.state not in EDITABLE:
-                raise IllegalTransition(record_id=record_id, from_state=str(rec.state), to_state="edit")
+            self.editable(conn, record_id)
             holder = self.holder_of(identity.nik, conn)
             if holder is not None and holder.id != record_id:
                 raise DuplicateNik(record_id=holder.id, state=str(holder.state))
@@ -250,6 +238,13 @@ class RecordStore:
         with self.transaction() as conn:
             conn.execute("UPDATE records SET step = ?, updated_at = ? WHERE id = ?", (step, now_iso(), record_id))
 
+    def editable(self, conn: sqlite3.Connection, record_id: str) -> Record:
+        """The record, locked in ``conn``'s transaction, if its samples may still change."""
+        rec = self._locked(conn, record_id)
+        if rec.state not in EDITABLE:
+            raise IllegalTransition(record_id=record_id, from_state=str(rec.state), to_state="edit")
+        return rec
+
     def _locked(self, conn: sqlite3.Connection, record_id: str) -> Record:
         row = conn.execute("SELECT * FROM records WHERE id = ?", (record_id,)).fetchone()
         if row is None:
@@ -261,9 +256,7 @@ class RecordStore:
                    quality: float | None = None, metadata: dict[str, Any] | None = None, actor: str) -> int:
         """Store (or replace: the best attempt is kept by the caller) one biometric sample."""
         with self.transaction() as conn:
-            rec = self._locked(conn, record_id)
-            if rec.state not in EDITABLE:
-                raise IllegalTransition(record_id=record_id, from_state=str(rec.state), to_state="edit")
+            self.editable(conn, record_id)
             sealed = self.vault.seal(data, f"sample:{record_id}:{kind}:{position}".encode())
             conn.execute(
                 "INSERT INTO samples(record_id, kind, position, format, quality, metadata, data, captured_at)"
@@ -274,6 +267,8 @@ class RecordStore:
             )
             if kind == "finger":
                 conn.execute("DELETE FROM finger_exceptions WHERE record_id = ? AND position = ?", (record_id, position))
+            elif kind == "iris":  # the eye was captured after all: its exception goes
+                conn.execute("DELETE FROM iris_exceptions WHERE record_id = ? AND eye = ?", (record_id, position))
             self.write_audit(conn, actor, "sample", record_id=record_id,
                              params={"kind": kind, "position": position, "quality": quality})
             row = conn.execute("SELECT id FROM samples WHERE record_id=? AND kind=? AND position=?",
@@ -293,48 +288,6 @@ class RecordStore:
         if row is None or row[0] is None:
             raise UnknownRecord(record_id=record_id, kind=kind, position=position)
         return self.vault.open_sealed(row[0], f"sample:{record_id}:{kind}:{position}".encode())
-
-    def add_exception(self, record_id: str, position: int, reason: str, *, actor: str,
-                      approved_by: str | None = None) -> None:
-        """Record that a finger cannot be captured (amputated, bandaged, ...) instead of a sample."""
-        with self.transaction() as conn:
-            rec = self._locked(conn, record_id)
-            if rec.state not in EDITABLE:
-                raise IllegalTransition(record_id=record_id, from_state=str(rec.state), to_state="edit")
-            conn.execute("DELETE FROM samples WHERE record_id=? AND kind IN ('finger','finger_template') AND position=?",
-                         (record_id, position))
-            conn.execute(
-                "INSERT OR REPLACE INTO finger_exceptions(record_id, position, reason, approved_by, created_at)"
-                " VALUES (?,?,?,?,?)", (record_id, position, reason, approved_by, now_iso()))
-            self.write_audit(conn, actor, "finger_exception", record_id=record_id, reason=reason,
-                             params={"position": position, "approved_by": approved_by})
-
-    def exceptions(self, record_id: str) -> list[FingerException]:
-        rows = self.conn.execute("SELECT position, reason, approved_by FROM finger_exceptions WHERE record_id=?"
-                                 " ORDER BY position", (record_id,)).fetchall()
-        return [FingerException(r[0], r[1], r[2]) for r in rows]
-
-    def missing(self, record_id: str, conn: sqlite3.Connection | None = None) -> list[str]:
-        """What the capture policy still requires of this record (codes like ``finger:3``)."""
-        c = conn or self.conn
-        have = {(k, p) for k, p in c.execute("SELECT kind, position FROM samples WHERE record_id=?", (record_id,))}
-        exc = {p: (r, a) for p, r, a in c.execute(
-            "SELECT position, reason, approved_by FROM finger_exceptions WHERE record_id=?", (record_id,))}
-        out = []
-        if self.policy.require_face and ("face", 0) not in have:
-            out.append("face")
-        for pos in self.policy.required_fingers:
-            if ("finger", pos) in have:
-                continue
-            if pos in exc:
-                reason, approved = exc[pos]
-                if reason in self.policy.supervisor_exceptions and not approved:
-                    out.append(f"supervisor:{pos}")
-                continue
-            out.append(f"finger:{pos}")
-        if self.policy.require_signature and ("signature", 0) not in have:
-            out.append("signature")
-        return out
 
     # -- state machine ------------------------------------------------------------------------
     def transition(self, record_id: str, to: RecordState | str, *, actor: str, reason: str = "",

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 RECORDS_MIGRATIONS: list[Any] = [
-    # v1: records, samples, exceptions, audit
+    # v1: records, samples, finger exceptions, audit
     """
     CREATE TABLE records (
         id TEXT PRIMARY KEY,
@@ -76,6 +76,18 @@ RECORDS_MIGRATIONS: list[Any] = [
         decided_by TEXT,
         decided_at TEXT,
         note TEXT NOT NULL DEFAULT ''
+    )
+    """,
+    # v4: eyes that cannot be captured (lost, prosthesis, injured, bandaged), as finger_exceptions
+    # are for fingers; the capture policy's required_irises counts them (kiosk.store.capture_policy)
+    """
+    CREATE TABLE iris_exceptions (
+        record_id TEXT NOT NULL REFERENCES records(id),
+        eye INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        approved_by TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (record_id, eye)
     )
     """,
 ]

@@ -19,7 +19,7 @@ from kiosk.identity import MARITAL, RELIGIONS, Identity
 from kiosk.nik import make_nik
 from kiosk.store import RecordState, RecordStore
 from kiosk.store.queue import DuplicateNik
-from kiosk.sync.synthetic_samples import face_jpeg, person_number, signature_png, synthetic_finger
+from kiosk.sync.synthetic_samples import face_jpeg, iris_png, person_number, signature_png, synthetic_finger
 
 FIRST = ("BUDI", "SITI", "AGUS", "DEWI", "RUDI", "RINA", "jOKO".upper(), "NUR", "ADI", "SRI", "EKO", "WATI")
 LAST = ("SANTOSO", "RAHAYU", "WIJAYA", "LESTARI", "HIDAYAT", "PURNAMA", "SETIAWAN", "KURNIAWAN")
@@ -60,6 +60,13 @@ def person_identity(seed: int, index: int, district: str) -> Identity:
     return synthetic_identity(random.Random(f"{seed}/{index}"), district, index + 1)
 
 
+def _put_irises(store: RecordStore, record_id: str, person: int, actor: str) -> None:
+    """The eyes the policy requires (none but on a station with an iris camera)."""
+    for eye in store.policy.required_irises:
+        store.put_sample(record_id, kind="iris", position=eye, data=iris_png(person, eye), format="png",
+                         quality=80.0, metadata={"synthetic": True}, actor=actor)
+
+
 def _put_samples(store: RecordStore, record_id: str, person: int, impression: int, actor: str) -> None:
     store.put_sample(record_id, kind="face", data=face_jpeg(person), format="image/jpeg", quality=0.9,
                      metadata={"synthetic": True, "width": 480, "height": 640}, actor=actor)
@@ -71,6 +78,7 @@ def _put_samples(store: RecordStore, record_id: str, person: int, impression: in
         store.put_sample(record_id, kind="finger_template", data=f.template, format="iso19794-2:2005",
                          position=pos, quality=float(f.nfiq2), metadata={"standard": "ISO/IEC 19794-2:2005"},
                          actor=actor)
+    _put_irises(store, record_id, person, actor)
     store.put_sample(record_id, kind="signature", data=signature_png(person), format="image/png",
                      metadata={"synthetic": True}, actor=actor)
 
@@ -98,6 +106,7 @@ def _put_light_samples(store: RecordStore, record_id: str, person: int, actor: s
     for pos in store.policy.required_fingers:
         store.put_sample(record_id, kind="finger", position=pos, data=ring_finger_png(person, pos), format="image/png",
                          quality=0.8, metadata={"synthetic": True, "dpi": 500}, actor=actor)
+    _put_irises(store, record_id, person, actor)
     store.put_sample(record_id, kind="signature", data=signature_png(person), format="image/png",
                      metadata={"synthetic": True}, actor=actor)
 

@@ -109,6 +109,16 @@ def face_jpeg(person: int) -> bytes:
     return buf.tobytes()
 
 
+def iris_png(person: int, eye: int, size: tuple[int, int] = (160, 120)) -> bytes:
+    """One eye of a synthetic person (1 right, 2 left), a small grey PNG: a station with an iris
+    camera requires the eyes its policy names (``[policy] required_irises``)."""
+    from device_mocks.irises import synthetic_iris
+
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(synthetic_iris(person, eye, *size)))
+    assert ok
+    return buf.tobytes()
+
+
 def signature_png(person: int, size: tuple[int, int] = (600, 200)) -> bytes:
     """A signature-like pen trace: a few smooth strokes, antialiased, on white."""
     rng = np.random.default_rng(person)

@@ -22,12 +22,15 @@ from kiosk.capture.face_capture import AutoCapture, FaceCapture, FaceSample, fac
 from kiosk.capture.finger import (DuplicatePair, FingerAssessment, FingerprintEngine, decode_finger_image,
                                   find_duplicates, finger_sample)
 from kiosk.capture.finger_exceptions import check_exception
+from kiosk.capture.iris import assess_iris, iris_sample
 from kiosk.capture.report import QualityReport
 from kiosk.capture.signature import SignatureSample, assess_signature, signature_sample
-from kiosk.capture.storage import store_exception, store_face, store_finger, store_signature
+from kiosk.capture.storage import (store_exception, store_face, store_finger, store_iris, store_iris_exception,
+                                   store_signature)
 from kiosk.capture.thresholds import QualityThresholds, quality_thresholds
 from kiosk.config import Config
-from kiosk.devices.protocols import CardPrinter, FingerImage, PenPoint
+from kiosk.devices.protocols import CardPrinter, FingerImage, IrisImage, PenPoint
+from kiosk.enroll.irises import IRIS_ATTEMPT_ACTION, EyeSlots, IrisAttempt, check_iris_exception
 from kiosk.errors import KioskError
 from kiosk.store import RecordStore
 
@@ -145,6 +148,40 @@ def add_finger_exception(store: RecordStore, record_id: str, cfg: Config, positi
 
 def needs_supervisor(cfg: Config, reason: str) -> bool:
     return reason in cfg.policy.supervisor_exceptions
+
+
+# -- irises ---------------------------------------------------------------------------------------
+def iris_attempts(store: RecordStore, record_id: str, images: Sequence[IrisImage], slots: EyeSlots, cfg: Config, *,
+                  actor: str) -> list[tuple[IrisAttempt, QualityReport]]:
+    """One capture of the eyes ``slots`` still wants: each eye checked against ``[quality.iris]``,
+    stored when it beats the kept one (the best is kept), and audited as an ``iris_attempt`` (a
+    resumed draft counts them). ``slots`` is only read."""
+    th = thresholds(cfg).iris
+    out = []
+    for image in images:
+        if image.eye not in slots.wanted():
+            continue  # an eye already settled (the device may send both)
+        report = assess_iris(image, th)
+        keep = slots.keeps(image.eye, image.device_quality)
+        if keep:
+            store_iris(store, record_id, iris_sample(image, report, th), actor=actor)
+        attempt = IrisAttempt(image.eye, image.device_quality, keep, report.passed)
+        store.log_action(actor, IRIS_ATTEMPT_ACTION, record_id=record_id,
+                         params={"eye": image.eye, "quality": image.device_quality, "kept": keep,
+                                 "passed": report.passed})
+        out.append((attempt, report))
+    return out
+
+
+def add_iris_exception(store: RecordStore, record_id: str, cfg: Config, eye: int, reason: str, *,
+                       operator: str, supervisor: str | None) -> None:
+    """An eye that cannot be captured; the policy decides whether a supervisor must confirm."""
+    decision = check_iris_exception(cfg.policy, eye, reason, operator=operator, supervisor=supervisor)
+    store_iris_exception(store, record_id, decision.eye, decision.reason.value, decision.approved_by, actor=operator)
+
+
+def needs_iris_supervisor(cfg: Config, reason: str) -> bool:
+    return reason in cfg.policy.supervisor_iris_exceptions
 
 
 # -- signature ------------------------------------------------------------------------------------

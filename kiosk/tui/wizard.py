@@ -67,15 +67,9 @@ def station_steps(app: "KioskApp") -> tuple[str, ...]:
     The kinds come from the drivers' classes named in the config: no device is opened or started."""
     cached = getattr(app, "_enroll_steps", None)
     if cached is None:
-        from kiosk.composition import driver_class
+        from kiosk.composition import device_kinds
 
-        kinds = set()
-        for dev in app.cfg.devices:
-            try:
-                kinds.add(str(driver_class(dev.driver).kind))
-            except Exception:  # a driver that cannot load is shown on its step and in diagnostics
-                continue
-        cached = enrollment_steps(kinds)
+        cached = enrollment_steps(device_kinds(app.cfg))
         app._enroll_steps = cached  # type: ignore[attr-defined]
     return cached
 

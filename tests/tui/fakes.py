@@ -121,10 +121,10 @@ class FakePad(_FakeBase, SignaturePad):
         self.lock = threading.Lock()
         self.clears = self.discards = 0
 
-    def sign(self) -> None:
-        """The resident signs: a zig-zag stroke."""
+    def sign(self, count: int = 20, start: float = 0.0) -> None:
+        """The resident signs: a zig-zag stroke of ``count`` pen reports from time ``start``."""
         with self.lock:
-            self.pending += [PenPoint(10 + i * 3, 20 + (i % 2) * 10, 0.6, True, float(i)) for i in range(20)]
+            self.pending += [PenPoint(10 + i * 3, 20 + (i % 2) * 10, 0.6, True, start + i) for i in range(count)]
 
     def read_points(self, *, timeout_s: float = 0.1) -> list[PenPoint]:
         self.require_open()

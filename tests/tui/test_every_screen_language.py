@@ -73,17 +73,24 @@ async def visit(pilot: Any, app: Any) -> dict[str, set[str]]:
     app.push_screen(DeletionRequestModal(record_id))
     await look("deletion request")
     await pilot.press("escape")
-    for step in ("face", "fingers", "signature", "review"):
+    for step in ("face", "fingers", "iris", "signature", "review"):
         app.switch_screen(step_screen(step, record_id))
         await pilot.pause(0.3)
-        if step == "fingers":
+        if step in ("fingers", "iris"):
             await wait_for(pilot, lambda: app.screen.loaded)
+        if step == "fingers":
             await pilot.press("c")
             await wait_for(pilot, lambda: bool(app.screen.scores), tries=200)
         await look(step)
         if step == "fingers":
             await pilot.press("x")
             await look("exception reason")
+            await pilot.press("escape")
+        if step == "iris":
+            await pilot.press("x")
+            await look("iris exception eye")
+            await pilot.press("enter")
+            await look("iris exception reason")
             await pilot.press("escape")
     await pilot.press("f4")
     await pilot.pause()

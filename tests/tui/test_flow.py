@@ -58,6 +58,18 @@ async def login_to_home(pilot: Any, name: str, password: str) -> None:
         await pilot.press("escape")
 
 
+async def confirm_as_supervisor(pilot: Any, name: str = "budi", password: str = "rahasia456") -> None:
+    """Answer the supervisor dialog that is about to show (name, password, Enter)."""
+    from kiosk.tui.modals import SupervisorModal
+
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, SupervisorModal))
+    dialog = pilot.app.screen
+    dialog.query_one("#sup-name", Input).value = name
+    dialog.query_one("#sup-password", Input).value = password
+    dialog.query_one("#sup-password", Input).focus()
+    await pilot.press("enter")
+
+
 async def form_saved(pilot: Any, app: Any) -> None:
     """The form saves in a worker, then moves on (or stays, its problems shown): wait for the answer."""
     await wait_for(pilot, lambda: not (isinstance(app.screen, FormScreen) and app.screen.saving))

@@ -44,7 +44,7 @@ async def check_footers(make_app: Any, lang: str) -> None:
             await wait_for(pilot, lambda: getattr(app.screen, "record_id", None) is not None)
             record_id = app.screen.record_id
             await look("form")
-            for step in ("face", "fingers", "signature", "review"):
+            for step in ("face", "fingers", "iris", "signature", "review"):
                 app.switch_screen(step_screen(step, record_id))
                 await look(step)
             await pilot.press("f4")

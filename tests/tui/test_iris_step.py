@@ -52,10 +52,14 @@ class FakeIris(_FakeBase, IrisScanner):
                 for eye, q in ((1, right), (2, left)) if eye in eyes]
 
 
+#: the iris station's capture policy: both eyes; a lost eye needs a supervisor, a bandaged one not
+IRIS_POLICY = 'required_irises = [1, 2]\nsupervisor_iris_exceptions = ["lost", "prosthesis"]\n'
+
+
 def _app(tmp_path: Path, extra: str, iris: FakeIris | None) -> KioskApp:
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "config.toml"
-    path.write_text(TUI_CONFIG + extra)
+    path.write_text(TUI_CONFIG.replace("[policy]\n", "[policy]\n" + IRIS_POLICY) + extra)
     set_language("en")
     cfg = load_config(path)
     devices = fake_devices()
@@ -94,14 +98,15 @@ async def test_a_poor_eye_is_captured_again_and_both_eyes_are_stored(tmp_path: P
         app.push_screen(IrisScreen(rec.id))
         await wait_for(pilot, lambda: isinstance(app.screen, IrisScreen))
         screen: Any = app.screen
+        await wait_for(pilot, lambda: screen.loaded)
         await pilot.press("c")
-        await wait_for(pilot, lambda: screen.slots[2].attempts and not screen.busy)
-        assert screen.slots[1].good_enough and not screen.slots[2].good_enough
+        await wait_for(pilot, lambda: screen.slots.attempts.get(2) and not screen.busy)
+        assert screen.slots.passed == {1: True, 2: False}
         await pilot.press("ctrl+s")  # refused: the left eye is below the threshold, attempts remain
         assert isinstance(app.screen, IrisScreen)
         await pilot.press("c")
-        await wait_for(pilot, lambda: len(screen.slots[2].attempts) == 2 and not screen.busy)
-        assert screen.slots[2].good_enough
+        await wait_for(pilot, lambda: screen.slots.attempts.get(2) == 2 and not screen.busy)
+        assert screen.slots.passed[2] and screen.slots.attempts[1] == 1  # the settled right eye was not taken again
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, SignatureScreen))
     stored = {s.position: s for s in app.store.samples(rec.id) if s.kind == "iris"}
@@ -118,10 +123,11 @@ async def test_with_both_eyes_done_the_step_says_ctrl_s_and_names_the_next_step(
         screen: Any = app.screen
         status = screen.query_one("#iris-status", Static)
         assert "Ctrl+S" not in str(status.render())  # nothing captured yet: only "press C"
+        await wait_for(pilot, lambda: screen.loaded)
         await pilot.press("c")
-        await wait_for(pilot, lambda: all(s.done for s in screen.slots.values()) and not screen.busy)
+        await wait_for(pilot, lambda: screen.slots.all_done() and not screen.busy)
         text = " ".join(str(status.render()).split())
-        assert "press Ctrl+S to save them and go on to the Signature step" in text
+        assert "press Ctrl+S to go on to the Signature step" in text
         # the kept eyes are shown, each on its side
         assert screen.query_one("#iris-right").image is not None
         assert screen.query_one("#iris-left").image is not None

@@ -34,6 +34,9 @@ SHOWN_ON: dict[str, tuple[type, ...]] = {
     "tui.fingers.no_retries": (FingersScreen,),
     "tui.fingers.all_done": (FingersScreen,),
     "iris.ready": (IrisScreen,),
+    "iris.hint": (IrisScreen,),
+    "iris.exception_hint": (IrisScreen,),
+    "iris.nothing_to_capture": (IrisScreen,),
     "tui.quit_hint": (HomeScreen, NikScreen, FingersScreen, SignatureScreen, ConfirmModal),
     "tui.fingers.cancel_hint": (FingersScreen,),
     "tui.slap.failed": (FingersScreen,),
@@ -85,7 +88,7 @@ def test_every_key_named_in_a_tui_message_works_where_it_is_shown(each_language:
     for lang in LANGUAGES:
         set_language(lang)
         for code in catalog(lang):
-            if not code.startswith(("tui.", "dedup_flow.")) or code.startswith(("tui.key.", "tui.action.")):
+            if not code.startswith(("tui.", "dedup_flow.", "iris.")) or code.startswith(("tui.key.", "tui.action.")):
                 continue
             named = keys_named(translate(code))
             if not named:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable
 
 from kiosk.dedup.local_hold import PreUploadCheck
 from kiosk.store import RecordState as S
 from kiosk.sync.synthetic import _put_samples
 from tests.conftest import resident
-from tests.tui.test_flow import login, wait_for
+from tests.tui.test_flow import confirm_as_supervisor, login, wait_for
 
 #: realistic synthetic fingers (kiosk.sync.synthetic_samples, cached in ~/.cache/kiosk per seed)
 PERSON = 8_400_000
@@ -28,7 +28,6 @@ def _record(store: Any, serial: int, person: int, impression: int) -> str:
 
 async def test_a_held_record_is_shown_beside_the_earlier_one_and_a_supervisor_releases_it(
         make_app: Any, accounts: Any) -> None:
-    from kiosk.tui.modals import SupervisorModal
     from kiosk.tui.screens.local_match import LocalMatchModal
     from kiosk.tui.screens.queue import QueueScreen
 
@@ -63,12 +62,7 @@ async def test_a_held_record_is_shown_beside_the_earlier_one_and_a_supervisor_re
         assert modal.query_one("#face-earlier").image is not None
 
         await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: isinstance(app.screen, SupervisorModal))
-        sup = app.screen
-        sup.query_one("#sup-name", Input).value = "budi"
-        sup.query_one("#sup-password", Input).value = "rahasia456"
-        sup.query_one("#sup-password", Input).focus()
-        await pilot.press("enter")
+        await confirm_as_supervisor(pilot)
         await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen), tries=200)
         await wait_for(pilot, lambda: store.get(again).state is S.QUEUED)
     decided = [e for e in store.audit(again) if e.from_state == "held"]

@@ -97,8 +97,9 @@ async def test_simulated_station_enrolls_from_login_to_uploaded_record(station_c
 
         # irises: the station's SBI iris emulator answers both eyes at once, signed as SBI 0.9.5 says
         await wait_for(pilot, lambda: isinstance(app.screen, IrisScreen), tries=400)
+        await wait_for(pilot, lambda: app.screen.loaded, tries=400)
         await pilot.press("c")
-        await wait_for(pilot, lambda: all(s.good_enough for s in app.screen.slots.values()), tries=400)
+        await wait_for(pilot, lambda: app.screen.slots.passed == {1: True, 2: True}, tries=400)
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, SignatureScreen), tries=400)
 

@@ -139,17 +139,18 @@ async def test_the_iris_step_reads_and_stores_the_eyes_in_workers_and_f2_is_answ
             await pilot.press("f2")
             await wait_for(pilot, lambda: str(screen.query_one("#steps").content) != before)
             read.open()
-            await pilot.press("c")
-            await wait_for(pilot, lambda: screen.slots[2].attempts and not screen.busy)
-            stored = Gate(app.store.put_sample)
+            await wait_for(pilot, lambda: screen.loaded)
+            stored = Gate(app.store.put_sample)  # each kept eye is stored by the capture worker
             app.store.put_sample = stored
-            await pilot.press("ctrl+s")
+            await pilot.press("c")
             await wait_for(pilot, stored.entered.is_set)
             before = str(screen.query_one("#steps").content)
             await pilot.press("f2")
             await wait_for(pilot, lambda: str(screen.query_one("#steps").content) != before)
-            assert app.screen is screen and screen.storing
+            assert app.screen is screen and screen.busy
             stored.open()
+            await wait_for(pilot, lambda: screen.slots.all_done() and not screen.busy)
+            await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: isinstance(app.screen, SignatureScreen))
             read_on_main, stored_on_main = list(read.on_main), list(stored.on_main)
         assert read_on_main and not any(read_on_main)

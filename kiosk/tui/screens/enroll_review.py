@@ -9,6 +9,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from kiosk.tui.chrome import KioskFooter, KioskHeader
+from kiosk.enroll.irises import EYE_WORDS
 from kiosk.errors import KioskError
 from kiosk.i18n import describe, translate
 from kiosk.store import RecordState
@@ -18,12 +19,15 @@ from kiosk.tui.wizard import WizardStep
 
 
 def missing_words(code: str) -> str:
-    """``finger:3`` / ``supervisor:3`` / ``face`` / ``signature`` in words."""
+    """``finger:3`` / ``supervisor:3`` / ``iris:1`` / ``iris_supervisor:1`` / ``face`` / ``signature`` in words."""
     kind, _, pos = code.partition(":")
     if kind == "finger":
         return translate("tui.review.missing_finger", finger=translate("tui.finger." + pos))
     if kind == "supervisor":
         return translate("tui.review.missing_approval", finger=translate("tui.finger." + pos))
+    if kind in ("iris", "iris_supervisor"):
+        eye = translate("iris." + EYE_WORDS.get(int(pos), pos))
+        return translate("tui.review.missing_iris" if kind == "iris" else "tui.review.missing_iris_approval", eye=eye)
     return translate({"face": "tui.review.missing_face", "signature": "tui.review.missing_signature"}.get(kind, kind))
 
 
@@ -68,7 +72,7 @@ class ReviewScreen(WizardStep):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         missing = self.missing if self.missing is not None else self.kiosk.store.missing(self.record_id)
         if action == "approve":
-            return any(m.startswith("supervisor:") for m in missing)
+            return any(m.startswith(("supervisor:", "iris_supervisor:")) for m in missing)
         if action == "submit_receipt":  # only a complete record can be queued (and the 80x24 footer
             return not missing  # never holds it beside "approve")
         return True
@@ -102,6 +106,10 @@ class ReviewScreen(WizardStep):
             who = translate("tui.review.approved_by", name=e.approved_by) if e.approved_by else ""
             lines.append(f"{translate('tui.finger.' + str(e.position))}: "
                          f"{translate('tui.fingers.reason.' + e.reason)} {who}")
+        for eye in store.iris_exceptions(self.record_id):
+            who = translate("tui.review.approved_by", name=eye.approved_by) if eye.approved_by else ""
+            lines.append(translate("iris.review_exception", eye=translate("iris." + EYE_WORDS[eye.eye]),
+                                   reason=translate("iris.reason." + eye.reason), who=who).rstrip())
         self.missing = missing = store.missing(self.record_id)
         if missing:
             status = f"[b red]{translate('tui.review.missing')}[/b red] [red]" \
@@ -121,6 +129,10 @@ class ReviewScreen(WizardStep):
             for e in store.exceptions(self.record_id):
                 if e.reason in self.kiosk.cfg.policy.supervisor_exceptions and not e.approved_by:
                     store.add_exception(self.record_id, e.position, e.reason, actor=self.actor, approved_by=supervisor)
+            for eye in store.iris_exceptions(self.record_id):
+                if eye.reason in self.kiosk.cfg.policy.supervisor_iris_exceptions and not eye.approved_by:
+                    store.add_iris_exception(self.record_id, eye.eye, eye.reason, actor=self.actor,
+                                             approved_by=supervisor)
             self.refresh_texts()
             self.refresh_bindings()
 

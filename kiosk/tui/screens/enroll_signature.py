@@ -59,7 +59,8 @@ class SignatureScreen(WizardStep):
         self.ink = SignatureInk()
         self.canvas: InkCanvas | None = None
         self.problem: BaseException | None = None
-        #: failed signature checks of the last accept (catalog code, params)
+        #: failed signature checks of the last accept (catalog code, params), shown until the next
+        #: Ctrl+A or Ctrl+R
         self.issues: list[tuple[str, dict[str, Any]]] = []
         self.saved = False
         self.saving = False
@@ -118,7 +119,8 @@ class SignatureScreen(WizardStep):
             self.canvas = InkCanvas(msg.area_mm)
             self.ink.drawn = 0
         self.ink.add(msg.points, msg.area_mm)
-        self.issues = []
+        # the last refusal's reasons stay until the operator acts (Ctrl+R or Ctrl+A): the pen's next
+        # report (a lifted pen, a hover) would otherwise wipe them before anyone read them
         self.draw_ink()
 
     def draw_ink(self) -> None:
@@ -172,7 +174,7 @@ class SignatureScreen(WizardStep):
                 self.issues = [("tui.signature.empty", {})]
                 self.refresh_texts()
             return
-        self.saving = True
+        self.saving, self.issues = True, []
         self.refresh_texts()  # the operator sees the key taken while the worker checks and saves
         self.check_and_save(list(self.points), self.ink.area_mm, then_next)
 
