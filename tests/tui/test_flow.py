@@ -77,8 +77,7 @@ async def enroll(pilot: Any, app: Any, devices: Any, nik: str = NIK, *, submit: 
     await pilot.press("n")
     assert isinstance(app.screen, NikScreen)
     await pilot.press(*nik, "enter")
-    await pilot.pause()
-    assert isinstance(app.screen, FormScreen)
+    await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))  # the draft is written in a worker
     record_id = app.screen.record_id
     await fill_form(pilot, app)
     await pilot.press("ctrl+s")
@@ -105,7 +104,7 @@ async def enroll(pilot: Any, app: Any, devices: Any, nik: str = NIK, *, submit: 
     assert isinstance(app.screen, ReviewScreen)
     if submit:
         await pilot.press(submit)
-        await pilot.pause()
+        await wait_for(pilot, lambda: not getattr(app.screen, "submitting", False))  # queued in a worker
     return record_id
 
 
