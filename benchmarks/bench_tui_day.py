@@ -17,7 +17,10 @@ the way a terminal sends them) to the end of the screen refresh that shows the k
   when the field shows the character; the bench chooses the field), and the step keys ("step": N,
   Enter, Ctrl+S, C, Ctrl+A, P, B, Esc), answered when the next screen shows or, for a key that
   starts a worker, when the screen says the work started (the capture prompt, the wrong-finger
-  check, "checking and saving the signature"). ``typing_key_*`` and ``step_key_*`` split them.
+  check, "checking and saving the signature"; since 2026-12-02 (tuilat2) also Enter on the NIK,
+  "starting the recording": the draft is written in a worker, and Ctrl+S on the review, "putting
+  the record in the queue": before, both wrote SQLite on the event loop and were answered when the
+  next screen showed). ``typing_key_*`` and ``step_key_*`` split them.
   The slowest ten are printed on stderr with their screen.
 
 Goals (issue 11): p95 < 50 ms, max < 250 ms for what an operator presses, memory growth < 50 MB,
@@ -296,7 +299,9 @@ async def enroll(keys: OperatorKeys, app: Any, nik: str) -> None:
     await keys.press("n", on(NikScreen))
     await wait_for(lambda: app.screen.focused is not None)
     await keys.type(nik, app.screen.query_one("#nik", Input))
-    await keys.press("enter", on(FormScreen))
+    # answered when the screen says the draft is being written (in a worker) or the form shows
+    await keys.press("enter", lambda: getattr(app.screen, "creating", False) or isinstance(app.screen, FormScreen))
+    await wait_for(lambda: isinstance(app.screen, FormScreen))
     form = app.screen
     for field, value in (("full_name", "SITI AMINAH"), ("birth_place", "BOGOR"), ("address", "JL MAWAR 3"),
                          ("rt", "001"), ("rw", "002"), ("village", "PAKANSARI"), ("occupation", "PETANI")):
@@ -336,7 +341,9 @@ async def enroll(keys: OperatorKeys, app: Any, nik: str) -> None:
     await keys.press("ctrl+a", lambda: app.screen.saving or app.screen.saved)
     await wait_for(lambda: app.screen.saved)
     await keys.press("ctrl+s", on(ReviewScreen))
-    await keys.press("ctrl+s", on(HomeScreen))
+    # answered when the review says the record is being queued (in a worker) or home shows
+    await keys.press("ctrl+s", lambda: getattr(app.screen, "submitting", False) or isinstance(app.screen, HomeScreen))
+    await wait_for(lambda: isinstance(app.screen, HomeScreen))
 
 
 def approved_rows(screen: Any) -> int | None:

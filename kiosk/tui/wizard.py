@@ -83,11 +83,12 @@ def station_steps(app: "KioskApp") -> tuple[str, ...]:
     return cached
 
 
-def resume(app: "KioskApp", record_id: str) -> None:
-    """Open a draft at the step where it was left."""
-    rec = app.store.get(record_id)
-    step = rec.step if rec.step in station_steps(app) else "form"
-    app.push_screen(open_step(app, step, record_id))
+def resume(app: "KioskApp", draft: Any, identity: Any = None) -> None:
+    """Open a draft (a store Record, read in a worker) at the step where it was left; the form
+    takes the draft's identity when the caller read it."""
+    step = draft.step if draft.step in station_steps(app) else "form"
+    known = {"identity": identity} if step == "form" and identity is not None else {}
+    app.push_screen(open_step(app, step, draft.id, **known))
 
 
 class StepBook:

@@ -54,6 +54,8 @@ async def login(pilot: Any, name: str, password: str, *, typed: bool = False) ->
 async def login_to_home(pilot: Any, name: str, password: str) -> None:
     """Log in and pass the offer to resume a draft when the store holds one (home is shown)."""
     await login(pilot, name, password)
+    # home looks for drafts in a worker: wait for its answer (the offer, or none)
+    await wait_for(pilot, lambda: type(pilot.app.screen).__name__ != "HomeScreen" or pilot.app.screen.drafts_checked)
     if type(pilot.app.screen).__name__ == "ResumeDraftModal":
         await pilot.press("escape")
 

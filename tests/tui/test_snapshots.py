@@ -137,6 +137,9 @@ def wizard_at(step: str, then: Callable[[Any, Any], Awaitable[None]] | None = No
         rid = RID.format(7)
         app.push_screen(step_screen(step, rid))
         await pilot.pause(0.2)
+        # the form's identity and the review's record are read in workers: wait for them
+        await wait_for(pilot, lambda: getattr(app.screen, "ident", True) is not None
+                       and not (step == "review" and getattr(app.screen, "data", None) is None))
         if then is not None:
             await then(pilot, app)
 

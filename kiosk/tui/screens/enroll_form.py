@@ -171,11 +171,12 @@ class FormScreen(WizardStep):
         set_text(self.query_one("#form-region", Static), translate("tui.wizard.reading") if ident is None else translate(
             "tui.form.region", nik=ident.nik, village_hint=translate("tui.form.required_hint"),
             district=ident.district, regency=ident.regency, province=ident.province))
-        # the kept form shown again in the same language: the labels are what they were (an update
-        # of each of the 13 would lay the form out 13 times before the operator's first key)
+        # the labels' boxes are fixed by the stylesheet (wizard.tcss .form-label: the row's 3 lines, the
+        # words fit in 2 at its width in every language: tests/tui/test_form_labels.py): new words
+        # repaint the label only, the form is not laid out again (F2 on the form, tui_day)
         for name, kind, _ in FIELDS:
             mark = " *" if name in Identity.REQUIRED or kind == "date" else ""
-            set_text(self.query_one(f"#label-{name}", Label), translate("tui.field." + name) + mark)
+            set_text(self.query_one(f"#label-{name}", Label), translate("tui.field." + name) + mark, layout=False)
         for name, kind, choices in FIELDS:
             if kind == "select" and name == "sex":
                 sel = self.query_one(f"#{name}", Select)

@@ -24,7 +24,7 @@ from kiosk.errors import KioskError
 from kiosk.i18n import current_language, describe, translate
 from kiosk.identity import Identity
 from kiosk.nik import NikError, ParsedNik, parse_nik
-from kiosk.store import DuplicateNik
+from kiosk.store import DuplicateNik, Record
 from kiosk.tui import dedup_services
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.screens.device_help import problem_words
@@ -35,6 +35,15 @@ log = logging.getLogger(__name__)
 #: the central's answer in words, per state (the recorded case names where and when)
 LOOKUP_WORDS = {LookupState.NOT_RECORDED: "tui.nikcheck.not_recorded", LookupState.OFFLINE: "tui.nikcheck.offline",
                 LookupState.UNTRUSTED: "tui.nikcheck.untrusted", LookupState.REFUSED: "tui.nikcheck.refused"}
+
+
+@dataclass
+class NikHolder(Message):
+    """This station's record holding a NIK (None: none), or why the store could not say."""
+
+    nik: str
+    holder: Record | None
+    error: BaseException | None = None
 
 
 @dataclass
@@ -76,6 +85,8 @@ class NikScreen(KioskScreen):
         self.lookup: NikLookup | None = None
         #: the draft is being written (in a worker): a second Enter or F6 is ignored meanwhile
         self.creating = False
+        #: this station's answer for a NIK: (NIK, the record holding it or None), read in a worker
+        self.held: tuple[str, Record | None] | None = None
 
     def compose(self) -> ComposeResult:
         yield KioskHeader()
@@ -115,7 +126,7 @@ class NikScreen(KioskScreen):
         """The NIK, its region, its checks and the central's answer go: when the next resident
         arrives, and as soon as this one's draft exists (the kept screen, hidden for the rest of
         the session, held them until the next opening)."""
-        self.parsed, self.problem, self.asked, self.lookup = None, "", None, None
+        self.parsed, self.problem, self.asked, self.lookup, self.held = None, "", None, None, None
         if self.is_mounted:
             self.query_one("#nik", Input).value = ""
 
@@ -139,8 +150,12 @@ class NikScreen(KioskScreen):
         self.action_next()
 
     def check(self, value: str) -> None:
-        """Validate as typed: digit count, then every NIK rule, then this station's records."""
+        """Validate as typed: digit count, then every NIK rule, then this station's records (in a
+        worker, remembered for the NIK: F2 does not read them again)."""
         status = self.query_one("#nik-status", Static)
+        if self.creating:  # the draft is being written for the NIK of the Enter: its answer decides
+            status.update(translate("tui.nik.creating"))
+            return
         region = self.query_one("#nik-region", Static)
         self.parsed = None
         region.update("")
@@ -160,15 +175,51 @@ class NikScreen(KioskScreen):
         region.update(translate("tui.nik.region", province=parsed.province, regency=parsed.regency,
                                 district=parsed.district, born=parsed.birth_date.strftime("%d-%m-%Y"),
                                 sex=translate("tui.sex." + parsed.sex)))
-        holder = self.kiosk.store.holder_of(parsed.nik)
+        # Enter may go on before this station's records answer: the draft's transaction checks them again
+        self.parsed = parsed
+        if self.held is None or self.held[0] != parsed.nik:
+            status.update(translate("tui.nik.checking"))
+            status.set_classes("hint")
+            self.forget_lookup()
+            self.check_holder(parsed.nik)
+            return
+        self.show_holder(parsed, self.held[1])
+
+    # -- this station's records ---------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="nik-holder")
+    def check_holder(self, nik: str) -> None:
+        """Does this station hold the NIK already (a read of the store: off the event loop)."""
+        try:
+            self.post_message(NikHolder(nik, self.kiosk.store.holder_of(nik)))
+        except Exception as exc:  # said in words; Enter still works (the draft's own check decides)
+            if not isinstance(exc, KioskError):
+                log.exception("NIK holder not readable")
+            self.post_message(NikHolder(nik, None, exc.with_traceback(None)))
+
+    def on_nik_holder(self, msg: NikHolder) -> None:
+        if msg.error is None:
+            self.held = (msg.nik, msg.holder)
+        parsed = self.parsed
+        if parsed is None or parsed.nik != msg.nik or self.creating:
+            return  # typed on meanwhile, or Enter pressed: the draft's answer decides
+        if msg.error is not None:
+            status = self.query_one("#nik-status", Static)
+            status.update(problem_words(msg.error))
+            status.set_classes("error")
+            return
+        self.show_holder(parsed, msg.holder)
+
+    def show_holder(self, parsed: ParsedNik, holder: Record | None) -> None:
+        """The NIK is valid: held here already (refused), else accepted and asked at the central."""
+        status = self.query_one("#nik-status", Static)
         if holder is not None:
             status.update(describe(DuplicateNik(record_id=holder.id[:8], state=translate("state." + holder.state.value))))
             status.set_classes("error")
+            self.parsed = None
             self.forget_lookup()
             return
         status.update(translate("tui.nik.valid"))
         status.set_classes("ok")
-        self.parsed = parsed
         warning = dedup_services.district_warning(parsed.nik, self.kiosk.cfg.station.region)
         if warning is not None:
             self.query_one("#nik-district", Static).update(translate(warning[0], **warning[1]))
@@ -260,6 +311,7 @@ class NikScreen(KioskScreen):
 
     def on_draft_created(self, msg: DraftCreated) -> None:
         self.creating = False
+        self.held = None  # the NIK is held now (or was taken meanwhile): read again if asked again
         if msg.error is not None:
             status = self.query_one("#nik-status", Static)
             status.update(problem_words(msg.error))
