@@ -26,8 +26,9 @@ from tests.conftest import resident
 from tests.tui.test_flow import NIK, fill_form, login, wait_for
 from tests.tui.test_iris_step import IRIS_TABLES, FakeIris, _app
 
-#: how long a gated call waits to be let go; on the event loop it would block the test this long
-GATE_S = 5.0
+#: the longest a gated call waits to be let go (the test opens it; a bound for a test gone wrong). On
+#: the event loop it would block the test this long
+GATE_S = 30.0
 
 
 class Gate:
