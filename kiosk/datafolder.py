@@ -51,9 +51,19 @@ def private_folder(path: Path) -> Path:
 
 def private_file(path: Path) -> Path:
     """Create ``path`` empty with mode 0600 if it does not exist (before SQLite opens it, so
-    the database and its -wal/-shm files, which take the database's mode, are private)."""
+    the database and its -wal/-shm files, which take the database's mode, are private).
+
+    An existing file is never opened: closing any descriptor of a file drops every POSIX lock the
+    process holds on it, so opening and closing ``station.db`` while this process already had a
+    connection to it (a second store: the sync worker's, a service's) dropped that connection's
+    locks. The next other process to close its connection (``kiosk queue`` while the UI ran)
+    then took itself for the last one and deleted the -shm under the UI, whose every read after
+    that failed with "disk I/O error" / "database disk image is malformed"."""
     try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if path.is_dir():
+            raise InputError("config.data_dir_file", path=str(path)) from None
     except IsADirectoryError:
         raise InputError("config.data_dir_file", path=str(path)) from None
     except OSError as exc:

@@ -46,9 +46,10 @@ class Holder:
             return None  # written half-way by a starting kiosk, or damaged: the lock still tells
 
     def describe(self) -> str:
-        from kiosk.i18n import translate
+        from kiosk.i18n import local_time, translate
 
-        return translate("instance.holder", mode=self.mode or "kiosk", pid=self.pid, since=self.since)
+        # the file keeps the machine's ISO stamp; the operator reads the station's wall clock
+        return translate("instance.holder", mode=self.mode or "kiosk", pid=self.pid, since=local_time(self.since))
 
 
 def _open_lock_file(data_dir: Path) -> int:

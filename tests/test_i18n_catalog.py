@@ -110,3 +110,20 @@ def test_an_unknown_time_zone_is_refused_at_load(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert err.value.code == "config.shape.timezone" and err.value.params["key"] == "station.timezone"
+
+
+def test_database_errors_are_told_in_words_not_as_unexpected() -> None:
+    """The home screen's network panel said "Kesalahan tak terduga (OperationalError)" when the
+    station's database failed under it: a disk full, a busy or a damaged database is a field
+    condition with its own plain line, in each language."""
+    import sqlite3
+
+    from kiosk.i18n import describe, translate
+
+    cases = {"database or disk is full": "store.disk_full", "database is locked": "store.busy",
+             "disk I/O error": "store.unreadable"}
+    for message, code in cases.items():
+        for lang in ("id", "en"):
+            words = describe(sqlite3.OperationalError(message), lang)
+            assert words == translate(code, lang) and "OperationalError" not in words
+    assert describe(sqlite3.DatabaseError("database disk image is malformed"), "id") == translate("store.unreadable", "id")

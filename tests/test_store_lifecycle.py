@@ -210,3 +210,26 @@ def test_records_count_for_the_day_of_the_station_time_zone(store: RecordStore) 
     wib = dt.timezone(dt.timedelta(hours=7))
     assert dict(store.enrolled_per_day(3, wib)) == {(late_utc + dt.timedelta(hours=7)).date().isoformat(): 1}
     assert dict(store.enrolled_per_day(3)) == {late_utc.date().isoformat(): 1}
+
+
+def test_a_second_store_in_the_process_leaves_the_first_ones_database_to_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Opening a second store (the sync worker's, a service's) opened and closed ``station.db``,
+    which dropped every POSIX lock the process held on it: the next other process to close its
+    connection (``kiosk queue`` while the UI ran) deleted the -shm under the UI, and the UI's
+    reads failed with "disk I/O error", then "database disk image is malformed"."""
+    import subprocess
+    import sys
+
+    first = RecordStore(tmp_path)
+    first.counts()
+    RecordStore(tmp_path).close()
+    other = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+             "c.execute('SELECT COUNT(*) FROM records').fetchall(); c.close()")
+    subprocess.run([sys.executable, "-c", other, str(tmp_path / "station.db")], check=True, timeout=60)
+    assert (tmp_path / "station.db-shm").exists()  # still the first store's: it is still open
+    rid = first.create_draft(resident(5), actor="op").id
+    seen = subprocess.run([sys.executable, "-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1])"
+                           ".execute('SELECT id FROM records').fetchall())", str(tmp_path / "station.db")],
+                          check=True, timeout=60, capture_output=True, text=True).stdout
+    assert rid in seen
+    first.close()

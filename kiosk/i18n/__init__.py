@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 import string
 import tomllib
 from functools import cache
@@ -126,7 +127,19 @@ def describe(err: BaseException, language: str | None = None) -> str:
     """Operator words for any error: catalog text for ours, a generic line for the unexpected."""
     if isinstance(err, KioskError):
         return translate(err.code, language, **err.params)
+    if isinstance(err, sqlite3.DatabaseError):  # the station's own disk: a field condition, not a bug
+        return translate(_database_problem(err), language)
     return translate("error.unexpected", language, kind=type(err).__name__)
+
+
+def _database_problem(err: sqlite3.DatabaseError) -> str:
+    """The catalog code for a database error SQLite raised (its message is all it tells)."""
+    text = str(err).lower()
+    if "disk is full" in text:
+        return "store.disk_full"
+    if "locked" in text or "busy" in text:
+        return "store.busy"
+    return "store.unreadable"
 
 
 _ = translate

@@ -5,9 +5,8 @@ to send (the holes a cut chunk leaves, :mod:`kiosk.central.upload_ranges`)."""
 from __future__ import annotations
 
 import threading
-import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from kiosk.sync.client import PIECE, UploadAnswer
 
@@ -64,20 +63,21 @@ class Lanes:
     """How many uploads may use the link at once: ``parallel`` while the link holds (one
     upload's wait for an answer is filled by another's bytes), one while the link is being cut
     (every connection a cut breaks costs its own HEAD and request headers again, and the
-    bytes in flight are lost either way). ``calm_s`` seconds without a cut restore ``parallel``."""
+    bytes in flight are lost either way).
 
-    def __init__(self, parallel: int, calm_s: float = 30.0) -> None:
-        self.parallel, self.calm_s = max(1, parallel), calm_s
+    Whether the link is being cut is asked of ``being_cut``, the client's
+    :meth:`kiosk.sync.pacing.LinkPace.being_cut`: the client sees every request, so it is the one
+    clock of cuts (its ``calm_s`` without a cut restores ``parallel``), and the lanes and the
+    pacing of writes never disagree about the link."""
+
+    def __init__(self, parallel: int, being_cut: Callable[[], bool]) -> None:
+        self.parallel = max(1, parallel)
+        self._being_cut = being_cut
         self.active = 0
-        self.last_cut = float("-inf")
         self._cond = threading.Condition()
 
-    def cut(self) -> None:
-        with self._cond:
-            self.last_cut = time.monotonic()
-
     def limit(self) -> int:
-        return 1 if time.monotonic() - self.last_cut < self.calm_s else self.parallel
+        return 1 if self._being_cut() else self.parallel
 
     @contextmanager
     def lane(self, stop: threading.Event) -> Iterator[bool]:

@@ -43,7 +43,8 @@ class Outbox:
         self.s = session
         st = session.settings
         self.sizer = ChunkSizer(st.chunk_size, st.chunk_target_s, min(st.min_chunk, st.chunk_size), st.max_chunk)
-        self.lanes = Lanes(st.parallel)
+        # the client's pace is the one clock of cuts (looked up each time: a test may swap it)
+        self.lanes = Lanes(st.parallel, lambda: session.client.pace.being_cut())
         session.client.piece_size = self.sizer.piece  # writes of upload bytes follow the throughput
         self.confirmations = Confirmations(session.store)
         #: the central's offset last seen per record: a try that moved it made progress
@@ -217,9 +218,9 @@ class Outbox:
             except CentralUnavailable as exc:
                 if exc.code != "sync.network" or exc.params.get("kind") == "ConnectError" or s.abort_pass.is_set():
                     raise
-                # cut mid-chunk: the central kept what arrived; go on at once after this chunk
-                # instead of asking first (a round trip of idle link); the next sweep fills holes
-                self.lanes.cut()
+                # cut mid-chunk (the client marked the cut): the central kept what arrived; go on
+                # at once after this chunk instead of asking first (a round trip of idle link);
+                # the next sweep fills holes
                 cursor, stale = end, True
                 continue
             except CentralRefused as exc:
@@ -280,9 +281,7 @@ class Outbox:
                     if not got:
                         return "deferred"
                     return self._upload_once(record_id)
-            except CentralUnavailable as exc:
-                if exc.code == "sync.network":  # the connection was cut (reset, refused)
-                    self.lanes.cut()
+            except CentralUnavailable:
                 if self._moved(record_id, before):
                     # the link carries bytes and the central kept them: go on at once (a link
                     # cut every few seconds leaves no time to wait); only tries that moved

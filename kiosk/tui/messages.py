@@ -40,9 +40,11 @@ class NetworkReport(Message):
 
 @dataclass
 class QueueReport(Message):
-    """Records per state and today's recordings, read in a worker (home's queue and today panels)."""
+    """Records per state and today's recordings, read in a worker (home's queue and today panels),
+    or why they could not be read (``problem``; the figures are then empty)."""
     counts: dict[str, int]
     today: int
+    problem: BaseException | None = None
 
 
 @dataclass

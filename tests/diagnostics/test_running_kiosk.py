@@ -20,7 +20,7 @@ from typing import Iterator
 import pytest
 
 from kiosk.errors import KioskError
-from kiosk.instance import LOCK_FILE, StationLock, running_holder
+from kiosk.instance import LOCK_FILE, Holder, StationLock, running_holder
 from tests.conftest import BASE_CONFIG, ROOT, run_kiosk
 
 SIMULATED_ZFM = BASE_CONFIG + '\n[devices.jari]\ndriver = "zfm"\nmock = "zfm"\ntimeout_s = 2.0\npoll_interval_s = 0.01\n'
@@ -76,6 +76,13 @@ def test_second_holder_is_refused_naming_the_first_and_the_lock_file_is_private(
         assert running_holder(tmp_path) == first.holder
     assert running_holder(tmp_path) is None
     StationLock.acquire(tmp_path, mode="kiosk").release()  # free again once released
+
+
+def test_the_running_kiosk_is_named_with_its_start_in_station_time() -> None:
+    """The refusal said "berjalan sejak 2026-12-02T11:17:37+00:00": the machine's UTC stamp, where
+    every other time an operator reads is the station's (WIB here: 18:17)."""
+    holder = Holder(4242, "2026-12-02T11:17:37+00:00", "kiosk")
+    assert "2026-12-02 18:17:37" in holder.describe() and "T11:17" not in holder.describe()
 
 
 def test_a_holder_killed_with_sigkill_leaves_no_lock(tmp_path: Path) -> None:

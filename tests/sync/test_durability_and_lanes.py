@@ -10,6 +10,8 @@ import httpx
 
 from kiosk.store import RecordState
 from kiosk.sync.outbox import Lanes, Outbox
+from kiosk.sync.pacing import LinkPace
+from kiosk.sync.worker import SyncSettings
 from tests.central.conftest import enroll
 from tests.conftest import resident
 from tests.sync.test_upload_rounds import ONE_CHUNK, Exchanges
@@ -82,10 +84,12 @@ def test_the_central_answers_complete_only_after_the_fsync(make_station, central
 
 
 def test_lanes_allow_one_upload_at_a_time_while_the_link_is_cut() -> None:
-    lanes = Lanes(3, calm_s=60.0)
+    now = [0.0]
+    pace = LinkPace(calm_s=60.0, clock=lambda: now[0])
+    lanes = Lanes(3, pace.being_cut)
     stop = threading.Event()
     assert lanes.limit() == 3
-    lanes.cut()
+    pace.cut()
     assert lanes.limit() == 1
     inside = threading.Event()
     release = threading.Event()
@@ -114,12 +118,12 @@ def test_lanes_allow_one_upload_at_a_time_while_the_link_is_cut() -> None:
     for t in threads:
         t.join(30)
     assert order == ["first in", "first out", "second in"]
-    lanes.last_cut -= 61.0  # a minute without cuts: all lanes again
+    now[0] += 61.0  # a minute without cuts: all lanes again
     assert lanes.limit() == 3
 
 
 def test_a_stopped_worker_does_not_wait_for_a_lane() -> None:
-    lanes = Lanes(1)
+    lanes = Lanes(1, lambda: False)
     stop = threading.Event()
     with lanes.lane(stop) as got:
         assert got
@@ -127,3 +131,27 @@ def test_a_stopped_worker_does_not_wait_for_a_lane() -> None:
         with lanes.lane(stop) as second:
             assert not second
     assert lanes.active == 0
+
+
+class _Broken(httpx.BaseTransport):
+    """Every request fails with ``error`` before an answer."""
+
+    def __init__(self, error: type[httpx.TransportError]) -> None:
+        self.error = error
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raise self.error("test", request=request)
+
+
+def test_the_lanes_and_the_pacing_share_one_clock_of_cuts(make_station) -> None:  # type: ignore[no-untyped-def]
+    """A connection cut mid-way narrows the lanes to one as it paces writes; a central not
+    reached (refused, no route) is no cut, for either: one clock, the client's."""
+    st = make_station(settings=SyncSettings(**{**ONE_CHUNK.__dict__, "parallel": 3}))
+    lanes, pace = st.worker.outbox.lanes, st.client.pace
+    rid = enroll(st.store, resident(81))
+    st.client.http._transport = _Broken(httpx.ConnectError)
+    assert st.worker.outbox.upload(rid, max_attempts=1) == "deferred"
+    assert not pace.being_cut() and lanes.limit() == 3
+    st.client.http._transport = _Broken(httpx.ReadError)  # reset mid-answer: a cut
+    assert st.worker.outbox.upload(rid, max_attempts=1) == "deferred"
+    assert pace.being_cut() and lanes.limit() == 1

@@ -85,6 +85,27 @@ async def test_home_reads_the_queue_figures_off_the_event_loop(make_app: Any, ac
     assert on_loop and not any(on_loop), "store.counts() ran on the event loop"
 
 
+async def test_home_says_in_words_when_the_queue_figures_cannot_be_read(make_app: Any, accounts: Any) -> None:
+    """Seen in tmux: with the station database failing under it, home's queue panel said
+    "sedang memeriksa..." for ever (the failed read was only logged)."""
+    import sqlite3
+
+    app = make_app()
+
+    def failing() -> dict[str, int]:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    app.store.counts = failing  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        home = app.screen
+        words = translate("store.unreadable")
+        await wait_for(pilot, lambda: words in _plain(home.query_one("#queue", Static)).replace("\n", " "),
+                       tries=400)
+        assert translate("tui.home.asking") not in _plain(home.query_one("#queue", Static))
+
+
 async def test_print_screen_does_not_say_none_waiting_next_to_the_approved_record(make_app: Any,
                                                                                   accounts: Any) -> None:
     app = make_app()

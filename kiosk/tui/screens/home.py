@@ -107,6 +107,8 @@ class HomeScreen(KioskScreen):
         self.network: NetworkReport | None = None
         self.stock: StockReport | None = None
         self.queue: QueueReport | None = None
+        #: why the last read of the figures failed (None: it did not)
+        self.queue_problem: BaseException | None = None
         #: the drafts left open have been looked for once (the offer after login, in a worker)
         self.drafts_checked = False
 
@@ -170,11 +172,14 @@ class HomeScreen(KioskScreen):
         """The queue and today's figures: sync moves records between states behind this screen."""
         try:
             self.post_message(queue_report(self.kiosk.store, self.kiosk.today().isoformat()))
-        except Exception:  # the panel keeps its last figures; the technician finds why in the log
+        except Exception as exc:  # the panel keeps its last figures and says why; details in the log
             log.warning("queue figures not readable", exc_info=True)
+            self.post_message(QueueReport({}, 0, exc))
 
     def on_queue_report(self, msg: QueueReport) -> None:
-        self.queue = msg
+        self.queue_problem = msg.problem
+        if msg.problem is None:
+            self.queue = msg
         self.render_queue()
         self.render_today()
 
@@ -238,21 +243,24 @@ class HomeScreen(KioskScreen):
 
     def render_queue(self) -> None:
         lines = [f"[b]{translate('tui.home.queue')}[/b]"]
-        if self.queue is None:
+        if self.queue is None and self.queue_problem is None:
             lines.append(translate("tui.home.asking"))
-        else:
+        elif self.queue is not None:
             counts = self.queue.counts
             shown = [s for s in RecordState if counts.get(s.value)] or [RecordState.DRAFT, RecordState.QUEUED]
             labels = {state: translate("state." + state.value) for state in shown}
             width = max(14, *(len(label) + 1 for label in labels.values()))  # one column for every state's figure
             for state in shown:
                 lines.append(f"{labels[state]:<{width}}{number(counts.get(state.value, 0)):>6}")
+        if self.queue_problem is not None:
+            lines.append(f"[red]{problem_words(self.queue_problem)}[/red]")
         set_text(self.query_one("#queue", Static), "\n".join(lines), layout=False)
 
     def render_today(self) -> None:
         lines = [f"[b]{translate('tui.home.today')}[/b]"]
         if self.queue is None:
-            lines.append(translate("tui.home.asking"))
+            if self.queue_problem is None:  # (a failed read is told once, in the queue panel)
+                lines.append(translate("tui.home.asking"))
         else:
             counts = self.queue.counts
             total = recorded_total(counts)
