@@ -281,9 +281,8 @@ class KioskApp(App[None]):
     def login(self, account: Account) -> None:
         from kiosk.tui.screens.home import HomeScreen
 
-        self.user = account
+        self.user = account  # the login's audit row was written by the password check (LoginScreen)
         self.last_activity = self.monotonic()
-        self.store.log_action(account.name, "login", params={"role": account.role.value})
         self.switch_screen(HomeScreen())
 
     def may_open(self, screen: str) -> bool:
@@ -324,7 +323,7 @@ class KioskApp(App[None]):
 
         if self.user is None:
             return
-        self.store.log_action(self.user.name, "logout", reason=reason)
+        self.audit_logout(self.user.name, reason)
         self.user = None
         from kiosk.tui.kept import forget_kept, kept_screens
 
@@ -336,6 +335,14 @@ class KioskApp(App[None]):
         self.notify(translate(reason))
         if self.collector is not None:  # the session's screens are gone: free what died while frozen
             self.call_after_refresh(self.collector.deep, "logout")
+
+    @work(thread=True, group="audit-logout")  # the app's: it outlives the screens the logout closes
+    def audit_logout(self, name: str, reason: str) -> None:
+        """The logout's audit row, in a worker (a write transaction: not on the event loop)."""
+        try:
+            self.store.log_action(name, "logout", reason=reason)
+        except Exception:  # the logout goes on; the technician finds why in the log
+            log.warning("logout not audited", exc_info=True)
 
     def collect_when_idle(self, reason: str) -> None:
         """A moment nobody waits on (home shown again): the full garbage collection, if one is due,

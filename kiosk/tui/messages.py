@@ -110,3 +110,13 @@ class PrintProgress(Message):
     error: BaseException | None = None
     #: the printer's current stage of this card (feeding, printing...)
     stage: str = ""
+
+
+@dataclass
+class DraftsFound(Message):
+    """The drafts left open, read in a worker, with each one's identity (home's resume offer);
+    ``auto``: the offer made after login rather than on the R key."""
+
+    drafts: list[Any]
+    identities: dict[str, Any]
+    auto: bool

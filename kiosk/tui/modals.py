@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -11,6 +11,7 @@ from textual.widgets.option_list import Option
 
 from kiosk.accounts import AccountError, Role
 from kiosk.i18n import describe, translate
+from kiosk.identity import Identity
 from kiosk.store import Record
 from kiosk.tui.base import KioskModal
 from kiosk.tui.chrome import KioskFooter
@@ -23,9 +24,11 @@ class ResumeDraftModal(KioskModal[str | None]):
     KEYS = [("enter", "choose", "tui.key.choose", True), ("delete", "discard", "tui.key.discard"),
             ("escape", "cancel", "tui.key.cancel")]
 
-    def __init__(self, drafts: Sequence[Record]) -> None:
+    def __init__(self, drafts: Sequence[Record], identities: Mapping[str, Identity]) -> None:
+        """``identities``: each draft's identity, read (decrypted) by the caller's worker."""
         super().__init__()
         self.drafts = list(drafts)
+        self.identities = dict(identities)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -38,9 +41,8 @@ class ResumeDraftModal(KioskModal[str | None]):
         options = self.query_one("#drafts", OptionList)
         highlighted = options.highlighted
         options.clear_options()
-        store = self.kiosk.store
         for rec in self.drafts:
-            ident = store.identity(rec.id)
+            ident = self.identities[rec.id]
             options.add_option(Option(translate("tui.resume.item", nik=ident.nik, name=ident.full_name or "-",
                                                 step=translate("tui.step." + rec.step if rec.step != "identity" else "tui.step.nik")),
                                       id=rec.id))
@@ -60,7 +62,7 @@ class ResumeDraftModal(KioskModal[str | None]):
         if options.highlighted is None or not self.drafts:
             return
         record_id = str(options.get_option_at_index(options.highlighted).id)
-        nik = self.kiosk.store.identity(record_id).nik
+        nik = self.identities[record_id].nik
 
         def confirmed(yes: bool | None) -> None:
             if not yes:

@@ -36,12 +36,14 @@ STEP_SCREENS: dict[str, tuple[str, str]] = {
 }
 
 
-def step_screen(step: str, record_id: str) -> "WizardStep":
+def step_screen(step: str, record_id: str, **known: Any) -> "WizardStep":
+    """The step's screen for the record; ``known``: what the caller already holds of the record
+    (the form takes ``identity``), so the screen need not read it from the store."""
     import importlib
 
     module, name = STEP_SCREENS[step]
     screen: type[WizardStep] = getattr(importlib.import_module(module), name)
-    return screen(record_id)
+    return screen(record_id, **known)
 
 
 #: steps whose screen is built once per session and shown again for each record: the form's 13 rows
@@ -54,12 +56,13 @@ def kept_name(step: str) -> str:
     return kept.kept_name(step)
 
 
-def open_step(app: "KioskApp", step: str, record_id: str) -> "WizardStep":
+def open_step(app: "KioskApp", step: str, record_id: str, **known: Any) -> "WizardStep":
     """The screen to show for ``step`` of the record: the app's kept instance, aimed at the record,
-    for the steps in KEPT_STEPS (kiosk.tui.kept); a new screen otherwise."""
+    for the steps in KEPT_STEPS (kiosk.tui.kept); a new screen otherwise. ``known``: see step_screen."""
     if step not in KEPT_STEPS:
-        return step_screen(step, record_id)
-    return kept.kept_or_new(app, step, lambda: step_screen(step, record_id), lambda s: s.arrive(record_id), WizardStep)
+        return step_screen(step, record_id, **known)
+    return kept.kept_or_new(app, step, lambda: step_screen(step, record_id, **known),
+                            lambda s: s.arrive(record_id, **known), WizardStep)
 
 
 def station_steps(app: "KioskApp") -> tuple[str, ...]:
@@ -74,11 +77,12 @@ def station_steps(app: "KioskApp") -> tuple[str, ...]:
     return cached
 
 
-def resume(app: "KioskApp", record_id: str) -> None:
-    """Open a draft at the step where it was left."""
-    rec = app.store.get(record_id)
-    step = rec.step if rec.step in station_steps(app) else "form"
-    app.push_screen(open_step(app, step, record_id))
+def resume(app: "KioskApp", draft: Any, identity: Any = None) -> None:
+    """Open a draft (a store Record, read in a worker) at the step where it was left; the form
+    takes the draft's identity when the caller read it."""
+    step = draft.step if draft.step in station_steps(app) else "form"
+    known = {"identity": identity} if step == "form" and identity is not None else {}
+    app.push_screen(open_step(app, step, draft.id, **known))
 
 
 class StepBook:
@@ -118,9 +122,9 @@ class WizardStep(KioskScreen):
         super().__init__()
         self.record_id = record_id
 
-    def arrive(self, record_id: str) -> None:
+    def arrive(self, record_id: str, **known: Any) -> None:
         """A kept screen (KEPT_STEPS) is about to be shown again for ``record_id``: it shows the
-        record when it resumes (:meth:`on_arrival`)."""
+        record when it resumes (:meth:`on_arrival`). ``known``: see step_screen."""
         self.record_id = record_id
         self._arriving = True
 

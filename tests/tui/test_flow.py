@@ -54,6 +54,8 @@ async def login(pilot: Any, name: str, password: str, *, typed: bool = False) ->
 async def login_to_home(pilot: Any, name: str, password: str) -> None:
     """Log in and pass the offer to resume a draft when the store holds one (home is shown)."""
     await login(pilot, name, password)
+    # home looks for drafts in a worker: wait for its answer (the offer, or none)
+    await wait_for(pilot, lambda: type(pilot.app.screen).__name__ != "HomeScreen" or pilot.app.screen.drafts_checked)
     if type(pilot.app.screen).__name__ == "ResumeDraftModal":
         await pilot.press("escape")
 
@@ -89,8 +91,7 @@ async def enroll(pilot: Any, app: Any, devices: Any, nik: str = NIK, *, submit: 
     await pilot.press("n")
     assert isinstance(app.screen, NikScreen)
     await pilot.press(*nik, "enter")
-    await pilot.pause()
-    assert isinstance(app.screen, FormScreen)
+    await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))  # the draft is written in a worker
     record_id = app.screen.record_id
     await fill_form(pilot, app)
     await pilot.press("ctrl+s")
@@ -117,7 +118,7 @@ async def enroll(pilot: Any, app: Any, devices: Any, nik: str = NIK, *, submit: 
     assert isinstance(app.screen, ReviewScreen)
     if submit:
         await pilot.press(submit)
-        await pilot.pause()
+        await wait_for(pilot, lambda: not getattr(app.screen, "submitting", False))  # queued in a worker
     return record_id
 
 

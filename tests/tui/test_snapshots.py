@@ -39,6 +39,8 @@ def seed_queue(app: Any) -> None:
 def before(steps: Callable[[Any, Any], Awaitable[None]], user: tuple[str, str] = ("siti", "rahasia123")) -> Any:
     async def run(pilot: Any) -> None:
         await login(pilot, *user)
+        # home looks for drafts in a worker: its offer (or none) comes before the steps' keys
+        await wait_for(pilot, lambda: type(pilot.app.screen).__name__ != "HomeScreen" or pilot.app.screen.drafts_checked)
         await steps(pilot, pilot.app)
         await pilot.pause(0.3)
         pilot.app.clear_notifications()
@@ -137,6 +139,9 @@ def wizard_at(step: str, then: Callable[[Any, Any], Awaitable[None]] | None = No
         rid = RID.format(7)
         app.push_screen(step_screen(step, rid))
         await pilot.pause(0.2)
+        # the form's identity and the review's record are read in workers: wait for them
+        await wait_for(pilot, lambda: getattr(app.screen, "ident", True) is not None
+                       and not (step == "review" and getattr(app.screen, "data", None) is None))
         if then is not None:
             await then(pilot, app)
 

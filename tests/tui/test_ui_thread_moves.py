@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from textual.widgets import Label
 
-from kiosk.i18n import translate
+from kiosk.i18n import set_language, translate
 from kiosk.tui.screens.enroll_face import FaceScreen
 from kiosk.tui.screens.enroll_form import FormScreen
 from kiosk.tui.screens.enroll_iris import IrisScreen
@@ -26,8 +26,9 @@ from tests.conftest import resident
 from tests.tui.test_flow import NIK, fill_form, login, wait_for
 from tests.tui.test_iris_step import IRIS_TABLES, FakeIris, _app
 
-#: how long a gated call waits to be let go; on the event loop it would block the test this long
-GATE_S = 5.0
+#: the longest a gated call waits to be let go (the test opens it; a bound for a test gone wrong). On
+#: the event loop it would block the test this long
+GATE_S = 30.0
 
 
 class Gate:
@@ -281,3 +282,163 @@ async def test_new_figures_on_home_repaint_their_panel_without_a_screen_layout(m
         await wait_for(pilot, lambda: bool(layouts))
         assert layouts == [False]
         assert "7" in str(panel.content)
+
+
+# -- the whole day's path: the store is opened only in workers ------------------------------------------
+
+def watch_store_on_event_loop(app: Any) -> list[str]:
+    """Every use of the app's store connection by the UI (kiosk.tui) from the event loop's thread, as
+    the kiosk frames that asked for it (each store call reaches SQLite through ``RecordStore.conn``)."""
+    import traceback
+
+    uses: list[str] = []
+    real = type(app.store)
+
+    class EventLoopWatched(real):  # type: ignore[misc, valid-type]
+        @property
+        def conn(self) -> Any:
+            stack = traceback.extract_stack()[:-1]
+            # the UI's own calls (the test's checks of the store are not the UI's)
+            if threading.current_thread() is threading.main_thread() and any("/kiosk/tui/" in f.filename for f in stack):
+                uses.append(" <- ".join(f"{f.name} ({Path(f.filename).name}:{f.lineno})"
+                                        for f in reversed(stack) if "/kiosk/" in f.filename))
+            return real.conn.fget(self)  # type: ignore[attr-defined]
+
+    app.store.__class__ = EventLoopWatched
+    return uses
+
+
+async def test_an_enrollment_from_login_to_print_reads_and_writes_the_store_only_in_workers(
+        make_app: Any, accounts: Any, devices: Any) -> None:
+    """Login (its audit row), the draft offer, the NIK's check against this station and its draft, the
+    form's identity, every capture step, the review (read, queue), the print screen and the logout:
+    none of them opens SQLite on the event loop (before: the login's and logout's audit rows, the
+    draft offer, the NIK check and draft, the form's read, the review's reads and queueing did)."""
+    from tests.tui.test_flow import enroll, login_to_home
+
+    app = make_app()
+    app.store.create_draft(resident(12), actor="siti")  # a draft left open: home offers it
+    uses = watch_store_on_event_loop(app)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login_to_home(pilot, "siti", "rahasia123")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        record_id = await enroll(pilot, app, devices)
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await pilot.press("p")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "PrintScreen" and app.screen.approved is not None)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await pilot.press("f10")
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen))
+        await wait_for(pilot, lambda: any(e.action == "logout" for e in app.store.audit()))
+    assert app.store.get(record_id).state.value == "queued"
+    assert uses == []
+
+
+async def test_enter_on_the_nik_writes_the_draft_in_a_worker_says_so_and_ignores_a_second_enter(
+        make_app: Any, accounts: Any) -> None:
+    from textual.widgets import Static
+
+    from kiosk.tui.screens.enroll_nik import NikScreen
+    from tests.tui.test_flow import login_to_home
+
+    app = make_app()
+    gate = Gate(app.store.create_draft)
+    app.store.create_draft = gate
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login_to_home(pilot, "siti", "rahasia123")
+        await pilot.press("n", *NIK)
+        nik: Any = app.screen
+        assert isinstance(nik, NikScreen)
+        await wait_for(pilot, lambda: nik.parsed is not None)
+        await pilot.press("enter")
+        await wait_for(pilot, gate.entered.is_set)
+        status = lambda: str(nik.query_one("#nik-status", Static).content)  # noqa: E731
+        assert status() == translate("tui.nik.creating") and nik.creating
+        await pilot.press("enter")  # the draft is still being written: not a second one
+        before = str(nik.query_one("#steps").content)
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: str(nik.query_one("#steps").content) != before)
+        assert status() == translate("tui.nik.creating")  # in the other language now
+        assert app.screen is nik
+        gate.open()
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        form: Any = app.screen
+        await wait_for(pilot, lambda: NIK in str(form.query_one("#form-region").content))
+    assert gate.on_main == [False]
+    assert [r.id for r in app.store.list()] == [form.record_id]
+    set_language("en")
+
+
+async def test_a_draft_refused_by_the_store_is_one_plain_line_on_the_nik_step(make_app: Any, accounts: Any) -> None:
+    """Another terminal took the NIK between the check and the Enter: the draft's transaction refuses
+    it and the step says so in the catalog's words (the screen stays)."""
+    from textual.widgets import Static
+
+    from kiosk.store import DuplicateNik
+    from kiosk.tui.screens.device_help import problem_words
+    from kiosk.tui.screens.enroll_nik import NikScreen
+    from tests.tui.test_flow import login_to_home
+
+    app = make_app()
+    real = app.store.create_draft
+
+    def taken(ident: Any, **kw: Any) -> Any:
+        real(ident, actor="other")  # the other terminal, first
+        return real(ident, **kw)
+
+    app.store.create_draft = taken
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login_to_home(pilot, "siti", "rahasia123")
+        await pilot.press("n", *NIK)
+        nik: Any = app.screen
+        await wait_for(pilot, lambda: nik.parsed is not None and nik.lookup is not None)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not nik.creating)
+        holder = app.store.holder_of(NIK)
+        assert holder is not None
+        words = str(nik.query_one("#nik-status", Static).content)
+        assert words == problem_words(DuplicateNik(record_id=holder.id, state=str(holder.state)))
+        assert "already recorded" in words
+        assert isinstance(app.screen, NikScreen)
+
+
+async def test_the_review_reads_and_queues_the_record_in_workers_and_f2_is_answered_meanwhile(
+        make_app: Any, accounts: Any) -> None:
+    from textual.widgets import Static
+
+    from kiosk.config import PolicyConfig
+    from kiosk.store import RecordState
+    from kiosk.tui.screens.enroll_review import ReviewScreen
+    from tests.tui.test_flow import login_to_home
+
+    app = make_app()
+    app.store.policy = PolicyConfig(required_fingers=(), require_face=False, require_signature=False)
+    rec = app.store.create_draft(resident(4), actor="siti")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login_to_home(pilot, "siti", "rahasia123")
+        read = Gate(app.store.identity)
+        app.store.identity = read
+        app.push_screen(ReviewScreen(rec.id))
+        await wait_for(pilot, read.entered.is_set)
+        review: Any = app.screen
+        assert str(review.query_one("#review-status", Static).content) == translate("tui.wizard.reading")
+        before = str(review.query_one("#steps").content)
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: str(review.query_one("#steps").content) != before)
+        read.open()
+        await wait_for(pilot, lambda: review.data is not None)
+        assert resident(4).nik in str(review.query_one("#review", Static).content)
+        queued = Gate(app.store.transition)
+        app.store.transition = queued
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, queued.entered.is_set)
+        assert str(review.query_one("#review-status", Static).content) == translate("tui.review.submitting")
+        await pilot.press("ctrl+s", "escape")  # queued meanwhile: neither queues again nor leaves
+        assert app.screen is review
+        queued.open()
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+    assert read.on_main and not any(read.on_main)
+    assert queued.on_main == [False, False]  # draft -> captured -> queued, off the event loop
+    assert app.store.get(rec.id).state is RecordState.QUEUED
+    set_language("en")

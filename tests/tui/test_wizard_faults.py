@@ -16,7 +16,7 @@ from kiosk.tui.screens.enroll_nik import NikScreen
 from kiosk.tui.screens.home import HomeScreen
 from kiosk.tui.wizard import step_screen
 from tests.conftest import resident
-from tests.tui.test_flow import NIK, enroll, fill_form, login, wait_for
+from tests.tui.test_flow import NIK, enroll, fill_form, login, login_to_home, wait_for
 
 
 def text_of(app: Any, selector: str) -> str:
@@ -41,11 +41,10 @@ async def test_duplicate_nik_is_refused_at_entry(make_app: Any, accounts: Any) -
     app = make_app()
     app.store.create_draft(resident(7), actor="other")
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "siti", "rahasia123")
-        if isinstance(app.screen, ResumeDraftModal):
-            await pilot.press("escape")
+        await login_to_home(pilot, "siti", "rahasia123")  # the offer of the other terminal's draft passed
         await pilot.press("n", *NIK)
-        assert "already recorded" in text_of(app, "#nik-status")
+        # this station's records are read in a worker: wait for its answer
+        await wait_for(pilot, lambda: "already recorded" in text_of(app, "#nik-status"))
         await pilot.press("enter")
         assert isinstance(app.screen, NikScreen)
         assert len(app.store.list()) == 1
@@ -102,7 +101,7 @@ async def test_crashed_draft_is_offered_and_resumes_at_its_step_with_samples(mak
     second = make_app()
     async with second.run_test(size=(80, 24)) as pilot:
         await login(pilot, "siti", "rahasia123")
-        assert isinstance(second.screen, ResumeDraftModal)
+        await wait_for(pilot, lambda: isinstance(second.screen, ResumeDraftModal))  # found by a worker
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(second.screen, FingersScreen)
@@ -199,7 +198,7 @@ async def test_a_draft_can_be_discarded_from_the_resume_offer(make_app: Any, acc
     rid = app.store.create_draft(resident(7), actor="siti").id
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "siti", "rahasia123")
-        assert isinstance(app.screen, ResumeDraftModal)
+        await wait_for(pilot, lambda: isinstance(app.screen, ResumeDraftModal))  # found by a worker
         await pilot.press("delete")
         await pilot.pause()
         await pilot.press("n")  # keep it after all

@@ -56,12 +56,34 @@ class IdentitySaved(Message):
     error: BaseException | None = None
 
 
+@dataclass
+class IdentityRead(Message):
+    """The record's identity, read (and decrypted) in a worker, or why it could not be."""
+
+    record_id: str
+    ident: Identity | None
+    error: BaseException | None = None
+
+
 class FormScreen(WizardStep):
     STEP = "form"
-    #: the record's identity as last read or saved (set on mount)
-    ident: Identity
     #: a save runs in a worker (the next Ctrl+S / Esc waits for it)
     saving = False
+
+    def __init__(self, record_id: str, identity: Identity | None = None) -> None:
+        super().__init__(record_id)
+        #: the record's identity as last read or saved; None while it is read (in a worker). The NIK
+        #: step hands over the identity it has just written: nothing is read back on the event loop
+        self.ident: Identity | None = identity
+
+    def arrive(self, record_id: str, identity: Identity | None = None, **known: Any) -> None:
+        """Shown again for ``record_id``: with the identity the caller holds, else the one this form
+        last read or saved for the same record, else read again (in a worker)."""
+        if identity is not None:
+            self.ident = identity
+        elif record_id != self.record_id:
+            self.ident = None
+        super().arrive(record_id, **known)
 
     def compose(self) -> ComposeResult:
         yield KioskHeader()
@@ -85,9 +107,46 @@ class FormScreen(WizardStep):
         self.query_one("#full_name", Input).focus()
 
     def load_record(self) -> None:
-        """Read the record's identity (decrypted) once; F2 and the checks use this copy, the store
-        gets each save."""
-        self.ident = ident = self.kiosk.store.identity(self.record_id)
+        """Show the record's identity: the one at hand, or read (decrypted) in a worker, the fields
+        closed meanwhile (a key typed into them would be overwritten). F2 and the checks use this
+        copy, the store gets each save."""
+        if self.ident is None:
+            form = self.query_one("#form", VerticalScroll)
+            for name, kind, _ in FIELDS:
+                if kind != "select":
+                    self.query_one(f"#{name}", Input).value = ""
+            form.disabled = True
+            self.read_identity(self.record_id)
+            return
+        self.query_one("#form", VerticalScroll).disabled = False  # a read before may have closed it
+        self.fill_fields()
+
+    @work(thread=True, exclusive=True, group="form-read")
+    def read_identity(self, record_id: str) -> None:
+        try:
+            ident = self.kiosk.store.identity(record_id)
+        except Exception as exc:  # shown in words; anything but a KioskError logged for the technician
+            if not isinstance(exc, KioskError):
+                log.exception("identity not readable")
+            self.post_message(IdentityRead(record_id, None, exc.with_traceback(None)))
+            return
+        self.post_message(IdentityRead(record_id, ident))
+
+    def on_identity_read(self, msg: IdentityRead) -> None:
+        if msg.record_id != self.record_id or self.ident is not None:
+            return  # aimed at another record meanwhile, or handed its identity
+        if msg.ident is None:
+            set_text(self.query_one("#form-errors", Static), problem_words(msg.error) if msg.error else "")
+            return
+        self.ident = msg.ident
+        self.query_one("#form", VerticalScroll).disabled = False
+        self.fill_fields()
+        self.refresh_texts()
+        self.query_one("#full_name", Input).focus()
+
+    def fill_fields(self) -> None:
+        ident = self.ident
+        assert ident is not None
         for name, kind, _ in FIELDS:
             value: Any = getattr(ident, name)
             if kind == "select":
@@ -109,14 +168,15 @@ class FormScreen(WizardStep):
     def refresh_texts(self) -> None:
         super().refresh_texts()
         ident = self.ident
-        set_text(self.query_one("#form-region", Static), translate(
+        set_text(self.query_one("#form-region", Static), translate("tui.wizard.reading") if ident is None else translate(
             "tui.form.region", nik=ident.nik, village_hint=translate("tui.form.required_hint"),
             district=ident.district, regency=ident.regency, province=ident.province))
-        # the kept form shown again in the same language: the labels are what they were (an update
-        # of each of the 13 would lay the form out 13 times before the operator's first key)
+        # the labels' boxes are fixed by the stylesheet (wizard.tcss .form-label: the row's 3 lines, the
+        # words fit in 2 at its width in every language: tests/tui/test_form_labels.py): new words
+        # repaint the label only, the form is not laid out again (F2 on the form, tui_day)
         for name, kind, _ in FIELDS:
             mark = " *" if name in Identity.REQUIRED or kind == "date" else ""
-            set_text(self.query_one(f"#label-{name}", Label), translate("tui.field." + name) + mark)
+            set_text(self.query_one(f"#label-{name}", Label), translate("tui.field." + name) + mark, layout=False)
         for name, kind, choices in FIELDS:
             if kind == "select" and name == "sex":
                 sel = self.query_one(f"#{name}", Select)
@@ -133,6 +193,7 @@ class FormScreen(WizardStep):
     def collect(self) -> tuple[Identity, list[tuple[str, str, dict[str, Any]]]]:
         """The identity as entered, and every problem with it (field, code, params)."""
         ident = self.ident
+        assert ident is not None  # the save keys wait for the identity (action_next, action_leave)
         values: dict[str, Any] = {}
         problems: list[tuple[str, str, dict[str, Any]]] = []
         for name, kind, _ in FIELDS:
@@ -173,7 +234,7 @@ class FormScreen(WizardStep):
     def action_next(self) -> None:
         """Save what was typed (even when something is still wrong: a crash must not lose it), then
         move on when nothing is wrong."""
-        if self.saving:
+        if self.saving or self.ident is None:  # nothing read yet: nothing typed to save
             return
         ident, problems = self.collect()
         self.show_problems(problems)
@@ -181,6 +242,9 @@ class FormScreen(WizardStep):
 
     def action_leave(self) -> None:
         if self.saving:
+            return
+        if self.ident is None:  # still reading: nothing was typed, nothing to save
+            super().action_leave()
             return
         ident, _ = self.collect()
         self.save(ident, "leave")

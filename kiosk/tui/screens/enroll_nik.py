@@ -9,6 +9,7 @@ operator may file the deletion of the earlier record (F6, kiosk.tui.screens.dele
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from textual import work
@@ -19,17 +20,30 @@ from textual.widgets import Input, Label, Static
 
 from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.dedup.nik_lookup import LookupState, NikLookup
+from kiosk.errors import KioskError
 from kiosk.i18n import current_language, describe, translate
 from kiosk.identity import Identity
 from kiosk.nik import NikError, ParsedNik, parse_nik
 from kiosk.store import DuplicateNik, Record
 from kiosk.tui import dedup_services
 from kiosk.tui.base import KioskScreen
+from kiosk.tui.screens.device_help import problem_words
 from kiosk.tui.wizard import open_step, station_steps
+
+log = logging.getLogger(__name__)
 
 #: the central's answer in words, per state (the recorded case names where and when)
 LOOKUP_WORDS = {LookupState.NOT_RECORDED: "tui.nikcheck.not_recorded", LookupState.OFFLINE: "tui.nikcheck.offline",
                 LookupState.UNTRUSTED: "tui.nikcheck.untrusted", LookupState.REFUSED: "tui.nikcheck.refused"}
+
+
+@dataclass
+class NikHolder(Message):
+    """This station's record holding a NIK (None: none), or why the store could not say."""
+
+    nik: str
+    holder: Record | None
+    error: BaseException | None = None
 
 
 @dataclass
@@ -38,6 +52,19 @@ class NikLookupAnswer(Message):
 
     nik: str
     lookup: NikLookup
+
+
+@dataclass
+class DraftCreated(Message):
+    """The draft worker's answer: the record started for ``identity`` (``record_id``), or why not
+    (``error``, without its traceback: it would keep the worker's frames). ``then``: "form" (Enter)
+    or "delete_request" (F6)."""
+
+    then: str
+    identity: Identity
+    record_id: str | None
+    error: BaseException | None = None
+    earlier: str = ""
 
 
 class NikScreen(KioskScreen):
@@ -56,6 +83,10 @@ class NikScreen(KioskScreen):
         self.asked: str | None = None
         #: the central's answer about ``asked`` (None while waiting)
         self.lookup: NikLookup | None = None
+        #: the draft is being written (in a worker): a second Enter or F6 is ignored meanwhile
+        self.creating = False
+        #: this station's answer for a NIK: (NIK, the record holding it or None), read in a worker
+        self.held: tuple[str, Record | None] | None = None
 
     def compose(self) -> ComposeResult:
         yield KioskHeader()
@@ -95,13 +126,14 @@ class NikScreen(KioskScreen):
         """The NIK, its region, its checks and the central's answer go: when the next resident
         arrives, and as soon as this one's draft exists (the kept screen, hidden for the rest of
         the session, held them until the next opening)."""
-        self.parsed, self.problem, self.asked, self.lookup = None, "", None, None
+        self.parsed, self.problem, self.asked, self.lookup, self.held = None, "", None, None, None
         if self.is_mounted:
             self.query_one("#nik", Input).value = ""
 
-    def hand_over(self, record_id: str) -> None:
-        """The draft exists: the form takes the resident on, this screen forgets them."""
-        self.app.switch_screen(open_step(self.kiosk, "form", record_id))
+    def hand_over(self, record_id: str, identity: Identity) -> None:
+        """The draft exists: the form takes the resident on (with the identity just written: it
+        need not read it back), this screen forgets them."""
+        self.app.switch_screen(open_step(self.kiosk, "form", record_id, identity=identity))
         self.forget_resident()
 
     def refresh_texts(self) -> None:
@@ -118,8 +150,12 @@ class NikScreen(KioskScreen):
         self.action_next()
 
     def check(self, value: str) -> None:
-        """Validate as typed: digit count, then every NIK rule, then this station's records."""
+        """Validate as typed: digit count, then every NIK rule, then this station's records (in a
+        worker, remembered for the NIK: F2 does not read them again)."""
         status = self.query_one("#nik-status", Static)
+        if self.creating:  # the draft is being written for the NIK of the Enter: its answer decides
+            status.update(translate("tui.nik.creating"))
+            return
         region = self.query_one("#nik-region", Static)
         self.parsed = None
         region.update("")
@@ -139,15 +175,51 @@ class NikScreen(KioskScreen):
         region.update(translate("tui.nik.region", province=parsed.province, regency=parsed.regency,
                                 district=parsed.district, born=parsed.birth_date.strftime("%d-%m-%Y"),
                                 sex=translate("tui.sex." + parsed.sex)))
-        holder = self.kiosk.store.holder_of(parsed.nik)
+        # Enter may go on before this station's records answer: the draft's transaction checks them again
+        self.parsed = parsed
+        if self.held is None or self.held[0] != parsed.nik:
+            status.update(translate("tui.nik.checking"))
+            status.set_classes("hint")
+            self.forget_lookup()
+            self.check_holder(parsed.nik)
+            return
+        self.show_holder(parsed, self.held[1])
+
+    # -- this station's records ---------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="nik-holder")
+    def check_holder(self, nik: str) -> None:
+        """Does this station hold the NIK already (a read of the store: off the event loop)."""
+        try:
+            self.post_message(NikHolder(nik, self.kiosk.store.holder_of(nik)))
+        except Exception as exc:  # said in words; Enter still works (the draft's own check decides)
+            if not isinstance(exc, KioskError):
+                log.exception("NIK holder not readable")
+            self.post_message(NikHolder(nik, None, exc.with_traceback(None)))
+
+    def on_nik_holder(self, msg: NikHolder) -> None:
+        if msg.error is None:
+            self.held = (msg.nik, msg.holder)
+        parsed = self.parsed
+        if parsed is None or parsed.nik != msg.nik or self.creating:
+            return  # typed on meanwhile, or Enter pressed: the draft's answer decides
+        if msg.error is not None:
+            status = self.query_one("#nik-status", Static)
+            status.update(problem_words(msg.error))
+            status.set_classes("error")
+            return
+        self.show_holder(parsed, msg.holder)
+
+    def show_holder(self, parsed: ParsedNik, holder: Record | None) -> None:
+        """The NIK is valid: held here already (refused), else accepted and asked at the central."""
+        status = self.query_one("#nik-status", Static)
         if holder is not None:
             status.update(describe(DuplicateNik(record_id=holder.id[:8], state=translate("state." + holder.state.value))))
             status.set_classes("error")
+            self.parsed = None
             self.forget_lookup()
             return
         status.update(translate("tui.nik.valid"))
         status.set_classes("ok")
-        self.parsed = parsed
         warning = dedup_services.district_warning(parsed.nik, self.kiosk.cfg.station.region)
         if warning is not None:
             self.query_one("#nik-district", Static).update(translate(warning[0], **warning[1]))
@@ -208,24 +280,58 @@ class NikScreen(KioskScreen):
         return True
 
     # -- moving on --------------------------------------------------------------------------------
-    def create_draft(self) -> Record | None:
+    def start_draft(self, then: str, earlier: str = "") -> None:
+        """Write the draft in a worker (a write transaction with its audit row: tens of ms on a busy
+        disk, the slowest key of tui_day on the event loop); the screen says it is working."""
+        if self.creating:
+            return
         parsed = self.parsed
+        status = self.query_one("#nik-status", Static)
         if parsed is None:
-            self.query_one("#nik-status", Static).set_classes("error")
-            return None
+            status.set_classes("error")
+            return
         ident = Identity(nik=parsed.nik, full_name="", birth_place="", birth_date=parsed.birth_date,
                          sex=parsed.sex, province=parsed.province, regency=parsed.regency, district=parsed.district)
+        self.creating = True
+        status.update(translate("tui.nik.creating"))
+        status.set_classes("hint")
         user = self.kiosk.user
+        self.create_draft(ident, user.name if user else "?", then, earlier)
+
+    @work(thread=True, group="nik-draft")  # never cancelled by another worker: the draft is written or refused
+    def create_draft(self, ident: Identity, actor: str, then: str, earlier: str) -> None:
         try:
-            return self.kiosk.store.create_draft(ident, actor=user.name if user else "?")
-        except DuplicateNik as exc:  # another terminal took it between the check and now
-            self.query_one("#nik-status", Static).update(describe(exc))
-            return None
+            rec = self.kiosk.store.create_draft(ident, actor=actor)
+        except Exception as exc:  # DuplicateNik: another terminal took it between the check and now
+            if not isinstance(exc, KioskError):
+                log.exception("draft not created")
+            self.post_message(DraftCreated(then, ident, None, exc.with_traceback(None), earlier))
+            return
+        self.post_message(DraftCreated(then, ident, rec.id, None, earlier))
+
+    def on_draft_created(self, msg: DraftCreated) -> None:
+        self.creating = False
+        self.held = None  # the NIK is held now (or was taken meanwhile): read again if asked again
+        if msg.error is not None:
+            status = self.query_one("#nik-status", Static)
+            status.update(problem_words(msg.error))
+            status.set_classes("error")
+            return
+        assert msg.record_id is not None
+        if self.app.screen is not self:  # left meanwhile (Esc): the draft is offered for resumption
+            self.forget_resident()
+            return
+        if msg.then == "delete_request":
+            from kiosk.tui.screens.deletion_request import DeletionRequestModal
+
+            record_id, ident = msg.record_id, msg.identity
+            self.app.push_screen(DeletionRequestModal(record_id, earlier=msg.earlier),
+                                 lambda _: self.hand_over(record_id, ident))
+            return
+        self.hand_over(msg.record_id, msg.identity)
 
     def action_next(self) -> None:
-        rec = self.create_draft()
-        if rec is not None:
-            self.hand_over(rec.id)
+        self.start_draft("form")
 
     def action_delete_request(self) -> None:
         """The resident was recorded elsewhere: start this recording (the draft the request is
@@ -233,14 +339,7 @@ class NikScreen(KioskScreen):
         (the request waits until the central calls this record a duplicate)."""
         if not self.recorded_elsewhere():
             return
-        from kiosk.tui.screens.deletion_request import DeletionRequestModal
-
-        earlier = self.lookup_words()[0].split("\n")[0]
-        rec = self.create_draft()
-        if rec is None:
-            return
-        self.app.push_screen(DeletionRequestModal(rec.id, earlier=earlier),
-                             lambda _: self.hand_over(rec.id))
+        self.start_draft("delete_request", self.lookup_words()[0].split("\n")[0])
 
     def action_back(self) -> None:
         self.app.pop_screen()

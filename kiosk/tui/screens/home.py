@@ -17,7 +17,7 @@ from kiosk.tui import services
 from kiosk.tui.base import KioskScreen, set_text
 from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.devices_poll import device_report
-from kiosk.tui.messages import DeviceReport, NetworkReport, QueueReport, StockReport
+from kiosk.tui.messages import DeviceReport, DraftsFound, NetworkReport, QueueReport, StockReport
 from kiosk.tui.screens.device_help import DEVICE_KINDS, device_label, problem_words, with_device_label
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,8 @@ class HomeScreen(KioskScreen):
         self.queue: QueueReport | None = None
         #: why the last read of the figures failed (None: it did not)
         self.queue_problem: BaseException | None = None
-        self._offered_drafts = False
+        #: the drafts left open have been looked for once (the offer after login, in a worker)
+        self.drafts_checked = False
 
     def compose(self) -> ComposeResult:
         yield KioskHeader()
@@ -129,9 +130,10 @@ class HomeScreen(KioskScreen):
         super().on_mount()
         self.action_poll()
         self.set_interval(5.0, self.action_poll)
-        if self.kiosk.may_open("enroll") and self.kiosk.store.list(RecordState.DRAFT):
-            self._offered_drafts = True
-            self.action_resume(auto=True)
+        if self.kiosk.may_open("enroll"):
+            self.find_drafts(auto=True)
+        else:
+            self.drafts_checked = True
 
     def on_screen_resume(self) -> None:
         self.refresh_texts()
@@ -272,22 +274,42 @@ class HomeScreen(KioskScreen):
     def action_enroll(self) -> None:
         self.kiosk.open_screen("enroll")
 
-    def action_resume(self, auto: bool = False) -> None:
+    def action_resume(self) -> None:
+        self.find_drafts(auto=False)
+
+    @work(thread=True, exclusive=True, group="home-drafts")
+    def find_drafts(self, auto: bool) -> None:
+        """The drafts left open and their residents (decrypted), off the event loop; ``auto``: the
+        offer made after login (no key asked for it)."""
+        store = self.kiosk.store
+        try:
+            drafts = store.list(RecordState.DRAFT)
+            identities = {rec.id: store.identity(rec.id) for rec in drafts}
+        except Exception:  # no offer; the R key asks again, the technician finds why in the log
+            log.warning("drafts not readable", exc_info=True)
+            drafts, identities = [], {}
+        self.post_message(DraftsFound(drafts, identities, auto))
+
+    def on_drafts_found(self, msg: DraftsFound) -> None:
         from kiosk.tui.modals import ResumeDraftModal
 
-        drafts = self.kiosk.store.list(RecordState.DRAFT)
-        if not drafts:
-            self.notify(translate("tui.resume.none"))
+        self.drafts_checked = True
+        if not msg.drafts:
+            if not msg.auto:
+                self.notify(translate("tui.resume.none"))
             return
+        if msg.auto and self.app.screen is not self:  # the operator moved on: R offers them later
+            return
+        drafts = {rec.id: rec for rec in msg.drafts}
 
         def chosen(record_id: str | None) -> None:
             if record_id:
                 from kiosk.tui.wizard import resume
 
-                resume(self.kiosk, record_id)
+                resume(self.kiosk, drafts[record_id], msg.identities.get(record_id))
 
-        modal = ResumeDraftModal(drafts)
-        modal.auto_opened = auto  # offered after login: keys typed for the login do not act on it
+        modal = ResumeDraftModal(msg.drafts, msg.identities)
+        modal.auto_opened = msg.auto  # offered after login: keys typed for the login do not act on it
         self.app.push_screen(modal, chosen)
 
     def action_queue(self) -> None:

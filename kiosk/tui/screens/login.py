@@ -74,6 +74,8 @@ class LoginScreen(KioskScreen):
     def check_password(self, name: str, password: str) -> None:
         try:
             account = self.kiosk.accounts.authenticate(name, password)
+            # the login's audit row, here in the worker (a write transaction: not on the event loop)
+            self.kiosk.store.log_action(account.name, "login", params={"role": account.role.value})
         except AccountError as exc:
             self.kiosk.store.log_action(name or "?", "login_failed", reason=exc.code)
             self.post_message(LoginChecked(None, exc))
