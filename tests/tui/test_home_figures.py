@@ -170,3 +170,28 @@ def test_the_last_sync_is_shown_in_the_station_time_zone() -> None:
     finally:
         set_language(was)
     assert "Sinkron terakhir: 2026-12-02 14:21:09" in lines
+
+
+def test_a_report_handled_while_home_has_no_panels_is_kept_not_raised() -> None:
+    """A worker's report reached home while its panels were gone (a loaded suite run failed with
+    NoMatches '#devices'): the report is kept for the next render, nothing raises."""
+    from kiosk.tui.messages import DeviceReport, QueueReport
+
+    class Kiosk:  # what the render reads of the app
+        class devices:
+            @staticmethod
+            def names() -> list[str]:
+                return ["fingerprint"]
+
+        class cfg:
+            class station:
+                target = 0
+
+    class Unbuilt(HomeScreen):  # never composed: it has no panels
+        kiosk = Kiosk  # type: ignore[assignment]
+
+    home = Unbuilt()
+    home.on_device_report(DeviceReport("fingerprint", "fingerprint", None, "tui.device.driver_missing",
+                                       {"module": "x"}))
+    home.on_queue_report(QueueReport({"queued": 2}, 1))
+    assert "fingerprint" in home.reports and home.queue is not None and home.queue.counts == {"queued": 2}
