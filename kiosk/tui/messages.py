@@ -120,3 +120,12 @@ class DraftsFound(Message):
     drafts: list[Any]
     identities: dict[str, Any]
     auto: bool
+
+
+@dataclass
+class PasswordChecked(Message):
+    """A password check's answer (login, the supervisor dialog): the account, or the refusal."""
+
+    account: Any  # kiosk.accounts.Account, None when refused
+    #: a refusal (AccountError) or what stopped the check (the accounts file unreadable...)
+    refusal: BaseException | None = None

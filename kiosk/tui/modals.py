@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Mapping, Sequence
 
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, OptionList, Static
@@ -15,6 +17,9 @@ from kiosk.identity import Identity
 from kiosk.store import Record
 from kiosk.tui.base import KioskModal
 from kiosk.tui.chrome import KioskFooter
+from kiosk.tui.messages import PasswordChecked
+
+log = logging.getLogger(__name__)
 
 
 class ResumeDraftModal(KioskModal[str | None]):
@@ -166,18 +171,43 @@ class SupervisorModal(KioskModal[str | None]):
         else:
             self.action_confirm()
 
+    #: the password is being checked (scrypt, a few hundred milliseconds: in a worker)
+    checking = False
+
     def action_confirm(self) -> None:
-        name = self.query_one("#sup-name", Input).value.strip()
-        error = self.query_one("#sup-error", Static)
+        if self.checking:  # a second Ctrl+S / Enter waits for the first answer
+            return
+        self.checking = True
+        self.query_one("#sup-error", Static).update(translate("tui.supervisor.checking"))
+        self.check_supervisor(self.query_one("#sup-name", Input).value.strip(),
+                              self.query_one("#sup-password", Input).value)
+
+    @work(thread=True, exclusive=True, group="supervisor-check")
+    def check_supervisor(self, name: str, password: str) -> None:
+        """The password check is a memory-hard scrypt (``[accounts] password_cost``): it froze every
+        key and repaint of the station while it ran on the event loop."""
         try:
-            account = self.kiosk.accounts.authenticate(name, self.query_one("#sup-password", Input).value)
+            account = self.kiosk.accounts.authenticate(name, password)
         except AccountError as exc:
-            error.update(describe(exc))
+            self.post_message(PasswordChecked(None, exc))
             return
-        if account.role is not Role.SUPERVISOR:
-            error.update(translate("tui.supervisor.not_supervisor", name=name))
+        except Exception as exc:  # shown in words; the details for the technician in the log
+            log.exception("supervisor check failed")
+            self.post_message(PasswordChecked(None, exc))
             return
-        self.dismiss(account.name)
+        self.post_message(PasswordChecked(account))
+
+    def on_password_checked(self, msg: PasswordChecked) -> None:
+        self.checking = False
+        error = self.query_one("#sup-error", Static)
+        if msg.account is None:
+            self.query_one("#sup-password", Input).value = ""
+            error.update(describe(msg.refusal) if msg.refusal else "")
+            return
+        if msg.account.role is not Role.SUPERVISOR:
+            error.update(translate("tui.supervisor.not_supervisor", name=msg.account.name))
+            return
+        self.dismiss(msg.account.name)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

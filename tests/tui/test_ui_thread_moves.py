@@ -75,6 +75,40 @@ async def test_the_login_password_check_runs_in_a_worker_and_f2_is_answered_mean
     assert gate.on_main == [False]
 
 
+async def test_the_supervisor_password_check_runs_in_a_worker_and_keys_are_answered_meanwhile(
+        make_app: Any, accounts: Any) -> None:
+    """The supervisor dialog ran scrypt on the event loop: the station froze for the check."""
+    from textual.widgets import Input, Static
+
+    from kiosk.tui.modals import SupervisorModal
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "siti", "rahasia123")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        gate = Gate(app.accounts.authenticate)
+        app.accounts.authenticate = gate
+        answers: list[str | None] = []
+        app.push_screen(SupervisorModal(), answers.append)
+        await wait_for(pilot, lambda: isinstance(app.screen, SupervisorModal) and app.screen.is_mounted)
+        dialog = app.screen
+        dialog.query_one("#sup-name", Input).value = "siti"  # an operator: refused after the check
+        dialog.query_one("#sup-password", Input).value = "rahasia123"
+        dialog.query_one("#sup-password", Input).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, gate.entered.is_set)
+        await pilot.press("enter")  # a second confirm while the first is checked: ignored
+        assert str(dialog.query_one("#sup-error", Static).content) == translate("tui.supervisor.checking")
+        gate.open()
+        refused = translate("tui.supervisor.not_supervisor", name="siti")
+        await wait_for(pilot, lambda: str(dialog.query_one("#sup-error", Static).content) == refused)
+        dialog.query_one("#sup-name", Input).value = "budi"
+        dialog.query_one("#sup-password", Input).value = "rahasia456"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: answers == ["budi"])
+    assert gate.on_main and not any(gate.on_main) and len(gate.on_main) == 2
+
+
 async def test_a_refused_login_is_answered_from_the_worker(make_app: Any, accounts: Any) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -7,30 +7,20 @@ audit row run in a worker; the screen answers keys (F2, typing) meanwhile (issue
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from textual import work
 from textual.app import ComposeResult
-from textual.message import Message
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
-from kiosk.accounts import Account, AccountError
+from kiosk.accounts import AccountError
 from kiosk.i18n import translate
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.chrome import KioskFooter, KioskHeader
+from kiosk.tui.messages import PasswordChecked
 from kiosk.tui.screens.device_help import problem_words
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class LoginChecked(Message):
-    """The password check's answer: the account, or the refusal (already audited)."""
-
-    account: Account | None
-    #: a refusal (AccountError) or what stopped the check (the accounts file unreadable...)
-    refusal: BaseException | None = None
 
 
 class LoginScreen(KioskScreen):
@@ -78,15 +68,15 @@ class LoginScreen(KioskScreen):
             self.kiosk.store.log_action(account.name, "login", params={"role": account.role.value})
         except AccountError as exc:
             self.kiosk.store.log_action(name or "?", "login_failed", reason=exc.code)
-            self.post_message(LoginChecked(None, exc))
+            self.post_message(PasswordChecked(None, exc))
             return
         except Exception as exc:  # shown in words; the details for the technician in the log
             log.exception("login check failed")
-            self.post_message(LoginChecked(None, exc))
+            self.post_message(PasswordChecked(None, exc))
             return
-        self.post_message(LoginChecked(account))
+        self.post_message(PasswordChecked(account))
 
-    def on_login_checked(self, msg: LoginChecked) -> None:
+    def on_password_checked(self, msg: PasswordChecked) -> None:
         self.checking = False
         if msg.account is None:
             self.query_one("#password", Input).value = ""
