@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from textual.message import Message
 
 from kiosk.devices.base import DeviceInfo, DeviceStatus, SelfTestResult
 from kiosk.devices.protocols import FingerImage, PenPoint
 from kiosk.tui.services import NetworkState, QualityCheck
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -129,3 +132,18 @@ class PasswordChecked(Message):
     account: Any  # kiosk.accounts.Account, None when refused
     #: a refusal (AccountError) or what stopped the check (the accounts file unreadable...)
     refusal: BaseException | None = None
+
+    @classmethod
+    def of(cls, check: Callable[[], Any], what: str) -> "PasswordChecked":
+        """Run ``check`` (a worker's password check, scrypt: never on the event loop) and answer
+        with its account, its refusal (an AccountError, in words on the screen), or what else
+        stopped it (also logged as ``what`` with its traceback for the technician)."""
+        from kiosk.accounts import AccountError
+
+        try:
+            return cls(check())
+        except AccountError as exc:
+            return cls(None, exc)
+        except Exception as exc:  # shown in words; the details for the technician in the log
+            log.exception(what)
+            return cls(None, exc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Mapping, Sequence
 
 from textual import work
@@ -11,15 +10,13 @@ from textual.containers import Vertical
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from kiosk.accounts import AccountError, Role
+from kiosk.accounts import Role
 from kiosk.i18n import describe, translate
 from kiosk.identity import Identity
 from kiosk.store import Record
 from kiosk.tui.base import KioskModal
 from kiosk.tui.chrome import KioskFooter
 from kiosk.tui.messages import PasswordChecked
-
-log = logging.getLogger(__name__)
 
 
 class ResumeDraftModal(KioskModal[str | None]):
@@ -186,16 +183,8 @@ class SupervisorModal(KioskModal[str | None]):
     def check_supervisor(self, name: str, password: str) -> None:
         """The password check is a memory-hard scrypt (``[accounts] password_cost``): it froze every
         key and repaint of the station while it ran on the event loop."""
-        try:
-            account = self.kiosk.accounts.authenticate(name, password)
-        except AccountError as exc:
-            self.post_message(PasswordChecked(None, exc))
-            return
-        except Exception as exc:  # shown in words; the details for the technician in the log
-            log.exception("supervisor check failed")
-            self.post_message(PasswordChecked(None, exc))
-            return
-        self.post_message(PasswordChecked(account))
+        accounts = self.kiosk.accounts
+        self.post_message(PasswordChecked.of(lambda: accounts.authenticate(name, password), "supervisor check failed"))
 
     def on_password_checked(self, msg: PasswordChecked) -> None:
         self.checking = False

@@ -6,21 +6,17 @@ audit row run in a worker; the screen answers keys (F2, typing) meanwhile (issue
 
 from __future__ import annotations
 
-import logging
-
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
-from kiosk.accounts import AccountError
+from kiosk.accounts import Account, AccountError
 from kiosk.i18n import translate
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.chrome import KioskFooter, KioskHeader
 from kiosk.tui.messages import PasswordChecked
 from kiosk.tui.screens.device_help import problem_words
-
-log = logging.getLogger(__name__)
 
 
 class LoginScreen(KioskScreen):
@@ -62,19 +58,19 @@ class LoginScreen(KioskScreen):
 
     @work(thread=True, exclusive=True, group="login")
     def check_password(self, name: str, password: str) -> None:
-        try:
-            account = self.kiosk.accounts.authenticate(name, password)
-            # the login's audit row, here in the worker (a write transaction: not on the event loop)
-            self.kiosk.store.log_action(account.name, "login", params={"role": account.role.value})
-        except AccountError as exc:
-            self.kiosk.store.log_action(name or "?", "login_failed", reason=exc.code)
-            self.post_message(PasswordChecked(None, exc))
-            return
-        except Exception as exc:  # shown in words; the details for the technician in the log
-            log.exception("login check failed")
-            self.post_message(PasswordChecked(None, exc))
-            return
-        self.post_message(PasswordChecked(account))
+        store = self.kiosk.store
+
+        def check() -> Account:
+            # the audit rows here in the worker too (write transactions: not on the event loop)
+            try:
+                account = self.kiosk.accounts.authenticate(name, password)
+            except AccountError as exc:
+                store.log_action(name or "?", "login_failed", reason=exc.code)
+                raise
+            store.log_action(account.name, "login", params={"role": account.role.value})
+            return account
+
+        self.post_message(PasswordChecked.of(check, "login check failed"))
 
     def on_password_checked(self, msg: PasswordChecked) -> None:
         self.checking = False
